@@ -1,0 +1,45 @@
+import { describeChange } from '../../repo/document-changes.js';
+import { GitSource } from '../../repo/git-source.js';
+import { readRepoHistory } from '../../repo/repo-history.js';
+import { SourceError } from '../../repo/source.js';
+import { choice, positiveInteger, type Command } from '../command.js';
+import { OUTPUT_OPTION, REPO_OPTION, repoPath } from '../repo-options.js';
+import { EXIT_OK, UsageError } from '../usage-error.js';
+
+export const historyCommand: Command<{ repo?: string; ref?: string; job?: string; host?: string; limit?: string; output?: string }> = {
+  name: 'history',
+  summary: 'Audit through git history: who changed which job or host, when, and what changed.',
+  usage: 'history [--repo PATH] [--ref REF] [--job NAME] [--host NAME] [--limit N] [--output text|json]',
+  options: {
+    ...REPO_OPTION,
+    ref: { type: 'string', valueName: 'REF', description: 'start from this commit (default: HEAD)' },
+    job: { type: 'string', short: 'j', valueName: 'NAME', description: 'only commits that changed this job' },
+    host: { type: 'string', valueName: 'NAME', description: 'only commits that changed this host or bound/unbound it in a tree node' },
+    limit: { type: 'string', short: 'n', valueName: 'N', description: 'at most N commits (default: 20)' },
+    ...OUTPUT_OPTION,
+  },
+  async run(values, _positionals, io) {
+    const output = choice(values.output, 'output', ['text', 'json'], 'text');
+    const limit = positiveInteger(values.limit, 'limit') ?? 20;
+    const filter = { ...(values.job !== undefined ? { job: values.job } : {}), ...(values.host !== undefined ? { host: values.host } : {}) };
+    const entries = [];
+    try {
+      const source = new GitSource(repoPath(values));
+      for await (const entry of readRepoHistory(source, values.ref ?? 'HEAD', filter, limit)) entries.push(entry);
+    } catch (error) {
+      if (error instanceof SourceError) throw new UsageError(error.message);
+      throw error;
+    }
+    if (output === 'json') {
+      io.stdout(JSON.stringify(entries.map(({ commit, changes }) => ({ ...commit, date: new Date(commit.timestamp * 1000).toISOString(), changes })), null, 2));
+      return EXIT_OK;
+    }
+    if (entries.length === 0) io.stderr('no commit changed that');
+    for (const { commit, changes } of entries) {
+      const date = new Date(commit.timestamp * 1000).toISOString().replace('T', ' ').slice(0, 16);
+      io.stdout(`${commit.sha.slice(0, 10)}  ${date}  ${commit.author} <${commit.email}>  ${commit.message.split('\n')[0]}`);
+      for (const change of changes) io.stdout(`    ${describeChange(change)}`);
+    }
+    return EXIT_OK;
+  },
+};

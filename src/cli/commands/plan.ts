@@ -1,0 +1,55 @@
+import { computePlan, type DesiredState } from '../../plan/compute-plan.js';
+import { formatPlan } from '../../plan/format-plan.js';
+import { placeInstances } from '../../plan/place-instances.js';
+import { formatFinding, hasErrors } from '../../repo/finding.js';
+import type { LoadResult } from '../../repo/load-repo.js';
+import { choice, type Command } from '../command.js';
+import { createLoader, openSnapshot, REPO_OPTION, repoPath } from '../repo-options.js';
+import { EXIT_FINDINGS, EXIT_OK } from '../usage-error.js';
+
+export const planCommand: Command<{ repo?: string; base?: string; head?: string; format?: string; output?: string }> = {
+  name: 'plan',
+  summary: 'Show exactly what a change does to the fleet: instances added, updated (with config diffs) and removed, VIPs and director configs.',
+  usage: 'plan [--repo PATH] [--base REF] [--head REF] [--format text|markdown|json]',
+  options: {
+    ...REPO_OPTION,
+    base: { type: 'string', valueName: 'REF', description: 'the commit in force, e.g. origin/main (default: the first parent of --head; "none" for an empty fleet)' },
+    head: { type: 'string', valueName: 'REF', description: 'the proposed commit (default: HEAD)' },
+    format: { type: 'string', short: 'f', valueName: 'FORMAT', description: 'text (default), markdown (for a PR comment) or json' },
+    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'same as --format' },
+  },
+  details: 'Both commits are read from git objects; nothing is checked out. Exit code: 0 planned, 1 the head commit is invalid, 2 bad usage.',
+  async run(values, _positionals, io) {
+    const format = choice(values.format ?? values.output, 'format', ['text', 'markdown', 'json'], 'text');
+    const path = repoPath(values);
+    const headRef = values.head ?? 'HEAD';
+    const baseRef = values.base ?? `${headRef}~1`;
+    const loader = createLoader();
+    const { snapshot: baseSnapshot } = baseRef === 'none' ? { snapshot: undefined } : await openSnapshot(path, baseRef).catch((error: unknown) => {
+      // A first commit has no parent: plan it against an empty fleet.
+      if (values.base === undefined) return { snapshot: undefined };
+      throw error;
+    });
+    const { snapshot: headSnapshot } = await openSnapshot(path, headRef);
+    let base: DesiredState | undefined;
+    if (baseSnapshot) {
+      const loaded = await loader.load(baseSnapshot);
+      if (loaded.model && loaded.index) base = { model: loaded.model, index: loaded.index, placement: placeInstances(loaded.model, loaded.index) };
+      else io.stderr(`warning: base ${baseRef} does not validate (${countErrors(loaded)} errors): planning against an empty fleet`);
+    }
+    const head = await loader.load(headSnapshot);
+    if (hasErrors(head.findings) || !head.model || !head.index) {
+      for (const finding of head.findings) io.stderr(formatFinding(finding));
+      io.stderr(`head ${headRef} is invalid: ${countErrors(head)} error(s); nothing can be planned`);
+      return EXIT_FINDINGS;
+    }
+    const headState: DesiredState = { model: head.model, index: head.index, placement: placeInstances(head.model, head.index, base?.placement) };
+    const plan = computePlan(base, headState);
+    io.stdout(formatPlan(plan, { ...(baseSnapshot?.commit ? { base: baseSnapshot.commit.sha } : {}), head: head.commit!.sha }, format));
+    return EXIT_OK;
+  },
+};
+
+function countErrors(result: LoadResult): number {
+  return result.findings.filter((finding) => finding.severity === 'error').length;
+}

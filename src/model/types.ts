@@ -1,0 +1,146 @@
+// The declarative model: plain data for one commit's desired state.
+// Objects parsed from an unchanged blob are shared across loads (content-addressed cache),
+// so nothing here may be mutated after loading.
+
+export const API_VERSION = 'ygg/v1';
+
+export type Kind = 'Repo' | 'Host' | 'TreeNode' | 'Job' | 'Service';
+
+/** Where a document came from: the repo-relative file and its index among the file's documents. */
+export interface DocumentOrigin {
+  readonly file: string;
+  readonly docIndex: number;
+}
+
+export interface RepoConfig {
+  readonly etcdPrefix: string;
+  readonly pruneGuard: { readonly maxDeletePercent: number };
+  readonly rescheduleAfterSeconds: number;
+}
+
+export const DEFAULT_REPO_CONFIG: RepoConfig = {
+  etcdPrefix: '/ygg/v1',
+  pruneGuard: { maxDeletePercent: 30 },
+  rescheduleAfterSeconds: 300,
+};
+
+export type HostState = 'online' | 'spare' | 'maintenance';
+
+export interface Host {
+  readonly name: string;
+  readonly ip: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: HostState;
+  readonly origin: DocumentOrigin;
+}
+
+export interface TreeNode {
+  readonly tag: string;
+  readonly owners: readonly string[];
+  /** Exactly one of hosts / selector is set (the schema enforces it). */
+  readonly hosts?: readonly string[];
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly origin: DocumentOrigin;
+}
+
+export interface Artifact {
+  readonly path?: string;
+  readonly url?: string;
+  readonly sha256: string;
+}
+
+export interface ConfigFile {
+  readonly path: string;
+  readonly template: string;
+  readonly mode?: string;
+}
+
+export interface DependencyFile {
+  readonly path: string;
+  readonly source?: string;
+  readonly url?: string;
+  readonly sha256: string;
+}
+
+export interface CronTask {
+  readonly name: string;
+  readonly schedule: string;
+  readonly command: readonly string[];
+  readonly timeoutSeconds?: number;
+}
+
+export interface HealthCheck {
+  readonly http?: { readonly port: string; readonly path: string };
+  readonly tcp?: { readonly port: string };
+  readonly exec?: { readonly command: readonly string[] };
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+}
+
+export interface RolloutPolicy {
+  readonly maxParallel: number;
+  readonly minHealthySeconds: number;
+  readonly autoRevert: boolean;
+}
+
+export interface JobSpec {
+  readonly version: string;
+  readonly artifact: Artifact;
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly ports: Readonly<Record<string, number>>;
+  readonly configs: readonly ConfigFile[];
+  readonly dependencies: readonly DependencyFile[];
+  readonly cron: readonly CronTask[];
+  readonly health?: HealthCheck;
+  readonly resources?: { readonly memoryMB?: number; readonly cpu?: number };
+  /** Absent: one instance on every online host of the job's tree node. */
+  readonly replicas?: number;
+  readonly rollout: RolloutPolicy;
+}
+
+export interface Job {
+  readonly name: string;
+  readonly tag: string;
+  readonly spec: JobSpec;
+  readonly origin: DocumentOrigin;
+}
+
+export type LbAlgo = 'rr' | 'wrr' | 'lc' | 'wlc' | 'lblc' | 'lblcr' | 'dh' | 'sh' | 'sed' | 'nq';
+export type LbKind = 'DR' | 'NAT' | 'TUN';
+
+export interface VipCheck {
+  readonly tcp?: Record<string, never>;
+  readonly http?: { readonly path: string; readonly statusCode?: number };
+  readonly connectTimeoutSeconds: number;
+  readonly delayLoopSeconds: number;
+}
+
+export interface Vip {
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP';
+  readonly lbAlgo: LbAlgo;
+  readonly lbKind: LbKind;
+  readonly persistenceSeconds: number;
+  readonly check: VipCheck;
+  readonly sorryServer?: { readonly address: string; readonly port: number };
+}
+
+export interface Service {
+  readonly name: string;
+  readonly job: string;
+  readonly port: string;
+  readonly vip?: Vip;
+  readonly directors: readonly string[];
+  readonly origin: DocumentOrigin;
+}
+
+/** The desired state of one commit. Maps are keyed by name (tree nodes by tag). */
+export interface Model {
+  readonly config: RepoConfig;
+  readonly hosts: ReadonlyMap<string, Host>;
+  readonly treeNodes: ReadonlyMap<string, TreeNode>;
+  readonly jobs: ReadonlyMap<string, Job>;
+  readonly services: ReadonlyMap<string, Service>;
+}

@@ -1,0 +1,177 @@
+// The plan: a pure diff between two desired states, as a sorted list of actions. The same function
+// serves `ygg plan` on a pull request (base commit vs head commit) and, later, the controller.
+import { createTwoFilesPatch } from 'diff';
+import type { FleetIndex } from '../model/fleet-index.js';
+import type { Host, Job, Model, Service } from '../model/types.js';
+import { canonicalJson } from './canonical-json.js';
+import type { Placement } from './place-instances.js';
+import { DEFAULT_AGENT_ROOT, instanceDirs, renderInstance, type InstanceSpec } from './render-instance.js';
+
+export interface DesiredState {
+  readonly model: Model;
+  readonly index: FleetIndex;
+  readonly placement: Placement;
+}
+
+export interface ConfigDiff {
+  readonly path: string;
+  readonly diff: string;
+}
+
+export type Action =
+  | { readonly type: 'instance.add'; readonly host: string; readonly job: string; readonly version: string }
+  | { readonly type: 'instance.update'; readonly host: string; readonly job: string; readonly fromVersion: string; readonly version: string; readonly changes: readonly string[]; readonly configDiffs: readonly ConfigDiff[] }
+  | { readonly type: 'instance.remove'; readonly host: string; readonly job: string; readonly version: string }
+  | { readonly type: 'vip.add' | 'vip.remove'; readonly service: string; readonly vip: string }
+  | { readonly type: 'vip.update'; readonly service: string; readonly vip: string; readonly changes: readonly string[] }
+  | { readonly type: 'director.update'; readonly director: string; readonly services: readonly string[] };
+
+export interface Plan {
+  readonly actions: readonly Action[];
+}
+
+const EMPTY_PLACEMENT: Placement = new Map();
+
+export function computePlan(base: DesiredState | undefined, head: DesiredState): Plan {
+  const actions: Action[] = [];
+  const changedJobs = new Set<string>();
+  const jobNames = new Set([...(base?.placement.keys() ?? []), ...head.placement.keys()]);
+  for (const jobName of jobNames) {
+    const jobActions = diffJob(jobName, base, head);
+    if (jobActions.length > 0) changedJobs.add(jobName);
+    actions.push(...jobActions);
+  }
+  actions.push(...diffServices(base?.model, head.model, changedJobs));
+  return { actions: actions.sort(compareActions) };
+}
+
+function diffJob(jobName: string, base: DesiredState | undefined, head: DesiredState): Action[] {
+  const baseJob = base?.model.jobs.get(jobName);
+  const headJob = head.model.jobs.get(jobName);
+  const baseHosts = new Set((base?.placement ?? EMPTY_PLACEMENT).get(jobName) ?? []);
+  const headHosts = new Set(head.placement.get(jobName) ?? []);
+  const actions: Action[] = [];
+  for (const host of headHosts) {
+    if (!baseHosts.has(host)) actions.push({ type: 'instance.add', host, job: jobName, version: headJob!.spec.version });
+  }
+  for (const host of baseHosts) {
+    if (!headHosts.has(host)) actions.push({ type: 'instance.remove', host, job: jobName, version: baseJob!.spec.version });
+  }
+  for (const hostName of headHosts) {
+    if (!baseHosts.has(hostName)) continue;
+    const baseHost = base!.model.hosts.get(hostName)!;
+    const headHost = head.model.hosts.get(hostName)!;
+    // Unchanged blobs give the very same objects, so most instances are settled by identity.
+    if (baseJob === headJob && baseHost === headHost) continue;
+    const update = diffInstance(baseJob!, baseHost, headJob!, headHost);
+    if (update) actions.push(update);
+  }
+  return actions;
+}
+
+const SPEC_FIELDS = ['version', 'artifact', 'command', 'env', 'ports', 'configs', 'dependencies', 'cron', 'health', 'resources', 'rollout', 'tag'] as const;
+
+function diffInstance(baseJob: Job, baseHost: Host, headJob: Job, headHost: Host): Action | undefined {
+  const before = renderInstance(baseJob, baseHost, instanceDirs(DEFAULT_AGENT_ROOT, baseJob.name));
+  const after = renderInstance(headJob, headHost, instanceDirs(DEFAULT_AGENT_ROOT, headJob.name));
+  const changes = SPEC_FIELDS.filter((field) => canonicalJson(before[field]) !== canonicalJson(after[field]));
+  if (changes.length === 0) return undefined;
+  return {
+    type: 'instance.update',
+    host: headHost.name,
+    job: headJob.name,
+    fromVersion: before.version,
+    version: after.version,
+    changes,
+    configDiffs: changes.includes('configs') ? diffConfigs(before, after) : [],
+  };
+}
+
+function diffConfigs(before: InstanceSpec, after: InstanceSpec): ConfigDiff[] {
+  const beforeByPath = new Map(before.configs.map((config) => [config.path, config.content]));
+  const afterByPath = new Map(after.configs.map((config) => [config.path, config.content]));
+  const paths = [...new Set([...beforeByPath.keys(), ...afterByPath.keys()])].sort();
+  return paths.flatMap((path) => {
+    const old = beforeByPath.get(path);
+    const next = afterByPath.get(path);
+    if (old === next) return [];
+    const patch = createTwoFilesPatch(old === undefined ? '/dev/null' : `a/${path}`, next === undefined ? '/dev/null' : `b/${path}`, old ?? '', next ?? '', undefined, undefined, { context: 3 });
+    // Drop the "Index:"/"===" preamble: keep the ---/+++ header and hunks.
+    return [{ path, diff: patch.slice(patch.indexOf('---')).trimEnd() }];
+  });
+}
+
+const VIP_FIELDS = ['address', 'port', 'protocol', 'lbAlgo', 'lbKind', 'persistenceSeconds', 'check', 'sorryServer'] as const;
+
+function vipLabel(service: Service): string {
+  const vip = service.vip!;
+  return `${vip.address}:${vip.port}/${vip.protocol}`;
+}
+
+/** VIP changes, and every director whose rendered config changes: its VIPs or their real servers. */
+function diffServices(base: Model | undefined, head: Model, changedJobs: ReadonlySet<string>): Action[] {
+  const actions: Action[] = [];
+  const affected = new Map<string, Set<string>>();
+  const touch = (service: Service | undefined) => {
+    if (!service?.vip) return;
+    for (const director of service.directors) {
+      const services = affected.get(director) ?? new Set<string>();
+      services.add(service.name);
+      affected.set(director, services);
+    }
+  };
+  const names = new Set([...(base?.services.keys() ?? []), ...head.services.keys()]);
+  for (const name of names) {
+    const before = base?.services.get(name);
+    const after = head.services.get(name);
+    if (before === after && !changedJobs.has(after!.job)) continue;
+    if (before?.vip && !after?.vip) actions.push({ type: 'vip.remove', service: name, vip: vipLabel(before) });
+    else if (!before?.vip && after?.vip) actions.push({ type: 'vip.add', service: name, vip: vipLabel(after) });
+    else if (before?.vip && after?.vip) {
+      const changes = VIP_FIELDS.filter((field) => canonicalJson(before.vip![field]) !== canonicalJson(after.vip![field]));
+      if (changes.length > 0) actions.push({ type: 'vip.update', service: name, vip: vipLabel(after), changes });
+    }
+    const endpointsChanged = changedJobs.has(after?.job ?? '') || changedJobs.has(before?.job ?? '');
+    if (endpointsChanged || canonicalJson(serviceShape(before)) !== canonicalJson(serviceShape(after))) {
+      touch(before);
+      touch(after);
+    }
+  }
+  for (const [director, services] of affected) actions.push({ type: 'director.update', director, services: [...services].sort() });
+  return actions;
+}
+
+function serviceShape(service: Service | undefined): unknown {
+  return service && { job: service.job, port: service.port, vip: service.vip, directors: service.directors };
+}
+
+const ACTION_ORDER: Readonly<Record<Action['type'], number>> = {
+  'instance.add': 0,
+  'instance.update': 1,
+  'instance.remove': 2,
+  'vip.add': 3,
+  'vip.update': 4,
+  'vip.remove': 5,
+  'director.update': 6,
+};
+
+function actionKey(action: Action): string {
+  switch (action.type) {
+    case 'instance.add':
+    case 'instance.update':
+    case 'instance.remove':
+      return `${action.job}\0${action.host}`;
+    case 'director.update':
+      return action.director;
+    default:
+      return action.service;
+  }
+}
+
+function compareActions(a: Action, b: Action): number {
+  const order = ACTION_ORDER[a.type] - ACTION_ORDER[b.type];
+  if (order !== 0) return order;
+  const keyA = actionKey(a);
+  const keyB = actionKey(b);
+  return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
+}

@@ -1,0 +1,83 @@
+// Checks that need one schema-valid document alone (cached with its blob): tag structure,
+// cron schedules, template variables, duplicate entries inside a job.
+import { Cron } from 'croner';
+import { parseTag, TagSyntaxError, tagLevelValue } from '../model/tag.js';
+import type { Job } from '../model/types.js';
+import { checkTemplate } from './check-template.js';
+import type { LoadedDocument } from './parse-file.js';
+
+export interface DocumentProblem {
+  readonly code: string;
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export function checkDocument(document: LoadedDocument): DocumentProblem[] {
+  switch (document.kind) {
+    case 'TreeNode':
+      return checkTag(document.value.tag, ['metadata', 'tag']);
+    case 'Job':
+      return checkJob(document.value);
+    default:
+      return [];
+  }
+}
+
+function checkTag(tag: string, path: readonly string[]): DocumentProblem[] {
+  try {
+    parseTag(tag);
+    return [];
+  } catch (error) {
+    if (error instanceof TagSyntaxError) return [{ code: error.code, path, message: error.message }];
+    throw error;
+  }
+}
+
+function checkJob(job: Job): DocumentProblem[] {
+  const problems = checkTag(job.tag, ['metadata', 'tag']);
+  const tagJob = tagLevelValue(job.tag, 'job');
+  if (problems.length === 0 && tagJob !== job.name) {
+    problems.push({ code: 'E_JOB_TAG', path: ['metadata', 'tag'], message: `the tag's job level must be the job's name: expected "_job.${job.name}" at the end of the tag` });
+  }
+  const { spec } = job;
+  const variables = { portNames: Object.keys(spec.ports) };
+  const template = (text: string, path: (string | number)[]) => {
+    for (const message of checkTemplate(text, variables)) problems.push({ code: 'E_TEMPLATE', path, message });
+  };
+  spec.command.forEach((argument, index) => template(argument, ['spec', 'command', index]));
+  spec.configs.forEach((config, index) => template(config.template, ['spec', 'configs', index, 'template']));
+  spec.cron.forEach((task, index) => {
+    try {
+      new Cron(task.schedule);
+    } catch (error) {
+      problems.push({ code: 'E_CRON', path: ['spec', 'cron', index, 'schedule'], message: `invalid cron schedule "${task.schedule}": ${(error as Error).message.replace(/^CronPattern: /, '')}` });
+    }
+    task.command.forEach((argument, argumentIndex) => template(argument, ['spec', 'cron', index, 'command', argumentIndex]));
+  });
+  problems.push(...findDuplicates(spec.cron.map((task) => task.name), ['spec', 'cron'], 'name', 'cron task'));
+  const files = [...spec.configs.map((config) => config.path), ...spec.dependencies.map((dependency) => dependency.path)];
+  problems.push(...findDuplicates(files, ['spec'], 'path', 'file').map((problem) => ({ ...problem, path: filePath(spec, problem.path) })));
+  const health = spec.health;
+  const healthPort = health?.http?.port ?? health?.tcp?.port;
+  if (healthPort !== undefined && !(healthPort in spec.ports)) {
+    const probe = health?.http ? 'http' : 'tcp';
+    problems.push({ code: 'E_REF_PORT', path: ['spec', 'health', probe, 'port'], message: `health check port "${healthPort}" is not one of the job's ports (${Object.keys(spec.ports).join(', ') || 'none'})` });
+  }
+  return problems;
+}
+
+function findDuplicates(values: readonly string[], base: readonly (string | number)[], field: string, what: string): DocumentProblem[] {
+  const seen = new Set<string>();
+  const problems: DocumentProblem[] = [];
+  values.forEach((value, index) => {
+    if (seen.has(value)) problems.push({ code: 'E_DUPLICATE', path: [...base, index, field], message: `duplicate ${what} ${field} "${value}"` });
+    seen.add(value);
+  });
+  return problems;
+}
+
+/** Maps an index into configs ++ dependencies back to the document path. */
+function filePath(spec: Job['spec'], path: readonly (string | number)[]): (string | number)[] {
+  const index = path[1] as number;
+  return index < spec.configs.length ? ['spec', 'configs', index, 'path'] : ['spec', 'dependencies', index - spec.configs.length, 'path'];
+}

@@ -1,0 +1,121 @@
+// Cross-document checks on an assembled model: dangling references, jobs with nowhere to run,
+// port clashes between jobs that can share a host, VIP clashes.
+import type { FleetIndex } from '../model/fleet-index.js';
+import type { DocumentOrigin, Host, Job, Model } from '../model/types.js';
+import type { DocumentPath, PendingFinding, Severity } from './finding.js';
+
+type Report = (origin: DocumentOrigin, path: DocumentPath, code: string, message: string, severity?: Severity) => void;
+
+export function checkModel(model: Model, index: FleetIndex): PendingFinding[] {
+  const findings: PendingFinding[] = [];
+  const report: Report = (origin, path, code, message, severity = 'error') =>
+    findings.push({ code, severity, message, file: origin.file, docIndex: origin.docIndex, path });
+  checkHosts(model, report);
+  checkTreeNodes(model, index, report);
+  checkJobs(model, index, report);
+  checkPortClashes(index, report);
+  checkServices(model, report);
+  return findings;
+}
+
+function checkHosts(model: Model, report: Report): void {
+  const byIp = new Map<string, Host>();
+  for (const host of model.hosts.values()) {
+    const other = byIp.get(host.ip);
+    if (other) report(host.origin, ['spec', 'ip'], 'E_DUPLICATE_IP', `ip ${host.ip} is also the ip of host ${other.name} (${other.origin.file})`);
+    else byIp.set(host.ip, host);
+  }
+}
+
+function checkTreeNodes(model: Model, index: FleetIndex, report: Report): void {
+  for (const node of model.treeNodes.values()) {
+    node.hosts?.forEach((name, position) => {
+      if (!model.hosts.has(name)) report(node.origin, ['spec', 'hosts', position], 'E_REF_HOST', `unknown host "${name}" (no Host document has that name)`);
+    });
+    if (node.selector && index.nodeHosts(node).length === 0) {
+      report(node.origin, ['spec', 'selector'], 'W_EMPTY_SELECTOR', 'selector matches no host', 'warning');
+    }
+  }
+}
+
+function checkJobs(model: Model, index: FleetIndex, report: Report): void {
+  for (const job of model.jobs.values()) {
+    const node = index.jobNode(job);
+    if (!node) {
+      report(job.origin, ['metadata', 'tag'], 'E_NO_TREE_NODE', `no TreeNode at or above tag "${job.tag}": the job has no hosts to run on`);
+      continue;
+    }
+    const online = index.nodeHosts(node).filter((host) => host.state === 'online').length;
+    const replicas = job.spec.replicas;
+    if (replicas !== undefined && replicas > online) {
+      report(job.origin, ['spec', 'replicas'], 'W_REPLICAS', `replicas ${replicas} but tree node ${node.tag} has only ${online} online host(s)`, 'warning');
+    }
+  }
+}
+
+/**
+ * Jobs clash when they declare the same port number and their tree nodes share a host. Hosts bound
+ * by the same set of tree nodes see the same jobs, so each distinct set is checked once.
+ */
+function checkPortClashes(index: FleetIndex, report: Report): void {
+  const nodesByHost = new Map<Host, Job[][]>();
+  for (const [node, jobs] of index.jobsByNode) {
+    for (const host of index.nodeHosts(node)) {
+      const groups = nodesByHost.get(host);
+      if (groups) groups.push(jobs as Job[]);
+      else nodesByHost.set(host, [jobs as Job[]]);
+    }
+  }
+  const hostsBySignature = new Map<string, { groups: Job[][]; hosts: string[] }>();
+  for (const [host, groups] of nodesByHost) {
+    const signature = groups.map((jobs) => jobs[0]!.name).join('\0');
+    const entry = hostsBySignature.get(signature);
+    if (entry) entry.hosts.push(host.name);
+    else hostsBySignature.set(signature, { groups, hosts: [host.name] });
+  }
+  const reported = new Set<string>();
+  for (const { groups, hosts } of hostsBySignature.values()) {
+    const owners = new Map<number, { job: Job; portName: string }>();
+    const jobs = groups.flat().sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const job of jobs) {
+      for (const [portName, port] of Object.entries(job.spec.ports)) {
+        const owner = owners.get(port);
+        if (!owner) {
+          owners.set(port, { job, portName });
+          continue;
+        }
+        const key = `${owner.job.name}\0${job.name}\0${port}`;
+        if (reported.has(key) || owner.job === job) continue;
+        reported.add(key);
+        const where = hosts.length > 3 ? `${hosts.slice(0, 3).join(', ')} and ${hosts.length - 3} more` : hosts.join(', ');
+        report(job.origin, ['spec', 'ports', portName], 'E_PORT_CLASH', `port ${port} clashes with port "${owner.portName}" of job ${owner.job.name} (${owner.job.origin.file}): both can run on ${where}`);
+      }
+    }
+  }
+}
+
+function checkServices(model: Model, report: Report): void {
+  const vipOwners = new Map<string, string>();
+  for (const service of model.services.values()) {
+    const job = model.jobs.get(service.job);
+    if (!job) {
+      report(service.origin, ['spec', 'job'], 'E_REF_JOB', `unknown job "${service.job}" (no Job document has that name)`);
+    } else if (!(service.port in job.spec.ports)) {
+      const ports = Object.keys(job.spec.ports).join(', ') || 'none';
+      report(service.origin, ['spec', 'port'], 'E_REF_PORT', `job ${job.name} has no port named "${service.port}" (ports: ${ports})`);
+    }
+    service.directors.forEach((name, position) => {
+      if (!model.hosts.has(name)) report(service.origin, ['spec', 'directors', position], 'E_REF_HOST', `unknown director host "${name}" (no Host document has that name)`);
+    });
+    const vip = service.vip;
+    if (!vip) {
+      if (service.directors.length > 0) report(service.origin, ['spec', 'directors'], 'W_DIRECTORS_WITHOUT_VIP', 'directors are only used with a vip', 'warning');
+      continue;
+    }
+    if (service.directors.length === 0) report(service.origin, ['spec', 'vip'], 'E_VIP_DIRECTORS', 'a vip needs at least one director host in spec.directors');
+    const key = `${vip.address}:${vip.port}/${vip.protocol}`;
+    const owner = vipOwners.get(key);
+    if (owner) report(service.origin, ['spec', 'vip', 'address'], 'E_VIP_CLASH', `vip ${key} is already used by service ${owner}`);
+    else vipOwners.set(key, service.name);
+  }
+}

@@ -1,0 +1,90 @@
+// Static check of a handlebars template against the variables an instance will have, so a typo
+// fails `ygg validate` instead of a deploy on some host later.
+import Handlebars from 'handlebars';
+import { TAG_LEVELS } from '../model/tag.js';
+
+type AstNode = { type: string; [key: string]: unknown };
+
+const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
+const FIELDS: Readonly<Record<string, readonly string[] | 'any'>> = {
+  host: ['name', 'ip', 'labels'],
+  job: ['name', 'tag', 'version'],
+  dirs: ['release', 'data', 'log'],
+  tags: TAG_LEVELS,
+  ports: 'any',
+};
+
+export interface TemplateVariables {
+  readonly portNames: readonly string[];
+}
+
+/** Problems in one template; empty when it only uses known variables and helpers. */
+export function checkTemplate(template: string, variables: TemplateVariables): string[] {
+  let program: AstNode;
+  try {
+    program = Handlebars.parse(template) as unknown as AstNode;
+  } catch (error) {
+    return [`template syntax: ${(error as Error).message.split('\n')[0]}`];
+  }
+  const problems: string[] = [];
+  const checkPath = (path: AstNode, scoped: boolean) => {
+    if (path.type !== 'PathExpression') return;
+    const parts = path.parts as string[];
+    const original = path.original as string;
+    if (path.data || scoped || parts.length === 0) return; // @index/@key, or a relative path inside #each/#with
+    const [root, field, ...rest] = parts;
+    const fields = FIELDS[root!];
+    if (!fields) {
+      problems.push(`unknown template variable "${original}" (known: ${Object.keys(FIELDS).join(', ')})`);
+    } else if (field === undefined) {
+      if (root !== 'host' && root !== 'tags' && root !== 'ports') problems.push(`"${original}" needs a field (${(fields as readonly string[]).join(', ')})`);
+    } else if (root === 'ports' && !variables.portNames.includes(field)) {
+      problems.push(`unknown port "${field}" in "${original}" (ports: ${variables.portNames.join(', ') || 'none'})`);
+    } else if (fields !== 'any' && !fields.includes(field)) {
+      problems.push(`unknown field "${field}" in "${original}" (${root} has ${fields.join(', ')})`);
+    } else if (rest.length > 0 && !(root === 'host' && field === 'labels' && rest.length === 1)) {
+      problems.push(`"${original}" goes deeper than the variable`);
+    }
+  };
+  const visit = (node: AstNode | undefined, scoped: boolean) => {
+    if (!node) return;
+    switch (node.type) {
+      case 'Program':
+        for (const statement of node.body as AstNode[]) visit(statement, scoped);
+        return;
+      case 'MustacheStatement':
+      case 'SubExpression': {
+        const params = node.params as AstNode[];
+        const path = node.path as AstNode;
+        if (params.length > 0 || (node.hash as AstNode | undefined)) {
+          problems.push(`unknown helper "${path.original as string}" (only variables and #if/#unless/#each/#with are allowed)`);
+        } else {
+          checkPath(path, scoped);
+        }
+        return;
+      }
+      case 'BlockStatement': {
+        const name = (node.path as AstNode).original as string;
+        if (!BLOCK_HELPERS.has(name)) {
+          problems.push(`unknown block helper "#${name}" (allowed: ${[...BLOCK_HELPERS].map((helper) => `#${helper}`).join(', ')})`);
+          return;
+        }
+        for (const param of node.params as AstNode[]) checkPath(param, scoped);
+        const changesContext = name === 'each' || name === 'with';
+        visit(node.program as AstNode | undefined, scoped || changesContext);
+        visit(node.inverse as AstNode | undefined, scoped);
+        return;
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement':
+      case 'DecoratorBlock':
+      case 'Decorator':
+        problems.push('partials and decorators are not allowed in templates');
+        return;
+      default:
+        return; // content and comments
+    }
+  };
+  visit(program, false);
+  return problems;
+}

@@ -1,0 +1,136 @@
+// The loader: snapshot → parse every YAML file (cached by path + blob id) → assemble the model →
+// cross-check → locate findings. A snapshot with any error yields no model: it is rejected whole.
+import { buildFleetIndex, type FleetIndex } from '../model/fleet-index.js';
+import { DEFAULT_REPO_CONFIG, type Host, type Job, type Model, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
+import { checkModel } from './check-model.js';
+import { checkRepoFiles } from './check-repo-files.js';
+import { compareFindings, hasErrors, type Finding, type PendingFinding } from './finding.js';
+import { locateFindings } from './locate-findings.js';
+import { parseFile, type LoadedDocument, type ParsedFile } from './parse-file.js';
+import type { DocumentValidator } from './schema-validator.js';
+import { isYamlPath, type CommitInfo, type RepoFile, type RepoSnapshot } from './source.js';
+
+export interface LoadResult {
+  readonly commit?: CommitInfo;
+  /** Present only when there is no error. */
+  readonly model?: Model;
+  readonly index?: FleetIndex;
+  readonly findings: readonly Finding[];
+  readonly stats: { readonly files: number; readonly parsed: number; readonly documents: number };
+}
+
+const REPO_CONFIG_FILE = 'ygg.yaml';
+
+/** Keeps parsed files across loads, so a new commit costs only its changed blobs. */
+export class RepoLoader {
+  private cache = new Map<string, ParsedFile>();
+
+  constructor(private readonly validator: DocumentValidator) {}
+
+  async load(snapshot: RepoSnapshot): Promise<LoadResult> {
+    const yamlFiles = snapshot.files.filter((file) => isYamlPath(file.path) && !isHidden(file.path));
+    const nextCache = new Map<string, ParsedFile>();
+    let parsedCount = 0;
+    const parsedFiles: { file: RepoFile; parsed: ParsedFile }[] = [];
+    for (const file of yamlFiles) {
+      const key = `${file.path}\0${file.id}`;
+      let parsed = this.cache.get(key);
+      if (!parsed) {
+        parsed = parseFile(file.path, await snapshot.readText(file), this.validator);
+        parsedCount++;
+      }
+      nextCache.set(key, parsed);
+      parsedFiles.push({ file, parsed });
+    }
+    // Only the files of the latest snapshot stay cached: memory stays bounded by one repo.
+    this.cache = nextCache;
+
+    const pending: PendingFinding[] = [];
+    const located: Finding[] = [];
+    for (const { file, parsed } of parsedFiles) {
+      pending.push(...parsed.findings);
+      if (parsed.syntaxError) {
+        located.push({ code: 'E_YAML_SYNTAX', severity: 'error', file: file.path, ...parsed.syntaxError });
+      }
+    }
+    const { model, problems } = assembleModel(parsedFiles.flatMap(({ file, parsed }) => parsed.documents.map((document) => ({ file: file.path, document }))));
+    pending.push(...problems);
+    const index = buildFleetIndex(model);
+    pending.push(...checkModel(model, index));
+    pending.push(...(await checkRepoFiles(model, snapshot)));
+
+    located.push(...(await locateAll(pending, snapshot)));
+    located.sort(compareFindings);
+    const documents = parsedFiles.reduce((sum, { parsed }) => sum + parsed.documents.length, 0);
+    const stats = { files: yamlFiles.length, parsed: parsedCount, documents };
+    const base = { ...(snapshot.commit ? { commit: snapshot.commit } : {}), findings: located, stats };
+    return hasErrors(located) ? base : { ...base, model, index };
+  }
+}
+
+function isHidden(path: string): boolean {
+  return path.split('/').some((segment) => segment.startsWith('.'));
+}
+
+/** Collects documents into the model; a second document with the same name is an error. */
+function assembleModel(documents: readonly { file: string; document: LoadedDocument }[]): { model: Model; problems: PendingFinding[] } {
+  const problems: PendingFinding[] = [];
+  const hosts = new Map<string, Host>();
+  const treeNodes = new Map<string, TreeNode>();
+  const jobs = new Map<string, Job>();
+  const services = new Map<string, Service>();
+  let config: RepoConfig | undefined;
+  const duplicate = (file: string, docIndex: number, path: string[], what: string, firstFile: string) =>
+    problems.push({ code: 'E_DUPLICATE_NAME', severity: 'error', file, docIndex, path, message: `duplicate ${what}: already declared in ${firstFile}` });
+  const add = <T extends { origin: { file: string } }>(map: Map<string, T>, key: string, value: T, file: string, docIndex: number, path: string[], what: string) => {
+    const existing = map.get(key);
+    if (existing) duplicate(file, docIndex, path, `${what} "${key}"`, existing.origin.file);
+    else map.set(key, value);
+  };
+  let configFile: string | undefined;
+  for (const { file, document } of documents) {
+    const { docIndex } = document;
+    switch (document.kind) {
+      case 'Repo':
+        if (file !== REPO_CONFIG_FILE) {
+          problems.push({ code: 'E_REPO_CONFIG_PLACE', severity: 'error', file, docIndex, path: ['kind'], message: `the Repo document belongs in ${REPO_CONFIG_FILE} at the repo root` });
+        } else if (configFile) {
+          duplicate(file, docIndex, ['kind'], 'Repo document', configFile);
+        } else {
+          config = document.value;
+          configFile = file;
+        }
+        break;
+      case 'Host':
+        add(hosts, document.value.name, document.value, file, docIndex, ['metadata', 'name'], 'host');
+        break;
+      case 'TreeNode':
+        add(treeNodes, document.value.tag, document.value, file, docIndex, ['metadata', 'tag'], 'tree node');
+        break;
+      case 'Job':
+        add(jobs, document.value.name, document.value, file, docIndex, ['metadata', 'name'], 'job');
+        break;
+      case 'Service':
+        add(services, document.value.name, document.value, file, docIndex, ['metadata', 'name'], 'service');
+        break;
+    }
+  }
+  return { model: { config: config ?? DEFAULT_REPO_CONFIG, hosts, treeNodes, jobs, services }, problems };
+}
+
+async function locateAll(pending: readonly PendingFinding[], snapshot: RepoSnapshot): Promise<Finding[]> {
+  const byFile = new Map<string, PendingFinding[]>();
+  for (const finding of pending) {
+    const list = byFile.get(finding.file);
+    if (list) list.push(finding);
+    else byFile.set(finding.file, [finding]);
+  }
+  const filesByPath = new Map(snapshot.files.map((file) => [file.path, file]));
+  const located: Finding[] = [];
+  for (const [path, findings] of byFile) {
+    const file = filesByPath.get(path);
+    const text = file ? await snapshot.readText(file) : '';
+    located.push(...locateFindings(text, findings));
+  }
+  return located;
+}

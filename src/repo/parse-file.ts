@@ -1,0 +1,104 @@
+// One YAML file → its documents as model objects, plus the problems found in them alone.
+// Pure and content-addressed: the result depends only on (path, text), so it is cached by blob id.
+import jsYaml from 'js-yaml';
+import { API_VERSION, type Host, type Job, type Kind, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
+import type { PendingFinding } from './finding.js';
+import { locateSyntaxError } from './locate-findings.js';
+import { checkDocument } from './check-document.js';
+import type { DocumentValidator } from './schema-validator.js';
+
+export type LoadedDocument =
+  | { readonly kind: 'Repo'; readonly value: RepoConfig; readonly docIndex: number }
+  | { readonly kind: 'Host'; readonly value: Host; readonly docIndex: number }
+  | { readonly kind: 'TreeNode'; readonly value: TreeNode; readonly docIndex: number }
+  | { readonly kind: 'Job'; readonly value: Job; readonly docIndex: number }
+  | { readonly kind: 'Service'; readonly value: Service; readonly docIndex: number };
+
+export interface ParsedFile {
+  readonly documents: readonly LoadedDocument[];
+  readonly findings: readonly PendingFinding[];
+  /** A syntax error is located at parse time (the document structure is unusable). */
+  readonly syntaxError?: { readonly line: number; readonly col: number; readonly message: string };
+}
+
+const KINDS: readonly Kind[] = ['Repo', 'Host', 'TreeNode', 'Job', 'Service'];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseYaml(text: string): { values: unknown[] } | { syntaxError: NonNullable<ParsedFile['syntaxError']> } {
+  try {
+    // The core schema matches YAML 1.2 (as `yaml` reads it): no timestamps, no merge keys.
+    return { values: jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA }) };
+  } catch (error) {
+    if (!(error instanceof jsYaml.YAMLException)) throw error;
+    const located = locateSyntaxError(text);
+    if (located) return { syntaxError: located };
+    const mark = (error as { mark?: { line: number; column: number } }).mark;
+    return { syntaxError: { line: (mark?.line ?? 0) + 1, col: (mark?.column ?? 0) + 1, message: error.reason || error.message } };
+  }
+}
+
+export function parseFile(file: string, text: string, validator: DocumentValidator): ParsedFile {
+  const parsed = parseYaml(text);
+  if ('syntaxError' in parsed) return { documents: [], findings: [], syntaxError: parsed.syntaxError };
+
+  const findings: PendingFinding[] = [];
+  const documents: LoadedDocument[] = [];
+  const problem = (docIndex: number, path: (string | number)[], code: string, message: string, atKey = false) =>
+    findings.push({ code, severity: 'error', message, file, docIndex, path, atKey });
+
+  // A stray `---` yields an empty document; only a file with nothing at all is an error.
+  if (parsed.values.every((value) => value === null || value === undefined)) {
+    problem(0, [], 'E_EMPTY_FILE', 'file contains no YAML documents (expected apiVersion, kind, metadata, spec)');
+  }
+  parsed.values.forEach((value, docIndex) => {
+    if (value === null || value === undefined) return;
+    if (!isPlainObject(value)) {
+      const found = Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+      problem(docIndex, [], 'E_NOT_A_MAPPING', `document must be a mapping with apiVersion, kind, metadata and spec, found ${found}`);
+      return;
+    }
+    if (value.apiVersion !== API_VERSION) {
+      const message = value.apiVersion === undefined
+        ? `missing apiVersion (expected "${API_VERSION}")`
+        : `apiVersion must be "${API_VERSION}", found ${JSON.stringify(value.apiVersion)}`;
+      problem(docIndex, value.apiVersion === undefined ? [] : ['apiVersion'], 'E_API_VERSION', message);
+      return;
+    }
+    const kind = value.kind as Kind;
+    if (!KINDS.includes(kind)) {
+      const message = value.kind === undefined ? `missing kind (one of ${KINDS.join(', ')})` : `unknown kind ${JSON.stringify(value.kind)} (one of ${KINDS.join(', ')})`;
+      problem(docIndex, value.kind === undefined ? [] : ['kind'], 'E_KIND', message);
+      return;
+    }
+    const schemaProblems = validator.validate(kind, value);
+    for (const schemaProblem of schemaProblems) problem(docIndex, [...schemaProblem.path], 'E_SCHEMA', schemaProblem.message, schemaProblem.atKey);
+    if (schemaProblems.length > 0) return;
+
+    const origin = { file, docIndex };
+    const document = toModel(kind, value, origin, docIndex);
+    for (const semantic of checkDocument(document)) problem(docIndex, [...semantic.path], semantic.code, semantic.message);
+    documents.push(document);
+  });
+  return { documents, findings };
+}
+
+/** The validator has filled schema defaults in place, so the shapes now match the model types. */
+function toModel(kind: Kind, document: Record<string, unknown>, origin: { file: string; docIndex: number }, docIndex: number): LoadedDocument {
+  const metadata = (document.metadata ?? {}) as Record<string, unknown>;
+  const spec = (document.spec ?? {}) as Record<string, unknown>;
+  switch (kind) {
+    case 'Repo':
+      return { kind, docIndex, value: spec as unknown as RepoConfig };
+    case 'Host':
+      return { kind, docIndex, value: { name: metadata.name, ...spec, origin } as unknown as Host };
+    case 'TreeNode':
+      return { kind, docIndex, value: { tag: metadata.tag, ...spec, origin } as unknown as TreeNode };
+    case 'Job':
+      return { kind, docIndex, value: { name: metadata.name, tag: metadata.tag, spec, origin } as unknown as Job };
+    case 'Service':
+      return { kind, docIndex, value: { name: metadata.name, ...spec, origin } as unknown as Service };
+  }
+}

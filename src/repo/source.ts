@@ -1,0 +1,48 @@
+// Where the repo's files come from: a working directory or one commit of a git repository.
+
+export interface RepoFile {
+  /** Path relative to the repo root, `/`-separated. */
+  readonly path: string;
+  /** Content id: the git blob oid, or a digest of the file's bytes for a working tree. */
+  readonly id: string;
+}
+
+export interface CommitInfo {
+  readonly sha: string;
+  readonly author: string;
+  readonly email: string;
+  readonly timestamp: number;
+  readonly message: string;
+}
+
+/** One consistent view of the repo: the file list and a reader for their contents. */
+export interface RepoSnapshot {
+  /** Set when the snapshot is a commit. */
+  readonly commit?: CommitInfo;
+  /** Every file under the repo root, sorted by path. */
+  readonly files: readonly RepoFile[];
+  readText(file: RepoFile): Promise<string>;
+  /** Lowercase hex sha256 of a file's bytes. */
+  sha256(file: RepoFile): Promise<string>;
+}
+
+export interface RepoSource {
+  /** A human label for messages, e.g. the directory. */
+  readonly label: string;
+  snapshot(ref?: string): Promise<RepoSnapshot>;
+}
+
+/** A source that cannot be read at all: missing directory, unknown ref, not a git repo. */
+export class SourceError extends Error {
+  constructor(
+    readonly code: 'E_REPO_NOT_FOUND' | 'E_NOT_A_GIT_REPO' | 'E_REF_NOT_FOUND' | 'E_SOURCE_READ',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}
+
+export function isYamlPath(path: string): boolean {
+  return path.endsWith('.yaml') || path.endsWith('.yml');
+}
