@@ -355,7 +355,7 @@ spec:
   version: ${version}
   artifact: { path: ${ARTIFACT_PATH}, sha256: "${sha.artifact}" }
   command: [bin/app, --port, "{{ports.http}}", --admin, "{{ports.admin}}"]
-  env: { LOG_LEVEL: ${job.logLevel}, SERVICE: ${job.service.name}${RUNTIME_ENV[job.runtime](job)} }
+  env: { LOG_LEVEL: ${job.logLevel}${RUNTIME_ENV[job.runtime](job)} }
   ports: { http: ${8000 + job.indexInCluster}, admin: ${9000 + job.indexInCluster} }
   configs:
     - path: conf/app.yaml
@@ -523,8 +523,14 @@ export async function generateFleet(options: GenerateFleetOptions): Promise<Gene
   // 2. git init + add + commit (isomorphic-git).
   started = performance.now();
   await git.init({ fs, dir, defaultBranch: 'main' });
+  // Fastest measured on 17,500 files: one add of the top-level entries with `force: true` and
+  // `parallel: false` (~10–14 s). Without force, the ignore check scans the whole index once per
+  // untracked path (quadratic); `parallel: true` thrashes (15–23 s); batches of paths rewrite the
+  // index per batch (11–15 s). force is safe because we wrote every file ourselves — but it also
+  // drops the built-in exclusion of `.git`, so the top-level entries are listed without it.
   const cache = {};
-  await git.add({ fs, dir, filepath: '.', cache, parallel: true });
+  const topLevel = fs.readdirSync(dir).filter((name) => name !== '.git').sort();
+  await git.add({ fs, dir, filepath: topLevel, cache, force: true, parallel: false });
   log(`generate-fleet: git add of ${fileCount} files in ${seconds(started)} s`);
 
   started = performance.now();

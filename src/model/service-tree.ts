@@ -16,7 +16,7 @@ export interface ServiceTreeNode {
   /** Set on job leaves. */
   job?: { readonly name: string; readonly version: string; readonly replicas?: number; readonly instances: number };
   services: string[];
-  /** Totals over the subtree. */
+  /** Totals over the subtree; hosts are those bound by its TreeNodes or running its jobs. */
   jobs: number;
   hosts: number;
   instances: number;
@@ -58,6 +58,7 @@ export function buildServiceTree(model: Model, index: FleetIndex, placement: Rea
     const treeNode = model.treeNodes.get(node.tag);
     if (treeNode) for (const host of index.nodeHosts(treeNode)) hosts.add(host.name);
     if (node.job) {
+      for (const host of placement.get(node.job.name) ?? []) hosts.add(host);
       node.jobs = 1;
       node.instances = node.job.instances;
     }

@@ -6,15 +6,18 @@ import type { DocumentPath, PendingFinding, Severity } from './finding.js';
 
 type Report = (origin: DocumentOrigin, path: DocumentPath, code: string, message: string, severity?: Severity) => void;
 
-export function checkModel(model: Model, index: FleetIndex): PendingFinding[] {
+/** Whether a document of that kind and name exists but failed its schema (already reported). */
+export type InvalidDeclaration = (kind: 'Host' | 'Job', name: string) => boolean;
+
+export function checkModel(model: Model, index: FleetIndex, isInvalid: InvalidDeclaration = () => false): PendingFinding[] {
   const findings: PendingFinding[] = [];
   const report: Report = (origin, path, code, message, severity = 'error') =>
     findings.push({ code, severity, message, file: origin.file, docIndex: origin.docIndex, path });
   checkHosts(model, report);
-  checkTreeNodes(model, index, report);
+  checkTreeNodes(model, index, isInvalid, report);
   checkJobs(model, index, report);
   checkPortClashes(index, report);
-  checkServices(model, report);
+  checkServices(model, isInvalid, report);
   return findings;
 }
 
@@ -27,10 +30,10 @@ function checkHosts(model: Model, report: Report): void {
   }
 }
 
-function checkTreeNodes(model: Model, index: FleetIndex, report: Report): void {
+function checkTreeNodes(model: Model, index: FleetIndex, isInvalid: InvalidDeclaration, report: Report): void {
   for (const node of model.treeNodes.values()) {
     node.hosts?.forEach((name, position) => {
-      if (!model.hosts.has(name)) report(node.origin, ['spec', 'hosts', position], 'E_REF_HOST', `unknown host "${name}" (no Host document has that name)`);
+      if (!model.hosts.has(name) && !isInvalid('Host', name)) report(node.origin, ['spec', 'hosts', position], 'E_REF_HOST', `unknown host "${name}" (no Host document has that name)`);
     });
     if (node.selector && index.nodeHosts(node).length === 0) {
       report(node.origin, ['spec', 'selector'], 'W_EMPTY_SELECTOR', 'selector matches no host', 'warning');
@@ -94,18 +97,18 @@ function checkPortClashes(index: FleetIndex, report: Report): void {
   }
 }
 
-function checkServices(model: Model, report: Report): void {
+function checkServices(model: Model, isInvalid: InvalidDeclaration, report: Report): void {
   const vipOwners = new Map<string, string>();
   for (const service of model.services.values()) {
     const job = model.jobs.get(service.job);
     if (!job) {
-      report(service.origin, ['spec', 'job'], 'E_REF_JOB', `unknown job "${service.job}" (no Job document has that name)`);
+      if (!isInvalid('Job', service.job)) report(service.origin, ['spec', 'job'], 'E_REF_JOB', `unknown job "${service.job}" (no Job document has that name)`);
     } else if (!(service.port in job.spec.ports)) {
       const ports = Object.keys(job.spec.ports).join(', ') || 'none';
       report(service.origin, ['spec', 'port'], 'E_REF_PORT', `job ${job.name} has no port named "${service.port}" (ports: ${ports})`);
     }
     service.directors.forEach((name, position) => {
-      if (!model.hosts.has(name)) report(service.origin, ['spec', 'directors', position], 'E_REF_HOST', `unknown director host "${name}" (no Host document has that name)`);
+      if (!model.hosts.has(name) && !isInvalid('Host', name)) report(service.origin, ['spec', 'directors', position], 'E_REF_HOST', `unknown director host "${name}" (no Host document has that name)`);
     });
     const vip = service.vip;
     if (!vip) {

@@ -56,7 +56,8 @@ export class RepoLoader {
     const { model, problems } = assembleModel(parsedFiles.flatMap(({ file, parsed }) => parsed.documents.map((document) => ({ file: file.path, document }))));
     pending.push(...problems);
     const index = buildFleetIndex(model);
-    pending.push(...checkModel(model, index));
+    const invalid = new Set(parsedFiles.flatMap(({ parsed }) => parsed.invalidDeclarations));
+    pending.push(...checkModel(model, index, (kind, name) => invalid.has(`${kind}/${name}`)));
     pending.push(...(await checkRepoFiles(model, snapshot)));
 
     located.push(...(await locateAll(pending, snapshot)));

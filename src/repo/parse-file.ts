@@ -17,6 +17,8 @@ export type LoadedDocument =
 export interface ParsedFile {
   readonly documents: readonly LoadedDocument[];
   readonly findings: readonly PendingFinding[];
+  /** `Kind/name` of documents that failed the schema: they exist, so references to them are not dangling. */
+  readonly invalidDeclarations: readonly string[];
   /** A syntax error is located at parse time (the document structure is unusable). */
   readonly syntaxError?: { readonly line: number; readonly col: number; readonly message: string };
 }
@@ -42,10 +44,11 @@ function parseYaml(text: string): { values: unknown[] } | { syntaxError: NonNull
 
 export function parseFile(file: string, text: string, validator: DocumentValidator): ParsedFile {
   const parsed = parseYaml(text);
-  if ('syntaxError' in parsed) return { documents: [], findings: [], syntaxError: parsed.syntaxError };
+  if ('syntaxError' in parsed) return { documents: [], findings: [], invalidDeclarations: [], syntaxError: parsed.syntaxError };
 
   const findings: PendingFinding[] = [];
   const documents: LoadedDocument[] = [];
+  const invalidDeclarations: string[] = [];
   const problem = (docIndex: number, path: (string | number)[], code: string, message: string, atKey = false) =>
     findings.push({ code, severity: 'error', message, file, docIndex, path, atKey });
 
@@ -75,14 +78,19 @@ export function parseFile(file: string, text: string, validator: DocumentValidat
     }
     const schemaProblems = validator.validate(kind, value);
     for (const schemaProblem of schemaProblems) problem(docIndex, [...schemaProblem.path], 'E_SCHEMA', schemaProblem.message, schemaProblem.atKey);
-    if (schemaProblems.length > 0) return;
+    if (schemaProblems.length > 0) {
+      const metadata = value.metadata as Record<string, unknown> | undefined;
+      const name = kind === 'TreeNode' ? metadata?.tag : metadata?.name;
+      if (typeof name === 'string') invalidDeclarations.push(`${kind}/${name}`);
+      return;
+    }
 
     const origin = { file, docIndex };
     const document = toModel(kind, value, origin, docIndex);
     for (const semantic of checkDocument(document)) problem(docIndex, [...semantic.path], semantic.code, semantic.message);
     documents.push(document);
   });
-  return { documents, findings };
+  return { documents, findings, invalidDeclarations };
 }
 
 /** The validator has filled schema defaults in place, so the shapes now match the model types. */

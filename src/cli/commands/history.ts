@@ -1,4 +1,4 @@
-import { describeChange } from '../../repo/document-changes.js';
+import { describeChange, type DocumentChange } from '../../repo/document-changes.js';
 import { GitSource } from '../../repo/git-source.js';
 import { readRepoHistory } from '../../repo/repo-history.js';
 import { SourceError } from '../../repo/source.js';
@@ -38,8 +38,24 @@ export const historyCommand: Command<{ repo?: string; ref?: string; job?: string
     for (const { commit, changes } of entries) {
       const date = new Date(commit.timestamp * 1000).toISOString().replace('T', ' ').slice(0, 16);
       io.stdout(`${commit.sha.slice(0, 10)}  ${date}  ${commit.author} <${commit.email}>  ${commit.message.split('\n')[0]}`);
-      for (const change of changes) io.stdout(`    ${describeChange(change)}`);
+      for (const line of summarizeChanges(changes)) io.stdout(`    ${line}`);
     }
     return EXIT_OK;
   },
 };
+
+/** Modified documents one per line; added and removed ones grouped by kind, as a first commit adds hundreds. */
+function summarizeChanges(changes: readonly DocumentChange[]): string[] {
+  const lines = changes.filter((change) => change.change === 'modified').map(describeChange);
+  const groups = new Map<string, string[]>();
+  for (const change of changes) {
+    if (change.change === 'modified') continue;
+    const key = `${change.kind} ${change.change}`;
+    groups.set(key, [...(groups.get(key) ?? []), change.name]);
+  }
+  for (const [key, names] of groups) {
+    const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
+    lines.push(`${key}: ${shown}`);
+  }
+  return lines;
+}
