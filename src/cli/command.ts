@@ -54,8 +54,8 @@ export function parseCommandArgs(command: Command<ParsedValues>, argv: readonly 
   } catch (error) {
     if (error instanceof UsageError) throw error;
     // node:util's messages name the flag; drop its internal hints about "--" separators.
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option');
-    throw new UsageError(message);
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1));
   }
 }
 

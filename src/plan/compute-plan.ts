@@ -41,7 +41,7 @@ export function computePlan(base: DesiredState | undefined, head: DesiredState):
     if (jobActions.length > 0) changedJobs.add(jobName);
     actions.push(...jobActions);
   }
-  actions.push(...diffServices(base?.model, head.model, changedJobs));
+  actions.push(...diffServices(base, head, changedJobs));
   return { actions: actions.sort(compareActions) };
 }
 
@@ -108,8 +108,17 @@ function vipLabel(service: Service): string {
   return `${vip.address}:${vip.port}/${vip.protocol}`;
 }
 
+/** The real servers a director would list for a service: ip:port of every placed instance. */
+function endpoints(service: Service | undefined, state: DesiredState | undefined): string {
+  const job = service && state?.model.jobs.get(service.job);
+  const port = job?.spec.ports[service!.port];
+  if (!job || port === undefined) return '';
+  const hosts = state!.placement.get(job.name) ?? [];
+  return hosts.map((host) => `${state!.model.hosts.get(host)?.ip}:${port}`).sort().join(',');
+}
+
 /** VIP changes, and every director whose rendered config changes: its VIPs or their real servers. */
-function diffServices(base: Model | undefined, head: Model, changedJobs: ReadonlySet<string>): Action[] {
+function diffServices(base: DesiredState | undefined, head: DesiredState, changedJobs: ReadonlySet<string>): Action[] {
   const actions: Action[] = [];
   const affected = new Map<string, Set<string>>();
   const touch = (service: Service | undefined) => {
@@ -120,10 +129,10 @@ function diffServices(base: Model | undefined, head: Model, changedJobs: Readonl
       affected.set(director, services);
     }
   };
-  const names = new Set([...(base?.services.keys() ?? []), ...head.services.keys()]);
+  const names = new Set([...(base?.model.services.keys() ?? []), ...head.model.services.keys()]);
   for (const name of names) {
-    const before = base?.services.get(name);
-    const after = head.services.get(name);
+    const before = base?.model.services.get(name);
+    const after = head.model.services.get(name);
     if (before === after && !changedJobs.has(after!.job)) continue;
     if (before?.vip && !after?.vip) actions.push({ type: 'vip.remove', service: name, vip: vipLabel(before) });
     else if (!before?.vip && after?.vip) actions.push({ type: 'vip.add', service: name, vip: vipLabel(after) });
@@ -131,8 +140,7 @@ function diffServices(base: Model | undefined, head: Model, changedJobs: Readonl
       const changes = VIP_FIELDS.filter((field) => canonicalJson(before.vip![field]) !== canonicalJson(after.vip![field]));
       if (changes.length > 0) actions.push({ type: 'vip.update', service: name, vip: vipLabel(after), changes });
     }
-    const endpointsChanged = changedJobs.has(after?.job ?? '') || changedJobs.has(before?.job ?? '');
-    if (endpointsChanged || canonicalJson(serviceShape(before)) !== canonicalJson(serviceShape(after))) {
+    if (endpoints(before, base) !== endpoints(after, head) || canonicalJson(serviceShape(before)) !== canonicalJson(serviceShape(after))) {
       touch(before);
       touch(after);
     }
@@ -142,7 +150,7 @@ function diffServices(base: Model | undefined, head: Model, changedJobs: Readonl
 }
 
 function serviceShape(service: Service | undefined): unknown {
-  return service && { job: service.job, port: service.port, vip: service.vip, directors: service.directors };
+  return service && { vip: service.vip, directors: service.directors };
 }
 
 const ACTION_ORDER: Readonly<Record<Action['type'], number>> = {

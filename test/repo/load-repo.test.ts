@@ -45,8 +45,7 @@ describe('loader on a valid fleet', () => {
     const source = new WorkingTreeSource(dir);
     const first = await loader.load(await source.snapshot());
     assert.equal(first.stats.parsed, 6);
-    const [[file, content]] = Object.entries(edit('jobs/search.yaml', 'version: 2.1.0', 'version: 2.2.0'));
-    writeFileSync(path.join(dir, file!), content!);
+    writeFileSync(path.join(dir, 'jobs/search.yaml'), edit('jobs/search.yaml', 'version: 2.1.0', 'version: 2.2.0')['jobs/search.yaml']!);
     const second = await loader.load(await source.snapshot());
     assert.equal(second.stats.parsed, 1);
     assert.equal(second.model!.jobs.get('search')!.spec.version, '2.2.0');

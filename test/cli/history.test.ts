@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createGitFleet } from '../fixtures/git-fleet.js';
+import { edit, removeDir } from '../fixtures/small-fleet.js';
+import { runCli } from './run-cli.js';
+
+const fleet = createGitFleet();
+after(() => removeDir(fleet.dir));
+const bump = fleet.commit('Search 2.2.0', edit('jobs/search.yaml', 'version: 2.1.0', 'version: 2.2.0'), 'Bob Dev <bob@example.com>');
+fleet.commit('Frontend env', edit('jobs/frontend.yaml', 'MODE: production', 'MODE: canary'), 'Carol Ops <carol@example.com>');
+const unbind = fleet.commit('Take web-b2 out of the web cluster', edit('tree.yaml', ', web-b2]', ']'), 'Dave Ops <dave@example.com>');
+// Moving a document to another file is not a change of the document.
+fleet.commit('Move search', { 'jobs/search.yaml': null, 'jobs/search-moved.yaml': edit('jobs/search.yaml', 'version: 2.1.0', 'version: 2.2.0')['jobs/search.yaml']! });
+
+describe('ygg history', () => {
+  it('lists the commits that changed a job, with author and field changes', async () => {
+    const result = await runCli('history', '--repo', fleet.dir, '--job', 'search');
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[0]!, new RegExp(`^${bump.slice(0, 10)}  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d  Bob Dev <bob@example.com>  Search 2.2.0$`));
+    assert.equal(lines[1], '    Job search: spec.version 2.1.0 → 2.2.0');
+    assert.match(lines[2]!, /Alice Ops <alice@example.com>  Initial fleet$/);
+    assert.equal(lines[3], '    Job added: search');
+  });
+
+  it('lists changes to a host, including tree nodes that unbind it', async () => {
+    const result = await runCli('history', '--repo', fleet.dir, '--host', 'web-b2', '--output', 'json');
+    const entries = JSON.parse(result.stdout);
+    assert.deepEqual(entries.map((entry: { sha: string }) => entry.sha), [unbind, entries[1].sha]);
+    assert.equal(entries[0].author, 'Dave Ops');
+    assert.deepEqual(entries[0].changes[0].kind, 'TreeNode');
+    assert.deepEqual(entries[0].changes[0].fields.map((field: { field: string }) => field.field), ['spec.hosts']);
+    assert.equal(entries[1].message, 'Initial fleet');
+  });
+
+  it('limits the number of commits', async () => {
+    const result = await runCli('history', '--repo', fleet.dir, '--limit', '2');
+    assert.equal(result.stdout.split('\n').filter((line) => !line.startsWith(' ')).length, 2);
+  });
+});
