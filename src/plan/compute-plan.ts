@@ -34,14 +34,9 @@ const EMPTY_PLACEMENT: Placement = new Map();
 
 export function computePlan(base: DesiredState | undefined, head: DesiredState): Plan {
   const actions: Action[] = [];
-  const changedJobs = new Set<string>();
   const jobNames = new Set([...(base?.placement.keys() ?? []), ...head.placement.keys()]);
-  for (const jobName of jobNames) {
-    const jobActions = diffJob(jobName, base, head);
-    if (jobActions.length > 0) changedJobs.add(jobName);
-    actions.push(...jobActions);
-  }
-  actions.push(...diffServices(base, head, changedJobs));
+  for (const jobName of jobNames) actions.push(...diffJob(jobName, base, head));
+  actions.push(...diffServices(base, head));
   return { actions: actions.sort(compareActions) };
 }
 
@@ -118,7 +113,7 @@ function endpoints(service: Service | undefined, state: DesiredState | undefined
 }
 
 /** VIP changes, and every director whose rendered config changes: its VIPs or their real servers. */
-function diffServices(base: DesiredState | undefined, head: DesiredState, changedJobs: ReadonlySet<string>): Action[] {
+function diffServices(base: DesiredState | undefined, head: DesiredState): Action[] {
   const actions: Action[] = [];
   const affected = new Map<string, Set<string>>();
   const touch = (service: Service | undefined) => {
@@ -133,14 +128,18 @@ function diffServices(base: DesiredState | undefined, head: DesiredState, change
   for (const name of names) {
     const before = base?.model.services.get(name);
     const after = head.model.services.get(name);
-    if (before === after && !changedJobs.has(after!.job)) continue;
+    // Only VIPs reach directors. An unchanged service object still needs its endpoints compared:
+    // a host's ip can change while the job renders nothing from it (no instance.update).
+    if (!before?.vip && !after?.vip) continue;
+    const endpointsChanged = endpoints(before, base) !== endpoints(after, head);
+    if (before === after && !endpointsChanged) continue;
     if (before?.vip && !after?.vip) actions.push({ type: 'vip.remove', service: name, vip: vipLabel(before) });
     else if (!before?.vip && after?.vip) actions.push({ type: 'vip.add', service: name, vip: vipLabel(after) });
     else if (before?.vip && after?.vip) {
       const changes = VIP_FIELDS.filter((field) => canonicalJson(before.vip![field]) !== canonicalJson(after.vip![field]));
       if (changes.length > 0) actions.push({ type: 'vip.update', service: name, vip: vipLabel(after), changes });
     }
-    if (endpoints(before, base) !== endpoints(after, head) || canonicalJson(serviceShape(before)) !== canonicalJson(serviceShape(after))) {
+    if (endpointsChanged || canonicalJson(serviceShape(before)) !== canonicalJson(serviceShape(after))) {
       touch(before);
       touch(after);
     }

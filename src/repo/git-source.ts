@@ -26,8 +26,9 @@ export class GitSource implements RepoSource {
   async snapshotOf(sha: string): Promise<RepoSnapshot> {
     const commit = await this.repository.readCommit(sha);
     const treeOid = await this.repository.subtreeOid(sha, this.subdir);
-    if (treeOid === undefined) throw new SourceError('E_REPO_NOT_FOUND', `folder "${this.subdir}" does not exist at commit ${sha.slice(0, 12)}`);
-    const files = (await this.repository.listFiles(treeOid)).map((entry) => ({ path: entry.path, id: entry.oid }));
+    // A commit from before the fleet's folder existed holds an empty fleet.
+    const entries = treeOid === undefined ? [] : await this.repository.listFiles(treeOid);
+    const files = entries.map((entry) => ({ path: entry.path, id: entry.oid }));
     return {
       commit: { sha, author: commit.author, email: commit.email, timestamp: commit.timestamp, message: commit.message },
       files,
