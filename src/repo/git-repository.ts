@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import { createGitObjectFs, useNativeInflate, type GitObjectFs } from './git-object-fs.js';
 import { SourceError, type CommitInfo } from './source.js';
 
 export interface TreeEntry {
@@ -24,10 +25,15 @@ export class GitRepository {
   private readonly digests = new Map<string, string>();
   private readonly commits = new Map<string, CommitInfo & { parents: readonly string[]; tree: string }>();
 
-  constructor(readonly dir: string) {}
+  private readonly objectFs: GitObjectFs;
+
+  constructor(readonly dir: string) {
+    useNativeInflate();
+    this.objectFs = createGitObjectFs(path.join(dir, '.git'));
+  }
 
   private get base() {
-    return { fs, dir: this.dir, cache: this.cache };
+    return { fs: this.objectFs.fs, dir: this.dir, cache: this.cache };
   }
 
   /**
@@ -35,6 +41,8 @@ export class GitRepository {
    * followed by `~N` / `^` parent steps (first parent, as git does).
    */
   async resolveCommit(revision: string): Promise<string> {
+    // A new revision may live in objects written since the last one: forget the listings.
+    this.objectFs.refresh();
     const match = /^(.*?)((?:~\d*|\^)*)$/.exec(revision)!;
     const name = match[1]!;
     let sha = await this.resolveName(name, revision);
@@ -51,7 +59,7 @@ export class GitRepository {
 
   private async resolveName(name: string, revision: string): Promise<string> {
     try {
-      const oid = await git.resolveRef({ fs, dir: this.dir, ref: name });
+      const oid = await git.resolveRef({ fs: this.objectFs.fs, dir: this.dir, ref: name });
       return await this.peelToCommit(oid);
     } catch (error) {
       if (!isGitNotFound(error)) throw error;
