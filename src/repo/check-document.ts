@@ -47,11 +47,8 @@ function checkJob(job: Job): DocumentProblem[] {
   spec.command.forEach((argument, index) => template(argument, ['spec', 'command', index]));
   spec.configs.forEach((config, index) => template(config.template, ['spec', 'configs', index, 'template']));
   spec.cron.forEach((task, index) => {
-    try {
-      new Cron(task.schedule);
-    } catch (error) {
-      problems.push({ code: 'E_CRON', path: ['spec', 'cron', index, 'schedule'], message: `invalid cron schedule "${task.schedule}": ${(error as Error).message.replace(/^CronPattern: /, '')}` });
-    }
+    const scheduleProblem = checkSchedule(task.schedule);
+    if (scheduleProblem) problems.push({ code: 'E_CRON', path: ['spec', 'cron', index, 'schedule'], message: scheduleProblem });
     task.command.forEach((argument, argumentIndex) => template(argument, ['spec', 'cron', index, 'command', argumentIndex]));
   });
   problems.push(...findDuplicates(spec.cron.map((task) => task.name), ['spec', 'cron'], 'name', 'cron task'));
@@ -64,6 +61,22 @@ function checkJob(job: Job): DocumentProblem[] {
     problems.push({ code: 'E_REF_PORT', path: ['spec', 'health', probe, 'port'], message: `health check port "${healthPort}" is not one of the job's ports (${Object.keys(spec.ports).join(', ') || 'none'})` });
   }
   return problems;
+}
+
+const scheduleProblems = new Map<string, string | undefined>();
+
+/** The problem with a cron schedule, if any; jobs share a few schedules, so answers are remembered. */
+function checkSchedule(schedule: string): string | undefined {
+  if (scheduleProblems.has(schedule)) return scheduleProblems.get(schedule);
+  let problem: string | undefined;
+  try {
+    new Cron(schedule);
+  } catch (error) {
+    problem = `invalid cron schedule "${schedule}": ${(error as Error).message.replace(/^CronPattern: /, '')}`;
+  }
+  if (scheduleProblems.size > 10_000) scheduleProblems.clear();
+  scheduleProblems.set(schedule, problem);
+  return problem;
 }
 
 function findDuplicates(values: readonly string[], base: readonly (string | number)[], field: string, what: string): DocumentProblem[] {

@@ -18,8 +18,26 @@ export interface TemplateVariables {
   readonly portNames: readonly string[];
 }
 
-/** Problems in one template; empty when it only uses known variables and helpers. */
-export function checkTemplate(template: string, variables: TemplateVariables): string[] {
+const MAX_REMEMBERED = 50_000;
+const remembered = new Map<string, readonly string[]>();
+
+/**
+ * Problems in one template; empty when it only uses known variables and helpers. Thousands of jobs
+ * share a handful of templates, so results are remembered by template and port names.
+ */
+export function checkTemplate(template: string, variables: TemplateVariables): readonly string[] {
+  if (!template.includes('{{')) return [];
+  const key = `${variables.portNames.join(',')}\0${template}`;
+  let problems = remembered.get(key);
+  if (!problems) {
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+    problems = analyzeTemplate(template, variables);
+    remembered.set(key, problems);
+  }
+  return problems;
+}
+
+function analyzeTemplate(template: string, variables: TemplateVariables): string[] {
   let program: AstNode;
   try {
     program = Handlebars.parse(template) as unknown as AstNode;

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
+import type { PromiseFsClient } from 'isomorphic-git';
 
 const LOOSE_OBJECT = /[\\/]objects[\\/]([0-9a-f]{2})[\\/][0-9a-f]{38}$/;
 
@@ -14,7 +15,7 @@ const LOOSE_OBJECT = /[\\/]objects[\\/]([0-9a-f]{2})[\\/][0-9a-f]{38}$/;
 const NOT_FOUND = Object.assign(new Error('ENOENT: no such object file'), { code: 'ENOENT' });
 
 export interface GitObjectFs {
-  readonly fs: { promises: Record<string, unknown> };
+  readonly fs: PromiseFsClient;
   refresh(): void;
 }
 
