@@ -30,6 +30,7 @@ export class GitSource implements RepoSource {
     const entries = treeOid === undefined ? [] : await this.repository.listFiles(treeOid);
     const files = entries.map((entry) => ({ path: entry.path, id: entry.oid }));
     return {
+      location: { kind: 'git', dir: this.repository.dir },
       commit: { sha, author: commit.author, email: commit.email, timestamp: commit.timestamp, message: commit.message },
       files,
       readText: async (file) => this.decoder.decode(await this.repository.readBlob(file.id)),

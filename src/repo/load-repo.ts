@@ -7,6 +7,7 @@ import { checkRepoFiles } from './check-repo-files.js';
 import { compareFindings, hasErrors, type Finding, type PendingFinding } from './finding.js';
 import { locateFindings } from './locate-findings.js';
 import { parseFile, type LoadedDocument, type ParsedFile } from './parse-file.js';
+import { parseInParallel, parseWorkerCount } from './parse-pool.js';
 import type { DocumentValidator } from './schema-validator.js';
 import { isYamlPath, type CommitInfo, type RepoFile, type RepoSnapshot } from './source.js';
 
@@ -30,18 +31,18 @@ export class RepoLoader {
   async load(snapshot: RepoSnapshot): Promise<LoadResult> {
     const yamlFiles = snapshot.files.filter((file) => isYamlPath(file.path) && !isHidden(file.path));
     const nextCache = new Map<string, ParsedFile>();
-    let parsedCount = 0;
-    const parsedFiles: { file: RepoFile; parsed: ParsedFile }[] = [];
-    for (const file of yamlFiles) {
-      const key = `${file.path}\0${file.id}`;
-      let parsed = this.cache.get(key);
-      if (!parsed) {
-        parsed = parseFile(file.path, await snapshot.readText(file), this.validator);
-        parsedCount++;
-      }
-      nextCache.set(key, parsed);
-      parsedFiles.push({ file, parsed });
-    }
+    const keyOf = (file: RepoFile) => `${file.path}\0${file.id}`;
+    const missing = yamlFiles.filter((file) => !this.cache.has(keyOf(file)));
+    const parseLocally = async (file: RepoFile) => parseFile(file.path, await snapshot.readText(file), this.validator);
+    const workers = snapshot.location ? parseWorkerCount(missing.length) : 0;
+    const fresh = workers > 0 ? await parseInParallel({ location: snapshot.location!, files: missing }, workers, parseLocally) : await mapSequentially(missing, parseLocally);
+    missing.forEach((file, index) => this.cache.set(keyOf(file), fresh[index]!));
+    const parsedFiles = yamlFiles.map((file) => {
+      const parsed = this.cache.get(keyOf(file))!;
+      nextCache.set(keyOf(file), parsed);
+      return { file, parsed };
+    });
+    const parsedCount = missing.length;
     // Only the files of the latest snapshot stay cached: memory stays bounded by one repo.
     this.cache = nextCache;
 
@@ -134,4 +135,10 @@ async function locateAll(pending: readonly PendingFinding[], snapshot: RepoSnaps
     located.push(...locateFindings(text, findings));
   }
   return located;
+}
+
+async function mapSequentially<T, R>(items: readonly T[], map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) results.push(await map(item));
+  return results;
 }

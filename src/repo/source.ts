@@ -15,8 +15,12 @@ export interface CommitInfo {
   readonly message: string;
 }
 
+/** Where a snapshot's files can be read again, e.g. by a worker thread. */
+export type SnapshotLocation = { readonly kind: 'git'; readonly dir: string } | { readonly kind: 'tree'; readonly dir: string };
+
 /** One consistent view of the repo: the file list and a reader for their contents. */
 export interface RepoSnapshot {
+  readonly location?: SnapshotLocation;
   /** Set when the snapshot is a commit. */
   readonly commit?: CommitInfo;
   /** Every file under the repo root, sorted by path. */

@@ -33,9 +33,14 @@ export class WorkingTreeSource implements RepoSource {
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const read = (file: RepoFile) => fs.readFile(path.join(this.label, file.path));
     return {
+      location: { kind: 'tree', dir: this.label },
       files,
-      readText: async (file) => (await read(file)).toString('utf8'),
+      readText: (file) => readWorkingTreeText(this.label, file),
       sha256: async (file) => createHash('sha256').update(await read(file)).digest('hex'),
     };
   }
+}
+
+export function readWorkingTreeText(root: string, file: RepoFile): Promise<string> {
+  return fs.readFile(path.join(root, file.path), 'utf8');
 }
