@@ -1,17 +1,19 @@
 // Foundation benchmark: cold validate, cold plan, incremental re-plan and peak memory on a
 // synthetic fleet (10,000 jobs on 5,000 hosts by default). Prints medians; not a test.
 //
-//   npm run bench -- [--jobs 10000] [--hosts 5000] [--runs 5]
+//   npm run build && npm run bench -- [--jobs 10000] [--hosts 5000] [--runs 5]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { computePlan } from '../src/plan/compute-plan.js';
-import { placeInstances } from '../src/plan/place-instances.js';
-import { GitSource } from '../src/repo/git-source.js';
-import { RepoLoader } from '../src/repo/load-repo.js';
-import { createSchemaValidator } from '../src/repo/schema-validator.js';
 import { generateFleet, type GenerateFleetResult } from './generate-fleet.js';
+
+// Measure the compiled code users run (npm run build), not the TypeScript sources under tsx.
+const { computePlan } = (await import('../dist/plan/compute-plan.js' as string)) as typeof import('../src/plan/compute-plan.js');
+const { placeInstances } = (await import('../dist/plan/place-instances.js' as string)) as typeof import('../src/plan/place-instances.js');
+const { GitSource } = (await import('../dist/repo/git-source.js' as string)) as typeof import('../src/repo/git-source.js');
+const { RepoLoader } = (await import('../dist/repo/load-repo.js' as string)) as typeof import('../src/repo/load-repo.js');
+const { createSchemaValidator } = (await import('../dist/repo/schema-validator.js' as string)) as typeof import('../src/repo/schema-validator.js');
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '10000' }, hosts: { type: 'string', default: '5000' }, runs: { type: 'string', default: '5' } } });
 const jobs = Number(values.jobs);

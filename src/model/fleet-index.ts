@@ -6,6 +6,8 @@ import type { Host, Job, Model, TreeNode } from './types.js';
 export interface FleetIndex {
   /** Every host bound to the node, whatever its state, sorted by name (unknown names skipped). */
   nodeHosts(node: TreeNode): readonly Host[];
+  /** The online hosts among them, in the same order; one shared array per node. */
+  onlineHosts(node: TreeNode): readonly Host[];
   /** The nearest TreeNode at or above the job's tag. */
   jobNode(job: Job): TreeNode | undefined;
   /** Jobs grouped by the tree node they run under. */
@@ -41,20 +43,32 @@ export function buildFleetIndex(model: Model): FleetIndex {
     nodeHostCache.set(node, hosts);
     return hosts;
   };
-  const jobNode = (job: Job): TreeNode | undefined => {
-    for (const tag of selfAndAncestors(job.tag)) {
-      const node = model.treeNodes.get(tag);
-      if (node) return node;
+  const onlineCache = new Map<TreeNode, readonly Host[]>();
+  const onlineHosts = (node: TreeNode): readonly Host[] => {
+    let hosts = onlineCache.get(node);
+    if (!hosts) {
+      hosts = nodeHosts(node).filter((host) => host.state === 'online');
+      onlineCache.set(node, hosts);
     }
-    return undefined;
+    return hosts;
   };
+  const nodeOfJob = new Map<Job, TreeNode>();
   const jobsByNode = new Map<TreeNode, Job[]>();
   for (const job of model.jobs.values()) {
-    const node = jobNode(job);
+    const node = findJobNode(model, job);
     if (!node) continue;
+    nodeOfJob.set(job, node);
     const list = jobsByNode.get(node);
     if (list) list.push(job);
     else jobsByNode.set(node, [job]);
   }
-  return { nodeHosts, jobNode, jobsByNode };
+  return { nodeHosts, onlineHosts, jobNode: (job) => nodeOfJob.get(job) ?? findJobNode(model, job), jobsByNode };
+}
+
+function findJobNode(model: Model, job: Job): TreeNode | undefined {
+  for (const tag of selfAndAncestors(job.tag)) {
+    const node = model.treeNodes.get(tag);
+    if (node) return node;
+  }
+  return undefined;
 }

@@ -40,7 +40,23 @@ export function computePlan(base: DesiredState | undefined, head: DesiredState):
   return { actions: actions.sort(compareActions) };
 }
 
+const NO_HOSTS: readonly string[] = [];
+
+/** Same job object on the same hosts, each the same object: nothing to do, decided without allocating. */
+function isUnchanged(jobName: string, base: DesiredState, head: DesiredState): boolean {
+  if (base.model.jobs.get(jobName) !== head.model.jobs.get(jobName)) return false;
+  const before = base.placement.get(jobName) ?? NO_HOSTS;
+  const after = head.placement.get(jobName) ?? NO_HOSTS;
+  if (before.length !== after.length) return false;
+  for (let index = 0; index < before.length; index++) {
+    const host = before[index]!;
+    if (host !== after[index] || base.model.hosts.get(host) !== head.model.hosts.get(host)) return false;
+  }
+  return true;
+}
+
 function diffJob(jobName: string, base: DesiredState | undefined, head: DesiredState): Action[] {
+  if (base && isUnchanged(jobName, base, head)) return [];
   const baseJob = base?.model.jobs.get(jobName);
   const headJob = head.model.jobs.get(jobName);
   const baseHosts = new Set((base?.placement ?? EMPTY_PLACEMENT).get(jobName) ?? []);

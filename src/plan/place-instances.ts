@@ -1,7 +1,7 @@
 // Placement: which hosts each job runs on. Pure; stable across host-set changes because it keeps
 // the hosts a job already has (the previous placement) and breaks ties by rendezvous hashing.
 import type { FleetIndex } from '../model/fleet-index.js';
-import type { Host, Job, Model } from '../model/types.js';
+import type { Host, Job, Model, TreeNode } from '../model/types.js';
 
 /** Job name → the names of the hosts it runs on, sorted. */
 export type Placement = ReadonlyMap<string, readonly string[]>;
@@ -21,13 +21,41 @@ function fnv1a(text: string): number {
 
 export function placeInstances(model: Model, index: FleetIndex, previous?: Placement): Placement {
   const placement = new Map<string, readonly string[]>();
+  // Jobs on every host of a node share one list of names (already sorted: node hosts are).
+  const everyHost = new Map<TreeNode, readonly string[]>();
   for (const job of model.jobs.values()) {
     const node = index.jobNode(job);
-    const online = node ? index.nodeHosts(node).filter((host) => host.state === 'online') : [];
-    const hosts = job.spec.replicas === undefined ? online : pickReplicas(job, online, job.spec.replicas, previous?.get(job.name));
-    placement.set(job.name, hosts.map((host) => host.name).sort());
+    if (!node) {
+      placement.set(job.name, []);
+      continue;
+    }
+    const online = index.onlineHosts(node);
+    if (job.spec.replicas === undefined) {
+      let names = everyHost.get(node);
+      if (!names) {
+        names = online.map((host) => host.name);
+        everyHost.set(node, names);
+      }
+      placement.set(job.name, names);
+    } else {
+      placement.set(job.name, placeReplicas(job, online, previous?.get(job.name)));
+    }
   }
   return placement;
+}
+
+const sameItems = <T>(a: readonly T[] | undefined, b: readonly T[] | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((item, index) => item === b[index]));
+
+/** The last answer per job: an unchanged job on unchanged hosts keeps its placement without re-ranking. */
+const lastReplicaPlacement = new WeakMap<Job, { online: readonly Host[]; previous?: readonly string[]; names: readonly string[] }>();
+
+function placeReplicas(job: Job, online: readonly Host[], previous: readonly string[] | undefined): readonly string[] {
+  const last = lastReplicaPlacement.get(job);
+  if (last && sameItems(last.online, online) && (sameItems(last.previous, previous) || sameItems(last.names, previous))) return last.names;
+  const names = pickReplicas(job, online, job.spec.replicas!, previous).map((host) => host.name).sort();
+  lastReplicaPlacement.set(job, { online, ...(previous ? { previous } : {}), names });
+  return names;
 }
 
 interface Candidate {

@@ -4,12 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { createGitObjectFs, useNativeInflate, type GitObjectFs } from './git-object-fs.js';
-import { SourceError, type CommitInfo } from './source.js';
+import { SourceError, type CommitInfo, type RepoFile } from './source.js';
 
-export interface TreeEntry {
-  readonly path: string;
-  readonly oid: string;
-}
 
 /** Finds the directory holding `.git` at or above `start`. */
 export function findWorkTreeTop(start: string): string | undefined {
@@ -24,6 +20,8 @@ export class GitRepository {
   private readonly cache = {};
   private readonly digests = new Map<string, string>();
   private readonly commits = new Map<string, CommitInfo & { parents: readonly string[]; tree: string }>();
+  /** Tree oid → its files; a new commit shares most subtrees with the last one. */
+  private treeFiles = new Map<string, readonly RepoFile[]>();
 
   private readonly objectFs: GitObjectFs;
 
@@ -110,22 +108,36 @@ export class GitRepository {
     return oid;
   }
 
-  /** Every regular file below a tree, paths relative to it, sorted. */
-  async listFiles(treeOid: string): Promise<TreeEntry[]> {
-    const files: TreeEntry[] = [];
-    const visit = async (oid: string, prefix: string): Promise<void> => {
-      const { tree } = await git.readTree({ ...this.base, oid });
-      const subtrees: Promise<void>[] = [];
-      for (const entry of tree) {
-        const entryPath = prefix + entry.path;
-        if (entry.type === 'tree') subtrees.push(visit(entry.oid, `${entryPath}/`));
-        // Symlinks (120000) and submodules are not files of the repo.
-        else if (entry.type === 'blob' && entry.mode !== '120000') files.push({ path: entryPath, oid: entry.oid });
+  /**
+   * Every regular file below a tree, sorted by path (git's tree order is path order once folders
+   * count as "name/"). Lists are remembered per (folder, tree oid), so a new commit only lists the
+   * folders it changed and shares the rest, down to the entry objects.
+   */
+  async listFiles(treeOid: string): Promise<readonly RepoFile[]> {
+    const seen = new Map<string, readonly RepoFile[]>();
+    const visit = async (oid: string, prefix: string): Promise<readonly RepoFile[]> => {
+      const key = `${prefix}\0${oid}`;
+      const known = this.treeFiles.get(key) ?? seen.get(key);
+      if (known) {
+        seen.set(key, known);
+        return known;
       }
-      await Promise.all(subtrees);
+      const { tree } = await git.readTree({ ...this.base, oid });
+      const parts = await Promise.all(
+        tree.map(async (entry): Promise<readonly RepoFile[]> => {
+          if (entry.type === 'tree') return visit(entry.oid, `${prefix}${entry.path}/`);
+          // Symlinks (120000) and submodules are not files of the repo.
+          return entry.type === 'blob' && entry.mode !== '120000' ? [{ path: prefix + entry.path, id: entry.oid }] : [];
+        }),
+      );
+      const files = parts.flat();
+      seen.set(key, files);
+      return files;
     };
-    await visit(treeOid, '');
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const files = await visit(treeOid, '');
+    // Keep only the trees of the latest listing, so memory follows the repo, not its history.
+    this.treeFiles = seen;
+    return files;
   }
 
   /** Files that differ between two trees (either may be absent), skipping identical subtrees. */

@@ -27,8 +27,7 @@ export class GitSource implements RepoSource {
     const commit = await this.repository.readCommit(sha);
     const treeOid = await this.repository.subtreeOid(sha, this.subdir);
     // A commit from before the fleet's folder existed holds an empty fleet.
-    const entries = treeOid === undefined ? [] : await this.repository.listFiles(treeOid);
-    const files = entries.map((entry) => ({ path: entry.path, id: entry.oid }));
+    const files = treeOid === undefined ? [] : await this.repository.listFiles(treeOid);
     return {
       location: { kind: 'git', dir: this.repository.dir },
       commit: { sha, author: commit.author, email: commit.email, timestamp: commit.timestamp, message: commit.message },

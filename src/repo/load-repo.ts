@@ -24,23 +24,28 @@ const REPO_CONFIG_FILE = 'ygg.yaml';
 
 /** Keeps parsed files across loads, so a new commit costs only its changed blobs. */
 export class RepoLoader {
-  private cache = new Map<string, ParsedFile>();
+  /** Path → the parse of the content it had last time. */
+  private cache = new Map<string, { readonly id: string; readonly parsed: ParsedFile }>();
 
   constructor(private readonly validator: DocumentValidator) {}
 
   async load(snapshot: RepoSnapshot): Promise<LoadResult> {
-    const yamlFiles = snapshot.files.filter((file) => isYamlPath(file.path) && !isHidden(file.path));
-    const nextCache = new Map<string, ParsedFile>();
-    const keyOf = (file: RepoFile) => `${file.path}\0${file.id}`;
-    const missing = yamlFiles.filter((file) => !this.cache.has(keyOf(file)));
+    const yamlFiles: RepoFile[] = [];
+    const missing: RepoFile[] = [];
+    for (const file of snapshot.files) {
+      if (!isYamlPath(file.path) || HIDDEN_PATH.test(file.path)) continue;
+      yamlFiles.push(file);
+      if (this.cache.get(file.path)?.id !== file.id) missing.push(file);
+    }
     const parseLocally = async (file: RepoFile) => parseFile(file.path, await snapshot.readText(file), this.validator);
     const workers = snapshot.location ? parseWorkerCount(missing.length) : 0;
     const fresh = workers > 0 ? await parseInParallel({ location: snapshot.location!, files: missing }, workers, parseLocally) : await mapSequentially(missing, parseLocally);
-    missing.forEach((file, index) => this.cache.set(keyOf(file), fresh[index]!));
+    missing.forEach((file, index) => this.cache.set(file.path, { id: file.id, parsed: fresh[index]! }));
+    const nextCache = new Map<string, { readonly id: string; readonly parsed: ParsedFile }>();
     const parsedFiles = yamlFiles.map((file) => {
-      const parsed = this.cache.get(keyOf(file))!;
-      nextCache.set(keyOf(file), parsed);
-      return { file, parsed };
+      const entry = this.cache.get(file.path)!;
+      nextCache.set(file.path, entry);
+      return { file, parsed: entry.parsed };
     });
     const parsedCount = missing.length;
     // Only the files of the latest snapshot stay cached: memory stays bounded by one repo.
@@ -70,9 +75,8 @@ export class RepoLoader {
   }
 }
 
-function isHidden(path: string): boolean {
-  return path.split('/').some((segment) => segment.startsWith('.'));
-}
+/** Hidden folders and files (.git, .github, ...) are not part of the fleet. */
+const HIDDEN_PATH = /(^|\/)\./;
 
 /** Collects documents into the model; a second document with the same name is an error. */
 function assembleModel(documents: readonly { file: string; document: LoadedDocument }[]): { model: Model; problems: PendingFinding[] } {

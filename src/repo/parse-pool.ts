@@ -19,10 +19,17 @@ export function parseWorkerCount(fileCount: number): number {
   return Math.min(availableParallelism() - 1, 3, Math.floor(fileCount / CHUNK_SIZE) - 1);
 }
 
-/** Worker code is the compiled .js next to this module, or the .ts source when run through tsx. */
-function workerUrl(): URL {
-  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./parse-worker${extension}`, import.meta.url);
+/**
+ * Starts a parse worker: the compiled .js next to this module, or, when running from TypeScript
+ * sources (tests, benchmarks under tsx), the .ts source after registering tsx in the worker, since
+ * workers do not inherit the main thread's `--import tsx` hooks.
+ */
+function startWorker(workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const source = new URL('./parse-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /**
@@ -40,7 +47,7 @@ export async function parseInParallel(task: ParseTask, workerCount: number, pars
   };
   const runWorker = () =>
     new Promise<void>((resolve, reject) => {
-      const worker = new Worker(workerUrl(), { workerData: { location: task.location } });
+      const worker = startWorker({ location: task.location });
       let chunk: [number, number] | undefined;
       const sendNext = () => {
         chunk = takeChunk();
