@@ -12,10 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import git from 'isomorphic-git';
+import { isMain } from './is-main.js';
 
 export interface GenerateFleetOptions {
   /** Output directory (the repo's working tree). Must not exist or be empty, unless `force`. */
@@ -576,16 +576,6 @@ export async function generateFleet(options: GenerateFleetOptions): Promise<Gene
 // ---------------------------------------------------------------------------------------------
 // Script entry
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(fs.realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
 const USAGE = 'usage: npx tsx bench/generate-fleet.ts --out DIR [--jobs 10000] [--hosts 5000] [--force]';
 
 async function main(): Promise<number> {
@@ -627,4 +617,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (isMain()) process.exitCode = await main();
+if (isMain(import.meta.url)) process.exitCode = await main();

@@ -11,9 +11,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import git from 'isomorphic-git';
+import { isMain } from './is-main.js';
 
 export interface MeasureGitReadOptions {
   /** Working tree of the repo (objects are read from `dir/.git`). */
@@ -100,16 +100,6 @@ export async function measureGitRead(options: MeasureGitReadOptions): Promise<Gi
   return { commit, yamlFiles: withCache.blobs, withoutCache, withCache, withWarmCache };
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(fs.realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
 const USAGE = 'usage: npx tsx bench/measure-git-read.ts [--dir bench/.work/fleet] [--ref HEAD] [--uncached-limit N]';
 
 async function main(): Promise<number> {
@@ -148,4 +138,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (isMain()) process.exitCode = await main();
+if (isMain(import.meta.url)) process.exitCode = await main();
