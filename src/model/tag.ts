@@ -89,8 +89,8 @@ export function isAncestorOrSelf(ancestor: string, tag: string): boolean {
 /**
  * A compiled tag pattern. Without wildcards it selects a node and its descendants (prefix match at
  * level boundaries); `*` matches any run of characters and `?` one character, and a pattern
- * selects every tag whose self-or-ancestor it matches, so `cop.xiaomi_owt.miliao_*` selects the whole
- * miliao subtree and `*_job.alias-*` every job named alias-*.
+ * selects every tag whose self-or-ancestor it matches, so `cop.xiaomi_owt.miliao_*` selects every
+ * node below miliao (not miliao itself) and `*_job.alias-*` every job named alias-*.
  */
 export function compileTagPattern(pattern: string): (tag: string) => boolean {
   if (!/[*?]/.test(pattern)) return (tag) => isAncestorOrSelf(pattern, tag);

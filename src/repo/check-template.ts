@@ -45,7 +45,8 @@ function analyzeTemplate(template: string, variables: TemplateVariables): string
     return [`template syntax: ${(error as Error).message.split('\n')[0]}`];
   }
   const problems: string[] = [];
-  const checkPath = (path: AstNode, scoped: boolean) => {
+  /** `output`: the value is printed, so it must be a scalar, not an object like `host` or `ports`. */
+  const checkPath = (path: AstNode, scoped: boolean, output: boolean) => {
     if (path.type !== 'PathExpression') return;
     const parts = path.parts as string[];
     const original = path.original as string;
@@ -55,13 +56,15 @@ function analyzeTemplate(template: string, variables: TemplateVariables): string
     if (!fields) {
       problems.push(`unknown template variable "${original}" (known: ${Object.keys(FIELDS).join(', ')})`);
     } else if (field === undefined) {
-      if (root !== 'host' && root !== 'tags' && root !== 'ports') problems.push(`"${original}" needs a field (${(fields as readonly string[]).join(', ')})`);
+      if (output) problems.push(`"${original}" is an object: name one of its fields${fields === 'any' ? ` (ports: ${variables.portNames.join(', ') || 'none'})` : ` (${fields.join(', ')})`}`);
     } else if (root === 'ports' && !variables.portNames.includes(field)) {
       problems.push(`unknown port "${field}" in "${original}" (ports: ${variables.portNames.join(', ') || 'none'})`);
     } else if (fields !== 'any' && !fields.includes(field)) {
       problems.push(`unknown field "${field}" in "${original}" (${root} has ${fields.join(', ')})`);
     } else if (rest.length > 0 && !(root === 'host' && field === 'labels' && rest.length === 1)) {
       problems.push(`"${original}" goes deeper than the variable`);
+    } else if (output && root === 'host' && field === 'labels' && rest.length === 0) {
+      problems.push(`"${original}" is an object: name a label, e.g. host.labels.idc`);
     }
   };
   const visit = (node: AstNode | undefined, scoped: boolean) => {
@@ -77,7 +80,7 @@ function analyzeTemplate(template: string, variables: TemplateVariables): string
         if (params.length > 0 || (node.hash as AstNode | undefined)) {
           problems.push(`unknown helper "${path.original as string}" (only variables and #if/#unless/#each/#with are allowed)`);
         } else {
-          checkPath(path, scoped);
+          checkPath(path, scoped, node.type === 'MustacheStatement');
         }
         return;
       }
@@ -87,7 +90,7 @@ function analyzeTemplate(template: string, variables: TemplateVariables): string
           problems.push(`unknown block helper "#${name}" (allowed: ${[...BLOCK_HELPERS].map((helper) => `#${helper}`).join(', ')})`);
           return;
         }
-        for (const param of node.params as AstNode[]) checkPath(param, scoped);
+        for (const param of node.params as AstNode[]) checkPath(param, scoped, false);
         const changesContext = name === 'each' || name === 'with';
         visit(node.program as AstNode | undefined, scoped || changesContext);
         visit(node.inverse as AstNode | undefined, scoped);

@@ -59,8 +59,8 @@ test('an unknown port is reported with the job\'s ports', () => {
 });
 
 test('a root that needs a field is reported when used bare', () => {
-  assertOneProblem('{{job}}', /"job" needs a field \(name, tag, version\)/);
-  assertOneProblem('{{dirs}}', /"dirs" needs a field/);
+  assertOneProblem('{{job}}', /"job" is an object: name one of its fields \(name, tag, version\)/);
+  assertOneProblem('{{dirs}}', /"dirs" is an object: name one of its fields/);
 });
 
 test('a path deeper than the variable is reported', () => {
@@ -103,4 +103,12 @@ test('a syntax error is reported as one problem instead of thrown', () => {
   assert.equal(problems.length, 1);
   assert.match(problems[0]!, /^template syntax: /);
   assertOneProblem('{{host.ip', /^template syntax: /);
+});
+
+test('checkTemplate: objects printed whole are reported, block params are not', () => {
+  const variables = { portNames: ['http'] };
+  assert.deepEqual(checkTemplate('{{host}}', variables), ['"host" is an object: name one of its fields (name, ip, labels)']);
+  assert.deepEqual(checkTemplate('{{ports}}', variables), ['"ports" is an object: name one of its fields (ports: http)']);
+  assert.deepEqual(checkTemplate('{{host.labels}}', variables), ['"host.labels" is an object: name a label, e.g. host.labels.idc']);
+  assert.deepEqual(checkTemplate('{{#each ports}}{{@key}}={{this}} {{/each}}{{#if host.labels}}x{{/if}}', variables), []);
 });
