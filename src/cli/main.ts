@@ -5,6 +5,7 @@ import { historyCommand } from './commands/history.js';
 import { planCommand } from './commands/plan.js';
 import { treeCommand } from './commands/tree.js';
 import { validateCommand } from './commands/validate.js';
+import { TemplateRenderError } from '../plan/render-instance.js';
 import { InvalidRepoError } from './require-model.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 
@@ -52,7 +53,7 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
       io.stderr(`ygg ${command.name}: ${error.message}\nUsage: ygg ${command.usage}\nRun "ygg ${command.name} --help" for details.`);
       return EXIT_USAGE;
     }
-    if (error instanceof InvalidRepoError) {
+    if (error instanceof InvalidRepoError || error instanceof TemplateRenderError) {
       io.stderr(`ygg ${command.name}: ${error.message}`);
       return EXIT_FINDINGS;
     }

@@ -3,7 +3,7 @@
 import { Cron } from 'croner';
 import { parseTag, TagSyntaxError, tagLevelValue } from '../model/tag.js';
 import type { Job } from '../model/types.js';
-import { checkTemplate } from './check-template.js';
+import { checkTemplate, jobTemplateVariables } from './check-template.js';
 import type { LoadedDocument } from './parse-file.js';
 
 export interface DocumentProblem {
@@ -40,7 +40,7 @@ function checkJob(job: Job): DocumentProblem[] {
     problems.push({ code: 'E_JOB_TAG', path: ['metadata', 'tag'], message: `the tag's job level must be the job's name: expected "_job.${job.name}" at the end of the tag` });
   }
   const { spec } = job;
-  const variables = { portNames: Object.keys(spec.ports) };
+  const variables = jobTemplateVariables(job);
   const template = (text: string, path: (string | number)[]) => {
     for (const message of checkTemplate(text, variables)) problems.push({ code: 'E_TEMPLATE', path, message });
   };

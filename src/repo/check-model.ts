@@ -2,6 +2,7 @@
 // port clashes between jobs that can share a host, VIP clashes.
 import type { FleetIndex } from '../model/fleet-index.js';
 import type { DocumentOrigin, Host, Job, Model } from '../model/types.js';
+import { jobTemplateVariables, templateLabels } from './check-template.js';
 import type { DocumentPath, PendingFinding, Severity } from './finding.js';
 
 type Report = (origin: DocumentOrigin, path: DocumentPath, code: string, message: string, severity?: Severity) => void;
@@ -48,10 +49,29 @@ function checkJobs(model: Model, index: FleetIndex, report: Report): void {
       report(job.origin, ['metadata', 'tag'], 'E_NO_TREE_NODE', `no TreeNode at or above tag "${job.tag}": the job has no hosts to run on`);
       continue;
     }
-    const online = index.nodeHosts(node).filter((host) => host.state === 'online').length;
+    checkLabelsInTemplates(job, index.nodeHosts(node), report);
+    const online = index.onlineHosts(node).length;
     const replicas = job.spec.replicas;
     if (replicas !== undefined && replicas > online) {
       report(job.origin, ['spec', 'replicas'], 'W_REPLICAS', `replicas ${replicas} but tree node ${node.tag} has only ${online} online host(s)`, 'warning');
+    }
+  }
+}
+
+/** A template that reads `host.labels.X` fails to render on a host without label X: say so now. */
+function checkLabelsInTemplates(job: Job, hosts: readonly Host[], report: Report): void {
+  const variables = jobTemplateVariables(job);
+  const templates: [string, DocumentPath][] = [
+    ...job.spec.command.map((argument, index): [string, DocumentPath] => [argument, ['spec', 'command', index]]),
+    ...job.spec.configs.map((config, index): [string, DocumentPath] => [config.template, ['spec', 'configs', index, 'template']]),
+    ...job.spec.cron.flatMap((task, taskIndex) => task.command.map((argument, index): [string, DocumentPath] => [argument, ['spec', 'cron', taskIndex, 'command', index]])),
+  ];
+  for (const [template, path] of templates) {
+    for (const label of templateLabels(template, variables)) {
+      const missing = hosts.filter((host) => !(label in host.labels)).map((host) => host.name);
+      if (missing.length === 0) continue;
+      const names = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
+      report(job.origin, path, 'E_TEMPLATE_LABEL', `the template reads host.labels.${label}, but host(s) ${names} of the job's tree node have no label "${label}"`);
     }
   }
 }

@@ -1,7 +1,8 @@
 // Static check of a handlebars template against the variables an instance will have, so a typo
 // fails `ygg validate` instead of a deploy on some host later.
 import Handlebars from 'handlebars';
-import { TAG_LEVELS } from '../model/tag.js';
+import { parseTag, TagSyntaxError, TAG_LEVELS } from '../model/tag.js';
+import type { Job } from '../model/types.js';
 
 type AstNode = { type: string; [key: string]: unknown };
 
@@ -16,35 +17,62 @@ const FIELDS: Readonly<Record<string, readonly string[] | 'any'>> = {
 
 export interface TemplateVariables {
   readonly portNames: readonly string[];
+  /** The levels the job's tag has (servicegroup is optional); all levels when unknown. */
+  readonly tagLevels?: readonly string[];
 }
 
-const MAX_REMEMBERED = 50_000;
-const remembered = new Map<string, readonly string[]>();
-
-/**
- * Problems in one template; empty when it only uses known variables and helpers. Thousands of jobs
- * share a handful of templates, so results are remembered by template and port names.
- */
-export function checkTemplate(template: string, variables: TemplateVariables): readonly string[] {
-  if (!template.includes('{{')) return [];
-  const key = `${variables.portNames.join(',')}\0${template}`;
-  let problems = remembered.get(key);
-  if (!problems) {
-    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
-    problems = analyzeTemplate(template, variables);
-    remembered.set(key, problems);
+/** The variables a job's templates can use. */
+export function jobTemplateVariables(job: Job): TemplateVariables {
+  let tagLevels: readonly string[] = TAG_LEVELS;
+  try {
+    tagLevels = parseTag(job.tag).map((segment) => segment.level);
+  } catch (error) {
+    if (!(error instanceof TagSyntaxError)) throw error; // reported on its own
   }
-  return problems;
+  return { portNames: Object.keys(job.spec.ports), tagLevels };
 }
 
-function analyzeTemplate(template: string, variables: TemplateVariables): string[] {
+interface TemplateAnalysis {
+  readonly problems: readonly string[];
+  /** Host labels the template reads (`host.labels.idc`): every host it renders on needs them. */
+  readonly labels: readonly string[];
+}
+
+const NOTHING: TemplateAnalysis = { problems: [], labels: [] };
+const MAX_REMEMBERED = 50_000;
+const remembered = new Map<string, TemplateAnalysis>();
+
+/** Thousands of jobs share a handful of templates, so analyses are remembered by template and port names. */
+function analyze(template: string, variables: TemplateVariables): TemplateAnalysis {
+  if (!template.includes('{{')) return NOTHING;
+  const key = `${variables.portNames.join(',')}\0${variables.tagLevels?.join(',') ?? ''}\0${template}`;
+  let analysis = remembered.get(key);
+  if (!analysis) {
+    if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+    analysis = analyzeTemplate(template, variables);
+    remembered.set(key, analysis);
+  }
+  return analysis;
+}
+
+/** Problems in one template; empty when it only uses known variables and helpers. */
+export function checkTemplate(template: string, variables: TemplateVariables): readonly string[] {
+  return analyze(template, variables).problems;
+}
+
+export function templateLabels(template: string, variables: TemplateVariables): readonly string[] {
+  return analyze(template, variables).labels;
+}
+
+function analyzeTemplate(template: string, variables: TemplateVariables): TemplateAnalysis {
   let program: AstNode;
   try {
     program = Handlebars.parse(template) as unknown as AstNode;
   } catch (error) {
-    return [`template syntax: ${(error as Error).message.split('\n')[0]}`];
+    return { problems: [`template syntax: ${(error as Error).message.split('\n')[0]}`], labels: [] };
   }
   const problems: string[] = [];
+  const labels = new Set<string>();
   /** `output`: the value is printed, so it must be a scalar, not an object like `host` or `ports`. */
   const checkPath = (path: AstNode, scoped: boolean, output: boolean) => {
     if (path.type !== 'PathExpression') return;
@@ -59,12 +87,16 @@ function analyzeTemplate(template: string, variables: TemplateVariables): string
       if (output) problems.push(`"${original}" is an object: name one of its fields${fields === 'any' ? ` (ports: ${variables.portNames.join(', ') || 'none'})` : ` (${fields.join(', ')})`}`);
     } else if (root === 'ports' && !variables.portNames.includes(field)) {
       problems.push(`unknown port "${field}" in "${original}" (ports: ${variables.portNames.join(', ') || 'none'})`);
+    } else if (root === 'tags' && variables.tagLevels && !variables.tagLevels.includes(field)) {
+      problems.push(`the job's tag has no level "${field}" in "${original}" (levels: ${variables.tagLevels.join(', ')})`);
     } else if (fields !== 'any' && !fields.includes(field)) {
       problems.push(`unknown field "${field}" in "${original}" (${root} has ${fields.join(', ')})`);
     } else if (rest.length > 0 && !(root === 'host' && field === 'labels' && rest.length === 1)) {
       problems.push(`"${original}" goes deeper than the variable`);
     } else if (output && root === 'host' && field === 'labels' && rest.length === 0) {
       problems.push(`"${original}" is an object: name a label, e.g. host.labels.idc`);
+    } else if (root === 'host' && field === 'labels' && rest.length === 1) {
+      labels.add(rest[0]!);
     }
   };
   const visit = (node: AstNode | undefined, scoped: boolean) => {
@@ -107,5 +139,5 @@ function analyzeTemplate(template: string, variables: TemplateVariables): string
     }
   };
   visit(program, false);
-  return problems;
+  return { problems, labels: [...labels].sort() };
 }

@@ -112,3 +112,9 @@ test('checkTemplate: objects printed whole are reported, block params are not', 
   assert.deepEqual(checkTemplate('{{host.labels}}', variables), ['"host.labels" is an object: name a label, e.g. host.labels.idc']);
   assert.deepEqual(checkTemplate('{{#each ports}}{{@key}}={{this}} {{/each}}{{#if host.labels}}x{{/if}}', variables), []);
 });
+
+test('tags: only the levels the job tag has', () => {
+  const variables = { portNames: [], tagLevels: ['cop', 'owt', 'pdl', 'cluster', 'service', 'job'] };
+  assert.deepEqual(checkTemplate('{{tags.cluster}}', variables), []);
+  assert.deepEqual(checkTemplate('{{tags.servicegroup}}', variables), ['the job\'s tag has no level "servicegroup" in "tags.servicegroup" (levels: cop, owt, pdl, cluster, service, job)']);
+});

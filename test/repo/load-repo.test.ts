@@ -169,6 +169,11 @@ describe('loader on bad input: one located line per problem', () => {
       expected: ['jobs/frontend.yaml:14:17: unknown field "address" in "host.address" (host has name, ip, labels)'],
     },
     {
+      name: 'a template reading a label some hosts lack',
+      changes: { ...edit('jobs/frontend.yaml', 'listen: {{host.ip}}', 'rack: {{host.labels.rack}}\n        listen: {{host.ip}}'), ...edit('hosts.yaml', 'spec: { ip: 10.0.1.1, labels: { idc: b, rack: r1 } }', 'spec: { ip: 10.0.1.1, labels: { idc: b } }') },
+      expected: ['jobs/frontend.yaml:14:17: the template reads host.labels.rack, but host(s) web-b1 of the job\'s tree node have no label "rack"'],
+    },
+    {
       name: 'a job with no tree node',
       changes: edit('jobs/search.yaml', 'tag: cop.acme_owt.shop_pdl.web_cluster.prod_service', 'tag: cop.acme_owt.shop_pdl.api_cluster.prod_service'),
       expected: ['jobs/search.yaml:5:8: no TreeNode at or above tag "cop.acme_owt.shop_pdl.api_cluster.prod_service.search_job.search": the job has no hosts to run on'],
