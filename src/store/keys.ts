@@ -1,0 +1,58 @@
+// The etcd key layout (DESIGN.md §3): the contract between controller, agents and renderers.
+// Every key lives under the repo's etcdPrefix (default /ygg/v1). Names in keys are the schema's
+// names (lowercase letters, digits, dots, hyphens), so they never contain a `/`.
+
+export interface KeyLayout {
+  readonly prefix: string;
+  readonly leader: string;
+  agent(host: string): string;
+  readonly agents: string;
+  assignment(host: string, job: string): string;
+  /** All assignments, or one host's. */
+  assignments(host?: string): string;
+  status(host: string, job: string): string;
+  statuses(host?: string): string;
+  naming(service: string, host: string, port: number): string;
+  /** All naming entries, or one service's. */
+  namings(service?: string): string;
+  vip(service: string): string;
+  readonly vips: string;
+  readonly syncCurrent: string;
+  /** Sortable by time: `sync/history/<ISO time>-<sha>`. */
+  syncHistory(time: Date, sha: string): string;
+  readonly syncHistories: string;
+  /** A job's rollout that failed and was reverted: the controller does not retry that spec. */
+  rollout(job: string): string;
+  readonly rollouts: string;
+}
+
+export const DEFAULT_ETCD_PREFIX = '/ygg/v1';
+
+export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
+  const base = prefix.replace(/\/+$/, '');
+  const key = (...parts: string[]) => [base, ...parts].join('/');
+  return {
+    prefix: `${base}/`,
+    leader: key('leader'),
+    agent: (host) => key('agents', host),
+    agents: key('agents', ''),
+    assignment: (host, job) => key('assign', host, job),
+    assignments: (host) => (host === undefined ? key('assign', '') : key('assign', host, '')),
+    status: (host, job) => key('status', host, job),
+    statuses: (host) => (host === undefined ? key('status', '') : key('status', host, '')),
+    naming: (service, host, port) => key('naming', service, `${host}:${port}`),
+    namings: (service) => (service === undefined ? key('naming', '') : key('naming', service, '')),
+    vip: (service) => key('vips', service),
+    vips: key('vips', ''),
+    syncCurrent: key('sync', 'current'),
+    syncHistory: (time, sha) => key('sync', 'history', `${time.toISOString()}-${sha}`),
+    syncHistories: key('sync', 'history', ''),
+    rollout: (job) => key('rollouts', job),
+    rollouts: key('rollouts', ''),
+  };
+}
+
+/** The segments after a prefix: `assign/h1/web` under `assign/` → ['h1', 'web']. */
+export function keySegments(key: string, prefix: string): string[] {
+  return key.startsWith(prefix) ? key.slice(prefix.length).split('/') : [];
+}

@@ -1,0 +1,110 @@
+// The JSON values stored under each key. Writers build them from these types; readers check them
+// (a hand-edited or foreign value must not crash a reader: it is reported and skipped).
+import type { Host, JobSpec, Vip } from '../model/types.js';
+
+/** assign/<host>/<job>, written by the controller: what should run there. */
+export interface AssignmentRecord {
+  readonly job: string;
+  readonly tag: string;
+  readonly host: Pick<Host, 'name' | 'ip' | 'labels'>;
+  /** The job's spec with templates unrendered: the agent renders them with its own directories. */
+  readonly spec: JobSpec;
+  /** sha256 of the canonical JSON of { job, tag, host, spec }: names the release directory. */
+  readonly specHash: string;
+  /** The commit this spec comes from (for blame) and when it was written. */
+  readonly commit: string;
+  readonly assignedAt: string;
+  /** The spec this assignment replaced, kept so a failed rollout can go back to it. */
+  readonly previous?: { readonly spec: JobSpec; readonly specHash: string; readonly commit: string };
+}
+
+export type InstanceState = 'Starting' | 'Running' | 'Healthy' | 'Unhealthy' | 'CrashLoop' | 'Stopped' | 'Failed';
+
+/** status/<host>/<job>, written by the agent: what runs there. */
+export interface StatusRecord {
+  readonly specHash: string;
+  readonly release?: string;
+  readonly pid?: number;
+  readonly state: InstanceState;
+  readonly restarts: number;
+  readonly lastExit?: { readonly code: number | null; readonly signal: string | null; readonly at: string };
+  readonly lastError?: string;
+  /** When the instance entered `state`. */
+  readonly since: string;
+  readonly updatedAt: string;
+  readonly metrics?: { readonly cpuSeconds: number; readonly rssBytes: number; readonly openFds: number; readonly uptimeSeconds: number };
+}
+
+/** agents/<host>, written by the agent under its lease: it is alive, and what the machine is. */
+export interface AgentRecord {
+  readonly host: string;
+  readonly hostname: string;
+  readonly ips: readonly string[];
+  readonly cpus: number;
+  readonly memoryBytes: number;
+  readonly diskFreeBytes: number;
+  readonly os: string;
+  readonly agentVersion: string;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+}
+
+/** naming/<service>/<host>:<port>, written by the agent under its lease while the instance is healthy. */
+export interface NamingRecord {
+  readonly ip: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly host: string;
+  readonly job: string;
+  readonly specHash: string;
+}
+
+/** vips/<service>, written by the controller from Service documents. */
+export interface VipRecord {
+  readonly service: string;
+  readonly job: string;
+  readonly port: string;
+  readonly vip: Vip;
+  readonly directors: readonly string[];
+  readonly commit: string;
+}
+
+export type SyncResult = 'Synced' | 'Progressing' | 'Rejected' | 'Failed';
+
+export interface CommitRef {
+  readonly sha: string;
+  readonly author: string;
+  readonly email: string;
+  readonly message: string;
+  readonly timestamp: number;
+}
+
+/** sync/current, written by the controller: the commit in force and how the last reconcile went. */
+export interface SyncCurrentRecord {
+  /** The last good commit: the one in force. */
+  readonly commit: CommitRef;
+  readonly result: SyncResult;
+  readonly time: string;
+  /** Set when the newest commit seen was rejected: it and its problems. */
+  readonly rejected?: { readonly commit: CommitRef; readonly errors: readonly string[] };
+}
+
+/** sync/history/<time>-<sha>, written by the controller for every reconcile that changed something. */
+export interface SyncHistoryRecord {
+  readonly commit: CommitRef;
+  readonly time: string;
+  readonly trigger: string;
+  readonly actions: readonly unknown[];
+  readonly outcome: SyncResult;
+  readonly note?: string;
+}
+
+/** rollouts/<job>, written by the controller when a rollout failed and was reverted. */
+export interface RolloutRecord {
+  readonly job: string;
+  readonly failedSpecHash: string;
+  readonly revertedTo: string;
+  readonly commit: string;
+  readonly reason: string;
+  readonly time: string;
+}
