@@ -81,6 +81,8 @@ export interface RolloutPolicy {
   readonly maxParallel: number;
   readonly minHealthySeconds: number;
   readonly autoRevert: boolean;
+  /** A batch not healthy within this long fails the rollout. */
+  readonly progressDeadlineSeconds: number;
 }
 
 export interface JobSpec {

@@ -19,7 +19,11 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-export function placeInstances(model: Model, index: FleetIndex, previous?: Placement): Placement {
+/**
+ * `unavailable`: hosts replicas must leave (their agent has been lost too long); jobs on every host
+ * of a node are never moved.
+ */
+export function placeInstances(model: Model, index: FleetIndex, previous?: Placement, unavailable?: ReadonlySet<string>): Placement {
   const placement = new Map<string, readonly string[]>();
   // Jobs on every host of a node share one list of names (already sorted: node hosts are).
   const everyHost = new Map<TreeNode, readonly string[]>();
@@ -38,7 +42,8 @@ export function placeInstances(model: Model, index: FleetIndex, previous?: Place
       }
       placement.set(job.name, names);
     } else {
-      placement.set(job.name, placeReplicas(job, online, previous?.get(job.name)));
+      const usable = unavailable && unavailable.size > 0 ? online.filter((host) => !unavailable.has(host.name)) : online;
+      placement.set(job.name, placeReplicas(job, usable, previous?.get(job.name)));
     }
   }
   return placement;

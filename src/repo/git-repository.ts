@@ -34,13 +34,41 @@ export class GitRepository {
     return { fs: this.objectFs.fs, dir: this.dir, cache: this.cache };
   }
 
+  /** Forgets what the object store held; call after something else wrote objects (e.g. a fetch). */
+  refresh(): void {
+    this.objectFs.refresh();
+  }
+
+  /**
+   * Whether `ancestor` is `sha` or reachable from it through parents. A commit missing from the
+   * object store counts as not reachable: every commit of `sha`'s history is there (no shallow
+   * clones here), so a missing one cannot be part of it.
+   */
+  async isAncestor(ancestor: string, sha: string): Promise<boolean> {
+    const seen = new Set<string>([sha]);
+    for (let queue = [sha]; queue.length > 0; ) {
+      const next: string[] = [];
+      for (const current of queue) {
+        if (current === ancestor) return true;
+        for (const parent of (await this.readCommit(current)).parents) {
+          if (!seen.has(parent)) {
+            seen.add(parent);
+            next.push(parent);
+          }
+        }
+      }
+      queue = next;
+    }
+    return false;
+  }
+
   /**
    * Resolves a revision: a branch, tag, remote branch, HEAD or (abbreviated) sha, optionally
    * followed by `~N` / `^` parent steps (first parent, as git does).
    */
   async resolveCommit(revision: string): Promise<string> {
     // A new revision may live in objects written since the last one: forget the listings.
-    this.objectFs.refresh();
+    this.refresh();
     const match = /^(.*?)((?:~\d*|\^)*)$/.exec(revision)!;
     const name = match[1]!;
     let sha = await this.resolveName(name, revision);

@@ -102,6 +102,7 @@ export interface SyncHistoryRecord {
 /** rollouts/<job>, written by the controller when a rollout failed and was reverted. */
 export interface RolloutRecord {
   readonly job: string;
+  /** The host-independent hash of the job spec that failed (hashJobSpec), not an instance's specHash. */
   readonly failedSpecHash: string;
   readonly revertedTo: string;
   readonly commit: string;

@@ -1,0 +1,46 @@
+// What the controller sees in etcd, as plain data for the pure reconcile step.
+import type { AssignmentRecord, RolloutRecord, StatusRecord, VipRecord } from '../store/records.js';
+
+export interface ObservedAssignment {
+  readonly record: AssignmentRecord;
+  /** False when the value does not hash to its own specHash: someone edited it by hand. */
+  readonly intact: boolean;
+}
+
+export interface ObservedState {
+  /** host → job → assignment. */
+  readonly assignments: ReadonlyMap<string, ReadonlyMap<string, ObservedAssignment>>;
+  /** host → job → status reported by the agent. */
+  readonly statuses: ReadonlyMap<string, ReadonlyMap<string, StatusRecord>>;
+  /** Hosts whose agent lease is alive. */
+  readonly liveAgents: ReadonlySet<string>;
+  /** Hosts the controller has seen without an agent, and since when (ms since epoch). */
+  readonly lostSince: ReadonlyMap<string, number>;
+  readonly rollouts: ReadonlyMap<string, RolloutRecord>;
+  readonly vips: ReadonlyMap<string, VipRecord>;
+}
+
+export const EMPTY_OBSERVED: ObservedState = {
+  assignments: new Map(),
+  statuses: new Map(),
+  liveAgents: new Set(),
+  lostSince: new Map(),
+  rollouts: new Map(),
+  vips: new Map(),
+};
+
+/** job → host → assignment, the view rollouts need. */
+export function assignmentsByJob(observed: ObservedState): Map<string, Map<string, ObservedAssignment>> {
+  const byJob = new Map<string, Map<string, ObservedAssignment>>();
+  for (const [host, jobs] of observed.assignments) {
+    for (const [job, assignment] of jobs) {
+      let hosts = byJob.get(job);
+      if (!hosts) {
+        hosts = new Map();
+        byJob.set(job, hosts);
+      }
+      hosts.set(host, assignment);
+    }
+  }
+  return byJob;
+}

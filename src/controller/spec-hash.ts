@@ -1,0 +1,48 @@
+// The identity of an instance's spec: sha256 over the canonical JSON of what the agent runs. The
+// rollout policy is left out (changing how a job rolls must not restart it). Thousands of
+// instances are hashed per reconcile, so hashes are remembered per (job object, host object):
+// unchanged blobs give the very same objects across loads.
+import { createHash } from 'node:crypto';
+import type { Host, Job, JobSpec } from '../model/types.js';
+import { canonicalJson } from '../plan/canonical-json.js';
+
+export interface HashedSpec {
+  readonly host: Pick<Host, 'name' | 'ip' | 'labels'>;
+  readonly spec: JobSpec;
+  readonly specHash: string;
+}
+
+const remembered = new WeakMap<Job, WeakMap<Host, HashedSpec>>();
+
+export function hashInstanceSpec(job: Job, host: Host): HashedSpec {
+  let byHost = remembered.get(job);
+  if (!byHost) {
+    byHost = new WeakMap();
+    remembered.set(job, byHost);
+  }
+  let hashed = byHost.get(host);
+  if (!hashed) {
+    const hostFacts = { name: host.name, ip: host.ip, labels: host.labels };
+    hashed = { host: hostFacts, spec: job.spec, specHash: computeSpecHash(job.name, job.tag, hostFacts, job.spec) };
+    byHost.set(host, hashed);
+  }
+  return hashed;
+}
+
+export function computeSpecHash(job: string, tag: string, host: HashedSpec['host'], spec: JobSpec): string {
+  const { rollout: _rollout, ...running } = spec;
+  return createHash('sha256').update(canonicalJson({ job, tag, host, spec: running })).digest('hex');
+}
+
+const jobHashes = new WeakMap<Job, string>();
+
+/** The host-independent identity of a job's spec: a failed rollout is remembered by it. */
+export function hashJobSpec(job: Job): string {
+  let hash = jobHashes.get(job);
+  if (!hash) {
+    const { rollout: _rollout, ...running } = job.spec;
+    hash = createHash('sha256').update(canonicalJson({ job: job.name, tag: job.tag, spec: running })).digest('hex');
+    jobHashes.set(job, hash);
+  }
+  return hash;
+}
