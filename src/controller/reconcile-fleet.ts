@@ -42,6 +42,8 @@ export interface ReconcileInput {
 export interface ReconcileOutput {
   readonly ops: readonly StoreOp[];
   readonly actions: readonly AuditAction[];
+  /** The audit actions each op carries out (same order as ops), so each transaction audits itself. */
+  readonly opActions: readonly (readonly AuditAction[])[];
   readonly jobs: ReadonlyMap<string, JobSummary>;
   readonly placement: Placement;
   /** Set when the commit would remove too many instances: nothing is written. */
@@ -60,8 +62,7 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const unavailable = new Set([...observed.lostSince].filter(([, since]) => nowMs - since >= rescheduleAfterMs).map(([host]) => host));
   const placement = placeInstances(model, input.index, previous, unavailable);
 
-  const ops: StoreOp[] = [];
-  const actions: AuditAction[] = [];
+  const writes = new Writes();
   const jobs = new Map<string, JobSummary>();
   let wakeAtMs: number | undefined;
   let currentTotal = 0;
@@ -89,25 +90,40 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
       commit: input.commit.sha,
       nowMs,
     });
-    for (const change of step.changes) applyChange(change, jobName, layout, ops, actions);
-    if (job?.spec.replicas !== undefined) actions.push(...reschedules(jobName, step.changes, unavailable));
+    for (const change of step.changes) applyChange(change, jobName, layout, writes);
+    if (job?.spec.replicas !== undefined) for (const move of reschedules(jobName, step.changes, unavailable)) writes.note(move);
     if (step.failedRollout) {
-      ops.push({ put: layout.rollout(jobName), value: step.failedRollout satisfies RolloutRecord });
-      actions.push({ type: 'rollout-failed', job: jobName, reason: step.failedRollout.reason });
+      writes.add({ put: layout.rollout(jobName), value: step.failedRollout satisfies RolloutRecord }, { type: 'rollout-failed', job: jobName, reason: step.failedRollout.reason });
     } else if (failed && failed.failedSpecHash !== jobSpecHash) {
-      ops.push({ delete: layout.rollout(jobName) }); // a new spec gets a fresh attempt
+      writes.add({ delete: layout.rollout(jobName) }); // a new spec gets a fresh attempt
     }
     if (step.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, step.wakeAtMs);
     if (job) jobs.set(jobName, { health: step.health, desired: step.desired, healthy: step.healthy, version: job.spec.version, rolling: step.rolling });
   }
-  syncVips(model, input.commit.sha, observed, layout, ops, actions);
+  syncVips(model, input.commit.sha, observed, layout, writes);
 
   const removing = currentTotal - desiredTotal;
   const maxPercent = model.config.pruneGuard.maxDeletePercent;
   if (!input.allowPrune && currentTotal > 0 && removing > 0 && (removing / currentTotal) * 100 > maxPercent) {
-    return { ops: [], actions: [], jobs, placement, pruneRefused: { removing, total: currentTotal, maxPercent } };
+    return { ops: [], actions: [], opActions: [], jobs, placement, pruneRefused: { removing, total: currentTotal, maxPercent } };
   }
-  return { ops, actions, jobs, placement, ...(wakeAtMs !== undefined ? { wakeAtMs } : {}) };
+  return { ops: writes.ops, actions: writes.opActions.flat(), opActions: writes.opActions, jobs, placement, ...(wakeAtMs !== undefined ? { wakeAtMs } : {}) };
+}
+
+/** Ops and the audit actions they carry out, kept in step. */
+class Writes {
+  readonly ops: StoreOp[] = [];
+  readonly opActions: AuditAction[][] = [];
+
+  add(op: StoreOp, ...actions: AuditAction[]): void {
+    this.ops.push(op);
+    this.opActions.push(actions);
+  }
+
+  /** An action made of several ops (a reschedule) rides with the last of them. */
+  note(action: AuditAction): void {
+    this.opActions[this.opActions.length - 1]?.push(action);
+  }
 }
 
 function collectStatuses(observed: ObservedState, job: string, hosts: readonly string[]): Map<string, StatusRecord> {
@@ -119,16 +135,14 @@ function collectStatuses(observed: ObservedState, job: string, hosts: readonly s
   return statuses;
 }
 
-function applyChange(change: InstanceChange, job: string, layout: KeyLayout, ops: StoreOp[], actions: AuditAction[]): void {
+function applyChange(change: InstanceChange, job: string, layout: KeyLayout, writes: Writes): void {
   const key = layout.assignment(change.host, job);
   if (change.kind === 'remove') {
-    ops.push({ delete: key });
-    actions.push({ type: 'remove', job, host: change.host, specHash: change.specHash });
+    writes.add({ delete: key }, { type: 'remove', job, host: change.host, specHash: change.specHash });
     return;
   }
-  ops.push({ put: key, value: change.record });
   const from = change.kind === 'update' ? change.record.previous?.specHash : undefined;
-  actions.push({ type: change.kind, job, host: change.host, specHash: change.record.specHash, ...(from ? { from } : {}) });
+  writes.add({ put: key, value: change.record }, { type: change.kind, job, host: change.host, specHash: change.record.specHash, ...(from ? { from } : {}) });
 }
 
 /** A replica leaving a lost host for another one is one move, recorded as such. */
@@ -138,18 +152,16 @@ function reschedules(job: string, changes: readonly InstanceChange[], unavailabl
   return from.flatMap((host, index) => (to[index] ? [{ type: 'reschedule' as const, job, from: host, to: to[index]! }] : []));
 }
 
-function syncVips(model: Model, commit: string, observed: ObservedState, layout: KeyLayout, ops: StoreOp[], actions: AuditAction[]): void {
+function syncVips(model: Model, commit: string, observed: ObservedState, layout: KeyLayout, writes: Writes): void {
   for (const service of model.services.values()) {
     if (!service.vip) continue;
     const record: VipRecord = { service: service.name, job: service.job, port: service.port, vip: service.vip, directors: service.directors, commit };
     const existing = observed.vips.get(service.name);
     if (existing && canonicalJson({ ...existing, commit }) === canonicalJson(record)) continue;
-    ops.push({ put: layout.vip(service.name), value: record });
-    actions.push({ type: 'vip.put', service: service.name });
+    writes.add({ put: layout.vip(service.name), value: record }, { type: 'vip.put', service: service.name });
   }
   for (const service of observed.vips.keys()) {
     if (model.services.get(service)?.vip) continue;
-    ops.push({ delete: layout.vip(service) });
-    actions.push({ type: 'vip.delete', service });
+    writes.add({ delete: layout.vip(service) }, { type: 'vip.delete', service });
   }
 }

@@ -36,13 +36,29 @@ export interface RepoSource {
   snapshot(ref?: string): Promise<RepoSnapshot>;
 }
 
-/** A source that cannot be read at all: missing directory, unknown ref, not a git repo. */
+export type SourceErrorCode =
+  | 'E_REPO_NOT_FOUND'
+  | 'E_NOT_A_GIT_REPO'
+  | 'E_REF_NOT_FOUND'
+  | 'E_SOURCE_READ'
+  /** A remote could not be fetched: unreachable, timed out, or not a git server. */
+  | 'E_FETCH_FAILED'
+  /** A remote refused the credentials, or wants some and none were given. */
+  | 'E_AUTH_FAILED'
+  /** A repository address in a scheme this source cannot speak (ssh, git, scp-like). */
+  | 'E_UNSUPPORTED_URL';
+
+/**
+ * A source that cannot be read at all: missing directory, unknown ref, not a git repo, a remote
+ * that cannot be fetched. Messages name the repository, never a password.
+ */
 export class SourceError extends Error {
   constructor(
-    readonly code: 'E_REPO_NOT_FOUND' | 'E_NOT_A_GIT_REPO' | 'E_REF_NOT_FOUND' | 'E_SOURCE_READ',
+    readonly code: SourceErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'SourceError';
   }
 }
