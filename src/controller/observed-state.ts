@@ -44,3 +44,9 @@ export function assignmentsByJob(observed: ObservedState): Map<string, Map<strin
   }
   return byJob;
 }
+
+/** An instance counts as up when it runs the given spec healthy, or merely running if the job has no health check. */
+export function isInstanceUp(status: StatusRecord | undefined, specHash: string, hasHealthCheck: boolean): boolean {
+  if (!status || status.specHash !== specHash) return false;
+  return status.state === 'Healthy' || (!hasHealthCheck && status.state === 'Running');
+}

@@ -4,7 +4,7 @@
 // autoRevert, puts the old spec back. Pure: everything it knows comes in, decisions go out.
 import type { RolloutPolicy } from '../model/types.js';
 import type { AssignmentRecord, RolloutRecord, StatusRecord } from '../store/records.js';
-import type { ObservedAssignment } from './observed-state.js';
+import { isInstanceUp, type ObservedAssignment } from './observed-state.js';
 import type { HashedSpec } from './spec-hash.js';
 
 export type JobHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';
@@ -54,12 +54,6 @@ function record(input: JobInput, hashed: HashedSpec, previous?: AssignmentRecord
   };
 }
 
-/** Healthy, or merely running when the job has no health check. */
-function isUp(status: StatusRecord | undefined, specHash: string, hasHealthCheck: boolean): boolean {
-  if (!status || status.specHash !== specHash) return false;
-  return status.state === 'Healthy' || (!hasHealthCheck && status.state === 'Running');
-}
-
 export function rollJob(input: JobInput): JobStep {
   const changes: InstanceChange[] = [];
   const policy = input.policy;
@@ -77,7 +71,7 @@ export function rollJob(input: JobInput): JobStep {
     if (!input.desired.has(host)) changes.push({ kind: 'remove', host, specHash: current.record.specHash });
   }
   const desiredHash = (host: string) => input.desired.get(host)!.specHash;
-  const healthy = [...input.desired.keys()].filter((host) => isUp(statusOf(host), desiredHash(host), input.hasHealthCheck)).length;
+  const healthy = [...input.desired.keys()].filter((host) => isInstanceUp(statusOf(host), desiredHash(host), input.hasHealthCheck)).length;
   const base = { desired: input.desired.size, healthy };
   if (updates.length === 0 || !policy) {
     const missing = input.desired.size > 0 && [...input.desired.keys()].every((host) => !statusOf(host));
@@ -96,7 +90,7 @@ export function rollJob(input: JobInput): JobStep {
   // The current batch: instances already moved to the new spec that have not settled yet.
   const unsettled = atDesired.filter((host) => {
     const status = statusOf(host);
-    return !(isUp(status, desiredHash(host), input.hasHealthCheck) && input.nowMs - Date.parse(status!.since) >= minHealthyMs);
+    return !(isInstanceUp(status, desiredHash(host), input.hasHealthCheck) && input.nowMs - Date.parse(status!.since) >= minHealthyMs);
   });
   const assignedAt = (host: string) => Date.parse(input.current.get(host)!.record.assignedAt);
   const late = unsettled.filter((host) => input.nowMs - assignedAt(host) > deadlineMs);
@@ -128,7 +122,7 @@ export function rollJob(input: JobInput): JobStep {
     const wake = Math.min(
       ...unsettled.map((host) => {
         const status = statusOf(host);
-        const settlesAt = isUp(status, desiredHash(host), input.hasHealthCheck) ? Date.parse(status!.since) + minHealthyMs : Infinity;
+        const settlesAt = isInstanceUp(status, desiredHash(host), input.hasHealthCheck) ? Date.parse(status!.since) + minHealthyMs : Infinity;
         return Math.min(settlesAt, assignedAt(host) + deadlineMs + 1);
       }),
     );
