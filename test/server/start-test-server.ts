@@ -7,7 +7,7 @@ import { startHttpServer, type HttpServerOptions, type RunningHttpServer } from 
 import { createControllerMetrics } from '../../src/server/metrics.js';
 import type { WebhookEvent } from '../../src/server/webhook-verification.js';
 
-export const SECRET = 'It’s a Secret to Everybody';
+export const SECRET = 'shared-webhook-secret-for-tests';
 
 export const SAMPLE_STATUS: ControllerStatus = {
   commit: { sha: '0123456789abcdef0123456789abcdef01234567', author: 'Ada <ada@example.com>', message: 'bump dispatcher to 1.4.2', time: '2024-05-01T10:00:00.000Z' },
