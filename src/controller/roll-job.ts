@@ -99,7 +99,8 @@ export function rollJob(input: JobInput): JobStep {
     const failedRollout: RolloutRecord = {
       job: input.job,
       failedSpecHash: input.jobSpecHash,
-      revertedTo: policy.autoRevert ? (input.current.get(atDesired[0]!)?.record.previous?.specHash ?? '') : '',
+      // A host assigned fresh during the rollout has no previous spec: name one that is reverted.
+      revertedTo: policy.autoRevert ? (atDesired.map((host) => input.current.get(host)!.record.previous?.specHash).find(Boolean) ?? '') : '',
       commit: input.commit,
       reason,
       time: new Date(input.nowMs).toISOString(),

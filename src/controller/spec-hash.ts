@@ -1,7 +1,8 @@
 // The identity of an instance's spec: sha256 over the canonical JSON of what the agent runs. The
-// rollout policy is left out (changing how a job rolls must not restart it). Thousands of
-// instances are hashed per reconcile, so hashes are remembered per (job object, host object):
-// unchanged blobs give the very same objects across loads.
+// rollout policy and the replica count are left out (changing how a job rolls or how many instances
+// it has must not restart the instances that run). Thousands of instances are hashed per
+// reconcile, so hashes are remembered per (job object, host object): unchanged blobs give the very
+// same objects across loads.
 import { createHash } from 'node:crypto';
 import type { Host, Job, JobSpec } from '../model/types.js';
 import { canonicalJson } from '../plan/canonical-json.js';
@@ -30,8 +31,13 @@ export function hashInstanceSpec(job: Job, host: Host): HashedSpec {
 }
 
 export function computeSpecHash(job: string, tag: string, host: HashedSpec['host'], spec: JobSpec): string {
-  const { rollout: _rollout, ...running } = spec;
-  return createHash('sha256').update(canonicalJson({ job, tag, host, spec: running })).digest('hex');
+  return createHash('sha256').update(canonicalJson({ job, tag, host, spec: runningSpec(spec) })).digest('hex');
+}
+
+/** The part of a spec an instance is made of: without the controller-only fields. */
+function runningSpec(spec: JobSpec): Omit<JobSpec, 'rollout' | 'replicas'> {
+  const { rollout: _rollout, replicas: _replicas, ...running } = spec;
+  return running;
 }
 
 const jobHashes = new WeakMap<Job, string>();
@@ -40,8 +46,7 @@ const jobHashes = new WeakMap<Job, string>();
 export function hashJobSpec(job: Job): string {
   let hash = jobHashes.get(job);
   if (!hash) {
-    const { rollout: _rollout, ...running } = job.spec;
-    hash = createHash('sha256').update(canonicalJson({ job: job.name, tag: job.tag, spec: running })).digest('hex');
+    hash = createHash('sha256').update(canonicalJson({ job: job.name, tag: job.tag, spec: runningSpec(job.spec) })).digest('hex');
     jobHashes.set(job, hash);
   }
   return hash;

@@ -161,6 +161,7 @@ export function parseRemoteUrl(address: string): { url: string; credentials?: Cr
   return credentials ? { url, credentials } : { url };
 }
 
-function redactUrl(address: string): string {
+/** The address with any `user:password@` hidden, for messages about an address that was not understood. */
+export function redactUrl(address: string): string {
   return address.replace(/\/\/[^/@]*@/, '//***@');
 }

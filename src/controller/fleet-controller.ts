@@ -1,0 +1,204 @@
+// The controller: fetch the branch → load the commit → reconcile against the etcd mirror → write,
+// audited and guarded by leadership. A commit with any error, or one the prune guard stops, is
+// rejected whole and the last good commit stays in force (and keeps being reconciled).
+import type { Logger } from 'pino';
+import type { FleetIndex } from '../model/fleet-index.js';
+import type { Model } from '../model/types.js';
+import type { BranchHead, ControllerSource } from '../repo/controller-source.js';
+import { formatFinding } from '../repo/finding.js';
+import type { RepoLoader } from '../repo/load-repo.js';
+import type { CommitInfo } from '../repo/source.js';
+import type { ControllerMetrics } from '../server/metrics.js';
+import type { KeyLayout } from '../store/keys.js';
+import type { CommitRef, SyncCurrentRecord, SyncResult } from '../store/records.js';
+import type { BatchGuard, EtcdStateStore } from '../store/state-store.js';
+import { canonicalJson } from '../plan/canonical-json.js';
+import type { FleetInformer } from './fleet-informer.js';
+import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
+import { chunkWrites } from './write-chunks.js';
+
+export interface Leadership {
+  isLeader(): boolean;
+  /** The compare every write carries, so a deposed leader's writes fail. */
+  guard(): BatchGuard;
+}
+
+export interface FleetControllerOptions {
+  readonly source: ControllerSource;
+  readonly loader: RepoLoader;
+  readonly store: EtcdStateStore;
+  readonly layout: KeyLayout;
+  readonly informer: FleetInformer;
+  readonly leadership: Leadership;
+  readonly metrics: ControllerMetrics;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+interface LoadedCommit {
+  readonly commit: CommitRef;
+  readonly model: Model;
+  readonly index: FleetIndex;
+}
+
+export interface ReconcileReport {
+  readonly commit?: string;
+  readonly result: SyncResult | 'Standby';
+  readonly writes: number;
+  readonly wakeAtMs?: number;
+}
+
+const FETCH_REASONS = new Set(['start', 'poll', 'webhook']);
+
+function commitRef(info: CommitInfo): CommitRef {
+  return { sha: info.sha, author: info.author, email: info.email, message: info.message, timestamp: info.timestamp };
+}
+
+export class FleetController {
+  private head: BranchHead | undefined;
+  private lastGood: LoadedCommit | undefined;
+  private rejected: { commit: CommitRef; errors: string[] } | undefined;
+  private lastJobs: ReadonlyMap<string, JobSummary> = new Map();
+  private readonly now: () => number;
+
+  constructor(private readonly options: FleetControllerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  jobs(): ReadonlyMap<string, JobSummary> {
+    return this.lastJobs;
+  }
+
+  async reconcile(reasons: readonly string[]): Promise<ReconcileReport> {
+    const { leadership, metrics, logger } = this.options;
+    if (!leadership.isLeader()) return { result: 'Standby', writes: 0 };
+    const started = this.now();
+    let forced: string | undefined;
+    if (!this.head || reasons.some((reason) => FETCH_REASONS.has(reason))) {
+      const head = await this.fetchHead();
+      if (head?.forced) forced = `force-push: ${this.options.source.branch} moved from ${head.previous?.slice(0, 12)} to ${head.sha.slice(0, 12)}, which does not descend from it`;
+      if (head) this.head = head;
+    }
+    await this.restoreLastGood();
+    const target = await this.loadHead();
+    const observed = this.options.informer.observed();
+    let output: ReconcileOutput | undefined;
+    let inForce = this.lastGood;
+    if (target) {
+      const candidate = this.reconcileCommit(target, observed);
+      if (candidate.pruneRefused) {
+        const { removing, total, maxPercent } = candidate.pruneRefused;
+        this.reject(target.commit, [`the commit would remove ${removing} of ${total} instances (${((removing / total) * 100).toFixed(0)}% > pruneGuard.maxDeletePercent ${maxPercent}%); put ${PRUNE_OVERRIDE_TOKEN} in the commit message to allow it`]);
+      } else {
+        output = candidate;
+        inForce = target;
+        if (this.rejected?.commit.sha !== target.commit.sha) this.rejected = undefined;
+      }
+    }
+    if (!output && inForce) output = this.reconcileCommit(inForce, observed);
+    if (!output || !inForce) {
+      metrics.countReconcile('rejected', (this.now() - started) / 1000);
+      await this.writeCurrent(undefined, 'Rejected');
+      return { result: 'Rejected', writes: 0 };
+    }
+    this.lastGood = inForce;
+    this.lastJobs = output.jobs;
+    const result: SyncResult = [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
+    const writes = await this.write(output, inForce.commit, reasons, result, forced);
+    await this.writeCurrent(inForce.commit, this.rejected ? 'Rejected' : result);
+    metrics.rolloutsInProgress.set([...output.jobs.values()].filter((job) => job.rolling).length);
+    metrics.countReconcile(writes > 0 ? 'applied' : 'unchanged', (this.now() - started) / 1000);
+    logger.info({ event: 'reconciled', commit: inForce.commit.sha, reasons, writes, result, rejected: this.rejected?.commit.sha }, 'reconciled');
+    return { commit: inForce.commit.sha, result, writes, ...(output.wakeAtMs !== undefined ? { wakeAtMs: output.wakeAtMs } : {}) };
+  }
+
+  /** Fail static: a fetch that fails leaves the last fetched head in force. */
+  private async fetchHead(): Promise<BranchHead | undefined> {
+    try {
+      return await this.options.source.fetchHead();
+    } catch (error) {
+      this.options.logger.warn({ event: 'fetch_failed', source: this.options.source.label, error: (error as Error).message }, 'fetch failed; keeping the last fetched head');
+      if (!this.head) throw error;
+      return undefined;
+    }
+  }
+
+  /** After a restart, the commit in force is the one sync/current names. */
+  private async restoreLastGood(): Promise<void> {
+    if (this.lastGood) return;
+    const sha = this.options.informer.current()?.commit.sha;
+    if (!sha || sha === this.head?.sha) return;
+    const loaded = await this.load(sha).catch(() => undefined);
+    if (loaded && 'model' in loaded) this.lastGood = loaded;
+  }
+
+  private async loadHead(): Promise<LoadedCommit | undefined> {
+    if (!this.head) return undefined;
+    if (this.lastGood?.commit.sha === this.head.sha) return this.lastGood;
+    if (this.rejected?.commit.sha === this.head.sha) return undefined;
+    const loaded = await this.load(this.head.sha);
+    if ('model' in loaded) return loaded;
+    this.reject(loaded.commit, loaded.errors);
+    return undefined;
+  }
+
+  private async load(sha: string): Promise<LoadedCommit | { commit: CommitRef; errors: string[] }> {
+    const result = await this.options.loader.load(await this.options.source.snapshotOf(sha));
+    const commit = commitRef(result.commit!);
+    if (result.model && result.index) return { commit, model: result.model, index: result.index };
+    return { commit, errors: result.findings.filter((finding) => finding.severity === 'error').map(formatFinding) };
+  }
+
+  private reject(commit: CommitRef, errors: string[]): void {
+    if (this.rejected?.commit.sha === commit.sha) return;
+    this.rejected = { commit, errors };
+    this.options.metrics.rejectedCommitsTotal.inc();
+    this.options.logger.warn({ event: 'commit_rejected', commit: commit.sha, errors: errors.slice(0, 20) }, `commit ${commit.sha.slice(0, 12)} rejected`);
+  }
+
+  private reconcileCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput {
+    return reconcileFleet({
+      model: target.model,
+      index: target.index,
+      commit: target.commit,
+      observed,
+      layout: this.options.layout,
+      nowMs: this.now(),
+      allowPrune: target.commit.message.includes(PRUNE_OVERRIDE_TOKEN),
+    });
+  }
+
+  private async write(output: ReconcileOutput, commit: CommitRef, reasons: readonly string[], outcome: SyncResult, note: string | undefined): Promise<number> {
+    const { store, layout, informer, leadership } = this.options;
+    const context = { commit, trigger: reasons.join(','), outcome, nowMs: this.now(), ...(note ? { note } : {}) };
+    const chunks = chunkWrites(output.ops, output.opActions, context);
+    // A force-push is audited even when the new head changes nothing.
+    if (chunks.length === 0 && note) chunks.push({ ops: [], audit: { commit, time: new Date(context.nowMs).toISOString(), trigger: context.trigger, actions: [], outcome, note } });
+    let written = 0;
+    for (const chunk of chunks) {
+      const audit = { put: layout.syncHistory(new Date(chunk.audit.time), commit.sha), value: chunk.audit };
+      await store.applyBatch([...chunk.ops, audit], leadership.guard());
+      informer.applyLocally(chunk.ops);
+      written += chunk.ops.length;
+    }
+    return written;
+  }
+
+  /** sync/current changes only when the commit in force, the result or the rejection changes. */
+  private async writeCurrent(commit: CommitRef | undefined, result: SyncResult): Promise<void> {
+    const { store, layout, informer, leadership } = this.options;
+    const inForce = commit ?? informer.current()?.commit;
+    if (!inForce) return;
+    const next: SyncCurrentRecord = {
+      commit: inForce,
+      result,
+      time: new Date(this.now()).toISOString(),
+      ...(this.rejected ? { rejected: this.rejected } : {}),
+    };
+    const previous = informer.current();
+    if (previous && canonicalJson({ ...previous, time: '' }) === canonicalJson({ ...next, time: '' })) return;
+    const op = { put: layout.syncCurrent, value: next };
+    await store.applyBatch([op], leadership.guard());
+    informer.applyLocally([op]);
+  }
+}

@@ -1,0 +1,152 @@
+// The controller's in-memory mirror of etcd (an informer, as controller-runtime calls it): one read
+// of the whole prefix, then one watch that keeps it current, resyncing after a compaction. A
+// reconcile reads this mirror, never etcd, so it costs no round trip and no I/O. Writes the
+// controller made are applied to the mirror at once, so the next reconcile does not repeat them
+// before the watch echoes them back.
+import { anyJson } from '../store/decode-entry.js';
+import type { KeyLayout } from '../store/keys.js';
+import {
+  isAgentRecord,
+  isAssignmentRecord,
+  isRolloutRecord,
+  isStatusRecord,
+  isSyncCurrentRecord,
+  isVipRecord,
+} from '../store/record-checks.js';
+import type { AgentRecord, AssignmentRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
+import type { ObservedAssignment, ObservedState } from './observed-state.js';
+import type { StoreOp } from './reconcile-fleet.js';
+import { computeSpecHash } from './spec-hash.js';
+
+type NestedMap<T> = Map<string, Map<string, T>>;
+
+function setNested<T>(map: NestedMap<T>, outer: string, inner: string, value: T | undefined): void {
+  let innerMap = map.get(outer);
+  if (value === undefined) {
+    innerMap?.delete(inner);
+    if (innerMap?.size === 0) map.delete(outer);
+    return;
+  }
+  if (!innerMap) {
+    innerMap = new Map();
+    map.set(outer, innerMap);
+  }
+  innerMap.set(inner, value);
+}
+
+/** A value that does not hash to its own specHash, or sits under another host/job, was edited by hand. */
+function observeAssignment(host: string, job: string, record: AssignmentRecord): ObservedAssignment {
+  const intact = record.host.name === host && record.job === job && computeSpecHash(record.job, record.tag, record.host, record.spec) === record.specHash;
+  return { record, intact };
+}
+
+export interface InformerOptions {
+  readonly onChange: () => void;
+  readonly onProblem?: (key: string, problem: string) => void;
+  readonly onConnectionChange?: (connected: boolean) => void;
+  readonly now?: () => number;
+}
+
+export class FleetInformer {
+  private readonly assignments: NestedMap<ObservedAssignment> = new Map();
+  private readonly statuses: NestedMap<StatusRecord> = new Map();
+  private readonly agents = new Map<string, AgentRecord>();
+  private readonly lostSince = new Map<string, number>();
+  private readonly rollouts = new Map<string, RolloutRecord>();
+  private readonly vips = new Map<string, VipRecord>();
+  private syncCurrent: SyncCurrentRecord | undefined;
+  private watch: WatchHandle | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: EtcdStateStore,
+    private readonly layout: KeyLayout,
+    private readonly options: InformerOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    const read = await this.store.getPrefixJson(this.layout.prefix, anyJson);
+    this.rebuild(read.entries);
+    this.watch = this.store.watchPrefix(this.layout.prefix, read.revision, (event) => this.onEvent(event), {
+      onError: (error) => this.options.onProblem?.(this.layout.prefix, String(error)),
+      ...(this.options.onConnectionChange ? { onConnectionChange: this.options.onConnectionChange } : {}),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.watch?.close();
+  }
+
+  observed(): ObservedState {
+    const now = this.now();
+    const liveAgents = new Set(this.agents.keys());
+    // A host is lost from the moment the controller sees it assigned without a live agent.
+    for (const host of this.assignments.keys()) if (!liveAgents.has(host) && !this.lostSince.has(host)) this.lostSince.set(host, now);
+    return { assignments: this.assignments, statuses: this.statuses, liveAgents, lostSince: this.lostSince, rollouts: this.rollouts, vips: this.vips };
+  }
+
+  current(): SyncCurrentRecord | undefined {
+    return this.syncCurrent;
+  }
+
+  /** Records the controller's own successful writes before the watch echoes them. */
+  applyLocally(ops: readonly StoreOp[]): void {
+    for (const op of ops) this.ingest('put' in op ? op.put : op.delete, 'put' in op ? op.value : undefined);
+  }
+
+  private onEvent(event: WatchEvent<unknown>): void {
+    if (event.type === 'resync') this.rebuild(event.entries);
+    else this.ingest(event.key, event.type === 'put' ? event.value : undefined);
+    if (event.type === 'skipped') this.options.onProblem?.(event.key, event.problem);
+    this.options.onChange();
+  }
+
+  private rebuild(entries: ReadonlyMap<string, { value: unknown }>): void {
+    this.assignments.clear();
+    this.statuses.clear();
+    this.agents.clear();
+    this.rollouts.clear();
+    this.vips.clear();
+    this.syncCurrent = undefined;
+    for (const [key, entry] of entries) this.ingest(key, entry.value);
+  }
+
+  /** Puts (value) or deletes (undefined) one key of the mirror; a malformed value counts as absent. */
+  private ingest(key: string, value: unknown): void {
+    if (!key.startsWith(this.layout.prefix)) return;
+    const [kind, first, second] = key.slice(this.layout.prefix.length).split('/');
+    const valid = <T>(check: (candidate: unknown) => candidate is T): T | undefined => {
+      if (value === undefined) return undefined;
+      if (check(value)) return value;
+      this.options.onProblem?.(key, `not a valid record: ignored`);
+      return undefined;
+    };
+    if (kind === 'assign' && first && second) {
+      const record = valid(isAssignmentRecord);
+      setNested(this.assignments, first, second, record && observeAssignment(first, second, record));
+    } else if (kind === 'status' && first && second) {
+      setNested(this.statuses, first, second, valid(isStatusRecord));
+    } else if (kind === 'agents' && first) {
+      const record = valid(isAgentRecord);
+      if (record) {
+        this.agents.set(first, record);
+        this.lostSince.delete(first);
+      } else if (this.agents.delete(first)) {
+        this.lostSince.set(first, this.now());
+      }
+    } else if (kind === 'rollouts' && first) {
+      const record = valid(isRolloutRecord);
+      if (record) this.rollouts.set(first, record);
+      else this.rollouts.delete(first);
+    } else if (kind === 'vips' && first) {
+      const record = valid(isVipRecord);
+      if (record) this.vips.set(first, record);
+      else this.vips.delete(first);
+    } else if (kind === 'sync' && first === 'current') {
+      this.syncCurrent = valid(isSyncCurrentRecord);
+    }
+  }
+}

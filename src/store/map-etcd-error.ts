@@ -1,0 +1,47 @@
+// etcd3 reports failures as a zoo of gRPC error classes with long messages; callers of the store
+// need three answers: is etcd unreachable (retry), is our configuration wrong (TLS, auth: stop and
+// say so), or something else (pass it on unchanged).
+import {
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  EtcdPermissionDeniedError,
+  GRPCDeadlineExceededError,
+  GRPCInvalidArgumentError,
+  GRPCUnauthenticatedError,
+  GRPCUnavailableError,
+} from 'etcd3';
+import { EtcdAuthError, EtcdTlsError, EtcdUnavailableError, StoreError } from './store-errors.js';
+
+const TLS_FAILURE = /certificate|ssl|tls|handshake/i;
+
+/** Maps etcd3's error to a StoreError when it is one we mean; returns anything else unchanged. */
+export function toStoreError(error: unknown, endpoints: string): unknown {
+  if (error instanceof StoreError || !(error instanceof Error)) return error;
+  const reason = describeCause(error.message);
+  const options = { cause: error };
+  if (
+    error instanceof EtcdAuthenticationFailedError ||
+    error instanceof EtcdInvalidAuthTokenError ||
+    error instanceof GRPCUnauthenticatedError ||
+    // etcd with auth enabled, asked without credentials
+    (error instanceof GRPCInvalidArgumentError && error.message.includes('user name is empty'))
+  ) {
+    return new EtcdAuthError('E_ETCD_AUTH', endpoints, reason, options);
+  }
+  if (error instanceof EtcdPermissionDeniedError) return new EtcdAuthError('E_ETCD_PERMISSION', endpoints, reason, options);
+  // BrokenCircuitError comes from cockatiel (etcd3's fault handling), matched by name so as not to
+  // depend on a package we do not declare.
+  if (error instanceof GRPCUnavailableError || error instanceof GRPCDeadlineExceededError || error.name === 'BrokenCircuitError') {
+    if (TLS_FAILURE.test(error.message)) return new EtcdTlsError(endpoints, reason, options);
+    return new EtcdUnavailableError(endpoints, reason, options);
+  }
+  return error;
+}
+
+/** "14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: "
+ * → "connect ECONNREFUSED 127.0.0.1:1". */
+export function describeCause(message: string): string {
+  const lastError = /Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/s.exec(message);
+  if (lastError?.[1]) return lastError[1];
+  return message.replace(/^\w*Error: /, '').replace(/^\d+ [A-Z_]+: /, '').trim() || message;
+}

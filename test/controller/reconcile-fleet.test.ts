@@ -1,0 +1,437 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EMPTY_OBSERVED, type ObservedAssignment, type ObservedState } from '../../src/controller/observed-state.js';
+import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type ReconcileOutput, type StoreOp } from '../../src/controller/reconcile-fleet.js';
+import { hashInstanceSpec, hashJobSpec } from '../../src/controller/spec-hash.js';
+import { buildFleetIndex } from '../../src/model/fleet-index.js';
+import type { HealthCheck, Job, Model, RepoConfig, Service } from '../../src/model/types.js';
+import { keyLayout, keySegments } from '../../src/store/keys.js';
+import type { AssignmentRecord, CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
+import { CLUSTER_TAG, DEFAULT_VIP, host, job, model, placementObject, service, treeNode } from '../fixtures/model-builder.js';
+import { assignmentRecord, iso, statusRecord, T0 } from '../fixtures/observed-builder.js';
+
+const LAYOUT = keyLayout();
+const HEALTH: HealthCheck = { http: { port: 'http', path: '/health' }, intervalSeconds: 5, timeoutSeconds: 2 };
+const HOUR_MS = 3_600_000;
+/** The fixture's default rollout: maxParallel 1, minHealthySeconds 10, autoRevert, 300 s deadline. */
+const DEADLINE_MS = 300_000;
+
+/** 4 hosts in 2 idcs, all bound to one tree node. */
+const HOSTS = [
+  host('lg-1', { ip: '10.0.0.11', labels: { idc: 'lg' } }),
+  host('lg-2', { ip: '10.0.0.12', labels: { idc: 'lg' } }),
+  host('zw-1', { ip: '10.0.0.21', labels: { idc: 'zw' } }),
+  host('zw-2', { ip: '10.0.0.22', labels: { idc: 'zw' } }),
+];
+const hostNamed = (name: string) => HOSTS.find((item) => item.name === name)!;
+const NODE = treeNode(CLUSTER_TAG, { hosts: HOSTS.map((item) => item.name) });
+
+const apiJob = (version: string) => job('api', { version, ports: { http: 8080 }, health: HEALTH });
+const API_V1 = apiJob('1.0.0');
+const API_V2 = apiJob('2.0.0');
+const API_V3 = apiJob('3.0.0');
+/** Two replicas spread over the idcs; no health check, so Running is up. */
+const WORKER = job('worker', { replicas: 2 });
+/** Where WORKER's two replicas land on the full fleet (one per idc). */
+const WORKER_HOSTS = ['lg-1', 'zw-2'];
+
+const SERVICE_NAME = 'xiaomi.miliao.im.api';
+const API_SERVICE = service(SERVICE_NAME, 'api', { vip: DEFAULT_VIP, directors: ['lg-lvs-01', 'lg-lvs-02'] });
+
+function fleet(parts: { jobs?: readonly Job[]; services?: readonly Service[]; config?: Partial<RepoConfig> } = {}): Model {
+  return model({
+    hosts: HOSTS,
+    treeNodes: [NODE],
+    jobs: parts.jobs ?? [API_V1, WORKER],
+    services: parts.services ?? [API_SERVICE],
+    ...(parts.config ? { config: parts.config } : {}),
+  });
+}
+
+const commitRef = (sha: string, message = `change ${sha}`): CommitRef => ({ sha, author: 'Ada', email: 'ada@example.com', message, timestamp: T0 / 1000 });
+
+function reconcile(built: Model, observed: ObservedState, options: { nowMs: number; sha?: string; allowPrune?: boolean }): ReconcileOutput {
+  return reconcileFleet({
+    model: built,
+    index: buildFleetIndex(built),
+    commit: commitRef(options.sha ?? 'c1'),
+    observed,
+    layout: LAYOUT,
+    nowMs: options.nowMs,
+    allowPrune: options.allowPrune ?? false,
+  });
+}
+
+const assignKey = (hostName: string, jobName: string) => `/ygg/v1/assign/${hostName}/${jobName}`;
+const VIP_KEY = `/ygg/v1/vips/${SERVICE_NAME}`;
+const hashOf = (target: Job, hostName: string) => hashInstanceSpec(target, hostNamed(hostName)).specHash;
+const recordOf = (target: Job, hostName: string, commit: string, assignedAtMs: number, previous?: AssignmentRecord) =>
+  assignmentRecord(target, hostNamed(hostName), { commit, assignedAtMs, ...(previous ? { previous } : {}) });
+
+const VIP_RECORD: VipRecord = { service: SERVICE_NAME, job: 'api', port: 'http', vip: DEFAULT_VIP, directors: ['lg-lvs-01', 'lg-lvs-02'], commit: 'c1' };
+
+const keyOf = (op: StoreOp): string => ('put' in op ? op.put : op.delete);
+
+/** What etcd holds after `ops` land on `observed`: the controller's writes are intact by construction. */
+function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedState {
+  const assignments = new Map([...observed.assignments].map(([hostName, jobs]) => [hostName, new Map(jobs)]));
+  const rollouts = new Map(observed.rollouts);
+  const vips = new Map(observed.vips);
+  for (const op of ops) {
+    const key = keyOf(op);
+    const [kind, first, second] = keySegments(key, LAYOUT.prefix);
+    if (kind === 'assign') {
+      const jobs = assignments.get(first!) ?? new Map<string, ObservedAssignment>();
+      if ('put' in op) jobs.set(second!, { record: op.value as AssignmentRecord, intact: true });
+      else jobs.delete(second!);
+      assignments.set(first!, jobs);
+    } else if (kind === 'rollouts') {
+      if ('put' in op) rollouts.set(first!, op.value as RolloutRecord);
+      else rollouts.delete(first!);
+    } else if (kind === 'vips') {
+      if ('put' in op) vips.set(first!, op.value as VipRecord);
+      else vips.delete(first!);
+    } else {
+      assert.fail(`unexpected key ${key}`);
+    }
+  }
+  return { ...observed, assignments, rollouts, vips };
+}
+
+/** Every assignment reports its own spec: `Healthy` for api (health-checked), `Running` for worker. */
+function upStatuses(observed: ObservedState, sinceMs: number): ObservedState {
+  const statuses = new Map<string, Map<string, StatusRecord>>();
+  for (const [hostName, jobs] of observed.assignments) {
+    statuses.set(hostName, new Map([...jobs].map(([jobName, { record }]) => [jobName, statusRecord(record.specHash, jobName === 'api' ? 'Healthy' : 'Running', sinceMs)])));
+  }
+  return { ...observed, statuses };
+}
+
+function withStatus(observed: ObservedState, hostName: string, jobName: string, status: StatusRecord): ObservedState {
+  const statuses = new Map([...observed.statuses].map(([name, jobs]) => [name, new Map(jobs)]));
+  const jobs = statuses.get(hostName) ?? new Map<string, StatusRecord>();
+  jobs.set(jobName, status);
+  statuses.set(hostName, jobs);
+  return { ...observed, statuses };
+}
+
+function withoutAssignment(observed: ObservedState, hostName: string, jobName: string): ObservedState {
+  return applyOps(observed, [{ delete: assignKey(hostName, jobName) }]);
+}
+
+/** The fleet after the first reconcile at T0 landed and every instance has been up since T0 + 5 s. */
+function steadyCluster(): ObservedState {
+  const first = reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 });
+  const written = applyOps(EMPTY_OBSERVED, first.ops);
+  return { ...upStatuses(written, T0 + 5_000), liveAgents: new Set(HOSTS.map((item) => item.name)) };
+}
+const LATER = T0 + HOUR_MS;
+
+test('an empty cluster gets one assignment put per placed instance and the VIP, in a stable order', () => {
+  const out = reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 });
+  const apiHosts = ['lg-1', 'lg-2', 'zw-1', 'zw-2'];
+  assert.deepEqual(out.ops, [
+    ...apiHosts.map((name) => ({ put: LAYOUT.assignment(name, 'api'), value: recordOf(API_V1, name, 'c1', T0) })),
+    ...WORKER_HOSTS.map((name) => ({ put: LAYOUT.assignment(name, 'worker'), value: recordOf(WORKER, name, 'c1', T0) })),
+    { put: VIP_KEY, value: VIP_RECORD },
+  ]);
+  // The keys are the layout of DESIGN.md §3 under the default prefix.
+  assert.deepEqual(
+    (out.ops as readonly StoreOp[]).map(keyOf),
+    [...apiHosts.map((name) => assignKey(name, 'api')), assignKey('lg-1', 'worker'), assignKey('zw-2', 'worker'), VIP_KEY],
+  );
+  assert.deepEqual(out.actions, [
+    ...apiHosts.map((name) => ({ type: 'assign', job: 'api', host: name, specHash: hashOf(API_V1, name) })),
+    ...WORKER_HOSTS.map((name) => ({ type: 'assign', job: 'worker', host: name, specHash: hashOf(WORKER, name) })),
+    { type: 'vip.put', service: SERVICE_NAME },
+  ]);
+  assert.deepEqual(out.opActions, out.actions.map((action) => [action]));
+  assert.deepEqual(placementObject(out.placement), { api: apiHosts, worker: WORKER_HOSTS });
+  assert.deepEqual(Object.fromEntries(out.jobs), {
+    api: { health: 'Missing', desired: 4, healthy: 0, version: '1.0.0', rolling: false },
+    worker: { health: 'Missing', desired: 2, healthy: 0, version: '1.0.0', rolling: false },
+  });
+  assert.equal(out.pruneRefused, undefined);
+  assert.equal(out.wakeAtMs, undefined);
+});
+
+test('the written records fed back, with or without statuses yet, write nothing more', () => {
+  const written = applyOps(EMPTY_OBSERVED, reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 }).ops);
+  const starting = reconcile(fleet(), written, { nowMs: T0 + 1_000 });
+  assert.deepEqual(starting.ops, []);
+  assert.deepEqual(starting.actions, []);
+  assert.equal(starting.jobs.get('api')?.health, 'Missing');
+});
+
+test('a converged fleet with healthy statuses gives zero ops, every time, whatever commit is in force', () => {
+  const steady = steadyCluster();
+  for (const sha of ['c1', 'c1', 'c2']) {
+    const out = reconcile(fleet(), steady, { nowMs: LATER, sha });
+    assert.deepEqual(out.ops, []);
+    assert.deepEqual(out.actions, []);
+    assert.deepEqual(Object.fromEntries(out.jobs), {
+      api: { health: 'Healthy', desired: 4, healthy: 4, version: '1.0.0', rolling: false },
+      worker: { health: 'Healthy', desired: 2, healthy: 2, version: '1.0.0', rolling: false },
+    });
+  }
+});
+
+test('a hand-deleted assignment is put back, and only it', () => {
+  const out = reconcile(fleet(), withoutAssignment(steadyCluster(), 'lg-2', 'api'), { nowMs: LATER });
+  assert.deepEqual(out.ops, [{ put: assignKey('lg-2', 'api'), value: recordOf(API_V1, 'lg-2', 'c1', LATER) }]);
+  assert.deepEqual(out.actions, [{ type: 'assign', job: 'api', host: 'lg-2', specHash: hashOf(API_V1, 'lg-2') }]);
+});
+
+test('a hand-edited assignment is restored', () => {
+  const steady = steadyCluster();
+  const original = steady.assignments.get('zw-1')!.get('api')!.record;
+  const edited = { record: { ...original, spec: { ...original.spec, command: ['bin/sh', '-c', 'evil'] } }, intact: false };
+  const assignments = new Map(steady.assignments);
+  assignments.set('zw-1', new Map([['api', edited]]));
+  const out = reconcile(fleet(), { ...steady, assignments }, { nowMs: LATER });
+  assert.deepEqual(out.ops, [{ put: assignKey('zw-1', 'api'), value: recordOf(API_V1, 'zw-1', 'c1', LATER) }]);
+  assert.deepEqual(out.actions, [{ type: 'restore', job: 'api', host: 'zw-1', specHash: hashOf(API_V1, 'zw-1') }]);
+});
+
+test('a job removed from the model has its assignments deleted', () => {
+  const out = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 50 } } }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(out.ops, WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') })));
+  assert.deepEqual(
+    out.actions,
+    WORKER_HOSTS.map((name) => ({ type: 'remove', job: 'worker', host: name, specHash: hashOf(WORKER, name) })),
+  );
+  assert.deepEqual([...out.jobs.keys()], ['api']);
+  assert.equal(out.pruneRefused, undefined);
+});
+
+test('the prune guard refuses a commit that removes more than maxDeletePercent of the instances: no ops at all', () => {
+  // Removing worker drops 2 of 6 instances (33 %); its VIP change would be written otherwise.
+  const refused = reconcile(fleet({ jobs: [API_V1], services: [service(SERVICE_NAME, 'api')] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(refused.ops, []);
+  assert.deepEqual(refused.actions, []);
+  assert.deepEqual(refused.opActions, []);
+  assert.deepEqual(refused.pruneRefused, { removing: 2, total: 6, maxPercent: 30 });
+  assert.equal(refused.wakeAtMs, undefined);
+});
+
+test('the prune guard lets the deletes through with the override, or under the configured percent', () => {
+  const deletes = WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') }));
+  const overridden = reconcile(fleet({ jobs: [API_V1] }), steadyCluster(), { nowMs: LATER, sha: 'c2', allowPrune: true });
+  assert.deepEqual(overridden.ops, deletes);
+  assert.equal(overridden.pruneRefused, undefined);
+  const looser = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 34 } } }), steadyCluster(), { nowMs: LATER });
+  assert.deepEqual(looser.ops, deletes);
+  const stricter = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 33 } } }), steadyCluster(), { nowMs: LATER });
+  assert.deepEqual(stricter.pruneRefused, { removing: 2, total: 6, maxPercent: 33 });
+});
+
+test('PRUNE_OVERRIDE_TOKEN is a fixed, quotable token', () => {
+  assert.equal(PRUNE_OVERRIDE_TOKEN, '[ygg:allow-prune]');
+  assert.match(PRUNE_OVERRIDE_TOKEN, /^\S+$/);
+});
+
+/** lg-1's agent has been gone since `lostAtMs`. */
+function lostLg1(observed: ObservedState, lostAtMs: number): ObservedState {
+  return { ...observed, liveAgents: new Set(['lg-2', 'zw-1', 'zw-2']), lostSince: new Map([['lg-1', lostAtMs]]) };
+}
+
+test('a replica on a host lost for rescheduleAfterSeconds moves to another online host, as one audited move', () => {
+  const out = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER });
+  assert.deepEqual(out.ops, [
+    { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c1', LATER) },
+    { delete: assignKey('lg-1', 'worker') },
+  ]);
+  assert.deepEqual(out.actions, [
+    { type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') },
+    { type: 'remove', job: 'worker', host: 'lg-1', specHash: hashOf(WORKER, 'lg-1') },
+    { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' },
+  ]);
+  assert.equal(out.opActions.length, out.ops.length);
+  assert.deepEqual(out.opActions[1]?.map((action) => action.type), ['remove', 'reschedule']);
+  // The job on every host of the node stays on lg-1.
+  assert.deepEqual(placementObject(out.placement), { api: ['lg-1', 'lg-2', 'zw-1', 'zw-2'], worker: ['lg-2', 'zw-2'] });
+  assert.equal(out.pruneRefused, undefined);
+});
+
+test('a replica on a lost host is not moved before rescheduleAfterSeconds', () => {
+  const out = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 299_999), { nowMs: LATER });
+  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.actions, []);
+  assert.deepEqual(placementObject(out.placement), { api: ['lg-1', 'lg-2', 'zw-1', 'zw-2'], worker: WORKER_HOSTS });
+});
+
+test('rescheduleAfterSeconds comes from the repo config', () => {
+  const quick = fleet({ config: { rescheduleAfterSeconds: 60 } });
+  assert.deepEqual(reconcile(quick, lostLg1(steadyCluster(), LATER - 59_999), { nowMs: LATER }).ops, []);
+  assert.deepEqual(
+    reconcile(quick, lostLg1(steadyCluster(), LATER - 60_000), { nowMs: LATER }).actions.filter((action) => action.type === 'reschedule'),
+    [{ type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' }],
+  );
+});
+
+test('a job without replicas is never moved off a lost host, however long it is gone', () => {
+  const onlyApi = fleet({ jobs: [API_V1] });
+  const steady = applyOps(steadyCluster(), WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') })));
+  const out = reconcile(onlyApi, lostLg1(steady, LATER - 30 * 24 * HOUR_MS), { nowMs: LATER });
+  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.actions, []);
+});
+
+test('a commit that takes a lost host out of the node moves its jobs, and only replicas count as reschedules', () => {
+  const lg3 = host('lg-3', { ip: '10.0.0.13', labels: { idc: 'lg' } });
+  const replaced = model({
+    hosts: [...HOSTS, lg3],
+    treeNodes: [treeNode(CLUSTER_TAG, { hosts: ['lg-2', 'lg-3', 'zw-1', 'zw-2'] })],
+    jobs: [API_V1, WORKER],
+    services: [API_SERVICE],
+  });
+  const out = reconcile(replaced, lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(out.ops, [
+    { put: assignKey('lg-3', 'api'), value: assignmentRecord(API_V1, lg3, { commit: 'c2', assignedAtMs: LATER }) },
+    { delete: assignKey('lg-1', 'api') },
+    { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c2', LATER) },
+    { delete: assignKey('lg-1', 'worker') },
+  ]);
+  // Each op carries its own audit actions; a reschedule rides with the last op of the move.
+  assert.deepEqual(out.opActions, [
+    [{ type: 'assign', job: 'api', host: 'lg-3', specHash: hashInstanceSpec(API_V1, lg3).specHash }],
+    [{ type: 'remove', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') }],
+    [{ type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') }],
+    [
+      { type: 'remove', job: 'worker', host: 'lg-1', specHash: hashOf(WORKER, 'lg-1') },
+      { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' },
+    ],
+  ]);
+  assert.deepEqual(out.actions, out.opActions.flat());
+});
+
+test('a moved replica stays where it went when the lost host comes back', () => {
+  const moved = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER });
+  const afterMove = withStatus(applyOps(steadyCluster(), moved.ops), 'lg-2', 'worker', statusRecord(hashOf(WORKER, 'lg-2'), 'Running', LATER + 1_000));
+  const back = { ...afterMove, liveAgents: new Set(HOSTS.map((item) => item.name)), lostSince: new Map<string, number>() };
+  const out = reconcile(fleet(), back, { nowMs: LATER + HOUR_MS });
+  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.placement.get('worker'), ['lg-2', 'zw-2']);
+});
+
+test('scaling replicas adds or removes instances without touching the ones that stay', () => {
+  const up = job('worker', { replicas: 3 });
+  const scaledUp = reconcile(fleet({ jobs: [API_V1, up] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(scaledUp.ops, [{ put: assignKey('lg-2', 'worker'), value: recordOf(up, 'lg-2', 'c2', LATER) }]);
+  assert.deepEqual(scaledUp.actions, [{ type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') }]);
+  const down = job('worker', { replicas: 1 });
+  const scaledDown = reconcile(fleet({ jobs: [API_V1, down] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(scaledDown.ops, [{ delete: assignKey('zw-2', 'worker') }]);
+  assert.deepEqual(scaledDown.actions, [{ type: 'remove', job: 'worker', host: 'zw-2', specHash: hashOf(WORKER, 'zw-2') }]);
+});
+
+test('a VIP removed from its Service, or the Service removed, deletes vips/<service>', () => {
+  const withoutVip = reconcile(fleet({ services: [service(SERVICE_NAME, 'api')] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(withoutVip.ops, [{ delete: VIP_KEY }]);
+  assert.deepEqual(withoutVip.actions, [{ type: 'vip.delete', service: SERVICE_NAME }]);
+  const withoutService = reconcile(fleet({ services: [] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(withoutService.ops, [{ delete: VIP_KEY }]);
+});
+
+test('a changed VIP is put again with the new commit', () => {
+  const vip = { ...DEFAULT_VIP, port: 8080 };
+  const out = reconcile(fleet({ services: [service(SERVICE_NAME, 'api', { vip, directors: ['lg-lvs-01', 'lg-lvs-02'] })] }), steadyCluster(), {
+    nowMs: LATER,
+    sha: 'c2',
+  });
+  assert.deepEqual(out.ops, [{ put: VIP_KEY, value: { ...VIP_RECORD, vip, commit: 'c2' } }]);
+  assert.deepEqual(out.actions, [{ type: 'vip.put', service: SERVICE_NAME }]);
+});
+
+const V2_FLEET = fleet({ jobs: [API_V2, WORKER] });
+const v1ApiRecord = (steady: ObservedState, hostName: string) => steady.assignments.get(hostName)!.get('api')!.record;
+
+test('a changed job rolls one batch of maxParallel and writes nothing more until the batch is healthy for minHealthySeconds', () => {
+  const steady = steadyCluster();
+  const first = reconcile(V2_FLEET, steady, { nowMs: LATER, sha: 'c2' });
+  const lg1Update = recordOf(API_V2, 'lg-1', 'c2', LATER, v1ApiRecord(steady, 'lg-1'));
+  assert.deepEqual(first.ops, [{ put: assignKey('lg-1', 'api'), value: lg1Update }]);
+  assert.deepEqual(first.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V2, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
+  assert.deepEqual(first.jobs.get('api'), { health: 'Progressing', desired: 4, healthy: 0, version: '2.0.0', rolling: true });
+  assert.equal(first.wakeAtMs, LATER + DEADLINE_MS + 1);
+
+  const rolled = applyOps(steady, first.ops);
+  const starting = reconcile(V2_FLEET, withStatus(rolled, 'lg-1', 'api', statusRecord(hashOf(API_V2, 'lg-1'), 'Starting', LATER + 1_000)), {
+    nowMs: LATER + 2_000,
+    sha: 'c2',
+  });
+  assert.deepEqual(starting.ops, []);
+  assert.equal(starting.wakeAtMs, LATER + DEADLINE_MS + 1);
+
+  const healthy = withStatus(rolled, 'lg-1', 'api', statusRecord(hashOf(API_V2, 'lg-1'), 'Healthy', LATER + 2_000));
+  const settling = reconcile(V2_FLEET, healthy, { nowMs: LATER + 11_999, sha: 'c2' });
+  assert.deepEqual(settling.ops, []);
+  assert.deepEqual(settling.actions, []);
+  assert.equal(settling.wakeAtMs, LATER + 12_000);
+
+  const settled = reconcile(V2_FLEET, healthy, { nowMs: LATER + 12_000, sha: 'c2' });
+  assert.deepEqual(settled.ops, [{ put: assignKey('lg-2', 'api'), value: recordOf(API_V2, 'lg-2', 'c2', LATER + 12_000, v1ApiRecord(steady, 'lg-2')) }]);
+  assert.equal(settled.wakeAtMs, LATER + 12_000 + DEADLINE_MS + 1);
+});
+
+/** The v2 rollout's first batch (lg-1) crash-looping since just after LATER. */
+function crashingRollout(): ObservedState {
+  const steady = steadyCluster();
+  const rolled = applyOps(steady, reconcile(V2_FLEET, steady, { nowMs: LATER, sha: 'c2' }).ops);
+  return withStatus(rolled, 'lg-1', 'api', statusRecord(hashOf(API_V2, 'lg-1'), 'CrashLoop', LATER + 3_000));
+}
+const FAILED_AT = LATER + DEADLINE_MS + 1;
+const FAILURE_REASON = 'batch not healthy within 300s on lg-1';
+
+test('a failed rollout reverts its batch and writes rollouts/<job>', () => {
+  const out = reconcile(V2_FLEET, crashingRollout(), { nowMs: FAILED_AT, sha: 'c2' });
+  const reverted = recordOf(API_V1, 'lg-1', 'c1', FAILED_AT);
+  assert.deepEqual(out.ops, [
+    { put: assignKey('lg-1', 'api'), value: reverted },
+    {
+      put: '/ygg/v1/rollouts/api',
+      value: {
+        job: 'api',
+        failedSpecHash: hashJobSpec(API_V2),
+        revertedTo: hashOf(API_V1, 'lg-1'),
+        commit: 'c2',
+        reason: FAILURE_REASON,
+        time: iso(FAILED_AT),
+      } satisfies RolloutRecord,
+    },
+  ]);
+  assert.deepEqual(out.actions, [
+    { type: 'revert', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') },
+    { type: 'rollout-failed', job: 'api', reason: FAILURE_REASON },
+  ]);
+  assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false });
+});
+
+/** After the revert landed and lg-1 runs v1 again. */
+function revertedCluster(): ObservedState {
+  const failed = reconcile(V2_FLEET, crashingRollout(), { nowMs: FAILED_AT, sha: 'c2' });
+  return withStatus(applyOps(crashingRollout(), failed.ops), 'lg-1', 'api', statusRecord(hashOf(API_V1, 'lg-1'), 'Healthy', FAILED_AT + 5_000));
+}
+
+test('after the revert the failed spec is held: nothing is written and the job is Degraded', () => {
+  const out = reconcile(V2_FLEET, revertedCluster(), { nowMs: FAILED_AT + HOUR_MS, sha: 'c2' });
+  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.actions, []);
+  assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false });
+});
+
+test('a later, different spec deletes rollouts/<job> and rolls', () => {
+  const reverted = revertedCluster();
+  const nowMs = FAILED_AT + HOUR_MS;
+  const out = reconcile(fleet({ jobs: [API_V3, WORKER] }), reverted, { nowMs, sha: 'c3' });
+  const lg1 = reverted.assignments.get('lg-1')!.get('api')!.record;
+  assert.deepEqual(out.ops, [{ put: assignKey('lg-1', 'api'), value: recordOf(API_V3, 'lg-1', 'c3', nowMs, lg1) }, { delete: '/ygg/v1/rollouts/api' }]);
+  assert.deepEqual(out.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V3, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
+});
+
+test('going back to the old spec by a commit only deletes rollouts/<job>', () => {
+  const out = reconcile(fleet(), revertedCluster(), { nowMs: FAILED_AT + HOUR_MS, sha: 'c4' });
+  assert.deepEqual(out.ops, [{ delete: '/ygg/v1/rollouts/api' }]);
+  assert.deepEqual(out.actions, []);
+  assert.equal(out.jobs.get('api')?.health, 'Healthy');
+});
