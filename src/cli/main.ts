@@ -1,5 +1,6 @@
 // ygg: parse the subcommand, run it, map errors to exit codes. Commands stay thin.
 import { formatHelp, parseCommandArgs, type Command, type CommandIo, type ParsedValues } from './command.js';
+import { controllerCommand } from './commands/controller.js';
 import { hostsCommand } from './commands/hosts.js';
 import { historyCommand } from './commands/history.js';
 import { planCommand } from './commands/plan.js';
@@ -9,7 +10,7 @@ import { TemplateRenderError } from '../plan/render-instance.js';
 import { InvalidRepoError } from './require-model.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 
-const COMMANDS = [validateCommand, planCommand, treeCommand, hostsCommand, historyCommand] as unknown as readonly Command<ParsedValues>[];
+const COMMANDS = [validateCommand, planCommand, treeCommand, hostsCommand, historyCommand, controllerCommand] as unknown as readonly Command<ParsedValues>[];
 
 const defaultIo: CommandIo = {
   stdout: (text) => process.stdout.write(`${text}\n`),

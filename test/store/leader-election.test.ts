@@ -95,17 +95,26 @@ describe('LeaderElection', () => {
     assert.deepEqual(await write(standby, layout), { ops: 1, txns: 1 });
   });
 
-  test('a revoked lease deposes the leader at once', async () => {
+  test('a revoked lease deposes the leader at once, and exactly one candidate leads again', async () => {
     const layout = keyLayout(uniquePrefix('election'));
     const leader = candidate('controller-revoked', layout);
     const standby = candidate('controller-next', layout);
     await leader.election.campaign();
     await standby.election.campaign();
-    const { entry } = await leader.store.getJson(layout.leader, anyJson);
-    await standby.client.leaseClient.leaseRevoke({ ID: entry!.lease });
-    await waitFor(() => standby.election.isLeader, 'the standby to be elected', 2000);
-    await waitFor(() => leader.events.includes('deposed: leader key deleted') || leader.events.some((event) => event.includes('lost')), 'the leader to notice');
-    assert.equal(leader.election.isLeader, false);
+    const revoked = (await leader.store.getJson(layout.leader, anyJson)).entry!.lease;
+    await standby.client.leaseClient.leaseRevoke({ ID: revoked });
+
+    await waitFor(() => leader.events.length === 2, 'the leader to step down', 2000);
+    assert.match(leader.events[1]!, /^deposed: (leader key deleted|lease .* lost)/);
+    // both saw the key vanish and campaigned: either may win, never both
+    const winner = await waitFor(
+      () => leader.election.isLeader !== standby.election.isLeader && (leader.election.isLeader ? leader : standby),
+      'one leader again',
+      2000,
+    );
+    const holder = (await leader.store.getJson(layout.leader, anyJson)).entry;
+    assert.equal(holder?.value, winner.election.id);
+    assert.notEqual(holder?.lease, revoked);
   });
 
   test('resign hands leadership over at once', async () => {

@@ -1,0 +1,86 @@
+import { hostname, homedir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { runController } from '../../controller/run-controller.js';
+import { parseListenAddress } from '../../server/listen-address.js';
+import { SourceError } from '../../repo/source.js';
+import { choice, type Command } from '../command.js';
+import { parseDurationMs } from '../duration.js';
+import { ETCD_OPTIONS, etcdConnectionFromFlags, readSecret, type EtcdFlagValues } from '../etcd-options.js';
+import { EXIT_OK, UsageError } from '../usage-error.js';
+
+type Values = EtcdFlagValues & {
+  repo?: string;
+  branch?: string;
+  interval?: string;
+  listen?: string;
+  'webhook-secret-file'?: string;
+  'cache-dir'?: string;
+  id?: string;
+  'lease-ttl'?: string;
+  'log-level'?: string;
+};
+
+export const controllerCommand: Command<Values> = {
+  name: 'controller',
+  summary: 'Run the controller: follow a branch, reconcile etcd assignments, roll out, audit (runs until stopped).',
+  usage: 'controller --repo URL|PATH [--branch main] [--etcd URL[,URL]] [--interval 30s] [--listen [HOST]:PORT]',
+  options: {
+    repo: { type: 'string', short: 'r', valueName: 'URL|PATH', description: 'the fleet repository: an http(s) URL to fetch, or a local repository path' },
+    branch: { type: 'string', short: 'b', valueName: 'NAME', description: 'branch to follow (default: main)' },
+    ...ETCD_OPTIONS,
+    interval: { type: 'string', valueName: 'DURATION', description: 'poll the branch this often (default: 30s); webhooks trigger at once' },
+    listen: { type: 'string', valueName: '[HOST]:PORT', description: 'serve /healthz, /readyz, /metrics, /api/status, /hooks/git and the status page (default: 127.0.0.1:7070)' },
+    'webhook-secret-file': { type: 'string', valueName: 'FILE', description: 'shared secret of the git webhook (or $YGG_WEBHOOK_SECRET); without one, webhooks are refused' },
+    'cache-dir': { type: 'string', valueName: 'DIR', description: 'where a remote repository is mirrored (default: ~/.cache/ygg/controller)' },
+    id: { type: 'string', valueName: 'NAME', description: 'this controller in leader election (default: HOSTNAME-PID)' },
+    'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'leadership lease (default: 15s); a standby takes over this long after the leader dies' },
+    'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
+  },
+  details: [
+    'Logs are JSON lines (pino). A commit that fails validation, or that would remove more instances than the',
+    'repo\'s pruneGuard allows, is rejected whole: the last good commit stays in force. Put [ygg:allow-prune]',
+    'in a commit message to let it remove more. SIGINT/SIGTERM stop the controller cleanly.',
+  ].join('\n'),
+  async run(values, _positionals, io) {
+    if (!values.repo) throw new UsageError('--repo is required');
+    const { connection, prefix } = etcdConnectionFromFlags(values);
+    const level = choice(values['log-level'], 'log-level', ['debug', 'info', 'warn', 'error'], 'info');
+    let listen: { host: string; port: number };
+    try {
+      listen = parseListenAddress(values.listen ?? '127.0.0.1:7070');
+    } catch (error) {
+      throw new UsageError(`--listen: ${(error as Error).message}`);
+    }
+    const webhookSecret = values['webhook-secret-file'] ? readSecret(values['webhook-secret-file'], 'webhook-secret-file') : process.env.YGG_WEBHOOK_SECRET;
+    const logger = pino({ level, base: { component: 'controller' } });
+    if (!webhookSecret) logger.warn({ event: 'webhook_disabled' }, 'no webhook secret: POST /hooks/git answers 401; polling only');
+    let running;
+    try {
+      running = await runController({
+        repo: values.repo,
+        branch: values.branch ?? 'main',
+        cacheDir: values['cache-dir'] ?? path.join(homedir(), '.cache', 'ygg', 'controller'),
+        etcd: connection,
+        etcdPrefix: prefix,
+        intervalMs: parseDurationMs(values.interval ?? '30s', 'interval'),
+        listen,
+        ...(webhookSecret ? { webhookSecret } : {}),
+        id: values.id ?? `${hostname()}-${process.pid}`,
+        leaseTtlSeconds: Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '15s', 'lease-ttl') / 1000)),
+        logger,
+      });
+    } catch (error) {
+      if (error instanceof SourceError) throw new UsageError(error.message);
+      throw error;
+    }
+    io.stderr(`ygg controller: following ${values.branch ?? 'main'} of ${values.repo}${running.url ? `, serving ${running.url}` : ''}`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await running.close();
+    return EXIT_OK;
+  },
+};

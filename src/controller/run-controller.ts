@@ -1,0 +1,125 @@
+// Wires a controller process together: etcd (retrying until it answers), the etcd mirror, leader
+// election, the git source, the reconcile loop and its triggers, and the HTTP face.
+import type { Logger } from 'pino';
+import { openControllerSource } from '../repo/open-source.js';
+import { RepoLoader } from '../repo/load-repo.js';
+import { createSchemaValidator } from '../repo/schema-validator.js';
+import { startHttpServer } from '../server/http-server.js';
+import { createControllerMetrics } from '../server/metrics.js';
+import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
+import { keyLayout } from '../store/keys.js';
+import { LeaderElection } from '../store/leader-election.js';
+import { readRecentHistory } from '../store/read-history.js';
+import { retryWithBackoff } from '../store/retry-with-backoff.js';
+import { EtcdStateStore } from '../store/state-store.js';
+import { FleetController } from './fleet-controller.js';
+import { FleetInformer } from './fleet-informer.js';
+import { fleetStatus } from './fleet-status.js';
+import { ReconcileLoop } from './reconcile-loop.js';
+
+export interface ControllerConfig {
+  readonly repo: string;
+  readonly branch: string;
+  readonly cacheDir: string;
+  readonly etcd: EtcdConnectionOptions;
+  readonly etcdPrefix: string;
+  readonly intervalMs: number;
+  readonly listen?: { readonly host: string; readonly port: number };
+  readonly webhookSecret?: string;
+  readonly id: string;
+  readonly leaseTtlSeconds: number;
+  readonly logger: Logger;
+  /** Quiet period after an etcd change before reconciling (agents report in bursts). */
+  readonly settleMs?: number;
+}
+
+export interface RunningController {
+  readonly url?: string;
+  readonly controller: FleetController;
+  readonly loop: ReconcileLoop;
+  readonly election: LeaderElection;
+  close(): Promise<void>;
+}
+
+export async function runController(config: ControllerConfig): Promise<RunningController> {
+  const { logger } = config;
+  const client = await retryWithBackoff(() => connectEtcd(config.etcd), {
+    onRetry: (error, attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; retrying'),
+  });
+  const layout = keyLayout(config.etcdPrefix);
+  const store = new EtcdStateStore(client, layout);
+  const metrics = createControllerMetrics();
+  let loop: ReconcileLoop | undefined;
+  let settleTimer: NodeJS.Timeout | undefined;
+  const informer = new FleetInformer(store, layout, {
+    onChange: () => {
+      clearTimeout(settleTimer);
+      settleTimer = setTimeout(() => loop?.trigger('observed'), config.settleMs ?? 100);
+    },
+    onProblem: (key, problem) => logger.warn({ event: 'etcd_value_ignored', key, problem }, 'ignored a malformed etcd value'),
+    onConnectionChange: (connected) => logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd watch connected' : 'etcd watch disconnected'),
+  });
+  await retryWithBackoff(() => informer.start(), { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
+  const source = await openControllerSource(config.repo, config.branch, config.cacheDir);
+  const election = new LeaderElection(store, {
+    id: config.id,
+    leaseTtlSeconds: config.leaseTtlSeconds,
+    onError: (error) => {
+      metrics.etcdErrorsTotal.inc({ operation: 'election' });
+      logger.warn({ event: 'election_error', error: (error as Error).message }, 'leader election error');
+    },
+  });
+  const controller = new FleetController({
+    source,
+    loader: new RepoLoader(createSchemaValidator()),
+    store,
+    layout,
+    informer,
+    leadership: { isLeader: () => election.isLeader, guard: () => election.guard() },
+    metrics,
+    logger,
+  });
+  loop = new ReconcileLoop({
+    run: (reasons) => controller.reconcile(reasons),
+    onError: (error, attempt, retryInMs) => {
+      metrics.countReconcile('error', 0);
+      logger.error({ event: 'reconcile_failed', attempt, retryInMs, error: (error as Error).message }, 'reconcile failed; retrying');
+    },
+  });
+  election.on('elected', () => {
+    logger.info({ event: 'elected', id: config.id }, 'elected leader');
+    loop!.trigger('start');
+  });
+  election.on('deposed', (reason) => logger.warn({ event: 'deposed', id: config.id, reason }, 'no longer leader'));
+  await election.campaign();
+  const poll = setInterval(() => loop!.trigger('poll'), config.intervalMs);
+  const server = config.listen
+    ? await startHttpServer({
+        host: config.listen.host,
+        port: config.listen.port,
+        logger: logger.child({ component: 'http' }),
+        metrics,
+        webhookSecret: config.webhookSecret,
+        isReady: () => ({ ready: true }),
+        getStatus: async () => fleetStatus(informer.current(), informer.observed(), await readRecentHistory(client, layout, 20)),
+        onPush: () => loop!.trigger('webhook'),
+      })
+    : undefined;
+  logger.info({ event: 'controller_started', id: config.id, repo: source.label, branch: config.branch, url: server?.url, leader: election.isLeader }, 'controller started');
+  return {
+    ...(server ? { url: server.url } : {}),
+    controller,
+    loop,
+    election,
+    async close() {
+      clearInterval(poll);
+      clearTimeout(settleTimer);
+      await loop!.stop();
+      await server?.close();
+      await informer.close();
+      await election.resign().catch(() => undefined);
+      client.close();
+    },
+  };
+}
+

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  isAgentRecord,
+  isAssignmentRecord,
+  isNamingRecord,
+  isRolloutRecord,
+  isStatusRecord,
+  isSyncCurrentRecord,
+  isVipRecord,
+} from '../../src/store/record-checks.js';
+import type { AgentRecord, NamingRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../../src/store/records.js';
+import { DEFAULT_VIP, job } from '../fixtures/model-builder.js';
+
+const commit = { sha: 'abc', author: 'Alice', email: 'alice@example.com', message: 'm', timestamp: 1 };
+
+const valid = {
+  assignment: { job: 'web', tag: 't', host: { name: 'h1', ip: '10.0.0.1', labels: {} }, spec: job('web').spec, specHash: 's', commit: 'c', assignedAt: 'now' },
+  status: { specHash: 's', state: 'CrashLoop', restarts: 3, lastExit: { code: null, signal: 'SIGKILL', at: 'now' }, since: 'now', updatedAt: 'now' } satisfies StatusRecord,
+  agent: { host: 'h1', hostname: 'h1', ips: ['10.0.0.1'], cpus: 2, memoryBytes: 1, diskFreeBytes: 1, os: 'linux', agentVersion: '1', startedAt: 'now', updatedAt: 'now' } satisfies AgentRecord,
+  naming: { ip: '10.0.0.1', port: 8080, weight: 1, host: 'h1', job: 'web', specHash: 's' } satisfies NamingRecord,
+  vip: { service: 'svc', job: 'web', port: 'http', vip: DEFAULT_VIP, directors: ['lvs-1'], commit: 'c' } satisfies VipRecord,
+  sync: { commit, result: 'Rejected', time: 'now', rejected: { commit, errors: ['a.yaml:1:1: bad'] } } satisfies SyncCurrentRecord,
+  rollout: { job: 'web', failedSpecHash: 'x', revertedTo: 'y', commit: 'c', reason: 'unhealthy', time: 'now' } satisfies RolloutRecord,
+};
+
+describe('record checks', () => {
+  test('accept well-formed records', () => {
+    assert.ok(isAssignmentRecord(valid.assignment));
+    assert.ok(isStatusRecord(valid.status));
+    assert.ok(isAgentRecord(valid.agent));
+    assert.ok(isNamingRecord(valid.naming));
+    assert.ok(isVipRecord(valid.vip));
+    assert.ok(isSyncCurrentRecord(valid.sync));
+    assert.ok(isRolloutRecord(valid.rollout));
+  });
+
+  test('reject malformed ones, listing every problem with its path', () => {
+    assert.equal(isStatusRecord({ ...valid.status, state: 'Sleeping', restarts: '3' }), false);
+    assert.deepEqual(isStatusRecord.problems({ ...valid.status, state: 'Sleeping', restarts: '3' }), [
+      'state: expected one of Starting, Running, Healthy, Unhealthy, CrashLoop, Stopped, Failed, got "Sleeping"',
+      'restarts: expected a number, got string 3',
+    ]);
+    assert.deepEqual(isNamingRecord.problems({ ...valid.naming, port: undefined }), ['port: missing']);
+    assert.deepEqual(isAgentRecord.problems({ ...valid.agent, ips: ['10.0.0.1', 7] }), ['ips[1]: expected a string, got number 7']);
+    assert.deepEqual(isVipRecord.problems({ ...valid.vip, vip: { ...DEFAULT_VIP, lbKind: 'XX' } }), ['vip.lbKind: expected one of DR, NAT, TUN, got "XX"']);
+    assert.deepEqual(isAssignmentRecord.problems({ ...valid.assignment, spec: { ...valid.assignment.spec, env: { A: 1 } } }), ['spec.env.A: expected a string, got number 1']);
+    assert.deepEqual(isSyncCurrentRecord.problems(null), ['value: expected an object, got null']);
+    assert.deepEqual(isRolloutRecord.problems([]), ['value: expected an object, got an array']);
+  });
+});
