@@ -1,16 +1,19 @@
 // ygg: parse the subcommand, run it, map errors to exit codes. Commands stay thin.
 import { formatHelp, parseCommandArgs, type Command, type CommandIo, type ParsedValues } from './command.js';
+import { blameCommand } from './commands/blame.js';
 import { controllerCommand } from './commands/controller.js';
 import { hostsCommand } from './commands/hosts.js';
 import { historyCommand } from './commands/history.js';
 import { planCommand } from './commands/plan.js';
+import { statusCommand } from './commands/status.js';
 import { treeCommand } from './commands/tree.js';
 import { validateCommand } from './commands/validate.js';
 import { TemplateRenderError } from '../plan/render-instance.js';
+import { ClusterUnavailableError } from './cluster.js';
 import { InvalidRepoError } from './require-model.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 
-const COMMANDS = [validateCommand, planCommand, treeCommand, hostsCommand, historyCommand, controllerCommand] as unknown as readonly Command<ParsedValues>[];
+const COMMANDS = [validateCommand, planCommand, treeCommand, hostsCommand, historyCommand, controllerCommand, statusCommand, blameCommand] as unknown as readonly Command<ParsedValues>[];
 
 const defaultIo: CommandIo = {
   stdout: (text) => process.stdout.write(`${text}\n`),
@@ -54,7 +57,7 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
       io.stderr(`ygg ${command.name}: ${error.message}\nUsage: ygg ${command.usage}\nRun "ygg ${command.name} --help" for details.`);
       return EXIT_USAGE;
     }
-    if (error instanceof InvalidRepoError || error instanceof TemplateRenderError) {
+    if (error instanceof InvalidRepoError || error instanceof TemplateRenderError || error instanceof ClusterUnavailableError) {
       io.stderr(`ygg ${command.name}: ${error.message}`);
       return EXIT_FINDINGS;
     }

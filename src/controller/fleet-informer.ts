@@ -67,10 +67,25 @@ export class FleetInformer {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * Reads what the mirror holds (not the ever-growing audit history, nor naming) and returns a
+   * revision every read includes. Watching the whole prefix from there may replay a few changes a
+   * later read already had; they arrive in order, so the mirror ends up the same.
+   */
+  async load(): Promise<string> {
+    const { layout, store } = this;
+    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips].map((prefix) => store.getPrefixJson(prefix, anyJson)));
+    const current = await store.getJson(layout.syncCurrent, anyJson);
+    const entries = new Map<string, { value: unknown }>();
+    for (const read of reads) for (const [key, entry] of read.entries) entries.set(key, entry);
+    if (current.entry) entries.set(layout.syncCurrent, current.entry);
+    this.rebuild(entries);
+    return [...reads.map((read) => read.revision), current.revision].reduce((low, revision) => (BigInt(revision) < BigInt(low) ? revision : low));
+  }
+
   async start(): Promise<void> {
-    const read = await this.store.getPrefixJson(this.layout.prefix, anyJson);
-    this.rebuild(read.entries);
-    this.watch = this.store.watchPrefix(this.layout.prefix, read.revision, (event) => this.onEvent(event), {
+    const revision = await this.load();
+    this.watch = this.store.watchPrefix(this.layout.prefix, revision, (event) => this.onEvent(event), {
       onError: (error) => this.options.onProblem?.(this.layout.prefix, String(error)),
       ...(this.options.onConnectionChange ? { onConnectionChange: this.options.onConnectionChange } : {}),
     });
@@ -99,9 +114,15 @@ export class FleetInformer {
 
   private onEvent(event: WatchEvent<unknown>): void {
     if (event.type === 'resync') this.rebuild(event.entries);
+    else if (this.isIgnored(event.key)) return;
     else this.ingest(event.key, event.type === 'put' ? event.value : undefined);
     if (event.type === 'skipped') this.options.onProblem?.(event.key, event.problem);
     this.options.onChange();
+  }
+
+  /** Naming changes and audit records are not the controller's concern: no reconcile for them. */
+  private isIgnored(key: string): boolean {
+    return key.startsWith(this.layout.namings()) || key.startsWith(this.layout.syncHistories);
   }
 
   private rebuild(entries: ReadonlyMap<string, { value: unknown }>): void {

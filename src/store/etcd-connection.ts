@@ -1,7 +1,7 @@
 // Building an etcd3 client from `--etcd URL[,URL]`, TLS files and user/password, with fault handling
 // tuned for a control plane: fail fast and typed when etcd is down, recover quickly when it is back.
 import { readFileSync } from 'node:fs';
-import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdPermissionDeniedError, isRecoverableError, type IOptions } from 'etcd3';
 import { toStoreError } from './map-etcd-error.js';
 import { backoffDelayMs } from './retry-with-backoff.js';
 import { StoreError } from './store-errors.js';
@@ -18,6 +18,7 @@ export interface EtcdConnectionOptions {
 }
 
 const DEFAULT_PORT = '2379';
+const PROBE_KEY = '/';
 const endpointsByClient = new WeakMap<Etcd3, string>();
 
 /** Splits and checks `http://a:2379,https://b:2379`; returns normalized `scheme://host:port` URLs. */
@@ -51,7 +52,8 @@ function badUrl(text: string, reason: string): StoreError {
 export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
   const endpoints = parseEtcdEndpoints(options.endpoints.join(','));
   const { tls, auth, dialTimeoutMs = 5000, reconnectMaxMs = 2000 } = options;
-  const secure = endpoints[0]!.startsWith('https:') || tls !== undefined;
+  const secure = endpoints[0]!.startsWith('https:');
+  if (tls && !secure) throw badUrl(endpoints.join(','), 'TLS files are given, so the endpoints must use https');
   const client = new Etcd3({
     hosts: endpoints,
     dialTimeout: dialTimeoutMs,
@@ -90,7 +92,11 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
 export async function connectEtcd(options: EtcdConnectionOptions): Promise<Etcd3> {
   const client = createEtcdClient(options);
   try {
-    await client.maintenance.status();
+    // A read, not maintenance.status(): status answers even without credentials when etcd has auth
+    // enabled. "Permission denied" on the probe key still proves the credentials are good.
+    await client.get(PROBE_KEY).exec().catch((error: unknown) => {
+      if (!(error instanceof EtcdPermissionDeniedError)) throw error;
+    });
     return client;
   } catch (error) {
     client.close();

@@ -68,7 +68,9 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /** Starts campaigning; resolves once this candidate is leader or standby (retrying while etcd is down). */
   async campaign(): Promise<void> {
     if (this.state !== 'idle') return;
-    await this.runAttempt();
+    await this.runAttempt().catch((error: unknown) => {
+      if (!(error instanceof RetryAbortedError && this.state === 'resigned')) throw error;
+    });
   }
 
   /** Steps down for good: deletes the leader key if we hold it and revokes our lease. */
@@ -88,7 +90,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       await this.store.applyBatch([{ delete: this.key }], this.guard()).catch((error: unknown) => {
         if ((error as { code?: string }).code !== 'E_GUARD_FAILED') failure = error;
       });
-      this.emit('deposed', 'resigned');
+      this.notify('deposed', 'resigned');
     }
     if (lease && !lease.lost) {
       await lease.revoke().catch((error: unknown) => {
@@ -123,7 +125,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (outcome.created) {
       this.lease = lease;
       this.state = 'leader';
-      this.emit('elected');
+      this.notify('elected');
       lease.onLost((error) => this.depose(generation, error.message));
       this.watch = this.store.watchKey(this.key, outcome.revision, (event) => this.onLeaderKeyChange(generation, event), watchOptions);
     } else {
@@ -151,7 +153,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private depose(generation: number, reason: string): void {
     if (generation !== this.generation || this.state !== 'leader') return;
     this.state = 'standby';
-    this.emit('deposed', reason);
+    this.notify('deposed', reason);
     this.rerun();
   }
 
@@ -159,6 +161,15 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     this.runAttempt().catch((error: unknown) => {
       if (!(error instanceof RetryAbortedError)) this.onError(error);
     });
+  }
+
+  /** A throwing listener must not break the election (it runs inside lease and watch callbacks). */
+  private notify<E extends keyof LeaderElectionEvents>(event: E, ...args: LeaderElectionEvents[E]): void {
+    try {
+      (this.emit as (event: E, ...args: LeaderElectionEvents[E]) => boolean)(event, ...args);
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   /** Lets go of the previous attempt's watch and lease without waiting on etcd. */

@@ -39,7 +39,7 @@ describe('record checks', () => {
     assert.equal(isStatusRecord({ ...valid.status, state: 'Sleeping', restarts: '3' }), false);
     assert.deepEqual(isStatusRecord.problems({ ...valid.status, state: 'Sleeping', restarts: '3' }), [
       'state: expected one of Starting, Running, Healthy, Unhealthy, CrashLoop, Stopped, Failed, got "Sleeping"',
-      'restarts: expected a number, got string 3',
+      'restarts: expected a number, got "3"',
     ]);
     assert.deepEqual(isNamingRecord.problems({ ...valid.naming, port: undefined }), ['port: missing']);
     assert.deepEqual(isAgentRecord.problems({ ...valid.agent, ips: ['10.0.0.1', 7] }), ['ips[1]: expected a string, got number 7']);
