@@ -74,6 +74,10 @@ export class RemoteGitSource implements ControllerSource {
       await fs.promises.mkdir(options.cacheDir, { recursive: true });
       // A no-op when the mirror exists already.
       await git.init({ fs: mirrorFs, dir: options.cacheDir, defaultBranch: options.branch });
+      // isomorphic-git records the remote head under the remote's refspec, so it needs one.
+      const branchRef = `refs/heads/${options.branch}`;
+      await git.setConfig({ fs: mirrorFs, dir: options.cacheDir, path: 'remote.origin.url', value: url });
+      await git.setConfig({ fs: mirrorFs, dir: options.cacheDir, path: 'remote.origin.fetch', value: `+${branchRef}:refs/remotes/origin/${options.branch}` });
     } catch (error) {
       throw new SourceError('E_SOURCE_READ', `cannot create the mirror of ${url} in "${options.cacheDir}": ${(error as Error).message}`, { cause: error });
     }
@@ -98,6 +102,7 @@ export class RemoteGitSource implements ControllerSource {
         fs: mirrorFs,
         http: this.http,
         dir: this.git.repository.dir,
+        remote: 'origin',
         url: this.url,
         // `ref` names the local branch whose head is offered as "have", so only new objects come.
         ref,

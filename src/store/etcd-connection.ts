@@ -53,7 +53,7 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
   const endpoints = parseEtcdEndpoints(options.endpoints.join(','));
   const { tls, auth, dialTimeoutMs = 5000, reconnectMaxMs = 2000 } = options;
   const secure = endpoints[0]!.startsWith('https:');
-  if (tls && !secure) throw badUrl(endpoints.join(','), 'TLS files are given, so the endpoints must use https');
+  if (tls && (tls.caFile || tls.certFile || tls.keyFile) && !secure) throw badUrl(endpoints.join(','), 'TLS files are given, so the endpoints must use https');
   const client = new Etcd3({
     hosts: endpoints,
     dialTimeout: dialTimeoutMs,

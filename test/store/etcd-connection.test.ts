@@ -31,6 +31,8 @@ describe('parseEtcdEndpoints', () => {
       });
     }
     assert.throws(() => createEtcdClient({ endpoints: ['etcd:2379'] }), hasCode('E_ETCD_BAD_URL'));
+    // TLS files with an http endpoint would silently not use TLS
+    assert.throws(() => createEtcdClient({ endpoints: ['http://etcd:2379'], tls: { caFile: '/ca.crt' } }), hasCode('E_ETCD_BAD_URL'));
   });
 });
 

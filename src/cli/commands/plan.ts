@@ -1,29 +1,51 @@
 import { computePlan, type DesiredState } from '../../plan/compute-plan.js';
 import { formatPlan } from '../../plan/format-plan.js';
-import { placeInstances } from '../../plan/place-instances.js';
+import { placeInstances, type Placement } from '../../plan/place-instances.js';
 import { formatFinding, hasErrors } from '../../repo/finding.js';
 import type { LoadResult } from '../../repo/load-repo.js';
 import { choice, type Command } from '../command.js';
+import { withCluster } from '../cluster.js';
+import { ETCD_OPTIONS, type EtcdFlagValues } from '../etcd-options.js';
 import { createLoader, openSnapshot, REPO_OPTION, repoPath } from '../repo-options.js';
-import { EXIT_FINDINGS, EXIT_OK } from '../usage-error.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 
-export const planCommand: Command<{ repo?: string; base?: string; head?: string; format?: string; output?: string }> = {
+type Values = EtcdFlagValues & { repo?: string; base?: string; head?: string; format?: string; output?: string };
+
+/** With --etcd, the base is the commit in force on the cluster, placed where its instances run now. */
+async function clusterBase(values: Values): Promise<{ ref: string; placement: Placement } | undefined> {
+  return withCluster(values, async ({ mirror }) => {
+    const sha = mirror.current()?.commit.sha;
+    if (!sha) return undefined;
+    const placement = new Map<string, string[]>();
+    for (const [host, jobs] of mirror.observed().assignments) for (const job of jobs.keys()) placement.set(job, [...(placement.get(job) ?? []), host].sort());
+    return { ref: sha, placement };
+  });
+}
+
+export const planCommand: Command<Values> = {
   name: 'plan',
   summary: 'Show exactly what a change does to the fleet: instances added, updated (with config diffs) and removed, VIPs and director configs.',
-  usage: 'plan [--repo PATH] [--base REF] [--head REF] [--format text|markdown|json]',
+  usage: 'plan [--repo PATH] [--base REF | --etcd URL] [--head REF] [--format text|markdown|json]',
   options: {
     ...REPO_OPTION,
+    ...ETCD_OPTIONS,
     base: { type: 'string', valueName: 'REF', description: 'the commit in force, e.g. origin/main (default: the first parent of --head; "none" for an empty fleet)' },
     head: { type: 'string', valueName: 'REF', description: 'the proposed commit (default: HEAD)' },
     format: { type: 'string', short: 'f', valueName: 'FORMAT', description: 'text (default), markdown (for a PR comment) or json' },
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'same as --format' },
   },
-  details: 'Both commits are read from git objects; nothing is checked out. Exit code: 0 planned, 1 the head commit is invalid, 2 bad usage.',
+  details: [
+    'Both commits are read from git objects; nothing is checked out. With --etcd, the base is the commit in force on',
+    'that cluster (sync/current), with its instances where they run now. Exit code: 0 planned, 1 the head commit is',
+    'invalid (or etcd cannot be read), 2 bad usage.',
+  ].join('\n'),
   async run(values, _positionals, io) {
     const format = choice(values.format ?? values.output, 'format', ['text', 'markdown', 'json'], 'text');
     const path = repoPath(values);
     const headRef = values.head ?? 'HEAD';
-    const baseRef = values.base ?? `${headRef}~1`;
+    if (values.etcd !== undefined && values.base !== undefined) throw new UsageError('--base and --etcd both name the base: give one');
+    const cluster = values.etcd !== undefined ? await clusterBase(values) : undefined;
+    const baseRef = cluster?.ref ?? (values.etcd !== undefined ? 'none' : (values.base ?? `${headRef}~1`));
     const loader = createLoader();
     const { snapshot: baseSnapshot } = baseRef === 'none' ? { snapshot: undefined } : await openSnapshot(path, baseRef).catch((error: unknown) => {
       // A first commit has no parent: plan it against an empty fleet.
@@ -34,7 +56,7 @@ export const planCommand: Command<{ repo?: string; base?: string; head?: string;
     let base: DesiredState | undefined;
     if (baseSnapshot) {
       const loaded = await loader.load(baseSnapshot);
-      if (loaded.model && loaded.index) base = { model: loaded.model, index: loaded.index, placement: placeInstances(loaded.model, loaded.index) };
+      if (loaded.model && loaded.index) base = { model: loaded.model, index: loaded.index, placement: cluster?.placement ?? placeInstances(loaded.model, loaded.index) };
       else io.stderr(`warning: base ${baseRef} does not validate (${countErrors(loaded)} errors): planning against an empty fleet`);
     }
     const head = await loader.load(headSnapshot);
