@@ -126,6 +126,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       this.lease = lease;
       this.state = 'leader';
       this.notify('elected');
+      if (generation !== this.generation) return; // a listener resigned
       lease.onLost((error) => this.depose(generation, error.message));
       this.watch = this.store.watchKey(this.key, outcome.revision, (event) => this.onLeaderKeyChange(generation, event), watchOptions);
     } else {

@@ -2,6 +2,7 @@
 // need three answers: is etcd unreachable (retry), is our configuration wrong (TLS, auth: stop and
 // say so), or something else (pass it on unchanged).
 import {
+  ClientClosedError,
   EtcdAuthenticationFailedError,
   EtcdInvalidAuthTokenError,
   EtcdPermissionDeniedError,
@@ -28,6 +29,8 @@ export function toStoreError(error: unknown, endpoints: string): unknown {
   ) {
     return new EtcdAuthError('E_ETCD_AUTH', endpoints, reason, options);
   }
+  // used after close(): a bug or a shutdown race, never worth retrying
+  if (error instanceof ClientClosedError) return new StoreError('E_ETCD_CLOSED', `the client for etcd at ${endpoints} is closed`, false, options);
   if (error instanceof EtcdPermissionDeniedError) return new EtcdAuthError('E_ETCD_PERMISSION', endpoints, reason, options);
   // BrokenCircuitError comes from cockatiel (etcd3's fault handling), matched by name so as not to
   // depend on a package we do not declare.

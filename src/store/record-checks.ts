@@ -35,7 +35,7 @@ const jobSpec: Shape = object({
   ),
   resources: optional(object({ memoryMB: optional(number), cpu: optional(number) })),
   replicas: optional(number),
-  rollout: object({ maxParallel: number, minHealthySeconds: number, autoRevert: boolean }),
+  rollout: object({ maxParallel: number, minHealthySeconds: number, autoRevert: boolean, progressDeadlineSeconds: optional(number) }),
 });
 
 export const isAssignmentRecord = recordCheck<AssignmentRecord>(

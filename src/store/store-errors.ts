@@ -7,6 +7,7 @@ export type StoreErrorCode =
   | 'E_ETCD_TLS'
   | 'E_ETCD_AUTH'
   | 'E_ETCD_PERMISSION'
+  | 'E_ETCD_CLOSED'
   | 'E_GUARD_FAILED'
   | 'E_LEASE_LOST'
   | 'E_RETRY_ABORTED';
