@@ -59,6 +59,8 @@ export class FleetController {
   private lastGood: LoadedCommit | undefined;
   private rejected: { commit: CommitRef; errors: string[] } | undefined;
   private lastJobs: ReadonlyMap<string, JobSummary> = new Map();
+  /** A force-push is seen by one fetch only: keep its note until an audit record carries it, even if that write fails. */
+  private forcePushNote: string | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: FleetControllerOptions) {
@@ -73,10 +75,9 @@ export class FleetController {
     const { leadership, metrics, logger } = this.options;
     if (!leadership.isLeader()) return { result: 'Standby', writes: 0 };
     const started = this.now();
-    let forced: string | undefined;
     if (!this.head || reasons.some((reason) => FETCH_REASONS.has(reason))) {
       const head = await this.fetchHead();
-      if (head?.forced) forced = `force-push: ${this.options.source.branch} moved from ${head.previous?.slice(0, 12)} to ${head.sha.slice(0, 12)}, which does not descend from it`;
+      if (head?.forced) this.forcePushNote = `force-push: ${this.options.source.branch} moved from ${head.previous?.slice(0, 12)} to ${head.sha.slice(0, 12)}, which does not descend from it`;
       if (head) this.head = head;
     }
     await this.restoreLastGood();
@@ -104,7 +105,8 @@ export class FleetController {
     this.lastGood = inForce;
     this.lastJobs = output.jobs;
     const result: SyncResult = [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
-    const writes = await this.write(output, inForce.commit, reasons, result, forced);
+    const writes = await this.write(output, inForce.commit, reasons, result, this.forcePushNote);
+    this.forcePushNote = undefined;
     await this.writeCurrent(inForce.commit, this.rejected ? 'Rejected' : result);
     metrics.rolloutsInProgress.set([...output.jobs.values()].filter((job) => job.rolling).length);
     metrics.countReconcile(writes > 0 ? 'applied' : 'unchanged', (this.now() - started) / 1000);

@@ -2,10 +2,11 @@
 // starts, etcd stopped and started again under a running controller, and webhooks (a signed one
 // triggers a reconcile at once; a badly signed one is refused).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { FleetView, sleep, spawnController, startInProcess, tempDir, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
-import { freePort, sharedEtcd, startEtcd, uniquePrefix, type EtcdServer, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { FleetView, reconcileNow, sleep, spawnController, startInProcess, tempDir, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
+import { freePort, sharedEtcd, startEtcd, startTcpProxy, uniquePrefix, type EtcdServer, type SharedEtcd } from '../fixtures/etcd-server.js';
 import { FRONTEND_HOSTS, jobFile } from '../fixtures/fleet-changes.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 
@@ -92,6 +93,54 @@ describe('controller faults', () => {
     assert.equal(jobs.filter((job) => job === 'worker').length, 3);
     assert.equal(jobs.length, 8);
     assert.equal(controller.child.exitCode, null);
-    if (process.env.DUMP) console.log(controller.logs.map((line) => JSON.stringify(line)).join('\n'));
+  });
+
+  test('a force-push seen by a reconcile that then fails to write (etcd down) is still audited as a force-push', async () => {
+    const etcd = await startEtcd();
+    const prefix = uniquePrefix('force-push-outage');
+    const fleet = createGitFleet();
+    const view = new FleetView(etcd.url, prefix);
+    const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: etcd.url });
+    cleanups.push(() => etcd.stop(), () => view.close(), () => controller.close());
+    const firstSha = await waitUntil(async () => (await view.current())?.commit.sha, 'the first commit in force');
+    const workerSha = fleet.commit('Add worker', jobFile('worker'));
+    await reconcileNow(controller);
+    assert.equal((await view.current())!.commit.sha, workerSha);
+
+    execFileSync('git', ['reset', '-q', '--hard', firstSha], { cwd: fleet.dir });
+    const indexerSha = fleet.commit('Add indexer instead', jobFile('indexer'));
+    await etcd.kill();
+    await reconcileNow(controller); // still leader for a moment: sees the force-push, cannot write it
+    assert.ok(controller.logs.some((line) => line.event === 'reconcile_failed'), 'the write failed');
+    await etcd.restart();
+    await waitUntil(async () => (await view.current().catch(() => undefined))?.commit.sha === indexerSha, 'the new head applied after the outage', 15_000);
+    const audit = (await view.history()).filter((record) => record.commit.sha === indexerSha);
+    assert.equal(audit.length, 1);
+    assert.match(audit[0]!.note ?? '', /^force-push: main moved from [0-9a-f]{12} to [0-9a-f]{12}/);
+  });
+
+  test('a watch that missed events across a compaction resyncs: an assignment deleted meanwhile is restored', async () => {
+    const etcd = await startEtcd();
+    const proxy = await startTcpProxy(etcd.url);
+    const prefix = uniquePrefix('compaction');
+    const fleet = createGitFleet();
+    const view = new FleetView(etcd.url, prefix);
+    // Only the controller goes through the proxy, so only it can be made to miss events.
+    const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: proxy.url });
+    cleanups.push(() => etcd.stop(), () => proxy.close(), () => view.close(), () => controller.close());
+    await waitUntil(async () => (await view.current())?.commit.sha, 'the first commit in force');
+    const before = await view.assignments();
+
+    await proxy.cut();
+    await view.store.applyBatch([{ delete: view.layout.assignment('web-b1', 'search') }]);
+    // Compacting at exactly the deletion's revision would hit etcd-io/etcd#18089 (etcd < 3.4.34 drops
+    // that tombstone, and a watch resumed there misses the delete without being told it was compacted).
+    await view.reportHealthy('web-a1', 'frontend', before.get('web-a1/frontend')!.specHash);
+    const revision = await view.revision();
+    await view.store.client.kv.compact({ revision, physical: true });
+    await proxy.restore();
+
+    const restored = await waitUntil(async () => (await view.assignments()).get('web-b1/search'), 'the deleted assignment restored after the resync', 10_000);
+    assert.equal(restored.specHash, before.get('web-b1/search')!.specHash);
   });
 });

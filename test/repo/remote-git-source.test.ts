@@ -20,10 +20,22 @@ function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 }
 
+/** Removes a directory this file made with mkdtemp after its tests, and never anything else. */
+function removeLater(dir: string): void {
+  assert.match(path.basename(dir), /^ygg-[a-z-]+-\w{6}$/, `refusing to remove ${dir}`);
+  cleanups.push(() => removeDir(dir));
+}
+
 function temporaryDir(prefix: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  cleanups.push(() => removeDir(dir));
+  removeLater(dir);
   return dir;
+}
+
+function createFleet(): GitFleet {
+  const fleet = createGitFleet();
+  removeLater(fleet.dir);
+  return fleet;
 }
 
 interface Served {
@@ -41,8 +53,7 @@ async function serveFleet(options: GitHttpServerOptions = {}): Promise<Served> {
   const root = temporaryDir('ygg-served-');
   const bare = path.join(root, 'fleet.git');
   git(root, 'init', '-q', '--bare', '-b', 'main', bare);
-  const fleet = createGitFleet();
-  cleanups.push(() => removeDir(fleet.dir));
+  const fleet = createFleet();
   fleet.commit('Add notes', { 'NOTES.md': 'first notes\n' });
   const push = () => void git(fleet.dir, 'push', '-q', '--force', bare, 'HEAD:refs/heads/main');
   push();
@@ -117,7 +128,8 @@ describe('RemoteGitSource', () => {
   });
 
   it('fails a fetch from a server that accepts but never answers, after timeoutMs', async () => {
-    const silent = net.createServer(() => undefined);
+    // Reads (so it sees the client hang up) but never answers.
+    const silent = net.createServer((socket) => socket.resume());
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
     const { port } = silent.address() as net.AddressInfo;
