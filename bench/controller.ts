@@ -47,6 +47,14 @@ const watch = store.watchPrefix(layout.prefix, (await store.getJson(layout.leade
   if (event.type === 'put' || event.type === 'delete') puts++;
 });
 
+/** Resolves once the watch has seen no write for 500 ms: every echo of our writes has arrived. */
+async function quiet(): Promise<void> {
+  for (let last = -1; last !== puts; ) {
+    last = puts;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 try {
   console.log(`fleet: ${jobs} jobs, ${hosts} hosts; etcd ${etcd.url}; node ${process.version}; ${new Date().toISOString()}`);
   let started = performance.now();
@@ -59,10 +67,11 @@ try {
     intervalMs: 3_600_000,
     id: 'bench',
     leaseTtlSeconds: 15,
-    logger: pino({ level: 'warn' }),
+    logger: pino({ level: process.env.YGG_BENCH_LOG ?? 'warn' }),
   });
   await new Promise((resolve) => setTimeout(resolve, 200));
   await running.loop.idle();
+  await quiet();
   console.log(`initial sync (load, place, write every assignment): ${((performance.now() - started) / 1000).toFixed(1)} s, ${puts} etcd writes`);
 
   // Commit touching one job, then back, alternating: each is "seen" when the loop is triggered.
@@ -70,13 +79,13 @@ try {
   const writes: number[] = [];
   for (let run = 0; run < runs * 2; run++) {
     git('update-ref', 'refs/heads/bench', run % 2 === 0 ? fleet.headCommit : fleet.baseCommit);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let the previous round's watch echoes settle
+    await quiet(); // let the previous round's watch echoes arrive
     const before = puts;
     started = performance.now();
     running.loop.trigger('webhook');
     await running.loop.idle();
     samples.push(performance.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await quiet();
     writes.push(puts - before);
   }
   console.log(`commit touching one job → its assignments written: median ${median(samples).toFixed(0)} ms (min ${Math.min(...samples).toFixed(0)}, max ${Math.max(...samples).toFixed(0)}); etcd writes per reconcile: ${[...new Set(writes)].join('/')} (first rollout batch + audit record + sync/current)`);

@@ -104,7 +104,9 @@ export class FleetController {
     }
     this.lastGood = inForce;
     this.lastJobs = output.jobs;
-    const result: SyncResult = [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
+    // A rollout that failed (and is held) is a failure to sync, not progress.
+    const failedRollout = [...observed.rollouts.values()].some((rollout) => rollout.state === 'Failed');
+    const result: SyncResult = failedRollout ? 'Failed' : [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
     const writes = await this.write(output, inForce.commit, reasons, result, this.forcePushNote);
     this.forcePushNote = undefined;
     await this.writeCurrent(inForce.commit, this.rejected ? 'Rejected' : result);

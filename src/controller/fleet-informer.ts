@@ -50,6 +50,9 @@ export interface InformerOptions {
 
 export class FleetInformer {
   private readonly assignments: NestedMap<ObservedAssignment> = new Map();
+  private readonly byJob: NestedMap<ObservedAssignment> = new Map();
+  private readonly jobVersions = new Map<string, number>();
+  private version = 0;
   private readonly statuses: NestedMap<StatusRecord> = new Map();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly lostSince = new Map<string, number>();
@@ -100,7 +103,16 @@ export class FleetInformer {
     const liveAgents = new Set(this.agents.keys());
     // A host is lost from the moment the controller sees it assigned without a live agent.
     for (const host of this.assignments.keys()) if (!liveAgents.has(host) && !this.lostSince.has(host)) this.lostSince.set(host, now);
-    return { assignments: this.assignments, statuses: this.statuses, liveAgents, lostSince: this.lostSince, rollouts: this.rollouts, vips: this.vips };
+    return {
+      assignments: this.assignments,
+      statuses: this.statuses,
+      liveAgents,
+      lostSince: this.lostSince,
+      rollouts: this.rollouts,
+      vips: this.vips,
+      byJob: this.byJob,
+      jobVersions: this.jobVersions,
+    };
   }
 
   current(): SyncCurrentRecord | undefined {
@@ -120,6 +132,10 @@ export class FleetInformer {
     this.options.onChange();
   }
 
+  private touch(job: string): void {
+    this.jobVersions.set(job, ++this.version);
+  }
+
   /** Naming changes and audit records are not the controller's concern: no reconcile for them. */
   private isIgnored(key: string): boolean {
     return key.startsWith(this.layout.namings()) || key.startsWith(this.layout.syncHistories);
@@ -127,6 +143,9 @@ export class FleetInformer {
 
   private rebuild(entries: ReadonlyMap<string, { value: unknown }>): void {
     this.assignments.clear();
+    this.byJob.clear();
+    // Versions keep counting up across a rebuild, so no job looks unchanged by mistake.
+    for (const job of this.jobVersions.keys()) this.touch(job);
     this.statuses.clear();
     this.agents.clear();
     this.rollouts.clear();
@@ -147,9 +166,13 @@ export class FleetInformer {
     };
     if (kind === 'assign' && first && second) {
       const record = valid(isAssignmentRecord);
-      setNested(this.assignments, first, second, record && observeAssignment(first, second, record));
+      const observed = record && observeAssignment(first, second, record);
+      setNested(this.assignments, first, second, observed);
+      setNested(this.byJob, second, first, observed);
+      this.touch(second);
     } else if (kind === 'status' && first && second) {
       setNested(this.statuses, first, second, valid(isStatusRecord));
+      this.touch(second);
     } else if (kind === 'agents' && first) {
       const record = valid(isAgentRecord);
       if (record) {
@@ -162,6 +185,7 @@ export class FleetInformer {
       const record = valid(isRolloutRecord);
       if (record) this.rollouts.set(first, record);
       else this.rollouts.delete(first);
+      this.touch(first);
     } else if (kind === 'vips' && first) {
       const record = valid(isVipRecord);
       if (record) this.vips.set(first, record);

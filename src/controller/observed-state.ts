@@ -18,6 +18,13 @@ export interface ObservedState {
   readonly lostSince: ReadonlyMap<string, number>;
   readonly rollouts: ReadonlyMap<string, RolloutRecord>;
   readonly vips: ReadonlyMap<string, VipRecord>;
+  /** job → host → assignment, when the source keeps that index (the informer does). */
+  readonly byJob?: ReadonlyMap<string, ReadonlyMap<string, ObservedAssignment>>;
+  /**
+   * job → a number that changes whenever anything about the job in etcd changes (an assignment,
+   * a status, its rollout record). Lets a reconcile skip jobs nothing happened to.
+   */
+  readonly jobVersions?: ReadonlyMap<string, number>;
 }
 
 export const EMPTY_OBSERVED: ObservedState = {
@@ -30,7 +37,8 @@ export const EMPTY_OBSERVED: ObservedState = {
 };
 
 /** job → host → assignment, the view rollouts need. */
-export function assignmentsByJob(observed: ObservedState): Map<string, Map<string, ObservedAssignment>> {
+export function assignmentsByJob(observed: ObservedState): ReadonlyMap<string, ReadonlyMap<string, ObservedAssignment>> {
+  if (observed.byJob) return observed.byJob;
   const byJob = new Map<string, Map<string, ObservedAssignment>>();
   for (const [host, jobs] of observed.assignments) {
     for (const [job, assignment] of jobs) {

@@ -2,7 +2,7 @@
 // fleet one step towards the commit, the audit actions they mean, and per-job health. Level-
 // triggered: run it again on the same input after its writes landed and it writes nothing.
 import type { FleetIndex } from '../model/fleet-index.js';
-import type { Model } from '../model/types.js';
+import type { Host, Job, Model } from '../model/types.js';
 import { canonicalJson } from '../plan/canonical-json.js';
 import { placeInstances, type Placement } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
@@ -57,7 +57,8 @@ export const PRUNE_OVERRIDE_TOKEN = '[ygg:allow-prune]';
 export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const { model, observed, layout, nowMs } = input;
   const current = assignmentsByJob(observed);
-  const previous = new Map([...current].map(([job, hosts]) => [job, [...hosts.keys()].sort()]));
+  // Only replicas jobs look at where they ran before: build those lists on demand.
+  const previous = { get: (job: string) => (current.has(job) ? [...current.get(job)!.keys()].sort() : undefined) };
   const rescheduleAfterMs = model.config.rescheduleAfterSeconds * 1000;
   const unavailable = new Set([...observed.lostSince].filter(([, since]) => nowMs - since >= rescheduleAfterMs).map(([host]) => host));
   const placement = placeInstances(model, input.index, previous, unavailable);
@@ -67,15 +68,24 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   let wakeAtMs: number | undefined;
   let currentTotal = 0;
   let desiredTotal = 0;
-  const jobNames = new Set([...model.jobs.keys(), ...current.keys()]);
+  // A job with a rollouts/ record but neither in the model nor assigned anywhere still gets a step (that deletes it).
+  const jobNames = new Set([...model.jobs.keys(), ...current.keys(), ...observed.rollouts.keys()]);
   for (const jobName of [...jobNames].sort()) {
     const job = model.jobs.get(jobName);
     const currentHosts = current.get(jobName) ?? new Map<string, ObservedAssignment>();
+    const hostNames = job ? (placement.get(jobName) ?? []) : [];
+    const settled = job && settledJob(job, hostNames, model, observed.jobVersions?.get(jobName));
+    if (settled) {
+      currentTotal += currentHosts.size;
+      desiredTotal += hostNames.length;
+      jobs.set(jobName, settled);
+      continue;
+    }
     const desired = new Map<string, HashedSpec>();
-    for (const hostName of job ? (placement.get(jobName) ?? []) : []) desired.set(hostName, hashInstanceSpec(job!, model.hosts.get(hostName)!));
+    for (const hostName of hostNames) desired.set(hostName, hashInstanceSpec(job!, model.hosts.get(hostName)!));
     currentTotal += currentHosts.size;
     desiredTotal += desired.size;
-    const failed = observed.rollouts.get(jobName);
+    const rollout = observed.rollouts.get(jobName);
     const jobSpecHash = job ? hashJobSpec(job) : '';
     const step = rollJob({
       job: jobName,
@@ -85,20 +95,31 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
       desired,
       current: currentHosts,
       statuses: collectStatuses(observed, jobName, [...desired.keys()]),
-      failed,
+      rollout,
       jobSpecHash,
       commit: input.commit.sha,
       nowMs,
     });
+    // A rollout's InProgress record goes before its first batch and a Failed one after the reverts:
+    // if the writes are cut between two transactions, the next step neither starts a second batch
+    // beside an unrecorded one nor holds a spec whose batch was never reverted.
+    const starting = step.rollout?.state === 'InProgress';
+    if (starting) writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord });
     for (const change of step.changes) applyChange(change, jobName, layout, writes);
     if (job?.spec.replicas !== undefined) for (const move of reschedules(jobName, step.changes, unavailable)) writes.note(move);
-    if (step.failedRollout) {
-      writes.add({ put: layout.rollout(jobName), value: step.failedRollout satisfies RolloutRecord }, { type: 'rollout-failed', job: jobName, reason: step.failedRollout.reason });
-    } else if (failed && failed.failedSpecHash !== jobSpecHash) {
-      writes.add({ delete: layout.rollout(jobName) }); // a new spec gets a fresh attempt
+    if (step.rollout && !starting) {
+      writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord }, { type: 'rollout-failed', job: jobName, reason: step.rollout.reason ?? '' });
+    } else if (step.rollout === null) {
+      writes.add({ delete: layout.rollout(jobName) });
     }
     if (step.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, step.wakeAtMs);
-    if (job) jobs.set(jobName, { health: step.health, desired: step.desired, healthy: step.healthy, version: job.spec.version, rolling: step.rolling });
+    if (job) {
+      const summary = { health: step.health, desired: step.desired, healthy: step.healthy, version: job.spec.version, rolling: step.rolling };
+      jobs.set(jobName, summary);
+      const version = observed.jobVersions?.get(jobName);
+      const quiet = step.changes.length === 0 && step.rollout === undefined && step.wakeAtMs === undefined && !step.rolling;
+      if (quiet && version !== undefined) settledJobs.set(job, { version, hosts: hostNames.map((name) => model.hosts.get(name)!), summary });
+    }
   }
   syncVips(model, input.commit.sha, observed, layout, writes);
 
@@ -108,6 +129,20 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
     return { ops: [], actions: [], opActions: [], jobs, placement, pruneRefused: { removing, total: currentTotal, maxPercent } };
   }
   return { ops: writes.ops, actions: writes.opActions.flat(), opActions: writes.opActions, jobs, placement, ...(wakeAtMs !== undefined ? { wakeAtMs } : {}) };
+}
+
+/**
+ * Jobs whose last step changed nothing, with what that step saw: the same job object on the same
+ * host objects, and the same etcd version of the job, give the same (empty) step again. Most of a
+ * large fleet is settled, so a reconcile only works on the jobs something happened to.
+ */
+const settledJobs = new WeakMap<Job, { version: number; hosts: readonly Host[]; summary: JobSummary }>();
+
+function settledJob(job: Job, hostNames: readonly string[], model: Model, version: number | undefined): JobSummary | undefined {
+  const settled = settledJobs.get(job);
+  if (!settled || version === undefined || settled.version !== version || settled.hosts.length !== hostNames.length) return undefined;
+  for (let index = 0; index < hostNames.length; index++) if (settled.hosts[index] !== model.hosts.get(hostNames[index]!)) return undefined;
+  return settled.summary;
 }
 
 /** Ops and the audit actions they carry out, kept in step. */

@@ -15,8 +15,8 @@ export type InstanceChange =
 
 export interface JobStep {
   readonly changes: readonly InstanceChange[];
-  /** Set when this step fails the rollout: the record to keep so the failed spec is not retried. */
-  readonly failedRollout?: RolloutRecord;
+  /** What rollouts/<job> must become: a record to put, null to delete it, undefined to leave it. */
+  readonly rollout?: RolloutRecord | null;
   readonly health: JobHealth;
   readonly desired: number;
   readonly healthy: number;
@@ -34,12 +34,15 @@ export interface JobInput {
   readonly desired: ReadonlyMap<string, HashedSpec>;
   readonly current: ReadonlyMap<string, ObservedAssignment>;
   readonly statuses: ReadonlyMap<string, StatusRecord> | undefined;
-  readonly failed: RolloutRecord | undefined;
-  /** The host-independent hash of the job's desired spec (what a failed rollout is remembered by). */
+  /** rollouts/<job>: the rollout in progress, or the one that failed. */
+  readonly rollout: RolloutRecord | undefined;
+  /** The host-independent hash of the job's desired spec (what a rollout is tracked by). */
   readonly jobSpecHash: string;
   readonly commit: string;
   readonly nowMs: number;
 }
+
+const BROKEN_STATES = new Set(['CrashLoop', 'Failed', 'Unhealthy']);
 
 function record(input: JobInput, hashed: HashedSpec, previous?: AssignmentRecord): AssignmentRecord {
   return {
@@ -50,8 +53,15 @@ function record(input: JobInput, hashed: HashedSpec, previous?: AssignmentRecord
     specHash: hashed.specHash,
     commit: input.commit,
     assignedAt: new Date(input.nowMs).toISOString(),
-    ...(previous ? { previous: { spec: previous.spec, specHash: previous.specHash, commit: previous.commit } } : {}),
+    ...(previous ? { previous: { tag: previous.tag, host: previous.host, spec: previous.spec, specHash: previous.specHash, commit: previous.commit } } : {}),
   };
+}
+
+/** The replaced assignment, put back exactly (tag and host facts included, so it stays intact). */
+function reverted(input: JobInput, current: AssignmentRecord): AssignmentRecord | undefined {
+  const previous = current.previous;
+  if (!previous) return undefined;
+  return { job: input.job, tag: previous.tag, host: previous.host, spec: previous.spec, specHash: previous.specHash, commit: previous.commit, assignedAt: new Date(input.nowMs).toISOString() };
 }
 
 export function rollJob(input: JobInput): JobStep {
@@ -73,51 +83,55 @@ export function rollJob(input: JobInput): JobStep {
   const desiredHash = (host: string) => input.desired.get(host)!.specHash;
   const healthy = [...input.desired.keys()].filter((host) => isInstanceUp(statusOf(host), desiredHash(host), input.hasHealthCheck)).length;
   const base = { desired: input.desired.size, healthy };
-  if (updates.length === 0 || !policy) {
-    const missing = input.desired.size > 0 && [...input.desired.keys()].every((host) => !statusOf(host));
-    const pending = changes.some((change) => change.kind !== 'remove') || healthy < input.desired.size;
-    const degraded = [...input.desired.keys()].some((host) => ['CrashLoop', 'Failed', 'Unhealthy'].includes(statusOf(host)?.state ?? ''));
-    const health: JobHealth = missing ? 'Missing' : degraded ? 'Degraded' : pending ? 'Progressing' : 'Healthy';
-    return { changes, health, rolling: false, ...base };
-  }
+  const tracked = input.rollout?.jobSpecHash === input.jobSpecHash ? input.rollout : undefined;
+  // A record about another spec is stale: a new commit changed the job.
+  const stale = input.rollout && !tracked ? { rollout: null } : {};
 
-  if (input.failed && input.failed.failedSpecHash === input.jobSpecHash) {
+  if (tracked?.state === 'Failed' && updates.length > 0) {
     // This spec failed before and was reverted: hold until a commit changes the job again.
     return { changes, health: 'Degraded', rolling: false, ...base };
   }
+  const missing = input.desired.size > 0 && [...input.desired.keys()].every((host) => !statusOf(host));
+  const pending = changes.some((change) => change.kind !== 'remove') || healthy < input.desired.size;
+  const degraded = [...input.desired.keys()].some((host) => BROKEN_STATES.has(statusOf(host)?.state ?? ''));
+  const settledHealth: JobHealth = missing ? 'Missing' : degraded || tracked?.state === 'Failed' ? 'Degraded' : pending ? 'Progressing' : 'Healthy';
+  if (!policy || (updates.length === 0 && tracked?.state !== 'InProgress')) {
+    return { changes, health: settledHealth, rolling: false, ...(tracked?.state === 'Failed' ? {} : stale), ...base };
+  }
+
   const minHealthyMs = policy.minHealthySeconds * 1000;
   const deadlineMs = policy.progressDeadlineSeconds * 1000;
-  // The current batch: instances already moved to the new spec that have not settled yet.
-  const unsettled = atDesired.filter((host) => {
+  const startedAt = new Date(input.nowMs).toISOString();
+  if (tracked?.state !== 'InProgress') {
+    // A new rollout: the instances already on this spec are not a batch of it.
+    return nextBatch(input, updates, policy.maxParallel, changes, base, { job: input.job, jobSpecHash: input.jobSpecHash, state: 'InProgress', commit: input.commit, startedAt }, deadlineMs);
+  }
+  // The instances this rollout moved (or assigned) since it started; ones on the spec from before,
+  // such as a completed rollout of the same spec, are not part of it: not waited for, not reverted.
+  // (An unreadable startedAt counts every instance on the spec, as a rollout without a start would.)
+  const startedAtMs = Date.parse(tracked.startedAt) || 0;
+  const assignedAt = (host: string) => Date.parse(input.current.get(host)!.record.assignedAt);
+  const rolled = atDesired.filter((host) => assignedAt(host) >= startedAtMs);
+  // The current batch: instances moved to the new spec that have not been healthy long enough.
+  const unsettled = rolled.filter((host) => {
     const status = statusOf(host);
     return !(isInstanceUp(status, desiredHash(host), input.hasHealthCheck) && input.nowMs - Date.parse(status!.since) >= minHealthyMs);
   });
-  const assignedAt = (host: string) => Date.parse(input.current.get(host)!.record.assignedAt);
   const late = unsettled.filter((host) => input.nowMs - assignedAt(host) > deadlineMs);
   if (late.length > 0) {
-    const reason = `batch not healthy within ${policy.progressDeadlineSeconds}s on ${late.sort().join(', ')}`;
-    const failedRollout: RolloutRecord = {
-      job: input.job,
-      failedSpecHash: input.jobSpecHash,
-      // A host assigned fresh during the rollout has no previous spec: name one that is reverted.
-      revertedTo: policy.autoRevert ? (atDesired.map((host) => input.current.get(host)!.record.previous?.specHash).find(Boolean) ?? '') : '',
-      commit: input.commit,
-      reason,
-      time: new Date(input.nowMs).toISOString(),
+    const failed: RolloutRecord = {
+      ...tracked,
+      state: 'Failed',
+      reason: `batch not healthy within ${policy.progressDeadlineSeconds}s on ${late.sort().join(', ')}`,
+      failedAt: new Date(input.nowMs).toISOString(),
     };
     if (policy.autoRevert) {
-      for (const host of atDesired) {
-        const previous = input.current.get(host)!.record.previous;
-        if (!previous) continue;
-        const hostFacts = input.current.get(host)!.record.host;
-        changes.push({
-          kind: 'revert',
-          host,
-          record: { ...record(input, { host: hostFacts, spec: previous.spec, specHash: previous.specHash }), commit: previous.commit },
-        });
+      for (const host of rolled) {
+        const back = reverted(input, input.current.get(host)!.record);
+        if (back) changes.push({ kind: 'revert', host, record: back });
       }
     }
-    return { changes, failedRollout, health: 'Degraded', rolling: false, ...base };
+    return { changes, rollout: failed, health: 'Degraded', rolling: false, ...base };
   }
   if (unsettled.length > 0) {
     const wake = Math.min(
@@ -129,9 +143,26 @@ export function rollJob(input: JobInput): JobStep {
     );
     return { changes, health: 'Progressing', rolling: true, wakeAtMs: wake, ...base };
   }
-  for (const host of updates.sort().slice(0, policy.maxParallel)) {
+  if (updates.length === 0) {
+    // Every batch settled: the rollout is complete.
+    return { changes, rollout: null, health: settledHealth, rolling: false, ...base };
+  }
+  return nextBatch(input, updates, policy.maxParallel, changes, base, undefined, deadlineMs);
+}
+
+/** Writes the next batch (and, for a new rollout, its record). */
+function nextBatch(
+  input: JobInput,
+  updates: string[],
+  maxParallel: number,
+  changes: InstanceChange[],
+  base: { desired: number; healthy: number },
+  rollout: RolloutRecord | undefined,
+  deadlineMs: number,
+): JobStep {
+  for (const host of updates.sort().slice(0, maxParallel)) {
     const current = input.current.get(host)!.record;
     changes.push({ kind: 'update', host, record: record(input, input.desired.get(host)!, current) });
   }
-  return { changes, health: 'Progressing', rolling: true, wakeAtMs: input.nowMs + deadlineMs + 1, ...base };
+  return { changes, health: 'Progressing', rolling: true, wakeAtMs: input.nowMs + deadlineMs + 1, ...(rollout ? { rollout } : {}), ...base };
 }

@@ -15,6 +15,7 @@ import { EtcdStateStore } from '../store/state-store.js';
 import { FleetController } from './fleet-controller.js';
 import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
+import type { ControllerStatus } from '../server/controller-status.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 
 export interface ControllerConfig {
@@ -43,13 +44,35 @@ export interface RunningController {
 
 export async function runController(config: ControllerConfig): Promise<RunningController> {
   const { logger } = config;
+  const metrics = createControllerMetrics();
+  // Until everything below is up, the HTTP face is live (/healthz) but not ready (/readyz says why).
+  let notReady: string | undefined = 'connecting to etcd';
+  let statusOf: (() => Promise<ControllerStatus>) | undefined;
+  let loop: ReconcileLoop | undefined;
+  const server = config.listen
+    ? await startHttpServer({
+        host: config.listen.host,
+        port: config.listen.port,
+        logger: logger.child({ component: 'http' }),
+        metrics,
+        webhookSecret: config.webhookSecret,
+        isReady: () => (notReady ? { ready: false, reason: notReady } : { ready: true }),
+        getStatus: () => {
+          if (!statusOf) throw new Error(notReady ?? 'starting');
+          return statusOf();
+        },
+        onPush: () => loop?.trigger('webhook'),
+      })
+    : undefined;
   const client = await retryWithBackoff(() => connectEtcd(config.etcd), {
-    onRetry: (error, attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; retrying'),
+    onRetry: (error, attempt, delayMs) => {
+      metrics.etcdErrorsTotal.inc({ operation: 'connect' });
+      logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; retrying');
+    },
   });
+  notReady = 'reading etcd';
   const layout = keyLayout(config.etcdPrefix);
   const store = new EtcdStateStore(client, layout);
-  const metrics = createControllerMetrics();
-  let loop: ReconcileLoop | undefined;
   let settleTimer: NodeJS.Timeout | undefined;
   const informer = new FleetInformer(store, layout, {
     onChange: () => {
@@ -60,6 +83,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     onConnectionChange: (connected) => logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd watch connected' : 'etcd watch disconnected'),
   });
   await retryWithBackoff(() => informer.start(), { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
+  notReady = 'opening the git source';
   const source = await openControllerSource(config.repo, config.branch, config.cacheDir);
   const election = new LeaderElection(store, {
     id: config.id,
@@ -93,18 +117,8 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
   election.on('deposed', (reason) => logger.warn({ event: 'deposed', id: config.id, reason }, 'no longer leader'));
   await election.campaign();
   const poll = setInterval(() => loop!.trigger('poll'), config.intervalMs);
-  const server = config.listen
-    ? await startHttpServer({
-        host: config.listen.host,
-        port: config.listen.port,
-        logger: logger.child({ component: 'http' }),
-        metrics,
-        webhookSecret: config.webhookSecret,
-        isReady: () => ({ ready: true }),
-        getStatus: async () => fleetStatus(informer.current(), informer.observed(), await readRecentHistory(client, layout, 20)),
-        onPush: () => loop!.trigger('webhook'),
-      })
-    : undefined;
+  statusOf = async () => fleetStatus(informer.current(), informer.observed(), await readRecentHistory(client, layout, 20));
+  notReady = undefined;
   logger.info({ event: 'controller_started', id: config.id, repo: source.label, branch: config.branch, url: server?.url, leader: election.isLeader }, 'controller started');
   return {
     ...(server ? { url: server.url } : {}),

@@ -23,7 +23,7 @@ function fnv1a(text: string): number {
  * `unavailable`: hosts replicas must leave (their agent has been lost too long); jobs on every host
  * of a node are never moved.
  */
-export function placeInstances(model: Model, index: FleetIndex, previous?: Placement, unavailable?: ReadonlySet<string>): Placement {
+export function placeInstances(model: Model, index: FleetIndex, previous?: Pick<Placement, 'get'>, unavailable?: ReadonlySet<string>): Placement {
   const placement = new Map<string, readonly string[]>();
   // Jobs on every host of a node share one list of names (already sorted: node hosts are).
   const everyHost = new Map<TreeNode, readonly string[]>();

@@ -76,7 +76,8 @@ export function startRangeWatch<T>(
     const builder = client.watch();
     if ('prefix' in range) builder.prefix(range.prefix);
     else builder.key(range.key);
-    const attached = builder.startRevision(String(received + 1n)).watcher();
+    // From the last revision already seen (its events are filtered out below); see the note on reconnects.
+    const attached = builder.startRevision(String(received > 0n ? received : 1n)).watcher();
     watcher = attached;
     attached.on('data', (response) => onData(response));
     attached.on('connected', () => onConnectionChange?.(true));
@@ -88,7 +89,10 @@ export function startRangeWatch<T>(
         onError(error);
         return;
       }
-      attached.request.start_revision = String(received + 1n);
+      // Resume AT the last delivered revision, not after it: etcd 3.4 < 3.4.34 silently drops the
+      // first event when a watch starts exactly at the compaction revision (etcd-io/etcd#18089).
+      // The repeat is filtered below; a compaction past it still cancels the watch and resyncs.
+      attached.request.start_revision = String(received);
       onConnectionChange?.(false);
     });
     attached.on('error', () => {

@@ -48,7 +48,7 @@ export const isAssignmentRecord = recordCheck<AssignmentRecord>(
     specHash: string,
     commit: string,
     assignedAt: string,
-    previous: optional(object({ spec: jobSpec, specHash: string, commit: string })),
+    previous: optional(object({ tag: string, host: object({ name: string, ip: string, labels: recordOf(string) }), spec: jobSpec, specHash: string, commit: string })),
   }),
 );
 
@@ -139,5 +139,5 @@ export const isSyncHistoryRecord = recordCheck<SyncHistoryRecord>(
 
 export const isRolloutRecord = recordCheck<RolloutRecord>(
   'RolloutRecord',
-  object({ job: string, failedSpecHash: string, revertedTo: string, commit: string, reason: string, time: string }),
+  object({ job: string, jobSpecHash: string, state: oneOf('InProgress', 'Failed'), commit: string, startedAt: string, reason: optional(string), failedAt: optional(string) }),
 );

@@ -14,8 +14,8 @@ export interface AssignmentRecord {
   /** The commit this spec comes from (for blame) and when it was written. */
   readonly commit: string;
   readonly assignedAt: string;
-  /** The spec this assignment replaced, kept so a failed rollout can go back to it. */
-  readonly previous?: { readonly spec: JobSpec; readonly specHash: string; readonly commit: string };
+  /** The assignment this one replaced, kept so a failed rollout can put it back as it was. */
+  readonly previous?: { readonly tag: string; readonly host: Pick<Host, 'name' | 'ip' | 'labels'>; readonly spec: JobSpec; readonly specHash: string; readonly commit: string };
 }
 
 export type InstanceState = 'Starting' | 'Running' | 'Healthy' | 'Unhealthy' | 'CrashLoop' | 'Stopped' | 'Failed';
@@ -99,13 +99,19 @@ export interface SyncHistoryRecord {
   readonly note?: string;
 }
 
-/** rollouts/<job>, written by the controller when a rollout failed and was reverted. */
+/**
+ * rollouts/<job>, written by the controller while a job rolls to a new spec (InProgress) and when a
+ * rollout failed (Failed: the spec is not retried until a commit changes the job again). Deleted
+ * when the rollout completes. Without it a finished rollout and its last batch look the same.
+ */
 export interface RolloutRecord {
   readonly job: string;
-  /** The host-independent hash of the job spec that failed (hashJobSpec), not an instance's specHash. */
-  readonly failedSpecHash: string;
-  readonly revertedTo: string;
+  /** hashJobSpec of the spec being rolled out, host-independent. */
+  readonly jobSpecHash: string;
+  readonly state: 'InProgress' | 'Failed';
   readonly commit: string;
-  readonly reason: string;
-  readonly time: string;
+  readonly startedAt: string;
+  /** Failed only: why and when. */
+  readonly reason?: string;
+  readonly failedAt?: string;
 }

@@ -345,13 +345,27 @@ test('a changed VIP is put again with the new commit', () => {
 
 const V2_FLEET = fleet({ jobs: [API_V2, WORKER] });
 const v1ApiRecord = (steady: ObservedState, hostName: string) => steady.assignments.get(hostName)!.get('api')!.record;
+const ROLLOUT_KEY = '/ygg/v1/rollouts/api';
+/** rollouts/api as a rollout of `target` from `sha` started at `startedAtMs` writes it. */
+const apiRollout = (target: Job, sha: string, startedAtMs: number): RolloutRecord => ({
+  job: 'api',
+  jobSpecHash: hashJobSpec(target),
+  state: 'InProgress',
+  commit: sha,
+  startedAt: iso(startedAtMs),
+});
 
 test('a changed job rolls one batch of maxParallel and writes nothing more until the batch is healthy for minHealthySeconds', () => {
   const steady = steadyCluster();
   const first = reconcile(V2_FLEET, steady, { nowMs: LATER, sha: 'c2' });
   const lg1Update = recordOf(API_V2, 'lg-1', 'c2', LATER, v1ApiRecord(steady, 'lg-1'));
-  assert.deepEqual(first.ops, [{ put: assignKey('lg-1', 'api'), value: lg1Update }]);
+  // rollouts/api first: a batch is never in etcd without the rollout it belongs to.
+  assert.deepEqual(first.ops, [
+    { put: ROLLOUT_KEY, value: apiRollout(API_V2, 'c2', LATER) },
+    { put: assignKey('lg-1', 'api'), value: lg1Update },
+  ]);
   assert.deepEqual(first.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V2, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
+  assert.deepEqual(first.opActions, [[], first.actions]);
   assert.deepEqual(first.jobs.get('api'), { health: 'Progressing', desired: 4, healthy: 0, version: '2.0.0', rolling: true });
   assert.equal(first.wakeAtMs, LATER + DEADLINE_MS + 1);
 
@@ -389,17 +403,20 @@ test('a failed rollout reverts its batch and writes rollouts/<job>', () => {
   assert.deepEqual(out.ops, [
     { put: assignKey('lg-1', 'api'), value: reverted },
     {
-      put: '/ygg/v1/rollouts/api',
+      put: ROLLOUT_KEY,
       value: {
         job: 'api',
-        failedSpecHash: hashJobSpec(API_V2),
-        revertedTo: hashOf(API_V1, 'lg-1'),
+        jobSpecHash: hashJobSpec(API_V2),
+        state: 'Failed',
         commit: 'c2',
+        startedAt: iso(LATER),
         reason: FAILURE_REASON,
-        time: iso(FAILED_AT),
+        failedAt: iso(FAILED_AT),
       } satisfies RolloutRecord,
     },
   ]);
+  // The failure rides with the record, after the revert: a cut between them leaves the rollout InProgress and late.
+  assert.deepEqual(out.opActions[1], [{ type: 'rollout-failed', job: 'api', reason: FAILURE_REASON }]);
   assert.deepEqual(out.actions, [
     { type: 'revert', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') },
     { type: 'rollout-failed', job: 'api', reason: FAILURE_REASON },
@@ -420,18 +437,112 @@ test('after the revert the failed spec is held: nothing is written and the job i
   assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false });
 });
 
-test('a later, different spec deletes rollouts/<job> and rolls', () => {
+test('a later, different spec replaces the failed rollouts/<job> with its own InProgress record and rolls', () => {
   const reverted = revertedCluster();
   const nowMs = FAILED_AT + HOUR_MS;
   const out = reconcile(fleet({ jobs: [API_V3, WORKER] }), reverted, { nowMs, sha: 'c3' });
   const lg1 = reverted.assignments.get('lg-1')!.get('api')!.record;
-  assert.deepEqual(out.ops, [{ put: assignKey('lg-1', 'api'), value: recordOf(API_V3, 'lg-1', 'c3', nowMs, lg1) }, { delete: '/ygg/v1/rollouts/api' }]);
+  assert.deepEqual(out.ops, [
+    { put: ROLLOUT_KEY, value: apiRollout(API_V3, 'c3', nowMs) },
+    { put: assignKey('lg-1', 'api'), value: recordOf(API_V3, 'lg-1', 'c3', nowMs, lg1) },
+  ]);
   assert.deepEqual(out.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V3, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
 });
 
 test('going back to the old spec by a commit only deletes rollouts/<job>', () => {
   const out = reconcile(fleet(), revertedCluster(), { nowMs: FAILED_AT + HOUR_MS, sha: 'c4' });
-  assert.deepEqual(out.ops, [{ delete: '/ygg/v1/rollouts/api' }]);
+  assert.deepEqual(out.ops, [{ delete: ROLLOUT_KEY }]);
   assert.deepEqual(out.actions, []);
   assert.equal(out.jobs.get('api')?.health, 'Healthy');
+});
+
+const HOST_NAMES = HOSTS.map((item) => item.name);
+
+/**
+ * Runs reconciles of `built` from `sha`, each one's writes landing and every instance it wrote reporting
+ * healthy 1 s later, until a step writes nothing with nothing left to wait for. Returns each step's ops.
+ */
+function rollToTheEnd(built: Model, start: ObservedState, sha: string, startMs: number): { steps: { nowMs: number; ops: readonly StoreOp[] }[]; observed: ObservedState } {
+  let observed = start;
+  let nowMs = startMs;
+  const steps: { nowMs: number; ops: readonly StoreOp[] }[] = [];
+  for (let step = 0; step < 20; step++) {
+    const out = reconcile(built, observed, { nowMs, sha });
+    steps.push({ nowMs, ops: out.ops });
+    observed = applyOps(observed, out.ops);
+    for (const op of out.ops) {
+      if (!('put' in op) || !op.put.includes('/assign/')) continue;
+      const record = op.value as AssignmentRecord;
+      observed = withStatus(observed, record.host.name, record.job, statusRecord(record.specHash, 'Healthy', nowMs + 1_000));
+    }
+    if (out.ops.length === 0 && out.wakeAtMs === undefined) return { steps, observed };
+    // The health reports wake the controller; after them, the step's own wake-up time.
+    nowMs = out.ops.length > 0 ? nowMs + 1_000 : out.wakeAtMs!;
+  }
+  return assert.fail('the rollout did not finish in 20 steps');
+}
+
+test('a rollout writes rollouts/<job> InProgress with its first batch, keeps it through the batches, and deletes it when the last batch settles', () => {
+  const { steps, observed } = rollToTheEnd(V2_FLEET, steadyCluster(), 'c2', LATER);
+  const written = steps.filter((step) => step.ops.length > 0);
+  assert.deepEqual(
+    written.map((step) => step.ops.map(keyOf)),
+    [
+      [ROLLOUT_KEY, assignKey('lg-1', 'api')],
+      [assignKey('lg-2', 'api')],
+      [assignKey('zw-1', 'api')],
+      [assignKey('zw-2', 'api')],
+      // The last batch settled: only now is the rollout complete.
+      [ROLLOUT_KEY],
+    ],
+  );
+  assert.deepEqual(written[0]!.ops[0], { put: ROLLOUT_KEY, value: apiRollout(API_V2, 'c2', LATER) });
+  assert.deepEqual(written.at(-1)!.ops, [{ delete: ROLLOUT_KEY }]);
+  // Each batch after the first waited for the one before to be healthy for minHealthySeconds (10 s).
+  const batchTimes = written.slice(0, 4).map((step) => step.nowMs);
+  assert.deepEqual(batchTimes.slice(1).map((at, index) => at - batchTimes[index]!), [11_000, 11_000, 11_000]);
+  assert.equal(written.at(-1)!.nowMs, batchTimes[3]! + 11_000);
+  assert.equal(observed.rollouts.size, 0);
+  for (const name of HOST_NAMES) assert.equal(observed.assignments.get(name)!.get('api')!.record.specHash, hashOf(API_V2, name));
+  const done = reconcile(V2_FLEET, observed, { nowMs: written.at(-1)!.nowMs + HOUR_MS, sha: 'c2' });
+  assert.deepEqual(done.ops, []);
+  assert.equal(done.jobs.get('api')?.health, 'Healthy');
+});
+
+test('a single-batch rollout (maxParallel ≥ hosts) that misses its deadline is reverted and recorded as Failed', () => {
+  const wide = apiJob('2.0.0');
+  const allAtOnce: Job = { ...wide, spec: { ...wide.spec, rollout: { ...wide.spec.rollout, maxParallel: 4 } } };
+  const built = fleet({ jobs: [allAtOnce, WORKER] });
+  const steady = steadyCluster();
+  const first = reconcile(built, steady, { nowMs: LATER, sha: 'c2' });
+  assert.deepEqual(first.ops.map(keyOf), [ROLLOUT_KEY, ...HOST_NAMES.map((name) => assignKey(name, 'api'))]);
+  let rolled = applyOps(steady, first.ops);
+  for (const name of HOST_NAMES) rolled = withStatus(rolled, name, 'api', statusRecord(hashInstanceSpec(allAtOnce, hostNamed(name)).specHash, name === 'zw-1' ? 'CrashLoop' : 'Healthy', LATER + 3_000));
+  assert.deepEqual(reconcile(built, rolled, { nowMs: LATER + DEADLINE_MS, sha: 'c2' }).ops, []);
+  const failed = reconcile(built, rolled, { nowMs: FAILED_AT, sha: 'c2' });
+  assert.deepEqual(failed.ops, [
+    ...HOST_NAMES.map((name) => ({ put: assignKey(name, 'api'), value: recordOf(API_V1, name, 'c1', FAILED_AT) })),
+    {
+      put: ROLLOUT_KEY,
+      value: { ...apiRollout(allAtOnce, 'c2', LATER), state: 'Failed', reason: 'batch not healthy within 300s on zw-1', failedAt: iso(FAILED_AT) } satisfies RolloutRecord,
+    },
+  ]);
+  assert.deepEqual(failed.actions.at(-1), { type: 'rollout-failed', job: 'api', reason: 'batch not healthy within 300s on zw-1' });
+});
+
+test('a crash of the new spec long after its rollout completed writes nothing', () => {
+  const { observed } = rollToTheEnd(V2_FLEET, steadyCluster(), 'c2', LATER);
+  const crashing = withStatus(observed, 'lg-2', 'api', statusRecord(hashOf(API_V2, 'lg-2'), 'CrashLoop', LATER + 2 * HOUR_MS));
+  const out = reconcile(V2_FLEET, crashing, { nowMs: LATER + 3 * HOUR_MS, sha: 'c2' });
+  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 3, version: '2.0.0', rolling: false });
+});
+
+test('a rollouts/<job> record of a job neither in the repo nor assigned anywhere is deleted', () => {
+  const orphan: RolloutRecord = { job: 'gone', jobSpecHash: 'x', state: 'Failed', commit: 'c0', startedAt: iso(T0), reason: 'r', failedAt: iso(T0) };
+  const steady = steadyCluster();
+  const out = reconcile(fleet(), { ...steady, rollouts: new Map([['gone', orphan]]) }, { nowMs: LATER });
+  assert.deepEqual(out.ops, [{ delete: '/ygg/v1/rollouts/gone' }]);
+  assert.deepEqual(out.actions, []);
+  assert.deepEqual([...out.jobs.keys()], ['api', 'worker']);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rollJob, type JobInput, type JobStep } from '../../src/controller/roll-job.js';
-import { hashInstanceSpec, hashJobSpec, type HashedSpec } from '../../src/controller/spec-hash.js';
+import { computeSpecHash, hashInstanceSpec, hashJobSpec, type HashedSpec } from '../../src/controller/spec-hash.js';
 import type { HealthCheck, Job, RolloutPolicy } from '../../src/model/types.js';
 import type { AssignmentRecord, InstanceState, RolloutRecord, StatusRecord } from '../../src/store/records.js';
 import { host, job } from '../fixtures/model-builder.js';
@@ -47,7 +47,7 @@ function input(overrides: Partial<JobInput>): JobInput {
     desired: new Map(),
     current: new Map(),
     statuses: undefined,
-    failed: undefined,
+    rollout: undefined,
     jobSpecHash: hashJobSpec(V2),
     commit: 'c2',
     nowMs: T0,
@@ -55,11 +55,37 @@ function input(overrides: Partial<JobInput>): JobInput {
   };
 }
 
-/** Rolling v1 → v2 from commit c2: `updated` hosts got v2 at `atMs`, the rest still run v1. */
+/** rollouts/web as a rollout of `target` from `commit` started at `startedAtMs` writes it. */
+const inProgress = (target: Job, commit: string, startedAtMs: number): RolloutRecord => ({
+  job: 'web',
+  jobSpecHash: hashJobSpec(target),
+  state: 'InProgress',
+  commit,
+  startedAt: iso(startedAtMs),
+});
+/** The v1 → v2 rollout from commit c2, started at T0. */
+const ROLLING_V2 = inProgress(V2, 'c2', T0);
+/** The v2 rollout failed at `failedAtMs` for `reason`. */
+const failedV2 = (reason: string, failedAtMs: number): RolloutRecord => ({ ...ROLLING_V2, state: 'Failed', reason, failedAt: iso(failedAtMs) });
+
+/** Rolling v1 → v2 from commit c2 (rollouts/web InProgress): `updated` hosts got v2 at `atMs`, the rest still run v1. */
 function midRollout(updated: Record<string, number>, overrides: Partial<JobInput> = {}): JobInput {
   const records = ALL.map((name) => (name in updated ? updatedRecord(V2, name, 'c2', updated[name]!) : v1Record(name)));
-  return input({ desired: desiredOf(V2, ALL), current: currentAssignments(records), ...overrides });
+  return input({ desired: desiredOf(V2, ALL), current: currentAssignments(records), rollout: ROLLING_V2, ...overrides });
 }
+
+/** The record a revert writes on `name`: v1 from c1 exactly as it was, assigned again at `atMs`, without a previous. */
+const revertedTo = (name: string, atMs: number): AssignmentRecord => ({
+  job: 'web',
+  tag: V1.tag,
+  host: { name, ip: hostNamed(name).ip, labels: hostNamed(name).labels },
+  spec: V1.spec,
+  specHash: hashOf(V1, name),
+  commit: 'c1',
+  assignedAt: iso(atMs),
+});
+const intact = (record: AssignmentRecord) => computeSpecHash(record.job, record.tag, record.host, record.spec) === record.specHash;
+const summary = (step: JobStep) => step.changes.map((change) => `${change.kind} ${change.host}`);
 
 test('new hosts are assigned at once, all of them whatever maxParallel says, without a previous spec', () => {
   const step = rollJob(
@@ -74,7 +100,7 @@ test('new hosts are assigned at once, all of them whatever maxParallel says, wit
   } satisfies JobStep);
 });
 
-test('a host that joins during a rollout gets the new spec at once, beside the batch', () => {
+test('a host that joins as a rollout starts gets the new spec at once, beside the first batch', () => {
   const step = rollJob(
     input({
       policy: { ...POLICY, maxParallel: 1 },
@@ -88,10 +114,37 @@ test('a host that joins during a rollout gets the new spec at once, beside the b
       { kind: 'assign', host: 'h3', record: recordOf(V2, 'h3', 'c2', T0) },
       { kind: 'update', host: 'h1', record: updatedRecord(V2, 'h1', 'c2', T0) },
     ],
+    rollout: ROLLING_V2,
     health: 'Progressing',
     rolling: true,
     wakeAtMs: T0 + DEADLINE_MS + 1,
     desired: 3,
+    healthy: 0,
+  } satisfies JobStep);
+});
+
+test('a host that joins in the middle of a rollout gets the new spec at once, beside the batch in flight', () => {
+  const lateJoiner = recordOf(V2, 'h3', 'c2', T0 + 30_000);
+  const step = rollJob(
+    input({
+      policy: { ...POLICY, maxParallel: 1 },
+      desired: desiredOf(V2, ['h1', 'h2', 'h3', 'h4']),
+      current: currentAssignments([updatedRecord(V2, 'h1', 'c2', T0), v1Record('h2'), lateJoiner]),
+      statuses: statuses({
+        h1: statusRecord(hashOf(V2, 'h1'), 'Starting', T0 + 2_000),
+        h2: V1_HEALTHY.h2!,
+        h3: statusRecord(hashOf(V2, 'h3'), 'Starting', T0 + 31_000),
+      }),
+      rollout: ROLLING_V2,
+      nowMs: T0 + 40_000,
+    }),
+  );
+  assert.deepEqual(step, {
+    changes: [{ kind: 'assign', host: 'h4', record: recordOf(V2, 'h4', 'c2', T0 + 40_000) }],
+    health: 'Progressing',
+    rolling: true,
+    wakeAtMs: T0 + DEADLINE_MS + 1,
+    desired: 4,
     healthy: 0,
   } satisfies JobStep);
 });
@@ -124,7 +177,7 @@ test('a job gone from the repo loses every instance at once', () => {
   );
   assert.equal(step.desired, 0);
   assert.equal(step.rolling, false);
-  assert.equal(step.failedRollout, undefined);
+  assert.equal(step.rollout, undefined);
   assert.equal(step.wakeAtMs, undefined);
 });
 
@@ -148,7 +201,7 @@ test('a hand-edited assignment is restored at once to the desired record', () =>
   } satisfies JobStep);
 });
 
-test('an update rolls the first maxParallel hosts, sorted by name, each record carrying the spec it replaces', () => {
+test('an update starts a rollout: rollouts/<job> InProgress and the first maxParallel hosts, sorted by name, each record carrying the one it replaces', () => {
   const shuffled = ['h4', 'h2', 'h5', 'h1', 'h3'];
   const step = rollJob(
     input({
@@ -162,6 +215,7 @@ test('an update rolls the first maxParallel hosts, sorted by name, each record c
       { kind: 'update', host: 'h1', record: updatedRecord(V2, 'h1', 'c2', T0) },
       { kind: 'update', host: 'h2', record: updatedRecord(V2, 'h2', 'c2', T0) },
     ],
+    rollout: { job: 'web', jobSpecHash: hashJobSpec(V2), state: 'InProgress', commit: 'c2', startedAt: iso(T0) },
     health: 'Progressing',
     rolling: true,
     wakeAtMs: T0 + DEADLINE_MS + 1,
@@ -170,7 +224,13 @@ test('an update rolls the first maxParallel hosts, sorted by name, each record c
   } satisfies JobStep);
   const first = step.changes[0]!;
   assert.ok(first.kind === 'update');
-  assert.deepEqual(first.record.previous, { spec: V1.spec, specHash: hashOf(V1, 'h1'), commit: 'c1' });
+  assert.deepEqual(first.record.previous, {
+    tag: V1.tag,
+    host: { name: 'h1', ip: '10.0.0.11', labels: { idc: 'lg' } },
+    spec: V1.spec,
+    specHash: hashOf(V1, 'h1'),
+    commit: 'c1',
+  });
 });
 
 test('an update keeps only the replaced record as previous, not that record’s own previous', () => {
@@ -188,7 +248,8 @@ test('an update keeps only the replaced record as previous, not that record’s 
   assert.deepEqual(step.changes, [{ kind: 'update', host: 'h1', record: recordOf(V3, 'h1', 'c3', T0, onV2) }]);
   const change = step.changes[0]!;
   assert.ok(change.kind === 'update');
-  assert.deepEqual(change.record.previous, { spec: V2.spec, specHash: hashOf(V2, 'h1'), commit: 'c2' });
+  assert.deepEqual(change.record.previous, { tag: V2.tag, host: onV2.host, spec: V2.spec, specHash: hashOf(V2, 'h1'), commit: 'c2' });
+  assert.equal(step.rollout?.jobSpecHash, hashJobSpec(V3));
 });
 
 test('the next batch waits while an instance of the current batch is not up on the new spec', () => {
@@ -293,27 +354,19 @@ test('a batch is given until exactly progressDeadlineSeconds after its assignmen
 test('a batch past its deadline fails the rollout; autoRevert puts the previous spec back on the hosts that run the new one', () => {
   const nowMs = T0 + DEADLINE_MS + 1;
   const step = rollJob(midRollout({ h1: T0, h2: T0 }, { statuses: crashingBatch, nowMs }));
-  const reverted = (name: string): AssignmentRecord => ({
-    job: 'web',
-    tag: V1.tag,
-    host: { name, ip: hostNamed(name).ip, labels: hostNamed(name).labels },
-    spec: V1.spec,
-    specHash: hashOf(V1, name),
-    commit: 'c1',
-    assignedAt: iso(nowMs),
-  });
   assert.deepEqual(step, {
     changes: [
-      { kind: 'revert', host: 'h1', record: reverted('h1') },
-      { kind: 'revert', host: 'h2', record: reverted('h2') },
+      { kind: 'revert', host: 'h1', record: revertedTo('h1', nowMs) },
+      { kind: 'revert', host: 'h2', record: revertedTo('h2', nowMs) },
     ],
-    failedRollout: {
+    rollout: {
       job: 'web',
-      failedSpecHash: hashJobSpec(V2),
-      revertedTo: hashOf(V1, 'h1'),
+      jobSpecHash: hashJobSpec(V2),
+      state: 'Failed',
       commit: 'c2',
+      startedAt: iso(T0),
       reason: 'batch not healthy within 60s on h2',
-      time: iso(nowMs),
+      failedAt: iso(nowMs),
     },
     health: 'Degraded',
     rolling: false,
@@ -327,7 +380,7 @@ test('hosts that never reported fail the batch at its deadline too, named in sor
   const step = rollJob(
     midRollout({ h1: T0, h2: T0 }, { desired: desiredOf(V2, reversed), statuses: statuses(V1_HEALTHY), nowMs: T0 + DEADLINE_MS + 1 }),
   );
-  assert.equal(step.failedRollout?.reason, 'batch not healthy within 60s on h1, h2');
+  assert.equal(step.rollout?.reason, 'batch not healthy within 60s on h1, h2');
   assert.deepEqual(
     step.changes.map((change) => `${change.kind} ${change.host}`),
     ['revert h2', 'revert h1'],
@@ -351,7 +404,7 @@ test('a later batch that misses its deadline reverts the earlier, settled batche
       },
     ),
   );
-  assert.equal(step.failedRollout?.reason, 'batch not healthy within 60s on h3, h4');
+  assert.equal(step.rollout?.reason, 'batch not healthy within 60s on h3, h4');
   assert.deepEqual(
     step.changes.map((change) => (change.kind === 'remove' ? change : { kind: change.kind, host: change.host, specHash: change.record.specHash, commit: change.record.commit })),
     ['h1', 'h2', 'h3', 'h4'].map((name) => ({ kind: 'revert', host: name, specHash: hashOf(V1, name), commit: 'c1' })),
@@ -377,6 +430,7 @@ test('a host assigned fresh during the rollout has nothing to revert to and keep
         h2: statusRecord(hashOf(V2, 'h2'), 'CrashLoop', T0 + 5_000),
         h3: statusRecord(hashOf(V2, 'h3'), 'Healthy', T0 + 5_000),
       }),
+      rollout: ROLLING_V2,
       nowMs,
     }),
   );
@@ -384,8 +438,7 @@ test('a host assigned fresh during the rollout has nothing to revert to and keep
     step.changes.map((change) => (change.kind === 'remove' ? change : { kind: change.kind, host: change.host, specHash: change.record.specHash })),
     ['h2', 'h3'].map((name) => ({ kind: 'revert', host: name, specHash: hashOf(V1, name) })),
   );
-  assert.equal(step.failedRollout?.revertedTo, hashOf(V1, 'h2'));
-  assert.equal(step.failedRollout?.reason, 'batch not healthy within 60s on h2');
+  assert.deepEqual(step.rollout, failedV2('batch not healthy within 60s on h2', nowMs));
 });
 
 test('without autoRevert a failed batch is recorded but nothing is reverted', () => {
@@ -393,14 +446,7 @@ test('without autoRevert a failed batch is recorded but nothing is reverted', ()
   const step = rollJob(midRollout({ h1: T0, h2: T0 }, { statuses: crashingBatch, nowMs, policy: { ...POLICY, autoRevert: false } }));
   assert.deepEqual(step, {
     changes: [],
-    failedRollout: {
-      job: 'web',
-      failedSpecHash: hashJobSpec(V2),
-      revertedTo: '',
-      commit: 'c2',
-      reason: 'batch not healthy within 60s on h2',
-      time: iso(nowMs),
-    },
+    rollout: failedV2('batch not healthy within 60s on h2', nowMs),
     health: 'Degraded',
     rolling: false,
     desired: 5,
@@ -409,14 +455,7 @@ test('without autoRevert a failed batch is recorded but nothing is reverted', ()
 });
 
 /** After the v2 rollout failed and h1, h2 were reverted to v1. */
-const FAILED_V2: RolloutRecord = {
-  job: 'web',
-  failedSpecHash: hashJobSpec(V2),
-  revertedTo: hashOf(V1, 'h1'),
-  commit: 'c2',
-  reason: 'batch not healthy within 60s on h2',
-  time: iso(T0 + DEADLINE_MS + 1),
-};
+const FAILED_V2: RolloutRecord = failedV2('batch not healthy within 60s on h2', T0 + DEADLINE_MS + 1);
 const REVERTED = ALL.map((name) => (name === 'h1' || name === 'h2' ? recordOf(V1, name, 'c1', T0 + DEADLINE_MS + 1) : v1Record(name)));
 
 test('a spec whose rollout failed is held: no updates, health Degraded', () => {
@@ -425,21 +464,21 @@ test('a spec whose rollout failed is held: no updates, health Degraded', () => {
       desired: desiredOf(V2, ALL),
       current: currentAssignments(REVERTED),
       statuses: statuses(V1_HEALTHY),
-      failed: FAILED_V2,
+      rollout: FAILED_V2,
       nowMs: T0 + 2 * HOUR_MS,
     }),
   );
   assert.deepEqual(step, { changes: [], health: 'Degraded', rolling: false, desired: 5, healthy: 0 } satisfies JobStep);
 });
 
-test('a different spec after a failed one rolls again', () => {
+test('a different spec after a failed one rolls again, its InProgress record replacing the failure', () => {
   const nowMs = T0 + 2 * HOUR_MS;
   const step = rollJob(
     input({
       desired: desiredOf(V3, ALL),
       current: currentAssignments(REVERTED),
       statuses: statuses(V1_HEALTHY),
-      failed: FAILED_V2,
+      rollout: FAILED_V2,
       jobSpecHash: hashJobSpec(V3),
       commit: 'c3',
       nowMs,
@@ -450,6 +489,7 @@ test('a different spec after a failed one rolls again', () => {
       { kind: 'update', host: 'h1', record: recordOf(V3, 'h1', 'c3', nowMs, REVERTED[0]) },
       { kind: 'update', host: 'h2', record: recordOf(V3, 'h2', 'c3', nowMs, REVERTED[1]) },
     ],
+    rollout: inProgress(V3, 'c3', nowMs),
     health: 'Progressing',
     rolling: true,
     wakeAtMs: nowMs + DEADLINE_MS + 1,
@@ -512,4 +552,272 @@ test('health is Missing when no desired instance reports a status', () => {
   assert.equal(noStatuses.health, 'Missing');
   // A status from a host the job no longer runs on does not count.
   assert.equal(healthWith({ h3: v1Status('h3', 'Healthy') }).health, 'Missing');
+});
+
+test('a single-host job starts its rollout with the one host and the InProgress record', () => {
+  const step = rollJob(input({ desired: desiredOf(V2, ['h1']), current: currentAssignments([v1Record('h1')]), statuses: statuses({ h1: V1_HEALTHY.h1! }) }));
+  assert.deepEqual(step, {
+    changes: [{ kind: 'update', host: 'h1', record: updatedRecord(V2, 'h1', 'c2', T0) }],
+    rollout: ROLLING_V2,
+    health: 'Progressing',
+    rolling: true,
+    wakeAtMs: T0 + DEADLINE_MS + 1,
+    desired: 1,
+    healthy: 0,
+  } satisfies JobStep);
+});
+
+test('a single-host rollout that misses its deadline is reverted and recorded as Failed', () => {
+  const singleHost = (overrides: Partial<JobInput>) =>
+    input({ desired: desiredOf(V2, ['h1']), current: currentAssignments([updatedRecord(V2, 'h1', 'c2', T0)]), rollout: ROLLING_V2, ...overrides });
+  const crashing = statuses({ h1: statusRecord(hashOf(V2, 'h1'), 'CrashLoop', T0 + 3_000) });
+  assert.deepEqual(rollJob(singleHost({ statuses: crashing, nowMs: T0 + DEADLINE_MS })), {
+    changes: [],
+    health: 'Progressing',
+    rolling: true,
+    wakeAtMs: T0 + DEADLINE_MS + 1,
+    desired: 1,
+    healthy: 0,
+  } satisfies JobStep);
+  const nowMs = T0 + DEADLINE_MS + 1;
+  assert.deepEqual(rollJob(singleHost({ statuses: crashing, nowMs })), {
+    changes: [{ kind: 'revert', host: 'h1', record: revertedTo('h1', nowMs) }],
+    rollout: failedV2('batch not healthy within 60s on h1', nowMs),
+    health: 'Degraded',
+    rolling: false,
+    desired: 1,
+    healthy: 0,
+  } satisfies JobStep);
+  // A host that never reports the new spec at all fails the same way.
+  assert.deepEqual(summary(rollJob(singleHost({ statuses: statuses({ h1: V1_HEALTHY.h1! }), nowMs }))), ['revert h1']);
+});
+
+test('a rollout of one batch (maxParallel ≥ hosts) that misses its deadline reverts every host', () => {
+  const wide = { ...POLICY, maxParallel: 5 };
+  const first = rollJob(input({ policy: wide, desired: desiredOf(V2, ALL), current: currentAssignments(V1_RECORDS), statuses: statuses(V1_HEALTHY) }));
+  assert.deepEqual(summary(first), ALL.map((name) => `update ${name}`));
+  assert.deepEqual(first.rollout, ROLLING_V2);
+  const nowMs = T0 + DEADLINE_MS + 1;
+  const step = rollJob(
+    midRollout(Object.fromEntries(ALL.map((name) => [name, T0])), {
+      policy: wide,
+      statuses: statuses(Object.fromEntries(ALL.map((name) => [name, statusRecord(hashOf(V2, name), name === 'h4' ? 'Unhealthy' : 'Healthy', T0 + 5_000)]))),
+      nowMs,
+    }),
+  );
+  assert.deepEqual(step, {
+    changes: ALL.map((name) => ({ kind: 'revert', host: name, record: revertedTo(name, nowMs) })),
+    rollout: failedV2('batch not healthy within 60s on h4', nowMs),
+    health: 'Degraded',
+    rolling: false,
+    desired: 5,
+    healthy: 4,
+  } satisfies JobStep);
+});
+
+const THREE = ['h1', 'h2', 'h3'];
+const ONE_AT_A_TIME: RolloutPolicy = { ...POLICY, maxParallel: 1 };
+/** A 3-host maxParallel-1 rollout of v2 whose three batches went out at T0, T0 + 15 s and T0 + 30 s. */
+function lastBatch(h3: StatusRecord | undefined, nowMs: number): JobInput {
+  const records = [updatedRecord(V2, 'h1', 'c2', T0), updatedRecord(V2, 'h2', 'c2', T0 + 15_000), updatedRecord(V2, 'h3', 'c2', T0 + 30_000)];
+  return input({
+    policy: ONE_AT_A_TIME,
+    desired: desiredOf(V2, THREE),
+    current: currentAssignments(records),
+    statuses: statuses({
+      h1: statusRecord(hashOf(V2, 'h1'), 'Healthy', T0 + 3_000),
+      h2: statusRecord(hashOf(V2, 'h2'), 'Healthy', T0 + 18_000),
+      ...(h3 ? { h3 } : {}),
+    }),
+    rollout: ROLLING_V2,
+    nowMs,
+  });
+}
+
+test('the last batch of a rollout waits for its own deadline: no update is left, but the rollout is not complete', () => {
+  const step = rollJob(lastBatch(statusRecord(hashOf(V2, 'h3'), 'Starting', T0 + 31_000), T0 + 30_000 + DEADLINE_MS));
+  assert.deepEqual(step, { changes: [], health: 'Progressing', rolling: true, wakeAtMs: T0 + 30_000 + DEADLINE_MS + 1, desired: 3, healthy: 2 } satisfies JobStep);
+});
+
+test('the last batch of a rollout that misses its deadline fails it and reverts all three hosts', () => {
+  const input = lastBatch(statusRecord(hashOf(V2, 'h3'), 'CrashLoop', T0 + 35_000), T0 + 30_000 + DEADLINE_MS + 1);
+  for (const name of THREE) assert.ok(input.current.get(name)!.record.previous, `${name} on the new spec has a previous`);
+  const nowMs = input.nowMs;
+  assert.deepEqual(rollJob(input), {
+    changes: THREE.map((name) => ({ kind: 'revert', host: name, record: revertedTo(name, nowMs) })),
+    rollout: failedV2('batch not healthy within 60s on h3', nowMs),
+    health: 'Degraded',
+    rolling: false,
+    desired: 3,
+    healthy: 2,
+  } satisfies JobStep);
+});
+
+test('a rollout completes when its last batch has been healthy for minHealthySeconds: rollouts/<job> is deleted', () => {
+  const h3Healthy = statusRecord(hashOf(V2, 'h3'), 'Healthy', T0 + 32_000);
+  assert.deepEqual(rollJob(lastBatch(h3Healthy, T0 + 41_999)), {
+    changes: [],
+    health: 'Progressing',
+    rolling: true,
+    wakeAtMs: T0 + 42_000,
+    desired: 3,
+    healthy: 3,
+  } satisfies JobStep);
+  assert.deepEqual(rollJob(lastBatch(h3Healthy, T0 + 42_000)), { changes: [], rollout: null, health: 'Healthy', rolling: false, desired: 3, healthy: 3 } satisfies JobStep);
+});
+
+test('a completed rollout whose host crashes much later reverts nothing: without a record it is only Degraded', () => {
+  const completed = lastBatch(statusRecord(hashOf(V2, 'h3'), 'CrashLoop', T0 + 5 * HOUR_MS), T0 + 6 * HOUR_MS);
+  assert.deepEqual(rollJob({ ...completed, rollout: undefined }), { changes: [], health: 'Degraded', rolling: false, desired: 3, healthy: 2 } satisfies JobStep);
+});
+
+test('a rollout of the same spec to one host changed since leaves the hosts of the completed one out: not waited for, not reverted', () => {
+  // v2 rolled out and completed long ago; a commit moved h3 (new ip), which changes only h3's instance spec.
+  const moved = host('h3', { ip: '10.0.0.99', labels: { idc: 'lg' } });
+  const desired = new Map([...desiredOf(V2, ['h1', 'h2']), ['h3', hashInstanceSpec(V2, moved)] as const]);
+  const onV2 = THREE.map((name) => updatedRecord(V2, name, 'c2', T0 - HOUR_MS));
+  const started = rollJob(
+    input({ policy: ONE_AT_A_TIME, desired, current: currentAssignments(onV2), statuses: statuses({}), commit: 'c3', nowMs: T0 }),
+  );
+  const rollout = inProgress(V2, 'c3', T0);
+  assert.deepEqual(summary(started), ['update h3']);
+  assert.deepEqual(started.rollout, rollout);
+  const h3Moved = assignmentRecord(V2, moved, { commit: 'c3', assignedAtMs: T0, previous: onV2[2] });
+  // h1 crash-loops on v2 (since the last rollout) and h3 never gets healthy: only h3 fails the rollout, and only it goes back.
+  const nowMs = T0 + DEADLINE_MS + 1;
+  const step = rollJob(
+    input({
+      policy: ONE_AT_A_TIME,
+      desired,
+      current: currentAssignments([onV2[0]!, onV2[1]!, h3Moved]),
+      statuses: statuses({ h1: statusRecord(hashOf(V2, 'h1'), 'CrashLoop', T0 - 1_000), h2: statusRecord(hashOf(V2, 'h2'), 'Healthy', T0 - HOUR_MS) }),
+      rollout,
+      commit: 'c3',
+      nowMs,
+    }),
+  );
+  const { previous: _previous, ...h3Before } = onV2[2]!;
+  assert.deepEqual(step.changes, [{ kind: 'revert', host: 'h3', record: { ...h3Before, assignedAt: iso(nowMs) } }]);
+  assert.equal(step.rollout?.reason, 'batch not healthy within 60s on h3');
+  // h1 crash-looping neither fails the rollout of h3 nor holds it: once h3 settled, it completes.
+  const h3Up = (nowMs: number) =>
+    rollJob(
+      input({
+        policy: ONE_AT_A_TIME,
+        desired,
+        current: currentAssignments([onV2[0]!, onV2[1]!, h3Moved]),
+        statuses: statuses({ h1: statusRecord(hashOf(V2, 'h1'), 'CrashLoop', T0 - 1_000), h3: statusRecord(h3Moved.specHash, 'Healthy', T0 + 1_000) }),
+        rollout,
+        commit: 'c3',
+        nowMs,
+      }),
+    );
+  assert.deepEqual(h3Up(T0 + 5_000), { changes: [], health: 'Progressing', rolling: true, wakeAtMs: T0 + 11_000, desired: 3, healthy: 1 } satisfies JobStep);
+  assert.deepEqual(h3Up(T0 + 11_000), { changes: [], rollout: null, health: 'Degraded', rolling: false, desired: 3, healthy: 1 } satisfies JobStep);
+});
+
+test('a revert after a commit that changed the job’s tag and a host’s ip puts back an intact record', () => {
+  const retagged = job('web', { tag: `${V1.tag}-moved`, version: '2.0.0', ports: { http: 8080 }, health: HEALTH, rollout: POLICY });
+  const moved = host('h1', { ip: '10.0.0.99', labels: { idc: 'lg', rack: 'r7' } });
+  const onNew = assignmentRecord(retagged, moved, { commit: 'c2', assignedAtMs: T0, previous: v1Record('h1') });
+  assert.ok(intact(onNew));
+  const nowMs = T0 + DEADLINE_MS + 1;
+  const step = rollJob(
+    input({
+      tag: retagged.tag,
+      desired: new Map([['h1', hashInstanceSpec(retagged, moved)]]),
+      current: currentAssignments([onNew]),
+      statuses: statuses({ h1: statusRecord(onNew.specHash, 'CrashLoop', T0 + 2_000) }),
+      rollout: inProgress(retagged, 'c2', T0),
+      jobSpecHash: hashJobSpec(retagged),
+      nowMs,
+    }),
+  );
+  assert.equal(step.rollout?.state, 'Failed');
+  assert.deepEqual(step.changes, [{ kind: 'revert', host: 'h1', record: revertedTo('h1', nowMs) }]);
+  const change = step.changes[0]!;
+  assert.ok(change.kind === 'revert');
+  assert.equal(change.record.tag, V1.tag);
+  assert.equal(change.record.host.ip, '10.0.0.11');
+  assert.ok(intact(change.record), 'the reverted record hashes to its own specHash');
+  // What a revert of the spec alone would have written: the informer would see it as edited by hand.
+  assert.equal(intact({ ...change.record, tag: retagged.tag, host: onNew.host }), false);
+});
+
+test('a Failed record of the desired spec is kept, and holds the job even when every host runs that spec', () => {
+  const nowMs = T0 + 2 * HOUR_MS;
+  const failed = failedV2('batch not healthy within 60s on h1', T0 + DEADLINE_MS + 1);
+  const step = rollJob(
+    input({
+      policy: { ...POLICY, autoRevert: false },
+      desired: desiredOf(V2, ['h1']),
+      current: currentAssignments([updatedRecord(V2, 'h1', 'c2', T0)]),
+      statuses: statuses({ h1: statusRecord(hashOf(V2, 'h1'), 'CrashLoop', T0 + 2_000) }),
+      rollout: failed,
+      nowMs,
+    }),
+  );
+  assert.deepEqual(step, { changes: [], health: 'Degraded', rolling: false, desired: 1, healthy: 0 } satisfies JobStep);
+  assert.ok(!('rollout' in step), 'the record is left as it is');
+});
+
+test('a stale Failed record of another spec is deleted when nothing else is to be done', () => {
+  const step = rollJob(
+    input({
+      desired: desiredOf(V1, ALL),
+      current: currentAssignments(V1_RECORDS),
+      statuses: statuses(V1_HEALTHY),
+      rollout: FAILED_V2,
+      jobSpecHash: hashJobSpec(V1),
+      commit: 'c4',
+      nowMs: T0 + 2 * HOUR_MS,
+    }),
+  );
+  assert.deepEqual(step, { changes: [], rollout: null, health: 'Healthy', rolling: false, desired: 5, healthy: 5 } satisfies JobStep);
+});
+
+test('a stale InProgress record of another spec is replaced by the new rollout’s own, from its first batch', () => {
+  // v2 was half rolled out when a commit went back to v1: the hosts on v2 roll back as a new rollout.
+  const nowMs = T0 + 20_000;
+  const records = [updatedRecord(V2, 'h1', 'c2', T0), updatedRecord(V2, 'h2', 'c2', T0), ...V1_RECORDS.slice(2)];
+  const step = rollJob(
+    input({
+      desired: desiredOf(V1, ALL),
+      current: currentAssignments(records),
+      statuses: statuses({
+        ...V1_HEALTHY,
+        h1: statusRecord(hashOf(V2, 'h1'), 'Starting', T0 + 2_000),
+        h2: statusRecord(hashOf(V2, 'h2'), 'Starting', T0 + 2_000),
+      }),
+      rollout: ROLLING_V2,
+      jobSpecHash: hashJobSpec(V1),
+      commit: 'c3',
+      nowMs,
+    }),
+  );
+  assert.deepEqual(step, {
+    changes: [
+      { kind: 'update', host: 'h1', record: recordOf(V1, 'h1', 'c3', nowMs, records[0]) },
+      { kind: 'update', host: 'h2', record: recordOf(V1, 'h2', 'c3', nowMs, records[1]) },
+    ],
+    rollout: inProgress(V1, 'c3', nowMs),
+    health: 'Progressing',
+    rolling: true,
+    wakeAtMs: nowMs + DEADLINE_MS + 1,
+    desired: 5,
+    healthy: 3,
+  } satisfies JobStep);
+});
+
+test('a host assigned in the step that completes a rollout leaves the job Progressing, not Healthy', () => {
+  const completed = lastBatch(statusRecord(hashOf(V2, 'h3'), 'Healthy', T0 + 32_000), T0 + 50_000);
+  const step = rollJob({ ...completed, desired: desiredOf(V2, [...THREE, 'h4']) });
+  assert.deepEqual(step, {
+    changes: [{ kind: 'assign', host: 'h4', record: recordOf(V2, 'h4', 'c2', T0 + 50_000) }],
+    rollout: null,
+    health: 'Progressing',
+    rolling: false,
+    desired: 4,
+    healthy: 3,
+  } satisfies JobStep);
 });

@@ -21,7 +21,8 @@ const valid = {
   naming: { ip: '10.0.0.1', port: 8080, weight: 1, host: 'h1', job: 'web', specHash: 's' } satisfies NamingRecord,
   vip: { service: 'svc', job: 'web', port: 'http', vip: DEFAULT_VIP, directors: ['lvs-1'], commit: 'c' } satisfies VipRecord,
   sync: { commit, result: 'Rejected', time: 'now', rejected: { commit, errors: ['a.yaml:1:1: bad'] } } satisfies SyncCurrentRecord,
-  rollout: { job: 'web', failedSpecHash: 'x', revertedTo: 'y', commit: 'c', reason: 'unhealthy', time: 'now' } satisfies RolloutRecord,
+  rollout: { job: 'web', jobSpecHash: 'x', state: 'InProgress', commit: 'c', startedAt: 'now' } satisfies RolloutRecord,
+  failedRollout: { job: 'web', jobSpecHash: 'x', state: 'Failed', commit: 'c', startedAt: 'now', reason: 'unhealthy', failedAt: 'later' } satisfies RolloutRecord,
 };
 
 describe('record checks', () => {
@@ -33,6 +34,20 @@ describe('record checks', () => {
     assert.ok(isVipRecord(valid.vip));
     assert.ok(isSyncCurrentRecord(valid.sync));
     assert.ok(isRolloutRecord(valid.rollout));
+    assert.ok(isRolloutRecord(valid.failedRollout));
+  });
+
+  test('an assignment may carry the record it replaced, with its tag and host facts', () => {
+    const { job: _job, assignedAt: _assignedAt, ...previous } = valid.assignment;
+    assert.ok(isAssignmentRecord({ ...valid.assignment, previous }));
+    // The old shape (spec, specHash and commit only) cannot be put back intact: it is rejected.
+    assert.deepEqual(isAssignmentRecord.problems({ ...valid.assignment, previous: { spec: previous.spec, specHash: 's0', commit: 'c0' } }), [
+      'previous.tag: missing',
+      'previous.host: missing',
+    ]);
+    assert.deepEqual(isAssignmentRecord.problems({ ...valid.assignment, previous: { ...previous, host: { ...previous.host, ip: 7 } } }), [
+      'previous.host.ip: expected a string, got number 7',
+    ]);
   });
 
   test('reject malformed ones, listing every problem with its path', () => {
@@ -47,5 +62,11 @@ describe('record checks', () => {
     assert.deepEqual(isAssignmentRecord.problems({ ...valid.assignment, spec: { ...valid.assignment.spec, env: { A: 1 } } }), ['spec.env.A: expected a string, got number 1']);
     assert.deepEqual(isSyncCurrentRecord.problems(null), ['value: expected an object, got null']);
     assert.deepEqual(isRolloutRecord.problems([]), ['value: expected an object, got an array']);
+    assert.deepEqual(isRolloutRecord.problems({ ...valid.rollout, state: 'Done', startedAt: undefined }), [
+      'state: expected one of InProgress, Failed, got "Done"',
+      'startedAt: missing',
+    ]);
+    // The old shape of rollouts/<job> (failedSpecHash, revertedTo, time) is not a RolloutRecord.
+    assert.equal(isRolloutRecord({ job: 'web', failedSpecHash: 'x', revertedTo: 'y', commit: 'c', reason: 'unhealthy', time: 'now' }), false);
   });
 });
