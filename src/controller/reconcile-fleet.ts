@@ -2,7 +2,7 @@
 // fleet one step towards the commit, the audit actions they mean, and per-job health. Level-
 // triggered: run it again on the same input after its writes landed and it writes nothing.
 import type { FleetIndex } from '../model/fleet-index.js';
-import type { Host, Job, Model } from '../model/types.js';
+import type { Host, Job, Model, Service } from '../model/types.js';
 import { canonicalJson } from '../plan/canonical-json.js';
 import { placeInstances, type Placement } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
@@ -187,12 +187,19 @@ function reschedules(job: string, changes: readonly InstanceChange[], unavailabl
   return from.flatMap((host, index) => (to[index] ? [{ type: 'reschedule' as const, job, from: host, to: to[index]! }] : []));
 }
 
+/** The etcd record each Service object was last found to match: no need to compare again. */
+const matchingVips = new WeakMap<Service, VipRecord>();
+
 function syncVips(model: Model, commit: string, observed: ObservedState, layout: KeyLayout, writes: Writes): void {
   for (const service of model.services.values()) {
     if (!service.vip) continue;
-    const record: VipRecord = { service: service.name, job: service.job, port: service.port, vip: service.vip, directors: service.directors, commit };
     const existing = observed.vips.get(service.name);
-    if (existing && canonicalJson({ ...existing, commit }) === canonicalJson(record)) continue;
+    if (existing && matchingVips.get(service) === existing) continue;
+    const record: VipRecord = { service: service.name, job: service.job, port: service.port, vip: service.vip, directors: service.directors, commit };
+    if (existing && canonicalJson({ ...existing, commit }) === canonicalJson(record)) {
+      matchingVips.set(service, existing);
+      continue;
+    }
     writes.add({ put: layout.vip(service.name), value: record }, { type: 'vip.put', service: service.name });
   }
   for (const service of observed.vips.keys()) {

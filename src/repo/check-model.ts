@@ -58,21 +58,30 @@ function checkJobs(model: Model, index: FleetIndex, report: Report): void {
   }
 }
 
-/** A template that reads `host.labels.X` fails to render on a host without label X: say so now. */
-function checkLabelsInTemplates(job: Job, hosts: readonly Host[], report: Report): void {
+const labelReferences = new WeakMap<Job, readonly { label: string; path: DocumentPath }[]>();
+
+/** Which host labels a job's templates read, and where (remembered per job object). */
+function labelsReadBy(job: Job): readonly { label: string; path: DocumentPath }[] {
+  let references = labelReferences.get(job);
+  if (references) return references;
   const variables = jobTemplateVariables(job);
   const templates: [string, DocumentPath][] = [
     ...job.spec.command.map((argument, index): [string, DocumentPath] => [argument, ['spec', 'command', index]]),
     ...job.spec.configs.map((config, index): [string, DocumentPath] => [config.template, ['spec', 'configs', index, 'template']]),
     ...job.spec.cron.flatMap((task, taskIndex) => task.command.map((argument, index): [string, DocumentPath] => [argument, ['spec', 'cron', taskIndex, 'command', index]])),
   ];
-  for (const [template, path] of templates) {
-    for (const label of templateLabels(template, variables)) {
-      const missing = hosts.filter((host) => !(label in host.labels)).map((host) => host.name);
-      if (missing.length === 0) continue;
-      const names = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
-      report(job.origin, path, 'E_TEMPLATE_LABEL', `the template reads host.labels.${label}, but host(s) ${names} of the job's tree node have no label "${label}"`);
-    }
+  references = templates.flatMap(([template, path]) => templateLabels(template, variables).map((label) => ({ label, path })));
+  labelReferences.set(job, references);
+  return references;
+}
+
+/** A template that reads `host.labels.X` fails to render on a host without label X: say so now. */
+function checkLabelsInTemplates(job: Job, hosts: readonly Host[], report: Report): void {
+  for (const { label, path } of labelsReadBy(job)) {
+    const missing = hosts.filter((host) => !(label in host.labels)).map((host) => host.name);
+    if (missing.length === 0) continue;
+    const names = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
+    report(job.origin, path, 'E_TEMPLATE_LABEL', `the template reads host.labels.${label}, but host(s) ${names} of the job's tree node have no label "${label}"`);
   }
 }
 

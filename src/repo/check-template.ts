@@ -21,15 +21,21 @@ export interface TemplateVariables {
   readonly tagLevels?: readonly string[];
 }
 
-/** The variables a job's templates can use. */
+const jobVariables = new WeakMap<Job, TemplateVariables>();
+
+/** The variables a job's templates can use (remembered per job object: unchanged blobs, same object). */
 export function jobTemplateVariables(job: Job): TemplateVariables {
+  let variables = jobVariables.get(job);
+  if (variables) return variables;
   let tagLevels: readonly string[] = TAG_LEVELS;
   try {
     tagLevels = parseTag(job.tag).map((segment) => segment.level);
   } catch (error) {
     if (!(error instanceof TagSyntaxError)) throw error; // reported on its own
   }
-  return { portNames: Object.keys(job.spec.ports), tagLevels };
+  variables = { portNames: Object.keys(job.spec.ports), tagLevels };
+  jobVariables.set(job, variables);
+  return variables;
 }
 
 interface TemplateAnalysis {
@@ -61,6 +67,8 @@ export function checkTemplate(template: string, variables: TemplateVariables): r
 }
 
 export function templateLabels(template: string, variables: TemplateVariables): readonly string[] {
+  // Most templates read no label: skip the parse (a label path always spells "labels").
+  if (!template.includes('labels')) return NOTHING.labels;
   return analyze(template, variables).labels;
 }
 
