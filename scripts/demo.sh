@@ -30,3 +30,26 @@ step plan --repo SCRATCH --base HEAD~1 --head HEAD
 ygg plan --repo "$scratch" --base HEAD~1 --head HEAD
 step history --repo SCRATCH --job im-presence
 ygg history --repo "$scratch" --job im-presence
+
+# The controller: with etcd installed (Debian: apt-get install etcd-server), run one against a private
+# etcd for a few seconds and look at what it assigned.
+if command -v etcd >/dev/null 2>&1; then
+  port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+  client=$(port); peer=$(port)
+  etcd --name demo --data-dir "$scratch/etcd" --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "demo=http://127.0.0.1:$peer" >"$scratch/etcd.log" 2>&1 &
+  etcd_pid=$!
+  trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$scratch"' EXIT
+  step controller --repo SCRATCH --etcd http://127.0.0.1:$client '(for 4 seconds)'
+  node bin/ygg.js controller --repo "$scratch" --etcd "http://127.0.0.1:$client" --listen 127.0.0.1:0 --cache-dir "$scratch/cache" >"$scratch/controller.log" 2>&1 &
+  controller_pid=$!
+  sleep 4
+  kill -TERM $controller_pid; wait $controller_pid 2>/dev/null || true
+  grep -m 3 '"event":"reconciled"' "$scratch/controller.log" | cut -c1-240
+  step status --etcd http://127.0.0.1:$client
+  ygg status --etcd "http://127.0.0.1:$client" || true
+  step blame lg-im-01/alias-job-dispatcher --etcd http://127.0.0.1:$client --repo SCRATCH
+  ygg blame lg-im-01/alias-job-dispatcher --etcd "http://127.0.0.1:$client" --repo "$scratch"
+else
+  printf '\n(etcd is not installed: skipping the controller part of the tour; apt-get install etcd-server)\n'
+fi
