@@ -7,7 +7,7 @@ import type { Model } from '../model/types.js';
 import type { BranchHead, ControllerSource } from '../repo/controller-source.js';
 import { formatFinding } from '../repo/finding.js';
 import type { RepoLoader } from '../repo/load-repo.js';
-import type { CommitInfo } from '../repo/source.js';
+import type { CommitInfo, RepoSnapshot } from '../repo/source.js';
 import type { ControllerMetrics } from '../server/metrics.js';
 import type { KeyLayout } from '../store/keys.js';
 import type { CommitRef, SyncCurrentRecord, SyncResult } from '../store/records.js';
@@ -39,6 +39,7 @@ interface LoadedCommit {
   readonly commit: CommitRef;
   readonly model: Model;
   readonly index: FleetIndex;
+  readonly snapshot: RepoSnapshot;
 }
 
 export interface ReconcileReport {
@@ -49,6 +50,22 @@ export interface ReconcileReport {
 }
 
 const FETCH_REASONS = new Set(['start', 'poll', 'webhook']);
+
+const referenced = new WeakMap<Model, Map<string, string>>();
+
+/** sha256 → repo path of every artifact and dependency file the model's jobs take from the repo. */
+function referencedFiles(model: Model): Map<string, string> {
+  let files = referenced.get(model);
+  if (!files) {
+    files = new Map();
+    for (const job of model.jobs.values()) {
+      if (job.spec.artifact.path !== undefined) files.set(job.spec.artifact.sha256, job.spec.artifact.path);
+      for (const dependency of job.spec.dependencies) if (dependency.source !== undefined) files.set(dependency.sha256, dependency.source);
+    }
+    referenced.set(model, files);
+  }
+  return files;
+}
 
 function commitRef(info: CommitInfo): CommitRef {
   return { sha: info.sha, author: info.author, email: info.email, message: info.message, timestamp: info.timestamp };
@@ -69,6 +86,15 @@ export class FleetController {
 
   jobs(): ReadonlyMap<string, JobSummary> {
     return this.lastJobs;
+  }
+
+  /** A file of the commit in force that a job names as artifact or dependency, by its sha256. */
+  async content(sha256: string): Promise<Uint8Array | undefined> {
+    const inForce = this.lastGood;
+    if (!inForce) return undefined;
+    const path = referencedFiles(inForce.model).get(sha256);
+    const file = path === undefined ? undefined : inForce.snapshot.files.find((candidate) => candidate.path === path);
+    return file ? inForce.snapshot.readBytes(file) : undefined;
   }
 
   async reconcile(reasons: readonly string[]): Promise<ReconcileReport> {
@@ -147,9 +173,10 @@ export class FleetController {
   }
 
   private async load(sha: string): Promise<LoadedCommit | { commit: CommitRef; errors: string[] }> {
-    const result = await this.options.loader.load(await this.options.source.snapshotOf(sha));
+    const snapshot = await this.options.source.snapshotOf(sha);
+    const result = await this.options.loader.load(snapshot);
     const commit = commitRef(result.commit!);
-    if (result.model && result.index) return { commit, model: result.model, index: result.index };
+    if (result.model && result.index) return { commit, model: result.model, index: result.index, snapshot };
     return { commit, errors: result.findings.filter((finding) => finding.severity === 'error').map(formatFinding) };
   }
 

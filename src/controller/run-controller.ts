@@ -49,6 +49,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
   let notReady: string | undefined = 'connecting to etcd';
   let statusOf: (() => Promise<ControllerStatus>) | undefined;
   let loop: ReconcileLoop | undefined;
+  let controller: FleetController | undefined;
   const server = config.listen
     ? await startHttpServer({
         host: config.listen.host,
@@ -62,6 +63,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
           return statusOf();
         },
         onPush: () => loop?.trigger('webhook'),
+        getContent: async (sha256) => controller?.content(sha256),
       })
     : undefined;
   const client = await retryWithBackoff(() => connectEtcd(config.etcd), {
@@ -93,7 +95,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
       logger.warn({ event: 'election_error', error: (error as Error).message }, 'leader election error');
     },
   });
-  const controller = new FleetController({
+  controller = new FleetController({
     source,
     loader: new RepoLoader(createSchemaValidator()),
     store,

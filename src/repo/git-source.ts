@@ -33,6 +33,7 @@ export class GitSource implements RepoSource {
       commit: { sha, author: commit.author, email: commit.email, timestamp: commit.timestamp, message: commit.message },
       files,
       readText: async (file) => this.decoder.decode(await this.repository.readBlob(file.id)),
+      readBytes: (file) => this.repository.readBlob(file.id),
       sha256: (file) => this.repository.sha256(file.id),
     };
   }

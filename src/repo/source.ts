@@ -26,6 +26,7 @@ export interface RepoSnapshot {
   /** Every file under the repo root, sorted by path. */
   readonly files: readonly RepoFile[];
   readText(file: RepoFile): Promise<string>;
+  readBytes(file: RepoFile): Promise<Uint8Array>;
   /** Lowercase hex sha256 of a file's bytes. */
   sha256(file: RepoFile): Promise<string>;
 }

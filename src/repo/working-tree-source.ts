@@ -36,6 +36,7 @@ export class WorkingTreeSource implements RepoSource {
       location: { kind: 'tree', dir: this.label },
       files,
       readText: (file) => readWorkingTreeText(this.label, file),
+      readBytes: read,
       sha256: async (file) => createHash('sha256').update(await read(file)).digest('hex'),
     };
   }

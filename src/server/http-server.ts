@@ -9,6 +9,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { readBody } from './read-body.js';
 import { renderStatusPage, renderStatusUnavailablePage } from './status-page.js';
 import { MAX_WEBHOOK_BODY_BYTES, verifyWebhook, type WebhookEvent } from './webhook-verification.js';
+import { CONTENT_PREFIX, serveContent, type ContentLookup } from './content-route.js';
 
 export { parseListenAddress, ListenAddressError, type ListenAddress } from './listen-address.js';
 
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
    * level-triggered loop, so an extra one is harmless. Not awaited: the 202 goes out at once.
    */
   readonly onPush: (event: WebhookEvent) => void | Promise<void>;
+  /** Repo files by sha256 for agents (GET /content/<sha256>); absent: 404. */
+  readonly getContent?: ContentLookup;
   readonly now?: () => Date;
 }
 
@@ -57,7 +60,7 @@ type Method = 'GET' | 'POST';
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const routes = buildRoutes(options);
   const server = createServer((request, response) => {
-    void dispatch(routes, request, response).catch((error: unknown) => {
+    void dispatch(routes, request, response, options.getContent).catch((error: unknown) => {
       options.logger.error({ event: 'http_error', method: request.method, url: request.url, err: error }, 'request failed');
       if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
       else response.destroy();
@@ -101,8 +104,9 @@ function buildRoutes(options: HttpServerOptions): ReadonlyMap<string, Partial<Re
   ]);
 }
 
-async function dispatch(routes: ReadonlyMap<string, Partial<Record<Method, Handler>>>, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function dispatch(routes: ReadonlyMap<string, Partial<Record<Method, Handler>>>, request: IncomingMessage, response: ServerResponse, getContent: ContentLookup | undefined): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (path.startsWith(CONTENT_PREFIX) && (request.method === 'GET' || request.method === 'HEAD')) return serveContent(getContent, path, response);
   const route = routes.get(path);
   if (route === undefined) return sendJson(response, 404, { error: 'not found', path });
   // HEAD is GET without a body; Node drops the body of a HEAD response itself.
