@@ -14,7 +14,7 @@ import { hashInstanceSpec, hashJobSpec, type HashedSpec } from './spec-hash.js';
 export type StoreOp = { readonly put: string; readonly value: unknown } | { readonly delete: string };
 
 export type AuditAction =
-  | { readonly type: 'assign' | 'update' | 'restore' | 'revert'; readonly job: string; readonly host: string; readonly specHash: string; readonly from?: string }
+  | { readonly type: 'assign' | 'update' | 'restore' | 'revert' | 'refresh'; readonly job: string; readonly host: string; readonly specHash: string; readonly from?: string }
   | { readonly type: 'remove'; readonly job: string; readonly host: string; readonly specHash: string }
   | { readonly type: 'reschedule'; readonly job: string; readonly from: string; readonly to: string }
   | { readonly type: 'rollout-failed'; readonly job: string; readonly reason: string }
@@ -97,6 +97,7 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
       statuses: collectStatuses(observed, jobName, [...desired.keys()]),
       rollout,
       jobSpecHash,
+      services: servicesOf(model).get(jobName) ?? [],
       commit: input.commit.sha,
       nowMs,
     });
@@ -185,6 +186,21 @@ function reschedules(job: string, changes: readonly InstanceChange[], unavailabl
   const from = changes.filter((change) => change.kind === 'remove' && unavailable.has(change.host)).map((change) => change.host);
   const to = changes.filter((change) => change.kind === 'assign').map((change) => change.host);
   return from.flatMap((host, index) => (to[index] ? [{ type: 'reschedule' as const, job, from: host, to: to[index]! }] : []));
+}
+
+const servicesByModel = new WeakMap<Model, Map<string, { name: string; port: string }[]>>();
+
+/** job → the Services naming it, sorted by name (once per model). */
+function servicesOf(model: Model): Map<string, { name: string; port: string }[]> {
+  let byJob = servicesByModel.get(model);
+  if (!byJob) {
+    byJob = new Map();
+    for (const service of [...model.services.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      byJob.set(service.job, [...(byJob.get(service.job) ?? []), { name: service.name, port: service.port }]);
+    }
+    servicesByModel.set(model, byJob);
+  }
+  return byJob;
 }
 
 /** The etcd record each Service object was last found to match: no need to compare again. */

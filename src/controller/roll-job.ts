@@ -6,11 +6,13 @@ import type { RolloutPolicy } from '../model/types.js';
 import type { AssignmentRecord, RolloutRecord, StatusRecord } from '../store/records.js';
 import { isInstanceUp, type ObservedAssignment } from './observed-state.js';
 import type { HashedSpec } from './spec-hash.js';
+import { canonicalJson } from '../plan/canonical-json.js';
 
 export type JobHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';
 
 export type InstanceChange =
-  | { readonly kind: 'assign' | 'update' | 'restore' | 'revert'; readonly host: string; readonly record: AssignmentRecord }
+  /** refresh: same specHash, other Services naming the job: rewritten without a restart. */
+  | { readonly kind: 'assign' | 'update' | 'restore' | 'revert' | 'refresh'; readonly host: string; readonly record: AssignmentRecord }
   | { readonly kind: 'remove'; readonly host: string; readonly specHash: string };
 
 export interface JobStep {
@@ -38,6 +40,8 @@ export interface JobInput {
   readonly rollout: RolloutRecord | undefined;
   /** The host-independent hash of the job's desired spec (what a rollout is tracked by). */
   readonly jobSpecHash: string;
+  /** The Services naming the job, sorted: written into its assignments for the agents. */
+  readonly services: readonly { readonly name: string; readonly port: string }[];
   readonly commit: string;
   readonly nowMs: number;
 }
@@ -53,6 +57,7 @@ function record(input: JobInput, hashed: HashedSpec, previous?: AssignmentRecord
     specHash: hashed.specHash,
     commit: input.commit,
     assignedAt: new Date(input.nowMs).toISOString(),
+    ...(input.services.length > 0 ? { services: input.services } : {}),
     ...(previous ? { previous: { tag: previous.tag, host: previous.host, spec: previous.spec, specHash: previous.specHash, commit: previous.commit } } : {}),
   };
 }
@@ -61,7 +66,27 @@ function record(input: JobInput, hashed: HashedSpec, previous?: AssignmentRecord
 function reverted(input: JobInput, current: AssignmentRecord): AssignmentRecord | undefined {
   const previous = current.previous;
   if (!previous) return undefined;
-  return { job: input.job, tag: previous.tag, host: previous.host, spec: previous.spec, specHash: previous.specHash, commit: previous.commit, assignedAt: new Date(input.nowMs).toISOString() };
+  return {
+    job: input.job,
+    tag: previous.tag,
+    host: previous.host,
+    spec: previous.spec,
+    specHash: previous.specHash,
+    commit: previous.commit,
+    assignedAt: new Date(input.nowMs).toISOString(),
+    ...(input.services.length > 0 ? { services: input.services } : {}),
+  };
+}
+
+/**
+ * The same spec with other Services naming it: rewrite the record (no restart) so the agent registers
+ * under the right names. Fields the hash leaves out (rollout, replicas) are not the agent's business
+ * and are not rewritten, so scaling a job touches only the instances it adds or removes.
+ */
+function refreshed(input: JobInput, current: AssignmentRecord): AssignmentRecord | undefined {
+  if (canonicalJson(current.services ?? []) === canonicalJson(input.services)) return undefined;
+  const { services: _services, ...rest } = current;
+  return { ...rest, ...(input.services.length > 0 ? { services: input.services } : {}) };
 }
 
 export function rollJob(input: JobInput): JobStep {
@@ -75,7 +100,11 @@ export function rollJob(input: JobInput): JobStep {
     if (!current) changes.push({ kind: 'assign', host, record: record(input, hashed) });
     else if (!current.intact) changes.push({ kind: 'restore', host, record: record(input, hashed) });
     else if (current.record.specHash !== hashed.specHash) updates.push(host);
-    else atDesired.push(host);
+    else {
+      atDesired.push(host);
+      const refresh = refreshed(input, current.record);
+      if (refresh) changes.push({ kind: 'refresh', host, record: refresh });
+    }
   }
   for (const [host, current] of input.current) {
     if (!input.desired.has(host)) changes.push({ kind: 'remove', host, specHash: current.record.specHash });

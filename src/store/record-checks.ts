@@ -48,6 +48,7 @@ export const isAssignmentRecord = recordCheck<AssignmentRecord>(
     specHash: string,
     commit: string,
     assignedAt: string,
+    services: optional(arrayOf(object({ name: string, port: string }))),
     previous: optional(object({ tag: string, host: object({ name: string, ip: string, labels: recordOf(string) }), spec: jobSpec, specHash: string, commit: string })),
   }),
 );

@@ -14,6 +14,8 @@ export interface AssignmentRecord {
   /** The commit this spec comes from (for blame) and when it was written. */
   readonly commit: string;
   readonly assignedAt: string;
+  /** The Services naming this job: the agent registers the instance under them while it is healthy. */
+  readonly services?: readonly { readonly name: string; readonly port: string }[];
   /** The assignment this one replaced, kept so a failed rollout can put it back as it was. */
   readonly previous?: { readonly tag: string; readonly host: Pick<Host, 'name' | 'ip' | 'labels'>; readonly spec: JobSpec; readonly specHash: string; readonly commit: string };
 }

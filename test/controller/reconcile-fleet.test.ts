@@ -65,8 +65,10 @@ function reconcile(built: Model, observed: ObservedState, options: { nowMs: numb
 const assignKey = (hostName: string, jobName: string) => `/ygg/v1/assign/${hostName}/${jobName}`;
 const VIP_KEY = `/ygg/v1/vips/${SERVICE_NAME}`;
 const hashOf = (target: Job, hostName: string) => hashInstanceSpec(target, hostNamed(hostName)).specHash;
+/** The api job is named by the Service, so its assignments carry it for the agents' naming. */
+const servicesOf = (target: Job) => (target.name === 'api' ? [{ name: SERVICE_NAME, port: 'http' }] : []);
 const recordOf = (target: Job, hostName: string, commit: string, assignedAtMs: number, previous?: AssignmentRecord) =>
-  assignmentRecord(target, hostNamed(hostName), { commit, assignedAtMs, ...(previous ? { previous } : {}) });
+  assignmentRecord(target, hostNamed(hostName), { commit, assignedAtMs, services: servicesOf(target), ...(previous ? { previous } : {}) });
 
 const VIP_RECORD: VipRecord = { service: SERVICE_NAME, job: 'api', port: 'http', vip: DEFAULT_VIP, directors: ['lg-lvs-01', 'lg-lvs-02'], commit: 'c1' };
 
@@ -287,7 +289,7 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   });
   const out = reconcile(replaced, lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER, sha: 'c2' });
   assert.deepEqual(out.ops, [
-    { put: assignKey('lg-3', 'api'), value: assignmentRecord(API_V1, lg3, { commit: 'c2', assignedAtMs: LATER }) },
+    { put: assignKey('lg-3', 'api'), value: assignmentRecord(API_V1, lg3, { commit: 'c2', assignedAtMs: LATER, services: servicesOf(API_V1) }) },
     { delete: assignKey('lg-1', 'api') },
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c2', LATER) },
     { delete: assignKey('lg-1', 'worker') },
@@ -329,8 +331,16 @@ test('a VIP removed from its Service, or the Service removed, deletes vips/<serv
   const withoutVip = reconcile(fleet({ services: [service(SERVICE_NAME, 'api')] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
   assert.deepEqual(withoutVip.ops, [{ delete: VIP_KEY }]);
   assert.deepEqual(withoutVip.actions, [{ type: 'vip.delete', service: SERVICE_NAME }]);
-  const withoutService = reconcile(fleet({ services: [] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
-  assert.deepEqual(withoutService.ops, [{ delete: VIP_KEY }]);
+  const steady = steadyCluster();
+  const withoutService = reconcile(fleet({ services: [] }), steady, { nowMs: LATER, sha: 'c2' });
+  // The api instances are no longer named by the Service: their records lose it (no restart).
+  const apiHosts = [...steady.assignments].filter(([, jobs]) => jobs.has('api')).map(([host]) => host).sort();
+  const refreshes = apiHosts.map((host) => {
+    const { services: _services, ...record } = steady.assignments.get(host)!.get('api')!.record;
+    return { put: assignKey(host, 'api'), value: record };
+  });
+  assert.deepEqual(withoutService.ops, [...refreshes, { delete: VIP_KEY }]);
+  assert.deepEqual(withoutService.actions.map((action) => action.type), [...apiHosts.map(() => 'refresh'), 'vip.delete']);
 });
 
 test('a changed VIP is put again with the new commit', () => {

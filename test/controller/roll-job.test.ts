@@ -49,6 +49,7 @@ function input(overrides: Partial<JobInput>): JobInput {
     statuses: undefined,
     rollout: undefined,
     jobSpecHash: hashJobSpec(V2),
+    services: [],
     commit: 'c2',
     nowMs: T0,
     ...overrides,

@@ -1,0 +1,265 @@
+// A job's health check (http / tcp / exec) and the monitor that runs it on its interval. Naming
+// registration follows the monitor's transitions, so a check must answer within its timeout no
+// matter what the job does: a server that accepts and never answers, a probe that hangs forever.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import type { HealthCheck } from '../model/types.js';
+
+export interface HealthResult {
+  readonly healthy: boolean;
+  readonly detail: string;
+}
+
+export interface HealthCheckContext {
+  /** Where the job listens; the agent checks its own instances, so loopback by default. */
+  readonly host?: string;
+  /** For exec checks: the release directory. */
+  readonly cwd?: string;
+  /** For exec checks: the whole environment, built as for the job itself. Default: the agent's. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Aborting ends the check at once (the monitor stopping): the result is unhealthy, "aborted". */
+  readonly signal?: AbortSignal;
+}
+
+/** The check names a port the job does not declare, or declares no kind: the spec is wrong. */
+export class HealthCheckSpecError extends Error {
+  readonly code = 'E_HEALTH_CHECK_SPEC';
+  constructor(reason: string) {
+    super(`invalid health check: ${reason}`);
+    this.name = 'HealthCheckSpecError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+const DETAIL_MAX_CHARS = 200;
+
+export async function runHealthCheck(check: HealthCheck, ports: Readonly<Record<string, number>>, context: HealthCheckContext = {}): Promise<HealthResult> {
+  const host = context.host ?? '127.0.0.1';
+  const timeoutMs = check.timeoutSeconds * 1000;
+  const portOf = (name: string) => {
+    const port = ports[name];
+    if (port === undefined) throw new HealthCheckSpecError(`port "${name}" is not one of the job's ports (${Object.keys(ports).sort().join(', ') || 'none'})`);
+    return port;
+  };
+  if (context.signal?.aborted) return { healthy: false, detail: 'aborted' };
+  if (check.http) return probeHttp(host, portOf(check.http.port), check.http.path, timeoutMs, context.signal);
+  if (check.tcp) return probeTcp(host, portOf(check.tcp.port), timeoutMs, context.signal);
+  if (check.exec) return probeExec(check.exec.command, timeoutMs, context);
+  throw new HealthCheckSpecError('none of http, tcp, exec is set');
+}
+
+/** Settles once, whichever of answer, error, timeout or abort comes first, and always cleans up. */
+function raceProbe(timeoutMs: number, signal: AbortSignal | undefined, start: (settle: (result: HealthResult) => void) => () => void): Promise<HealthResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let cleanup = () => {};
+    const settle = (result: HealthResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      cleanup();
+      resolve(result);
+    };
+    const onAbort = () => settle({ healthy: false, detail: 'aborted' });
+    const timer = setTimeout(() => settle({ healthy: false, detail: `timed out after ${timeoutMs} ms` }), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    cleanup = start(settle);
+    if (settled) cleanup();
+  });
+}
+
+function probeHttp(host: string, port: number, path: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<HealthResult> {
+  return raceProbe(timeoutMs, signal, (settle) => {
+    // agent: false — a fresh connection each time: a pooled socket would hide a listener that died
+    const request = http.get({ host, port, path, agent: false, headers: { 'user-agent': 'ygg-agent-health', connection: 'close' } }, (response) => {
+      const status = response.statusCode ?? 0;
+      response.resume();
+      settle({ healthy: status >= 200 && status < 300, detail: `HTTP ${status} from ${path}` });
+    });
+    request.on('error', (error) => settle({ healthy: false, detail: describeError(error) }));
+    return () => request.destroy();
+  });
+}
+
+function probeTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<HealthResult> {
+  return raceProbe(timeoutMs, signal, (settle) => {
+    const socket = net.connect({ host, port });
+    socket.on('connect', () => settle({ healthy: true, detail: `connected to ${host}:${port}` }));
+    socket.on('error', (error) => settle({ healthy: false, detail: describeError(error) }));
+    return () => socket.destroy();
+  });
+}
+
+function probeExec(command: readonly string[], timeoutMs: number, context: HealthCheckContext): Promise<HealthResult> {
+  const [file, ...args] = command;
+  if (file === undefined) throw new HealthCheckSpecError('exec command is empty');
+  return raceProbe(timeoutMs, context.signal, (settle) => {
+    // detached: its own process group, so a timeout kills the probe and whatever it started
+    const child = spawn(file, args, { cwd: context.cwd, env: context.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-DETAIL_MAX_CHARS));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (error) => settle({ healthy: false, detail: describeError(error) }));
+    // 'exit', not 'close': a grandchild holding the pipes open must not stretch the check
+    child.on('exit', (code, signalName) => {
+      const tail = output.trim();
+      const how = code !== null ? `exit ${code}` : `killed by ${signalName}`;
+      settle({ healthy: code === 0, detail: tail ? `${how}: ${tail}` : how });
+    });
+    return () => {
+      if (child.exitCode === null && child.signalCode === null) killGroup(child.pid);
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+  });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (error) {
+    // ESRCH: the group is already gone, which is what we wanted
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+function describeError(error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message}` : error.message;
+}
+
+export type HealthState = 'unknown' | 'healthy' | 'unhealthy';
+
+export interface HealthTransition {
+  readonly from: HealthState;
+  readonly to: 'healthy' | 'unhealthy';
+  readonly result: HealthResult;
+  readonly at: Date;
+}
+
+export interface HealthMonitorOptions {
+  readonly check: HealthCheck;
+  readonly ports: Readonly<Record<string, number>>;
+  readonly context?: Omit<HealthCheckContext, 'signal'>;
+  /** Consecutive successes before healthy. Default 1: registering quickly is what rollouts wait for. */
+  readonly healthyThreshold?: number;
+  /** Consecutive failures before unhealthy. Default 2: one lost probe should not drain an instance. */
+  readonly unhealthyThreshold?: number;
+  /** Replaces runHealthCheck (tests, or a check done another way). */
+  readonly probe?: (signal: AbortSignal) => Promise<HealthResult>;
+}
+
+/**
+ * Runs the check every intervalSeconds, measured start to start, never two at once (a check slower
+ * than the interval delays the next one), and reports transitions between healthy and unhealthy.
+ * Starts `unknown`: a fresh instance is neither registered nor counted as failing until it has
+ * been checked enough times to say.
+ */
+export class HealthMonitor {
+  private stateValue: HealthState = 'unknown';
+  private successes = 0;
+  private failures = 0;
+  private last: HealthResult | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private started = false;
+  private readonly listeners = new Set<(transition: HealthTransition) => void>();
+  private readonly healthyThreshold: number;
+  private readonly unhealthyThreshold: number;
+
+  constructor(private readonly options: HealthMonitorOptions) {
+    this.healthyThreshold = Math.max(1, options.healthyThreshold ?? 1);
+    this.unhealthyThreshold = Math.max(1, options.unhealthyThreshold ?? 2);
+  }
+
+  get state(): HealthState {
+    return this.stateValue;
+  }
+
+  get lastResult(): HealthResult | undefined {
+    return this.last;
+  }
+
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
+  /** Calls `listener` on every transition; returns an unsubscribe. */
+  onTransition(listener: (transition: HealthTransition) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The first check runs at once: a healthy instance should be registered without waiting an interval. */
+  start(): void {
+    if (this.started || this.abort.signal.aborted) return;
+    this.started = true;
+    this.tick();
+  }
+
+  /** Stops scheduling and aborts a check in flight; resolves when it has ended. No transition follows. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private tick(): void {
+    const startedAt = Date.now();
+    this.running = this.checkOnce().finally(() => {
+      this.running = undefined;
+      if (this.abort.signal.aborted) return;
+      const delayMs = Math.max(0, this.options.check.intervalSeconds * 1000 - (Date.now() - startedAt));
+      this.timer = setTimeout(() => this.tick(), delayMs);
+    });
+  }
+
+  private async checkOnce(): Promise<void> {
+    const signal = this.abort.signal;
+    let result: HealthResult;
+    try {
+      result = this.options.probe
+        ? await this.options.probe(signal)
+        : await runHealthCheck(this.options.check, this.options.ports, { ...this.options.context, signal });
+    } catch (error) {
+      // a wrong spec never heals by retrying, but it is still a failing instance, not a dead monitor
+      result = { healthy: false, detail: (error as Error).message };
+    }
+    if (signal.aborted) return;
+    this.record(result);
+  }
+
+  private record(result: HealthResult): void {
+    this.last = result;
+    if (result.healthy) {
+      this.successes += 1;
+      this.failures = 0;
+      if (this.stateValue !== 'healthy' && this.successes >= this.healthyThreshold) this.transition('healthy', result);
+    } else {
+      this.failures += 1;
+      this.successes = 0;
+      if (this.stateValue !== 'unhealthy' && this.failures >= this.unhealthyThreshold) this.transition('unhealthy', result);
+    }
+  }
+
+  private transition(to: 'healthy' | 'unhealthy', result: HealthResult): void {
+    const from = this.stateValue;
+    this.stateValue = to;
+    const transition: HealthTransition = { from, to, result, at: new Date() };
+    for (const listener of this.listeners) {
+      try {
+        listener(transition);
+      } catch {
+        // a failing listener must not stop the checks; listeners handle their own errors
+      }
+    }
+  }
+}

@@ -1,0 +1,159 @@
+// Who a pid is. A pid alone names a process only while it lives: after it exits the kernel hands
+// the number out again, so an agent that adopted "pid 4242" from a file could signal a stranger.
+// The start time (clock ticks since boot, /proc/<pid>/stat field 22) never changes for a process
+// and differs for any later holder of the number, so (pid, startTime) is the identity we keep.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly startTime: number;
+}
+
+/** The few fields of /proc/<pid>/stat the agent needs. */
+export interface ProcessStat extends ProcessIdentity {
+  /** One letter: R, S, D, Z (zombie), X (dead), T ... */
+  readonly state: string;
+  readonly processGroup: number;
+}
+
+/** What the agent writes when it starts an instance, so a later agent can adopt it. */
+export interface PidFileRecord extends ProcessIdentity {
+  readonly specHash: string;
+  readonly startedAt: string;
+  readonly command: readonly string[];
+}
+
+export class PidFileError extends Error {
+  readonly code = 'E_PID_FILE_INVALID';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`pid file ${file} is invalid: ${reason}`);
+    this.name = 'PidFileError';
+  }
+
+  toJSON(): { code: string; file: string; reason: string; message: string } {
+    return { code: this.code, file: this.file, reason: this.reason, message: this.message };
+  }
+}
+
+/**
+ * Reads /proc/<pid>/stat; undefined when there is no such process. Synchronous on purpose: procfs
+ * reads never block on disk and the supervisor polls this every second per adopted instance.
+ */
+export function readProcessStat(pid: number, procRoot = '/proc'): ProcessStat | undefined {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ESRCH')) return undefined;
+    throw error;
+  }
+  // comm (field 2) is in parentheses and may itself hold spaces and ')': split after the LAST ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so field N is fields[N - 3].
+  const state = fields[0];
+  const processGroup = Number(fields[2]);
+  const startTime = Number(fields[19]);
+  if (state === undefined || !Number.isFinite(processGroup) || !Number.isFinite(startTime)) return undefined;
+  return { pid, startTime, state, processGroup };
+}
+
+/** The identity of a live process; undefined when it is gone or a zombie (exited, not yet reaped). */
+export function processIdentity(pid: number, procRoot = '/proc'): ProcessIdentity | undefined {
+  const stat = readProcessStat(pid, procRoot);
+  if (stat === undefined || isDead(stat)) return undefined;
+  return { pid: stat.pid, startTime: stat.startTime };
+}
+
+/** True while the very process `identity` names is alive (not merely some process with that pid). */
+export function isSameProcess(identity: ProcessIdentity, procRoot = '/proc'): boolean {
+  return processIdentity(identity.pid, procRoot)?.startTime === identity.startTime;
+}
+
+/**
+ * Live (non-zombie) members of a process group. A job's children that outlive it stay in its group;
+ * they are reparented to init and may linger as zombies if init does not reap, which is why zombies
+ * are left out: they hold no resources and cannot be signalled away.
+ */
+export function processGroupMembers(processGroup: number, procRoot = '/proc'): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcessStat(Number(entry), procRoot);
+    if (stat !== undefined && stat.processGroup === processGroup && !isDead(stat)) members.push(stat.pid);
+  }
+  return members.sort((a, b) => a - b);
+}
+
+/**
+ * Temp file + fsync + rename: a reader (the next agent) sees the old record or the new one, never a
+ * torn one, even if this agent is killed mid-write.
+ */
+export async function writePidFile(file: string, record: PidFileRecord): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  // Unique per write: two overlapping writes must not share (and clobber) one temp file.
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const body = `${JSON.stringify({ pid: record.pid, startTime: record.startTime, specHash: record.specHash, startedAt: record.startedAt, command: record.command })}\n`;
+  const handle = await open(temp, 'w', 0o644);
+  try {
+    await handle.writeFile(body, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** undefined when there is no pid file (never started, or stopped cleanly); PidFileError when unreadable as one. */
+export async function readPidFile(file: string): Promise<PidFileRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new PidFileError(file, 'not JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw new PidFileError(file, 'not a JSON object');
+  const record = value as Record<string, unknown>;
+  if (!isPositiveInteger(record.pid)) throw new PidFileError(file, '"pid" is not a positive integer');
+  if (!isPositiveInteger(record.startTime) && record.startTime !== 0) throw new PidFileError(file, '"startTime" is not an integer');
+  if (typeof record.specHash !== 'string') throw new PidFileError(file, '"specHash" is not a string');
+  if (typeof record.startedAt !== 'string') throw new PidFileError(file, '"startedAt" is not a string');
+  if (!Array.isArray(record.command) || !record.command.every((part) => typeof part === 'string')) {
+    throw new PidFileError(file, '"command" is not an array of strings');
+  }
+  return { pid: record.pid, startTime: record.startTime as number, specHash: record.specHash, startedAt: record.startedAt, command: record.command as string[] };
+}
+
+export async function removePidFile(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
+
+function isDead(stat: ProcessStat): boolean {
+  return stat.state === 'Z' || stat.state === 'X';
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
