@@ -1,0 +1,170 @@
+// One job instance on this host, the way operators think of it: its process (supervised), its health
+// check, its cron tasks and its naming entries, summed up as one StatusRecord.
+import type { Logger } from 'pino';
+import type { InstanceSpec } from '../plan/render-instance.js';
+import type { AssignmentRecord, StatusRecord } from '../store/records.js';
+import { jobPaths } from './agent-layout.js';
+import { CronRunner } from './cron-runner.js';
+import { HealthMonitor, type HealthState } from './health-check.js';
+import type { NamingRegistration } from './naming-registration.js';
+import { jobEnvironment } from './spawn-instance.js';
+import { InstanceSupervisor, type StartSpec, type SupervisorStatus } from './supervisor.js';
+
+export interface JobInstanceOptions {
+  readonly root: string;
+  readonly assignment: AssignmentRecord;
+  readonly rendered: InstanceSpec;
+  readonly naming: () => NamingRegistration | undefined;
+  readonly logger: Logger;
+  readonly onStatus: (status: StatusRecord) => void;
+  /** Tests shorten the restart backoff. */
+  readonly restartPolicy?: ConstructorParameters<typeof InstanceSupervisor>[0]['policy'];
+}
+
+/** How long a stopping instance stays deregistered before SIGTERM, and SIGTERM before SIGKILL. */
+export const DRAIN_MS = 2000;
+export const TERM_TIMEOUT_MS = 10_000;
+
+export class JobInstance {
+  readonly job: string;
+  readonly specHash: string;
+  private assignment: AssignmentRecord;
+  private readonly supervisor: InstanceSupervisor;
+  private readonly health: HealthMonitor | undefined;
+  private readonly cron: CronRunner | undefined;
+  private healthState: HealthState = 'unknown';
+  private supervised: SupervisorStatus | undefined;
+  private lastError: string | undefined;
+
+  constructor(private readonly options: JobInstanceOptions) {
+    const { rendered, root } = options;
+    this.assignment = options.assignment;
+    this.job = options.assignment.job;
+    this.specHash = options.assignment.specHash;
+    const paths = jobPaths(root, this.job);
+    const env = jobEnvironment(rendered.env);
+    this.supervisor = new InstanceSupervisor({
+      name: this.job,
+      ...(options.restartPolicy ? { policy: options.restartPolicy } : {}),
+      beforeStop: () => this.deregister(),
+      onStatus: (status) => {
+        this.supervised = status;
+        if (status.state !== 'Running') this.setHealth('unknown');
+        this.report();
+      },
+      logger: options.logger,
+    });
+    const check = rendered.health;
+    // One failed probe removes the endpoint: "removed from naming within one interval".
+    this.health = check ? new HealthMonitor({ check, ports: rendered.ports, context: { host: '127.0.0.1', cwd: paths.current, env }, unhealthyThreshold: 1 }) : undefined;
+    this.health?.onTransition((transition) => {
+      this.lastError = transition.to === 'unhealthy' ? `health check: ${transition.result.detail}` : undefined;
+      this.setHealth(transition.to);
+      this.report();
+    });
+    this.cron = rendered.cron.length > 0 ? new CronRunner({ job: this.job, tasks: rendered.cron, cwd: paths.current, env, logDir: paths.logDir, onRunEnd: () => this.report() }) : undefined;
+  }
+
+  private startSpec(): StartSpec {
+    const paths = jobPaths(this.options.root, this.job);
+    return { command: this.options.rendered.command, env: this.options.rendered.env, cwd: paths.current, logDir: paths.logDir, pidFile: paths.pidFile, specHash: this.specHash };
+  }
+
+  async start(): Promise<void> {
+    await this.supervisor.start(this.startSpec());
+    await this.startCompanions();
+  }
+
+  /** Takes over the process a previous agent started, without restarting it; false when none is alive. */
+  async adopt(): Promise<boolean> {
+    const result = await this.supervisor.adopt(this.startSpec());
+    if (!result.adopted) return false;
+    await this.startCompanions();
+    return true;
+  }
+
+  private async startCompanions(): Promise<void> {
+    this.health?.start();
+    await this.cron?.start();
+    if (!this.health) this.setHealth('healthy'); // no check: running is all there is to know
+  }
+
+  /** Drain: leave naming, wait, SIGTERM, SIGKILL. The data and log directories stay. */
+  async stop(): Promise<void> {
+    await this.cron?.stop();
+    await this.health?.stop();
+    await this.supervisor.stop({ drainMs: DRAIN_MS, termTimeoutMs: TERM_TIMEOUT_MS });
+  }
+
+  /** The agent is going away, the process is not: stop watching it, leave it running. */
+  async detach(): Promise<void> {
+    await this.cron?.stop();
+    await this.health?.stop();
+    this.supervisor.detach();
+  }
+
+  /** Same spec, new record (e.g. other Services name the job): re-register under the new names. */
+  updateAssignment(assignment: AssignmentRecord): void {
+    const before = JSON.stringify(this.assignment.services ?? []);
+    this.assignment = assignment;
+    if (before !== JSON.stringify(assignment.services ?? [])) void this.registerIfHealthy().catch(() => undefined);
+  }
+
+  pid(): number | undefined {
+    return this.supervised?.pid;
+  }
+
+  isHealthy(): boolean {
+    return this.healthState === 'healthy' && this.supervised?.state === 'Running';
+  }
+
+  /** Puts (or removes) the endpoints in naming, e.g. after etcd returned or the lease changed. */
+  async registerIfHealthy(): Promise<void> {
+    await this.options.naming()?.setHealthy({ job: this.job, specHash: this.specHash }, this.endpoints(), this.isHealthy());
+  }
+
+  status(): StatusRecord {
+    const supervised = this.supervised;
+    const now = new Date().toISOString();
+    const running = supervised?.state === 'Running';
+    const state = !supervised ? 'Starting' : running ? (this.healthState === 'healthy' ? 'Healthy' : this.healthState === 'unhealthy' ? 'Unhealthy' : 'Running') : supervised.state;
+    const lastError = this.lastError ?? supervised?.lastError;
+    return {
+      specHash: supervised?.specHash ?? this.specHash,
+      release: this.specHash,
+      ...(supervised?.pid !== undefined ? { pid: supervised.pid } : {}),
+      state,
+      restarts: supervised?.restarts ?? 0,
+      ...(supervised?.lastExit ? { lastExit: supervised.lastExit } : {}),
+      ...(lastError ? { lastError } : {}),
+      since: supervised?.since ?? now,
+      updatedAt: now,
+    };
+  }
+
+  private endpoints(): { service: string; port: number }[] {
+    const ports = this.options.rendered.ports;
+    return (this.assignment.services ?? []).flatMap(({ name, port }) => (ports[port] === undefined ? [] : [{ service: name, port: ports[port]! }]));
+  }
+
+  private setHealth(state: HealthState): void {
+    const was = this.isHealthy();
+    this.healthState = state;
+    if (was !== this.isHealthy()) {
+      this.registerIfHealthy().catch((error: unknown) => this.options.logger.warn({ event: 'naming_failed', job: this.job, error: (error as Error).message }, 'naming not updated; redone when etcd is back'));
+    }
+  }
+
+  private async deregister(): Promise<void> {
+    try {
+      await this.options.naming()?.deregister(this.job);
+    } catch (error) {
+      // etcd down: the entries expire with the agent's lease; the drain goes on.
+      this.options.logger.warn({ event: 'deregister_failed', job: this.job, error: (error as Error).message }, 'could not deregister before stopping');
+    }
+  }
+
+  private report(): void {
+    this.options.onStatus(this.status());
+  }
+}
