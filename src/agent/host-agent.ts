@@ -108,9 +108,11 @@ export class HostAgent {
       onRetry: (error, attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; jobs keep running'),
     });
     this.store = new EtcdStateStore(this.client, this.layout);
-    await retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000 });
+    // Assignments first: they carry the address the fleet knows this host by, for naming.
     const read = await retryWithBackoff(() => this.store!.getPrefixJson(this.layout.assignments(this.options.host), isAssignmentRecord), { signal: this.abort.signal, maxMs: 5000 });
-    this.replaceAssignments(new Map([...read.entries].map(([key, entry]) => [key.slice(this.layout.assignments(this.options.host).length), entry.value])));
+    const assigned = new Map([...read.entries].map(([key, entry]) => [key.slice(this.layout.assignments(this.options.host).length), entry.value]));
+    await retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000 });
+    this.replaceAssignments(assigned);
     this.watch = this.store.watchPrefix<AssignmentRecord>(this.layout.assignments(this.options.host), read.revision, (event) => this.onAssignmentEvent(event), {
       check: isAssignmentRecord,
       onConnectionChange: (connected) => {
@@ -130,7 +132,7 @@ export class HostAgent {
     this.lease = lease;
     await this.putFacts();
     if (this.naming) await this.naming.reassert(lease.id);
-    else this.naming = new NamingRegistration({ store, host: this.options.host, ip: await this.hostIp(), leaseId: lease.id });
+    else this.ensureNaming([...this.assignments.values()][0]?.host.ip);
     await Promise.all([...this.instances.values()].map((instance) => instance.registerIfHealthy().catch(() => undefined)));
     lease.onLost(() => {
       if (this.abort.signal.aborted) return;
@@ -144,12 +146,13 @@ export class HostAgent {
     await this.store!.applyBatch([{ put: this.layout.agent(this.options.host), value: facts, lease: this.lease!.id }]);
   }
 
-  /** The ip the fleet knows this host by: from an assignment, else the first address of the machine. */
-  private async hostIp(): Promise<string> {
-    const assigned = [...this.assignments.values()][0]?.host.ip;
-    if (assigned) return assigned;
-    const facts = await readMachineFacts(this.options.host, this.root, this.options.agentVersion, this.startedAt);
-    return facts.ips[0] ?? '127.0.0.1';
+  /**
+   * Naming records carry the address the fleet knows this host by (the Host document's ip, which
+   * every assignment repeats), so registration starts with the first assignment seen.
+   */
+  private ensureNaming(ip: string | undefined): void {
+    if (this.naming || !ip || !this.store || !this.lease) return;
+    this.naming = new NamingRegistration({ store: this.store, host: this.options.host, ip, leaseId: this.lease.id });
   }
 
   private onAssignmentEvent(event: WatchEvent<AssignmentRecord>): void {
@@ -218,6 +221,7 @@ export class HostAgent {
       if (retryable) this.retryTimers.set(job, setTimeout(() => this.schedule(job), 10_000));
       return;
     }
+    this.ensureNaming(wanted.host.ip);
     const previous = this.instances.get(job);
     if (previous) await previous.stop();
     await activateRelease(this.root, job, wanted.specHash);

@@ -1,5 +1,6 @@
 // ygg: parse the subcommand, run it, map errors to exit codes. Commands stay thin.
 import { formatHelp, parseCommandArgs, type Command, type CommandIo, type ParsedValues } from './command.js';
+import { agentCommand } from './commands/agent.js';
 import { blameCommand } from './commands/blame.js';
 import { controllerCommand } from './commands/controller.js';
 import { hostsCommand } from './commands/hosts.js';
@@ -13,7 +14,7 @@ import { ClusterUnavailableError } from './cluster.js';
 import { InvalidRepoError } from './require-model.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 
-const COMMANDS = [validateCommand, planCommand, treeCommand, hostsCommand, historyCommand, controllerCommand, statusCommand, blameCommand] as unknown as readonly Command<ParsedValues>[];
+const COMMANDS = [validateCommand, planCommand, treeCommand, hostsCommand, historyCommand, controllerCommand, agentCommand, statusCommand, blameCommand] as unknown as readonly Command<ParsedValues>[];
 
 const defaultIo: CommandIo = {
   stdout: (text) => process.stdout.write(`${text}\n`),

@@ -1,0 +1,100 @@
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createAgentMetrics } from '../../agent/agent-metrics.js';
+import { HostAgent } from '../../agent/host-agent.js';
+import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
+import { parseListenAddress } from '../../server/listen-address.js';
+import { choice, type Command } from '../command.js';
+import { parseDurationMs } from '../duration.js';
+import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
+import { EXIT_OK, UsageError } from '../usage-error.js';
+
+type Values = EtcdFlagValues & { host?: string; root?: string; controller?: string; 'metrics-listen'?: string; 'lease-ttl'?: string; 'log-level'?: string };
+
+export const AGENT_VERSION = '0.1.0';
+
+export const agentCommand: Command<Values> = {
+  name: 'agent',
+  summary: 'Run the host agent: deploy, supervise, health-check and register what etcd assigns to this host (runs until stopped).',
+  usage: 'agent --host NAME --root DIR [--etcd URL[,URL]] [--controller URL] [--metrics-listen [HOST]:PORT]',
+  options: {
+    host: { type: 'string', valueName: 'NAME', description: 'this host, as named in the repo (default: the hostname)' },
+    root: { type: 'string', valueName: 'DIR', description: 'where jobs live: jobs/<job>/releases, data/<job>, log/<job> (absolute)' },
+    ...ETCD_OPTIONS,
+    controller: { type: 'string', valueName: 'URL', description: "the controller's HTTP address, to fetch repo files (artifacts by path) from /content/<sha256>" },
+    'metrics-listen': { type: 'string', valueName: '[HOST]:PORT', description: 'serve /metrics and /healthz (default: 127.0.0.1:9102)' },
+    'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'lease of agents/<host> and naming entries (default: 10s)' },
+    'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
+  },
+  details: [
+    'Stopping the agent (SIGINT/SIGTERM) leaves the jobs running; the next agent adopts them (same pids).',
+    'When etcd is unreachable, everything keeps running as it is; the agent converges when etcd returns.',
+  ].join('\n'),
+  async run(values, _positionals, io) {
+    if (!values.root) throw new UsageError('--root is required');
+    if (!path.isAbsolute(values.root)) throw new UsageError(`--root must be an absolute path, got "${values.root}"`);
+    const { connection, prefix } = etcdConnectionFromFlags(values);
+    const level = choice(values['log-level'], 'log-level', ['debug', 'info', 'warn', 'error'], 'info');
+    let metricsAddress: { host: string; port: number };
+    try {
+      metricsAddress = parseListenAddress(values['metrics-listen'] ?? '127.0.0.1:9102');
+    } catch (error) {
+      throw new UsageError(`--metrics-listen: ${(error as Error).message}`);
+    }
+    const host = values.host ?? hostname();
+    const logger = pino({ level, base: { component: 'agent', host } });
+    const agent = new HostAgent({
+      host,
+      root: values.root,
+      etcd: connection,
+      etcdPrefix: prefix,
+      ...(values.controller ? { controllerUrl: values.controller } : {}),
+      leaseTtlSeconds: Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '10s', 'lease-ttl') / 1000)),
+      agentVersion: AGENT_VERSION,
+      logger,
+    });
+    await agent.start();
+    const metrics = createAgentMetrics(async () => {
+      const samples = [];
+      for (const [job, instance] of agent.instancesByJob()) {
+        const pid = instance.pid();
+        if (pid === undefined) continue;
+        try {
+          const sample = await readProcessMetrics(pid);
+          samples.push({ job, ...sample, restarts: instance.status().restarts, healthy: instance.isHealthy() });
+        } catch (error) {
+          if (!(error instanceof ProcessGoneError)) throw error;
+        }
+      }
+      return samples;
+    });
+    const server = createServer((request, response) => {
+      if (request.url === '/metrics') {
+        void metrics.metrics().then((text) => {
+          response.writeHead(200, { 'content-type': metrics.contentType });
+          response.end(text);
+        });
+      } else if (request.url === '/healthz') {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('ok\n');
+      } else {
+        response.writeHead(404, { 'content-type': 'text/plain' });
+        response.end('not found\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(metricsAddress.port, metricsAddress.host, resolve);
+    });
+    io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    server.close();
+    await agent.close();
+    return EXIT_OK;
+  },
+};
