@@ -157,7 +157,7 @@ export class CronRunner {
       try {
         await log.write(`--- ${startedAt.toISOString()} start: ${JSON.stringify(spec.command)}\n`);
         // stop() came while the log was opening: do not start what would be killed at once
-        if (this.stopped) return finish({ code: null, signal: null, timedOut: false, error: 'agent stopping' });
+        if (this.stopped) return finish({ code: null, signal: null, timedOut: false, error: 'stopped before it started' });
         // detached: its own process group, so a timeout or stop() reaches whatever the task started
         const child = spawn(file, args, { cwd: this.options.cwd, env: this.options.env, detached: true, stdio: ['ignore', log.fd, log.fd] });
         run.child = child;

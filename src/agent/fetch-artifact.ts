@@ -139,7 +139,15 @@ async function openSource(rawUrl: string, url: string, signal: AbortSignal): Pro
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ArtifactFetchError('E_ARTIFACT_URL', url, `unsupported scheme ${parsed.protocol} (file, http and https are)`, false);
   }
-  const response = await fetch(parsed, { signal, redirect: 'follow' });
+  // fetch() refuses URLs with credentials; an artifact server behind basic auth is common enough.
+  const headers: Record<string, string> = {};
+  if (parsed.username || parsed.password) {
+    const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    parsed.username = '';
+    parsed.password = '';
+  }
+  const response = await fetch(parsed, { signal, redirect: 'follow', headers });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     // Worth retrying: the server is struggling or asks us to come back; a 4xx is the URL's fault.

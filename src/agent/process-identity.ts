@@ -3,7 +3,7 @@
 // The start time (clock ticks since boot, /proc/<pid>/stat field 22) never changes for a process
 // and differs for any later holder of the number, so (pid, startTime) is the identity we keep.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -77,21 +77,6 @@ export function isSameProcess(identity: ProcessIdentity, procRoot = '/proc'): bo
 }
 
 /**
- * Live (non-zombie) members of a process group. A job's children that outlive it stay in its group;
- * they are reparented to init and may linger as zombies if init does not reap, which is why zombies
- * are left out: they hold no resources and cannot be signalled away.
- */
-export function processGroupMembers(processGroup: number, procRoot = '/proc'): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync(procRoot)) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readProcessStat(Number(entry), procRoot);
-    if (stat !== undefined && stat.processGroup === processGroup && !isDead(stat)) members.push(stat.pid);
-  }
-  return members.sort((a, b) => a - b);
-}
-
-/**
  * Temp file + fsync + rename: a reader (the next agent) sees the old record or the new one, never a
  * torn one, even if this agent is killed mid-write.
  */
@@ -140,6 +125,31 @@ export async function readPidFile(file: string): Promise<PidFileRecord | undefin
     throw new PidFileError(file, '"command" is not an array of strings');
   }
   return { pid: record.pid, startTime: record.startTime as number, specHash: record.specHash, startedAt: record.startedAt, command: record.command as string[] };
+}
+
+export type PidFileRefusal = 'no-pid-file' | 'invalid-pid-file' | 'not-running' | 'pid-reused';
+
+export type PidFileCheck =
+  | { readonly alive: true; readonly record: PidFileRecord; readonly processGroup: number }
+  | { readonly alive: false; readonly reason: PidFileRefusal };
+
+/**
+ * Is the process a pid file names still that very process? 'pid-reused' means the number now
+ * belongs to another process (different start time): it is not ours and must never be signalled.
+ */
+export async function checkPidFile(file: string, procRoot = '/proc'): Promise<PidFileCheck> {
+  let record: PidFileRecord | undefined;
+  try {
+    record = await readPidFile(file);
+  } catch (error) {
+    if (error instanceof PidFileError) return { alive: false, reason: 'invalid-pid-file' };
+    throw error;
+  }
+  if (record === undefined) return { alive: false, reason: 'no-pid-file' };
+  const stat = readProcessStat(record.pid, procRoot);
+  if (stat === undefined || isDead(stat)) return { alive: false, reason: 'not-running' };
+  if (stat.startTime !== record.startTime) return { alive: false, reason: 'pid-reused' };
+  return { alive: true, record, processGroup: stat.processGroup };
 }
 
 export async function removePidFile(file: string): Promise<void> {

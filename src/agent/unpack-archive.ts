@@ -122,13 +122,15 @@ class EntryChecker {
     }
     if (type !== 'SymbolicLink' && type !== 'Link') return undefined;
     const target = String(entry.linkpath ?? '');
+    // Known even when refused, so entries beneath a refused symlink are named too.
+    if (type === 'SymbolicLink') this.symlinks.set(parts.join('/'), target);
     if (target === '') return 'link without a target';
     if (target.startsWith('/')) return `link to the absolute path ${target}`;
-    const hard = type === 'Link';
-    const link = { path: raw, parts, hard, target };
-    if (type === 'SymbolicLink') this.symlinks.set(parts.join('/'), target);
-    this.links.push(link);
-    return this.linkEscapes(link);
+    const link = { path: raw, parts, hard: type === 'Link', target };
+    const escapes = this.linkEscapes(link);
+    // Only admitted links are checked again at the end; refused ones are already reported.
+    if (escapes === undefined) this.links.push(link);
+    return escapes;
   }
 
   recheckLinks(): UnsafeEntry[] {

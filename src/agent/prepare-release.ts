@@ -1,0 +1,206 @@
+// Turns an assignment into a complete release directory, ready to be activated: artifact fetched,
+// verified and unpacked, dependency files placed, config files rendered. It never touches
+// `current`: switching is a separate step, so any failure here leaves the running release alone.
+//
+// The release is built in a staging directory and renamed to releases/<specHash> at the end, with
+// a marker written last inside it. So releases/<specHash> is either complete or absent, and a
+// crash at any point costs only a leftover staging directory (pruneReleases removes those).
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Artifact, DependencyFile, Host, Job } from '../model/types.js';
+import { instanceDirs, renderInstance, type InstanceSpec } from '../plan/render-instance.js';
+import type { AssignmentRecord } from '../store/records.js';
+import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER } from './agent-layout.js';
+import { fetchArtifact } from './fetch-artifact.js';
+import { unpackArchive } from './unpack-archive.js';
+
+export interface PrepareReleaseOptions {
+  /** The agent root (absolute). */
+  readonly root: string;
+  /**
+   * Where to fetch an artifact or dependency from: its own `url`, or for a repo `path`/`source`
+   * the controller's content endpoint (`${controllerUrl}/content/${sha256}`).
+   */
+  readonly fetchUrl: (source: Artifact | DependencyFile) => string;
+  readonly signal?: AbortSignal;
+  /** Per fetched file. */
+  readonly timeoutMs?: number;
+}
+
+export interface PreparedRelease {
+  readonly releaseDir: string;
+  readonly rendered: InstanceSpec;
+  /** True when a complete release of this specHash was already there and nothing was written. */
+  readonly reused: boolean;
+}
+
+/** The contents of the marker: enough to tell, on the host, what a release directory is. */
+export interface ReleaseMarker {
+  readonly job: string;
+  readonly specHash: string;
+  readonly version: string;
+  readonly artifactSha256: string;
+  readonly commit: string;
+  readonly preparedAt: string;
+}
+
+/** The spec asks for something the agent refuses to do (a path outside the release, a bad mode). */
+export class ReleaseSpecError extends Error {
+  readonly code = 'E_RELEASE_SPEC';
+  readonly retryable = false;
+  constructor(
+    readonly job: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`job ${job}: ${problems.join('; ')}`);
+    this.name = 'ReleaseSpecError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, job: this.job, problems: this.problems };
+  }
+}
+
+const DEFAULT_FILE_MODE = 0o644;
+
+export async function prepareRelease(assignment: AssignmentRecord, options: PrepareReleaseOptions): Promise<PreparedRelease> {
+  const root = agentRoot(options.root);
+  const paths = jobPaths(root, assignment.job);
+  assertDigest('specHash', assignment.specHash);
+  const releaseDir = releasePath(root, assignment.job, assignment.specHash);
+
+  // Pure and first: a template error must stop the deploy before anything is fetched or written.
+  const rendered = renderInstance(jobOf(assignment), hostOf(assignment), instanceDirs(root, assignment.job));
+  const modes = checkSpec(assignment, rendered);
+
+  // Data and logs belong to the job, not to a release: created once, never removed here.
+  await fs.mkdir(paths.dataDir, { recursive: true });
+  await fs.mkdir(paths.logDir, { recursive: true });
+
+  if (await isComplete(releaseDir, assignment.specHash)) {
+    // Re-preparing marks the release as recently wanted, so pruning keeps it (see pruneReleases).
+    const now = new Date();
+    await fs.utimes(releaseMarkerPath(releaseDir), now, now);
+    return { releaseDir, rendered, reused: true };
+  }
+
+  const cacheDir = artifactCacheDir(root);
+  const fetchOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
+  const archive = await fetchArtifact({ url: options.fetchUrl(assignment.spec.artifact), sha256: assignment.spec.artifact.sha256 }, cacheDir, fetchOptions);
+  const dependencies: { path: string; cached: string }[] = [];
+  for (const dependency of assignment.spec.dependencies) {
+    const cached = await fetchArtifact({ url: options.fetchUrl(dependency), sha256: dependency.sha256 }, cacheDir, fetchOptions);
+    dependencies.push({ path: dependency.path, cached });
+  }
+
+  await fs.mkdir(paths.releasesDir, { recursive: true });
+  const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await unpackArchive(archive, staging);
+    for (const dependency of dependencies) {
+      await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
+    }
+    for (const config of rendered.configs) {
+      await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx' }), modes.get(config.path) ?? DEFAULT_FILE_MODE);
+    }
+    const marker: ReleaseMarker = {
+      job: assignment.job,
+      specHash: assignment.specHash,
+      version: assignment.spec.version,
+      artifactSha256: assignment.spec.artifact.sha256,
+      commit: assignment.commit,
+      preparedAt: new Date().toISOString(),
+    };
+    await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
+    // Someone finished the same release meanwhile (the agent should not let that happen): theirs
+    // may be active already, so it stays and ours goes.
+    if (await isComplete(releaseDir, assignment.specHash)) {
+      await fs.rm(staging, { recursive: true, force: true });
+      return { releaseDir, rendered, reused: true };
+    }
+    // A directory left by a crash of an older agent (no marker) is in the way of the rename.
+    await fs.rm(releaseDir, { recursive: true, force: true });
+    await fs.rename(staging, releaseDir);
+    return { releaseDir, rendered, reused: false };
+  } catch (error) {
+    await fs.rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Reads a release's marker; undefined when the release is incomplete or not this one. */
+export async function readReleaseMarker(releaseDir: string): Promise<ReleaseMarker | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(releaseMarkerPath(releaseDir), 'utf8')) as ReleaseMarker;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+async function isComplete(releaseDir: string, specHash: string): Promise<boolean> {
+  return (await readReleaseMarker(releaseDir))?.specHash === specHash;
+}
+
+/**
+ * Writes one file at a relative path inside the release. The archive may already hold something
+ * there (a default config, a symlink): it is removed first, so the write never follows a link.
+ */
+async function placeFile(job: string, releaseDir: string, relative: string, write: (file: string) => Promise<void>, mode: number): Promise<void> {
+  const file = path.join(releaseDir, relative);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  // Directories of the archive may be symlinks (checked to stay inside it); check the real place.
+  const [realRelease, realParent] = await Promise.all([fs.realpath(releaseDir), fs.realpath(path.dirname(file))]);
+  if (realParent !== realRelease && !realParent.startsWith(`${realRelease}${path.sep}`)) {
+    throw new ReleaseSpecError(job, [`${relative}: its directory resolves outside the release`]);
+  }
+  await fs.rm(file, { force: true });
+  await write(file);
+  // Explicitly, because the mode given at creation is cut by the umask.
+  await fs.chmod(file, mode);
+}
+
+/** Every file the spec places must stay inside the release; collects all problems at once. */
+function checkSpec(assignment: AssignmentRecord, rendered: InstanceSpec): Map<string, number> {
+  const problems: string[] = [];
+  const modes = new Map<string, number>();
+  const seen = new Set<string>();
+  const checkPath = (kind: string, relative: string) => {
+    const normalised = path.posix.normalize(relative);
+    if (relative === '' || path.posix.isAbsolute(relative) || normalised === '.' || normalised.split('/').includes('..')) {
+      problems.push(`${kind} ${JSON.stringify(relative)}: must be a relative path inside the release`);
+    } else if (normalised === RELEASE_MARKER) {
+      problems.push(`${kind} ${JSON.stringify(relative)}: is reserved for the agent`);
+    } else if (seen.has(normalised)) {
+      problems.push(`${kind} ${JSON.stringify(relative)}: is placed twice`);
+    }
+    seen.add(normalised);
+  };
+  for (const dependency of assignment.spec.dependencies) {
+    checkPath('dependency', dependency.path);
+    try {
+      assertDigest('sha256', dependency.sha256);
+    } catch (error) {
+      problems.push(`dependency ${JSON.stringify(dependency.path)}: ${(error as Error).message}`);
+    }
+  }
+  for (const config of rendered.configs) {
+    checkPath('config', config.path);
+    if (config.mode === undefined) continue;
+    if (!/^0?[0-7]{3,4}$/.test(config.mode)) problems.push(`config ${JSON.stringify(config.path)}: mode ${JSON.stringify(config.mode)} is not octal`);
+    else modes.set(config.path, Number.parseInt(config.mode, 8));
+  }
+  if (problems.length > 0) throw new ReleaseSpecError(assignment.job, problems);
+  return modes;
+}
+
+/** renderInstance takes model objects; an assignment carries what it reads from them. */
+function jobOf(assignment: AssignmentRecord): Job {
+  return { name: assignment.job, tag: assignment.tag, spec: assignment.spec, origin: { file: `assign/${assignment.host.name}/${assignment.job}`, docIndex: 0 } };
+}
+
+function hostOf(assignment: AssignmentRecord): Host {
+  // Only online hosts get assignments; origin is unused by rendering.
+  return { ...assignment.host, state: 'online', origin: { file: `agents/${assignment.host.name}`, docIndex: 0 } };
+}

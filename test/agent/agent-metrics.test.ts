@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { register } from 'prom-client';
+import { createAgentMetrics, type InstanceSample } from '../../src/agent/agent-metrics.js';
+import { readProcessMetrics } from '../../src/agent/process-metrics.js';
+
+const web: InstanceSample = { job: 'web', cpuSeconds: 12.5, rssBytes: 104857600, openFds: 17, restarts: 2, healthy: true, uptimeSeconds: 3600 };
+const api: InstanceSample = { job: 'api', cpuSeconds: 0.25, rssBytes: 2048, openFds: 5, restarts: 0, healthy: false, uptimeSeconds: 10 };
+
+test('per instance figures by job, sampled once per scrape, plus the agent process metrics', async () => {
+  let samples: InstanceSample[] = [web, api];
+  let scrapes = 0;
+  const metrics = createAgentMetrics(() => {
+    scrapes += 1;
+    return samples;
+  });
+  const text = await metrics.metrics();
+  assert.equal(scrapes, 1);
+  assert.match(text, /^ygg_agent_instance_cpu_seconds\{job="web"\} 12\.5$/m);
+  assert.match(text, /^ygg_agent_instance_rss_bytes\{job="web"\} 104857600$/m);
+  assert.match(text, /^ygg_agent_instance_open_fds\{job="api"\} 5$/m);
+  assert.match(text, /^# TYPE ygg_agent_instance_restarts_total counter$/m);
+  assert.match(text, /^ygg_agent_instance_restarts_total\{job="web"\} 2$/m);
+  assert.match(text, /^ygg_agent_instance_restarts_total\{job="api"\} 0$/m);
+  assert.match(text, /^ygg_agent_instance_healthy\{job="web"\} 1$/m);
+  assert.match(text, /^ygg_agent_instance_healthy\{job="api"\} 0$/m);
+  assert.match(text, /^ygg_agent_instance_uptime_seconds\{job="web"\} 3600$/m);
+  assert.match(text, /^ygg_agent_instances 2$/m);
+  assert.match(text, /^ygg_agent_process_cpu_user_seconds_total /m);
+  assert.match(text, /^ygg_agent_process_resident_memory_bytes /m);
+  assert.equal(metrics.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+
+  // an instance removed since the last scrape disappears instead of freezing at its last value
+  samples = [{ ...web, restarts: 3 }];
+  const next = await metrics.metrics();
+  assert.equal(scrapes, 2);
+  assert.doesNotMatch(next, /job="api"/);
+  assert.match(next, /^ygg_agent_instance_restarts_total\{job="web"\} 3$/m);
+  assert.doesNotMatch(await register.metrics(), /ygg_agent_/);
+});
+
+test('an async sampler reading /proc for real pids', async () => {
+  const metrics = createAgentMetrics(
+    async () => {
+      const sample = await readProcessMetrics(process.pid);
+      return [{ job: 'self', restarts: 0, healthy: true, ...sample }];
+    },
+    { defaultMetrics: false },
+  );
+  const text = await metrics.metrics();
+  const rss = Number(/^ygg_agent_instance_rss_bytes\{job="self"\} (\d+)$/m.exec(text)?.[1]);
+  assert.ok(rss > 1024 * 1024, text);
+  assert.doesNotMatch(text, /process_cpu/);
+});
+
+test('a failing sampler leaves the instances out and counts the failure, the scrape still answers', async () => {
+  const metrics = createAgentMetrics(() => {
+    throw new Error('proc unreadable');
+  });
+  const text = await metrics.metrics();
+  assert.match(text, /^ygg_agent_sample_errors_total 1$/m);
+  assert.match(text, /^ygg_agent_instances 0$/m);
+  assert.doesNotMatch(text, /job="/);
+  assert.match(text, /^ygg_agent_process_cpu_user_seconds_total /m);
+});

@@ -1,0 +1,260 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tar from 'tar';
+import { artifactCacheDir, jobPaths, releasePath } from '../../src/agent/agent-layout.js';
+import { ArtifactDigestError } from '../../src/agent/fetch-artifact.js';
+import { prepareRelease, readReleaseMarker, ReleaseSpecError, type PrepareReleaseOptions } from '../../src/agent/prepare-release.js';
+import { activateRelease, activeRelease } from '../../src/agent/switch-release.js';
+import { ArchiveUnpackError, UnsafeArchiveError } from '../../src/agent/unpack-archive.js';
+import { computeSpecHash } from '../../src/controller/spec-hash.js';
+import type { Artifact, DependencyFile, JobSpec } from '../../src/model/types.js';
+import { TemplateRenderError } from '../../src/plan/render-instance.js';
+import type { AssignmentRecord } from '../../src/store/records.js';
+
+const EXAMPLE = path.resolve('example-repo/artifacts/echo-server-1.1.0.tar.gz');
+const EXAMPLE_SHA = '2261519bc9768a921c6a6b2124490fb071aae3b6097f663bddf9069c5c69491f';
+const TAG = 'cop.xiaomi_owt.miliao_pdl.im_cluster.production-lg_service.mipush_job.dispatcher';
+const HOST = { name: 'lg-im-01', ip: '10.1.0.11', labels: { idc: 'lg' } };
+const APP_TEMPLATE = 'listen: {{host.ip}}:{{ports.http}}\nrelease: {{dirs.release}}\ndata: {{dirs.data}}\nlog: {{dirs.log}}\n';
+
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'ygg-prepare-'));
+after(() => fs.rm(scratch, { recursive: true, force: true }));
+
+let rootCounter = 0;
+async function freshRoot(): Promise<string> {
+  const root = path.join(scratch, `root-${++rootCounter}`);
+  await fs.mkdir(root);
+  return root;
+}
+
+function assignment(spec: Partial<JobSpec> = {}): AssignmentRecord {
+  const full: JobSpec = {
+    version: '1.1.0',
+    artifact: { path: 'artifacts/echo-server-1.1.0.tar.gz', sha256: EXAMPLE_SHA },
+    command: ['bin/server.js', '--port', '{{ports.http}}'],
+    env: {},
+    ports: { http: 8080 },
+    configs: [{ path: 'conf/app.yaml', mode: '0600', template: APP_TEMPLATE }],
+    dependencies: [],
+    cron: [],
+    rollout: { maxParallel: 1, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300 },
+    ...spec,
+  };
+  return { job: 'dispatcher', tag: TAG, host: HOST, spec: full, specHash: computeSpecHash('dispatcher', TAG, HOST, full), commit: 'c0ffee', assignedAt: '2024-01-01T00:00:00Z' };
+}
+
+/** Repo paths resolve to files of this directory (standing in for the controller's content). */
+function fileOptions(root: string, files: Record<string, string> = {}): PrepareReleaseOptions {
+  const bySha = new Map<string, string>([[EXAMPLE_SHA, EXAMPLE], ...Object.entries(files)]);
+  return {
+    root,
+    fetchUrl: (source: Artifact | DependencyFile) => source.url ?? pathToFileURL(bySha.get(source.sha256) ?? '/nonexistent').href,
+  };
+}
+
+async function releaseNames(root: string): Promise<string[]> {
+  return (await fs.readdir(jobPaths(root, 'dispatcher').releasesDir).catch(() => [] as string[])).sort();
+}
+
+test('happy path: the example release lands, configured for this host, and re-preparing is a no-op', async () => {
+  const root = await freshRoot();
+  const words = path.join(scratch, 'words.txt');
+  await fs.writeFile(words, 'alpha\nbeta\n');
+  const record = assignment({ dependencies: [{ path: 'dict/words.txt', source: 'files/words.txt', sha256: sha256('alpha\nbeta\n') }] });
+  const options = fileOptions(root, { [sha256('alpha\nbeta\n')]: words });
+
+  const prepared = await prepareRelease(record, options);
+  const paths = jobPaths(root, 'dispatcher');
+  assert.equal(prepared.releaseDir, releasePath(root, 'dispatcher', record.specHash));
+  assert.equal(prepared.reused, false);
+  const dir = prepared.releaseDir;
+  assert.equal((await fs.stat(path.join(dir, 'bin/server.js'))).mode & 0o777, 0o755);
+  assert.match(await fs.readFile(path.join(dir, 'package.json'), 'utf8'), /"version": "1.1.0"/);
+  const config = await fs.readFile(path.join(dir, 'conf/app.yaml'), 'utf8');
+  assert.equal(config, `listen: 10.1.0.11:8080\nrelease: ${paths.current}\ndata: ${paths.dataDir}\nlog: ${paths.logDir}\n`);
+  assert.equal((await fs.stat(path.join(dir, 'conf/app.yaml'))).mode & 0o777, 0o600);
+  assert.equal(await fs.readFile(path.join(dir, 'dict/words.txt'), 'utf8'), 'alpha\nbeta\n');
+  assert.equal((await fs.stat(path.join(dir, 'dict/words.txt'))).mode & 0o777, 0o644);
+  assert.ok((await fs.stat(paths.dataDir)).isDirectory());
+  assert.ok((await fs.stat(paths.logDir)).isDirectory());
+  assert.deepEqual(prepared.rendered.command, ['bin/server.js', '--port', '8080']);
+  assert.deepEqual(prepared.rendered.configs, [{ path: 'conf/app.yaml', mode: '0600', content: config }]);
+  const marker = await readReleaseMarker(dir);
+  assert.deepEqual({ ...marker, preparedAt: undefined }, { job: 'dispatcher', specHash: record.specHash, version: '1.1.0', artifactSha256: EXAMPLE_SHA, commit: 'c0ffee', preparedAt: undefined });
+
+  await activateRelease(root, 'dispatcher', record.specHash);
+  assert.equal(await fs.realpath(paths.current), await fs.realpath(dir));
+
+  const configStat = await fs.stat(path.join(dir, 'conf/app.yaml'));
+  const again = await prepareRelease(record, options);
+  assert.equal(again.reused, true);
+  assert.deepEqual(again.rendered, prepared.rendered);
+  assert.equal((await fs.stat(path.join(dir, 'conf/app.yaml'))).mtimeMs, configStat.mtimeMs);
+  assert.deepEqual(await releaseNames(root), [record.specHash]);
+});
+
+test('a release directory without its marker (a crash mid-way) is rebuilt, not reused', async () => {
+  const root = await freshRoot();
+  const record = assignment();
+  const dir = releasePath(root, 'dispatcher', record.specHash);
+  await fs.mkdir(path.join(dir, 'bin'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'bin/half-written'), '');
+  const prepared = await prepareRelease(record, fileOptions(root));
+  assert.equal(prepared.reused, false);
+  assert.deepEqual((await fs.readdir(path.join(dir, 'bin'))).sort(), ['server.js']);
+  assert.equal((await readReleaseMarker(dir))?.specHash, record.specHash);
+});
+
+test('wrong artifact sha256: ArtifactDigestError and nothing in releases/', async () => {
+  const root = await freshRoot();
+  const wrong = 'f'.repeat(64);
+  const record = assignment({ artifact: { url: pathToFileURL(EXAMPLE).href, sha256: wrong } });
+  await assert.rejects(prepareRelease(record, fileOptions(root)), (error: unknown) => {
+    assert.ok(error instanceof ArtifactDigestError);
+    assert.deepEqual([error.expected, error.actual], [wrong, EXAMPLE_SHA]);
+    return true;
+  });
+  assert.deepEqual(await releaseNames(root), []);
+});
+
+test('wrong dependency sha256: ArtifactDigestError and nothing in releases/', async () => {
+  const root = await freshRoot();
+  const words = path.join(scratch, 'words-bad.txt');
+  await fs.writeFile(words, 'changed');
+  const record = assignment({ dependencies: [{ path: 'dict/words.txt', url: pathToFileURL(words).href, sha256: sha256('original') }] });
+  await assert.rejects(prepareRelease(record, fileOptions(root)), ArtifactDigestError);
+  assert.deepEqual(await releaseNames(root), []);
+});
+
+test('an archive with ../evil: UnsafeArchiveError and nothing unpacked', async () => {
+  const root = await freshRoot();
+  const header = new tar.Header({ path: '../evil', type: 'File', mode: 0o644, size: 0, mtime: new Date(0) });
+  header.encode();
+  const archive = path.join(scratch, 'evil.tar');
+  await fs.writeFile(archive, Buffer.concat([header.block!, Buffer.alloc(1024)]));
+  const record = assignment({ artifact: { url: pathToFileURL(archive).href, sha256: sha256(await fs.readFile(archive)) } });
+  await assert.rejects(prepareRelease(record, fileOptions(root)), (error: unknown) => error instanceof UnsafeArchiveError && error.entries[0]!.path === '../evil');
+  assert.deepEqual(await releaseNames(root), []);
+  await assert.rejects(fs.stat(path.join(jobPaths(root, 'dispatcher').jobDir, 'evil')), { code: 'ENOENT' });
+});
+
+test('a template with {{host.nope}}: TemplateRenderError, nothing fetched or written, current unchanged', async () => {
+  const root = await freshRoot();
+  const good = assignment();
+  await prepareRelease(good, fileOptions(root));
+  await activateRelease(root, 'dispatcher', good.specHash);
+  const bad = assignment({ configs: [{ path: 'conf/app.yaml', template: 'listen: {{host.nope}}\n' }] });
+  let fetched = 0;
+  const options = { root, fetchUrl: () => { fetched++; return pathToFileURL(EXAMPLE).href; } };
+  await assert.rejects(prepareRelease(bad, options), (error: unknown) => {
+    assert.ok(error instanceof TemplateRenderError);
+    assert.equal(error.where, 'conf/app.yaml');
+    return true;
+  });
+  assert.equal(fetched, 0);
+  assert.equal(await activeRelease(root, 'dispatcher'), good.specHash);
+  assert.deepEqual(await releaseNames(root), [good.specHash]);
+});
+
+test('config and dependency paths must stay inside the release; all problems are reported', async () => {
+  const root = await freshRoot();
+  const record = assignment({
+    configs: [
+      { path: '../outside.yaml', template: 'x' },
+      { path: '/etc/passwd', template: 'x' },
+      { path: 'conf/a.yaml', template: 'x', mode: 'rw-r--r--' },
+    ],
+    dependencies: [{ path: 'conf/../../x', url: 'file:///dev/null', sha256: 'a'.repeat(64) }],
+  });
+  await assert.rejects(prepareRelease(record, fileOptions(root)), (error: unknown) => {
+    assert.ok(error instanceof ReleaseSpecError);
+    assert.equal(error.code, 'E_RELEASE_SPEC');
+    assert.equal(error.problems.length, 4, error.message);
+    return true;
+  });
+  assert.deepEqual(await releaseNames(root), []);
+});
+
+test('http artifact: fetched once into the cache; a later release of the same artifact makes no request', async () => {
+  const body = await fs.readFile(EXAMPLE);
+  const requests: string[] = [];
+  const server = http.createServer((request, response) => {
+    requests.push(request.url ?? '');
+    if (request.url === `/content/${EXAMPLE_SHA}`) response.writeHead(200).end(body);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const controllerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const root = await freshRoot();
+    const options: PrepareReleaseOptions = { root, fetchUrl: (source) => source.url ?? `${controllerUrl}/content/${source.sha256}` };
+    const first = assignment();
+    await prepareRelease(first, options);
+    assert.deepEqual(await prepareRelease(first, options).then((prepared) => prepared.reused), true);
+    const second = assignment({ env: { LOG_LEVEL: 'debug' } });
+    assert.notEqual(second.specHash, first.specHash);
+    const prepared = await prepareRelease(second, options);
+    assert.equal(prepared.reused, false);
+    assert.ok((await fs.stat(path.join(prepared.releaseDir, 'bin/server.js'))).isFile());
+    assert.deepEqual(requests, [`/content/${EXAMPLE_SHA}`]);
+    assert.deepEqual(await releaseNames(root), [first.specHash, second.specHash].sort());
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('disk full while unpacking: typed error, the active release intact, no temporary directories', async (t) => {
+  const root = path.join(scratch, 'tiny');
+  await fs.mkdir(root);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', root], { stdio: 'pipe' });
+  } catch (error) {
+    t.skip(`cannot mount a 256k tmpfs to fill up (${String((error as Error).message).split('\n')[0]}): disk-full case not exercised`);
+    return;
+  }
+  try {
+    const old = assignment();
+    await prepareRelease(old, fileOptions(root));
+    await activateRelease(root, 'dispatcher', old.specHash);
+    // 4 MB of zeros compress to a few KB: the artifact fits in the cache, its contents do not.
+    const stage = path.join(scratch, 'big');
+    await fs.mkdir(path.join(stage, 'bin'), { recursive: true });
+    await fs.writeFile(path.join(stage, 'bin/server.js'), 'console.log(1)\n');
+    await fs.writeFile(path.join(stage, 'blob.bin'), Buffer.alloc(4 * 1024 * 1024));
+    const archive = path.join(scratch, 'big.tar.gz');
+    await tar.c({ gzip: true, file: archive, cwd: stage }, ['bin', 'blob.bin']);
+    const big = assignment({ version: '2.0.0', artifact: { url: pathToFileURL(archive).href, sha256: sha256(await fs.readFile(archive)) } });
+
+    await assert.rejects(prepareRelease(big, fileOptions(root)), (error: unknown) => {
+      assert.ok(error instanceof ArchiveUnpackError, String(error));
+      assert.deepEqual([error.code, error.retryable], ['E_DISK_FULL', true]);
+      return true;
+    });
+    assert.equal(await activeRelease(root, 'dispatcher'), old.specHash);
+    // Listed with dot entries: no staging or unpack directory is left behind.
+    assert.deepEqual(await releaseNames(root), [old.specHash]);
+    assert.ok((await fs.readdir(artifactCacheDir(root))).every((name) => !name.endsWith('.partial')));
+    const config = await fs.readFile(path.join(jobPaths(root, 'dispatcher').current, 'conf/app.yaml'), 'utf8');
+    assert.match(config, /^listen: 10\.1\.0\.11:8080$/m);
+    assert.equal(sha256(await fs.readFile(path.join(jobPaths(root, 'dispatcher').current, 'bin/server.js'))), sha256(await readFromExample('bin/server.js')));
+  } finally {
+    execFileSync('umount', [root]);
+  }
+});
+
+/** One file of the example tarball, read with node-tar. */
+async function readFromExample(entryPath: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await tar.t({ file: EXAMPLE, onReadEntry: (entry) => { if (entry.path === entryPath) entry.on('data', (chunk: Buffer) => chunks.push(chunk)); else entry.resume(); } });
+  return Buffer.concat(chunks);
+}
