@@ -14,6 +14,8 @@ import type { AssignmentRecord } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore, type LeaseHandle, type WatchEvent, type WatchHandle } from '../store/state-store.js';
 import { agentRoot, jobPaths } from './agent-layout.js';
+import { CgroupLimiter } from './cgroup-limits.js';
+import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
 import { readMachineFacts } from './machine-facts.js';
 import { NamingRegistration } from './naming-registration.js';
@@ -54,10 +56,18 @@ export class HostAgent {
   private factsTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   private readonly abort = new AbortController();
+  private readonly limiter: CgroupLimiter;
+  private readonly rotation: { stop(): void };
 
   constructor(private readonly options: HostAgentOptions) {
     this.root = agentRoot(options.root);
     this.layout = keyLayout(options.etcdPrefix);
+    // One limiter for the agent: "no cgroup v2 here" is said once, not per job.
+    this.limiter = new CgroupLimiter({ onWarning: (error) => options.logger.warn({ event: 'cgroup_unavailable', code: error.code, error: error.message }, 'resource limits not applied') });
+    this.rotation = startLogRotation({
+      files: () => [...this.instances.values()].flatMap((instance) => instance.logFiles()),
+      onError: (error) => options.logger.warn({ event: 'log_rotation_failed', error: error.message }, 'log rotation failed'),
+    });
     this.statusWriter = new StatusWriter(options.host, () => this.store, {
       onError: (error) => options.logger.warn({ event: 'status_write_failed', error: (error as Error).message }, 'status not written; kept for later'),
     });
@@ -75,6 +85,7 @@ export class HostAgent {
   async close(): Promise<void> {
     this.abort.abort();
     clearInterval(this.factsTimer);
+    this.rotation.stop();
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.watch?.close();
     await Promise.all(this.jobQueues.values());
@@ -232,6 +243,7 @@ export class HostAgent {
       naming: () => this.naming,
       logger,
       onStatus: (status) => this.statusWriter.set(job, status),
+      limiter: this.limiter,
       ...(this.options.restartPolicy ? { restartPolicy: this.options.restartPolicy } : {}),
     });
     this.instances.set(job, instance);

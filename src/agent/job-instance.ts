@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { InstanceSpec } from '../plan/render-instance.js';
 import type { AssignmentRecord, StatusRecord } from '../store/records.js';
 import { jobPaths } from './agent-layout.js';
+import type { CgroupLimiter } from './cgroup-limits.js';
 import { CronRunner } from './cron-runner.js';
 import { HealthMonitor, type HealthState } from './health-check.js';
 import type { NamingRegistration } from './naming-registration.js';
@@ -17,6 +18,8 @@ export interface JobInstanceOptions {
   readonly naming: () => NamingRegistration | undefined;
   readonly logger: Logger;
   readonly onStatus: (status: StatusRecord) => void;
+  /** Resource limits (cgroup v2) for the job's process, applied right after each spawn. */
+  readonly limiter?: CgroupLimiter;
   /** Tests shorten the restart backoff. */
   readonly restartPolicy?: ConstructorParameters<typeof InstanceSupervisor>[0]['policy'];
 }
@@ -47,6 +50,9 @@ export class JobInstance {
       name: this.job,
       ...(options.restartPolicy ? { policy: options.restartPolicy } : {}),
       beforeStop: () => this.deregister(),
+      afterSpawn: async (pid) => {
+        await options.limiter?.apply(this.job, pid, rendered.resources ?? {});
+      },
       onStatus: (status) => {
         this.supervised = status;
         if (status.state !== 'Running') this.setHealth('unknown');
@@ -94,6 +100,13 @@ export class JobInstance {
     await this.cron?.stop();
     await this.health?.stop();
     await this.supervisor.stop({ drainMs: DRAIN_MS, termTimeoutMs: TERM_TIMEOUT_MS });
+    await this.options.limiter?.remove(this.job);
+  }
+
+  /** The files the agent rotates: the process's stdout/stderr and each cron task's log. */
+  logFiles(): string[] {
+    const { logDir } = jobPaths(this.options.root, this.job);
+    return [`${logDir}/stdout.log`, `${logDir}/stderr.log`, ...this.options.rendered.cron.map((task) => `${logDir}/cron-${task.name}.log`)];
   }
 
   /** The agent is going away, the process is not: stop watching it, leave it running. */
