@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createAgentMetrics } from '../../agent/agent-metrics.js';
+import { currentTwinRole, keepTwinAlive } from '../../agent/agent-watchdog.js';
 import { HostAgent } from '../../agent/host-agent.js';
 import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
 import { parseListenAddress } from '../../server/listen-address.js';
@@ -11,7 +12,15 @@ import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
 
-type Values = EtcdFlagValues & { host?: string; root?: string; controller?: string; 'metrics-listen'?: string; 'lease-ttl'?: string; 'log-level'?: string };
+type Values = EtcdFlagValues & {
+  host?: string;
+  root?: string;
+  controller?: string;
+  'metrics-listen'?: string;
+  'lease-ttl'?: string;
+  'log-level'?: string;
+  'no-watchdog'?: boolean;
+};
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -27,9 +36,12 @@ export const agentCommand: Command<Values> = {
     'metrics-listen': { type: 'string', valueName: '[HOST]:PORT', description: 'serve /metrics and /healthz (default: 127.0.0.1:9102)' },
     'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'lease of agents/<host> and naming entries (default: 10s)' },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
+    'no-watchdog': { type: 'boolean', description: 'do not start the twin watchdog (e.g. under systemd, which restarts the agent itself)' },
   },
   details: [
     'Stopping the agent (SIGINT/SIGTERM) leaves the jobs running; the next agent adopts them (same pids).',
+    'A twin watchdog process restarts the agent within a second if it dies, and the agent restarts the',
+    'watchdog; both write to ROOT/log/agent.log when one started the other.',
     'When etcd is unreachable, everything keeps running as it is; the agent converges when etcd returns.',
   ].join('\n'),
   async run(values, _positionals, io) {
@@ -44,6 +56,14 @@ export const agentCommand: Command<Values> = {
       throw new UsageError(`--metrics-listen: ${(error as Error).message}`);
     }
     const host = values.host ?? hostname();
+    const twinCommand = () => [process.execPath, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)];
+    if (currentTwinRole() === 'watchdog') {
+      // This process is the twin: it only keeps the agent alive, until the agent stops for good.
+      const twin = await keepTwinAlive({ role: 'watchdog', root: values.root, command: twinCommand });
+      await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+      twin.close();
+      return EXIT_OK;
+    }
     const logger = pino({ level, base: { component: 'agent', host } });
     const agent = new HostAgent({
       host,
@@ -88,11 +108,15 @@ export const agentCommand: Command<Values> = {
       server.once('error', reject);
       server.listen(metricsAddress.port, metricsAddress.host, resolve);
     });
+    const twin = values['no-watchdog']
+      ? undefined
+      : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onRestart: (role, pid) => logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`) });
     io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    await twin?.stopForGood();
     server.close();
     await agent.close();
     return EXIT_OK;
