@@ -20,6 +20,7 @@ import { JobInstance } from './job-instance.js';
 import { readMachineFacts } from './machine-facts.js';
 import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
+import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
 
@@ -34,6 +35,8 @@ export interface HostAgentOptions {
   readonly agentVersion: string;
   readonly logger: Logger;
   readonly factsIntervalMs?: number;
+  /** How often status/ is refreshed with the instances' cpu, memory and fd figures. */
+  readonly metricsIntervalMs?: number;
   readonly restartPolicy?: ConstructorParameters<typeof JobInstance>[0]['restartPolicy'];
 }
 
@@ -54,6 +57,7 @@ export class HostAgent {
   private naming: NamingRegistration | undefined;
   private watch: WatchHandle | undefined;
   private factsTimer: NodeJS.Timeout | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   private readonly abort = new AbortController();
   private readonly limiter: CgroupLimiter;
@@ -85,6 +89,7 @@ export class HostAgent {
   async close(): Promise<void> {
     this.abort.abort();
     clearInterval(this.factsTimer);
+    clearInterval(this.metricsTimer);
     this.rotation.stop();
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.watch?.close();
@@ -132,6 +137,7 @@ export class HostAgent {
       },
     });
     this.factsTimer = setInterval(() => void this.putFacts().catch(() => undefined), this.options.factsIntervalMs ?? 30_000);
+    this.metricsTimer = setInterval(() => void this.reportMetrics(), this.options.metricsIntervalMs ?? 30_000);
     this.statusWriter.flushSoon();
     logger.info({ event: 'agent_registered', host: this.options.host, lease: this.lease?.id }, 'agent registered');
   }
@@ -252,6 +258,20 @@ export class HostAgent {
     await this.save(wanted);
     logger.info({ event: adopted ? 'instance_adopted' : 'instance_started', job, specHash: wanted.specHash, pid: instance.pid() }, adopted ? 'adopted running instance' : 'instance started');
     await pruneReleases(this.root, job).catch(() => undefined);
+  }
+
+  /** status/ carries the same per-instance figures as /metrics, at a modest interval. */
+  private async reportMetrics(): Promise<void> {
+    for (const [job, instance] of this.instances) {
+      const pid = instance.pid();
+      if (pid === undefined) continue;
+      try {
+        const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = await readProcessMetrics(pid);
+        this.statusWriter.set(job, { ...instance.status(), metrics: { cpuSeconds, rssBytes, openFds, uptimeSeconds } });
+      } catch (error) {
+        if (!(error instanceof ProcessGoneError)) throw error;
+      }
+    }
   }
 
   private fetchUrl(source: { url?: string; sha256: string }): string {
