@@ -1,12 +1,13 @@
 // One job instance on this host, the way operators think of it: its process (supervised), its health
 // check, its cron tasks and its naming entries, summed up as one StatusRecord.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { InstanceSpec } from '../plan/render-instance.js';
 import type { AssignmentRecord, StatusRecord } from '../store/records.js';
 import { jobPaths } from './agent-layout.js';
 import type { CgroupLimiter } from './cgroup-limits.js';
 import { CronRunner } from './cron-runner.js';
-import { HealthMonitor, type HealthState } from './health-check.js';
+import { HealthMonitor, runHealthCheck, type HealthCheckContext, type HealthState } from './health-check.js';
 import type { NamingRegistration } from './naming-registration.js';
 import { jobEnvironment } from './spawn-instance.js';
 import { InstanceSupervisor, type StartSpec, type SupervisorStatus } from './supervisor.js';
@@ -27,17 +28,25 @@ export interface JobInstanceOptions {
 /** How long a stopping instance stays deregistered before SIGTERM, and SIGTERM before SIGKILL. */
 export const DRAIN_MS = 2000;
 export const TERM_TIMEOUT_MS = 10_000;
+/** How often a starting instance's health check is tried, until it first passes (see awaitStartup). */
+export const STARTUP_PROBE_MS = 100;
 
 export class JobInstance {
   readonly job: string;
   readonly specHash: string;
   private assignment: AssignmentRecord;
   private readonly supervisor: InstanceSupervisor;
-  private readonly health: HealthMonitor | undefined;
   private readonly cron: CronRunner | undefined;
+  /** The health of the process that runs now (its pid is `monitoredPid`), from its own monitor. */
   private healthState: HealthState = 'unknown';
+  private monitor: HealthMonitor | undefined;
+  private monitoredPid: number | undefined;
   private supervised: SupervisorStatus | undefined;
   private lastError: string | undefined;
+  private readonly healthContext: HealthCheckContext;
+  /** Set once the process is up (started or adopted); aborted when the instance stops or is let go. */
+  private companionsStarted = false;
+  private readonly companions = new AbortController();
 
   constructor(private readonly options: JobInstanceOptions) {
     const { rendered, root } = options;
@@ -54,20 +63,16 @@ export class JobInstance {
         await options.limiter?.apply(this.job, pid, rendered.resources ?? {});
       },
       onStatus: (status) => {
+        const was = this.isHealthy();
         this.supervised = status;
-        if (status.state !== 'Running') this.setHealth('unknown');
+        this.followProcess(status.pid);
+        // The state alone can change isHealthy (CrashLoop → Running after resetAfterMs).
+        this.syncNaming(was);
         this.report();
       },
       logger: options.logger,
     });
-    const check = rendered.health;
-    // One failed probe removes the endpoint: "removed from naming within one interval".
-    this.health = check ? new HealthMonitor({ check, ports: rendered.ports, context: { host: '127.0.0.1', cwd: paths.current, env }, unhealthyThreshold: 1 }) : undefined;
-    this.health?.onTransition((transition) => {
-      this.lastError = transition.to === 'unhealthy' ? `health check: ${transition.result.detail}` : undefined;
-      this.setHealth(transition.to);
-      this.report();
-    });
+    this.healthContext = { host: '127.0.0.1', cwd: paths.current, env };
     this.cron = rendered.cron.length > 0 ? new CronRunner({ job: this.job, tasks: rendered.cron, cwd: paths.current, env, logDir: paths.logDir, onRunEnd: () => this.report() }) : undefined;
   }
 
@@ -90,15 +95,71 @@ export class JobInstance {
   }
 
   private async startCompanions(): Promise<void> {
-    this.health?.start();
+    if (this.companions.signal.aborted) return;
     await this.cron?.start();
-    if (!this.health) this.setHealth('healthy'); // no check: running is all there is to know
+    this.companionsStarted = true;
+    const was = this.isHealthy();
+    this.followProcess(this.supervised?.pid);
+    this.syncNaming(was);
+    this.report();
+  }
+
+  /**
+   * Health belongs to one run of the process. A new pid (a restart after a crash or a kill) starts
+   * from `unknown` with a monitor of its own: a monitor kept across runs may never see the gap
+   * between them, and would then never report the new process healthy. Without a check, a running
+   * process is all there is to know.
+   */
+  private followProcess(pid: number | undefined): void {
+    if (!this.companionsStarted || pid === this.monitoredPid) return;
+    this.monitoredPid = pid;
+    void this.monitor?.stop();
+    this.monitor = undefined;
+    this.lastError = undefined;
+    const check = this.options.rendered.health;
+    this.healthState = pid !== undefined && !check ? 'healthy' : 'unknown';
+    if (pid === undefined || !check || this.companions.signal.aborted) return;
+    // One failed probe removes the endpoint: "removed from naming within one interval".
+    const monitor = new HealthMonitor({ check, ports: this.options.rendered.ports, context: this.healthContext, unhealthyThreshold: 1 });
+    this.monitor = monitor;
+    monitor.onTransition((transition) => {
+      if (this.monitor !== monitor) return;
+      this.lastError = transition.to === 'unhealthy' ? `health check: ${transition.result.detail}` : undefined;
+      this.setHealth(transition.to);
+      this.report();
+    });
+    void this.awaitStartup(monitor).then(() => this.monitor === monitor && monitor.start());
+  }
+
+  /**
+   * A process just spawned is not listening yet, so the monitor's first probe would fail: the
+   * instance would be reported Unhealthy and stay out of naming for a whole interval. Until the
+   * check first passes (at most one interval) it is tried every STARTUP_PROBE_MS, quietly; then the
+   * monitor takes over, its first probe at once. An adopted process passes on the first try.
+   */
+  private async awaitStartup(monitor: HealthMonitor): Promise<void> {
+    const check = this.options.rendered.health!;
+    const signal = this.companions.signal;
+    const deadline = Date.now() + check.intervalSeconds * 1000;
+    while (this.monitor === monitor && !signal.aborted && Date.now() < deadline) {
+      const result = await runHealthCheck(check, this.options.rendered.ports, { ...this.healthContext, signal }).catch(() => ({ healthy: false }));
+      if (result.healthy) return;
+      await sleep(STARTUP_PROBE_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Stops watching health; the next process (if any) is not monitored. */
+  private async stopCompanions(): Promise<void> {
+    this.companions.abort();
+    const monitor = this.monitor;
+    this.monitor = undefined;
+    await this.cron?.stop();
+    await monitor?.stop();
   }
 
   /** Drain: leave naming, wait, SIGTERM, SIGKILL. The data and log directories stay. */
   async stop(): Promise<void> {
-    await this.cron?.stop();
-    await this.health?.stop();
+    await this.stopCompanions();
     await this.supervisor.stop({ drainMs: DRAIN_MS, termTimeoutMs: TERM_TIMEOUT_MS });
     await this.options.limiter?.remove(this.job);
   }
@@ -111,8 +172,7 @@ export class JobInstance {
 
   /** The agent is going away, the process is not: stop watching it, leave it running. */
   async detach(): Promise<void> {
-    await this.cron?.stop();
-    await this.health?.stop();
+    await this.stopCompanions();
     this.supervisor.detach();
   }
 
@@ -163,9 +223,12 @@ export class JobInstance {
   private setHealth(state: HealthState): void {
     const was = this.isHealthy();
     this.healthState = state;
-    if (was !== this.isHealthy()) {
-      this.registerIfHealthy().catch((error: unknown) => this.options.logger.warn({ event: 'naming_failed', job: this.job, error: (error as Error).message }, 'naming not updated; redone when etcd is back'));
-    }
+    this.syncNaming(was);
+  }
+
+  private syncNaming(was: boolean): void {
+    if (was === this.isHealthy()) return;
+    this.registerIfHealthy().catch((error: unknown) => this.options.logger.warn({ event: 'naming_failed', job: this.job, error: (error as Error).message }, 'naming not updated; redone when etcd is back'));
   }
 
   private async deregister(): Promise<void> {
