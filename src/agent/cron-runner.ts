@@ -7,6 +7,7 @@ import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { Cron } from 'croner';
 import type { InstanceSpec } from '../plan/render-instance.js';
+import { signalProcessGroup, type StopSignal } from './process-group.js';
 
 export type CronTaskSpec = InstanceSpec['cron'][number];
 
@@ -204,12 +205,7 @@ export class CronRunner {
   }
 }
 
-function signalGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
-  if (child?.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch (error) {
-    // ESRCH: the group has already exited
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
+/** A run is its own process group (detached): signal the whole group, grandchildren included. */
+function signalGroup(child: ChildProcess | undefined, signal: StopSignal): void {
+  if (child?.pid !== undefined) signalProcessGroup(child.pid, signal);
 }

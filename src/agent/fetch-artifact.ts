@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { assertDigest } from './agent-layout.js';
+import { readJsonFile } from './read-json-file.js';
 
 export interface ArtifactRef {
   readonly url: string;
@@ -214,13 +215,7 @@ function stampPath(file: string): string {
 }
 
 async function readStamp(file: string): Promise<VerifiedStamp | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(stampPath(file), 'utf8')) as VerifiedStamp;
-  } catch (error) {
-    // Missing, or torn by a crash while it was written: the caller falls back to rehashing.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return undefined;
-    throw error;
-  }
+  return readJsonFile<VerifiedStamp>(stampPath(file));
 }
 
 async function writeStamp(file: string, sha256: string): Promise<void> {

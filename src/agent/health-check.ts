@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import type { HealthCheck } from '../model/types.js';
+import { signalProcessGroup } from './process-group.js';
 
 export interface HealthResult {
   readonly healthy: boolean;
@@ -113,21 +114,11 @@ function probeExec(command: readonly string[], timeoutMs: number, context: Healt
       settle({ healthy: code === 0, detail: tail ? `${how}: ${tail}` : how });
     });
     return () => {
-      if (child.exitCode === null && child.signalCode === null) killGroup(child.pid);
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
       child.stdout.destroy();
       child.stderr.destroy();
     };
   });
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch (error) {
-    // ESRCH: the group is already gone, which is what we wanted
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
 }
 
 function describeError(error: Error): string {

@@ -14,6 +14,7 @@ import type { AssignmentRecord } from '../store/records.js';
 import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER } from './agent-layout.js';
 import { fetchArtifact } from './fetch-artifact.js';
 import { unpackArchive } from './unpack-archive.js';
+import { readJsonFile } from './read-json-file.js';
 
 export interface PrepareReleaseOptions {
   /** The agent root (absolute). */
@@ -131,12 +132,7 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
 
 /** Reads a release's marker; undefined when the release is incomplete or not this one. */
 export async function readReleaseMarker(releaseDir: string): Promise<ReleaseMarker | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(releaseMarkerPath(releaseDir), 'utf8')) as ReleaseMarker;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return undefined;
-    throw error;
-  }
+  return readJsonFile<ReleaseMarker>(releaseMarkerPath(releaseDir));
 }
 
 async function isComplete(releaseDir: string, specHash: string): Promise<boolean> {
