@@ -212,7 +212,23 @@ export class JobInstance {
       ...(lastError ? { lastError } : {}),
       since: supervised?.since ?? now,
       updatedAt: now,
+      ...(this.cron ? { cron: this.cronStatus() } : {}),
     };
+  }
+
+  private cronStatus(): NonNullable<StatusRecord['cron']> {
+    return Object.fromEntries(
+      Object.entries(this.cron!.status()).map(([name, task]) => [
+        name,
+        {
+          ...(task.lastRun ? { lastRun: task.lastRun } : {}),
+          ...(task.lastExit ? { lastExit: task.lastExit } : {}),
+          ...(task.lastDurationMs !== undefined ? { lastDurationMs: task.lastDurationMs } : {}),
+          runs: task.runs,
+          skipped: task.skipped,
+        },
+      ]),
+    );
   }
 
   private endpoints(): { service: string; port: number }[] {

@@ -35,6 +35,19 @@ export interface StatusRecord {
   readonly since: string;
   readonly updatedAt: string;
   readonly metrics?: { readonly cpuSeconds: number; readonly rssBytes: number; readonly openFds: number; readonly uptimeSeconds: number };
+  /** Per cron task: its last run and how it ended. */
+  readonly cron?: Readonly<
+    Record<
+      string,
+      {
+        readonly lastRun?: string;
+        readonly lastExit?: { readonly code: number | null; readonly signal: string | null; readonly timedOut: boolean; readonly error?: string };
+        readonly lastDurationMs?: number;
+        readonly runs: number;
+        readonly skipped: number;
+      }
+    >
+  >;
 }
 
 /** agents/<host>, written by the agent under its lease: it is alive, and what the machine is. */
