@@ -2,7 +2,7 @@
 // watches assign/<host>/, deploys and supervises each job instance, reports status/, and keeps
 // naming current. Fail static: what runs keeps running when etcd is unreachable, and an agent
 // restart adopts running instances (from the assignments it saved locally) instead of restarting them.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
@@ -79,6 +79,8 @@ export class HostAgent {
 
   /** Adopts what runs, then connects to etcd in the background (retrying for ever). */
   async start(): Promise<void> {
+    // A fresh host has no root yet; the host facts (disk free under it) cannot be read without it.
+    await mkdir(this.root, { recursive: true });
     await this.adoptSavedInstances();
     void this.connect().catch((error: unknown) => {
       if (!this.abort.signal.aborted) this.options.logger.error({ event: 'agent_connect_failed', error: (error as Error).message }, 'cannot connect to etcd');
@@ -127,7 +129,7 @@ export class HostAgent {
     // Assignments first: they carry the address the fleet knows this host by, for naming.
     const read = await retryWithBackoff(() => this.store!.getPrefixJson(this.layout.assignments(this.options.host), isAssignmentRecord), { signal: this.abort.signal, maxMs: 5000 });
     const assigned = new Map([...read.entries].map(([key, entry]) => [key.slice(this.layout.assignments(this.options.host).length), entry.value]));
-    await retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000 });
+    await retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000, onRetry: (error, attempt, delayMs) => this.logRegisterRetry(error, attempt, delayMs) });
     this.replaceAssignments(assigned);
     this.watch = this.store.watchPrefix<AssignmentRecord>(this.layout.assignments(this.options.host), read.revision, (event) => this.onAssignmentEvent(event), {
       check: isAssignmentRecord,
@@ -147,15 +149,25 @@ export class HostAgent {
     const store = this.store!;
     const lease = await store.grantLease(this.options.leaseTtlSeconds);
     this.lease = lease;
-    await this.putFacts();
-    if (this.naming) await this.naming.reassert(lease.id);
-    else this.ensureNaming([...this.assignments.values()][0]?.host.ip);
+    try {
+      await this.putFacts();
+      if (this.naming) await this.naming.reassert(lease.id);
+      else this.ensureNaming([...this.assignments.values()][0]?.host.ip);
+    } catch (error) {
+      // The next attempt grants another lease: this one must not stay alive (kept alive, it never expires).
+      void lease.revoke().catch(() => undefined);
+      throw error;
+    }
     await Promise.all([...this.instances.values()].map((instance) => instance.registerIfHealthy().catch(() => undefined)));
     lease.onLost(() => {
       if (this.abort.signal.aborted) return;
       this.options.logger.warn({ event: 'lease_lost', lease: lease.id }, 'agent lease lost; re-registering');
-      void retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000 }).catch(() => undefined);
+      void retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000, onRetry: (error, attempt, delayMs) => this.logRegisterRetry(error, attempt, delayMs) }).catch(() => undefined);
     });
+  }
+
+  private logRegisterRetry(error: unknown, attempt: number, delayMs: number): void {
+    this.options.logger.warn({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
   }
 
   private async putFacts(): Promise<void> {

@@ -41,10 +41,14 @@ before(async () => {
 });
 
 after(async () => {
-  await closeAgents();
-  cleanUp();
-  await view?.close();
-  await etcd?.stop();
+  try {
+    await closeAgents();
+  } finally {
+    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
+    cleanUp();
+    await view?.close().catch(() => undefined);
+    await etcd?.stop();
+  }
 });
 
 const assign = (record: AssignmentRecord) => view.store.applyBatch([{ put: view.layout.assignment(HOST, record.job), value: record }]);

@@ -4,6 +4,7 @@
 // host-agent-controller.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,9 +21,10 @@ import {
   namingKeys,
   startAgent,
   statusOf,
+  trackPid,
   waitForStatus,
 } from '../fixtures/agent-harness.js';
-import { FleetView, waitUntil } from '../fixtures/controller-harness.js';
+import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, startEtcd, uniquePrefix, type EtcdServer } from '../fixtures/etcd-server.js';
 
 const HOST = 'agent-a1';
@@ -39,10 +41,14 @@ before(async () => {
 });
 
 after(async () => {
-  await closeAgents();
-  cleanUp();
-  await view?.close();
-  await etcd?.stop();
+  try {
+    await closeAgents();
+  } finally {
+    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
+    cleanUp();
+    await view?.close().catch(() => undefined);
+    await etcd?.stop();
+  }
 });
 
 const assign = (record: AssignmentRecord) => view.store.applyBatch([{ put: view.layout.assignment(HOST, record.job), value: record }]);
@@ -57,6 +63,23 @@ async function deployHealthy(job: string, port: number): Promise<{ record: Assig
   return { record, pid: status.pid!, namingKey };
 }
 
+/** The echo server's own start time: spawn to /health answering, without the agent. */
+async function measureStartMs(agentRoot: string): Promise<number> {
+  const port = await freePort();
+  const startedAt = Date.now();
+  const child = spawn(path.join(jobPaths(agentRoot, 'web').current, 'bin/server.js'), ['--port', String(port), '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+  trackPid(child.pid);
+  try {
+    while ((await httpStatus(port)) !== 200) {
+      if (Date.now() - startedAt > 5_000) throw new Error('the echo server alone did not start within 5 s');
+      await sleep(5);
+    }
+    return Date.now() - startedAt;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 test('an assignment becomes a healthy instance: status with its pid, naming under the lease, the agent registered', async () => {
   const port = await freePort();
   const record = echoAssignment(HOST, 'web', { port });
@@ -66,7 +89,10 @@ test('an assignment becomes a healthy instance: status with its pid, naming unde
   await assign(record);
   const registered = await waitUntil(() => events.find((event) => event.type === 'put' && event.key === namingKey), 'naming entry');
   const healthyAt = await waitUntil(() => events.find((event) => event.type === 'put' && event.key === view.layout.status(HOST, 'web') && (event.value as { state?: string }).state === 'Healthy'), 'Healthy status');
-  console.log(`put → naming key present: ${registered.at - putAt} ms; put → Healthy status: ${healthyAt.at - putAt} ms`);
+  const startMs = await measureStartMs(root);
+  console.log(`put → naming key present: ${registered.at - putAt} ms; put → Healthy status: ${healthyAt.at - putAt} ms; the job alone starts in ${startMs} ms`);
+  const states = events.flatMap((event) => (event.type === 'put' && event.key === view.layout.status(HOST, 'web') ? [(event.value as { state: string }).state] : []));
+  assert.ok(!states.includes('Unhealthy'), `a starting instance is not reported Unhealthy: ${states.join(' → ')}`);
 
   const status = await statusOf(view, HOST, 'web');
   assert.equal(status?.state, 'Healthy');
