@@ -226,6 +226,7 @@ export class HostAgent {
       return;
     }
     if (running && running.specHash === wanted.specHash) {
+      running.setDeployError(undefined); // back to what runs (e.g. the controller reverted)
       await this.save(wanted); // services may have changed
       running.updateAssignment(wanted);
       return;
@@ -246,7 +247,8 @@ export class HostAgent {
       logger.error({ event: 'deploy_failed', job, specHash: wanted.specHash, code: (error as { code?: string }).code, error: message, retryable }, 'deploy failed; the old release keeps running');
       const running = this.instances.get(job);
       const now = new Date().toISOString();
-      this.statusWriter.set(job, running ? { ...running.status(), lastError: `deploy of ${wanted.specHash.slice(0, 12)} failed: ${message}` } : { specHash: wanted.specHash, state: 'Failed', restarts: 0, lastError: message, since: now, updatedAt: now });
+      if (running) running.setDeployError(`deploy of ${wanted.specHash.slice(0, 12)} failed: ${message}`);
+      else this.statusWriter.set(job, { specHash: wanted.specHash, state: 'Failed', restarts: 0, lastError: message, since: now, updatedAt: now });
       if (retryable) this.retryTimers.set(job, setTimeout(() => this.schedule(job), 10_000));
       return;
     }

@@ -43,6 +43,8 @@ export class JobInstance {
   private monitoredPid: number | undefined;
   private supervised: SupervisorStatus | undefined;
   private lastError: string | undefined;
+  /** A newer assignment this host could not deploy: reported (Failed) while this release keeps running. */
+  private deployError: string | undefined;
   private readonly healthContext: HealthCheckContext;
   /** Set once the process is up (started or adopted); aborted when the instance stops or is let go. */
   private companionsStarted = false;
@@ -183,6 +185,13 @@ export class JobInstance {
     if (before !== JSON.stringify(assignment.services ?? [])) void this.registerIfHealthy().catch(() => undefined);
   }
 
+  /** Sets (or clears, with undefined) the failure to deploy a newer assignment, and reports it. */
+  setDeployError(message: string | undefined): void {
+    if (this.deployError === message) return;
+    this.deployError = message;
+    this.report();
+  }
+
   pid(): number | undefined {
     return this.supervised?.pid;
   }
@@ -201,12 +210,14 @@ export class JobInstance {
     const now = new Date().toISOString();
     const running = supervised?.state === 'Running';
     const state = !supervised ? 'Starting' : running ? (this.healthState === 'healthy' ? 'Healthy' : this.healthState === 'unhealthy' ? 'Unhealthy' : 'Running') : supervised.state;
-    const lastError = this.lastError ?? supervised?.lastError;
+    const lastError = this.deployError ?? this.lastError ?? supervised?.lastError;
     return {
       specHash: supervised?.specHash ?? this.specHash,
       release: this.specHash,
       ...(supervised?.pid !== undefined ? { pid: supervised.pid } : {}),
-      state,
+      // The controller sees the newer spec failed on this host (its rollout fails and reverts); the
+      // process and its naming entry are untouched.
+      state: this.deployError ? 'Failed' : state,
       restarts: supervised?.restarts ?? 0,
       ...(supervised?.lastExit ? { lastExit: supervised.lastExit } : {}),
       ...(lastError ? { lastError } : {}),

@@ -124,6 +124,7 @@ test('a new assignment with a wrong sha256 fails with the digest in lastError; t
   await assign(bad);
 
   const status = await waitForStatus(view, HOST, 'digest', (s) => s.lastError?.includes(bad.specHash.slice(0, 12)) === true, 'the deploy error');
+  assert.equal(status.state, 'Failed', 'the newer spec failed here: the controller sees it (and reverts)');
   assert.match(status.lastError!, /sha256 mismatch/);
   assert.ok(status.lastError!.includes(wrongSha), `lastError names the expected digest: ${status.lastError}`);
   assert.equal(status.specHash, record.specHash, 'the status still describes the release that runs');
