@@ -67,7 +67,8 @@ describe('ygg controller processes', () => {
     await waitUntil(async () => (await view.current())?.commit.sha === sha, 'the new leader applying a new commit', 5000);
     const workers = [...(await view.assignments()).values()].filter((record) => record.job === 'worker');
     assert.deepEqual(workers.map((record) => record.host.name).sort(), [...FRONTEND_HOSTS]);
-    assert.ok(reconciled(b).some((line) => line.commit === sha && (line.writes as number) > 0));
+    // sync/current can land before the log line is read from ctl-b's stdout: wait for it too.
+    await b.waitForLog((line) => line.event === 'reconciled' && line.commit === sha && (line.writes as number) > 0, 'ctl-b logging the writes', 5000);
   });
 
   test('SIGKILL in the middle of a rollout, then restart: the rollout continues where etcd says, nothing twice, nothing lost', async () => {
