@@ -39,7 +39,7 @@ if command -v etcd >/dev/null 2>&1; then
   etcd --name demo --data-dir "$scratch/etcd" --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
     --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "demo=http://127.0.0.1:$peer" >"$scratch/etcd.log" 2>&1 &
   etcd_pid=$!
-  trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$scratch"' EXIT
+  trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
   step controller --repo SCRATCH --etcd http://127.0.0.1:$client '(for 4 seconds)'
   node bin/ygg.js controller --repo "$scratch" --etcd "http://127.0.0.1:$client" --listen 127.0.0.1:0 --cache-dir "$scratch/cache" >"$scratch/controller.log" 2>&1 &
   controller_pid=$!
