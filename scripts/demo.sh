@@ -40,16 +40,37 @@ if command -v etcd >/dev/null 2>&1; then
     --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "demo=http://127.0.0.1:$peer" >"$scratch/etcd.log" 2>&1 &
   etcd_pid=$!
   trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
-  step controller --repo SCRATCH --etcd http://127.0.0.1:$client '(for 4 seconds)'
-  node bin/ygg.js controller --repo "$scratch" --etcd "http://127.0.0.1:$client" --listen 127.0.0.1:0 --cache-dir "$scratch/cache" >"$scratch/controller.log" 2>&1 &
+  http=$(port)
+  step controller --repo SCRATCH --etcd http://127.0.0.1:$client --listen 127.0.0.1:$http
+  node bin/ygg.js controller --repo "$scratch" --etcd "http://127.0.0.1:$client" --listen "127.0.0.1:$http" --cache-dir "$scratch/cache" >"$scratch/controller.log" 2>&1 &
   controller_pid=$!
-  sleep 4
-  kill -TERM $controller_pid; wait $controller_pid 2>/dev/null || true
-  grep -m 3 '"event":"reconciled"' "$scratch/controller.log" | cut -c1-240
+  # One host agent, for lg-im-01: it fetches the echo-server artifact from the controller, unpacks it,
+  # renders its config, starts it, checks /health and registers it in naming.
+  step agent --host lg-im-01 --root SCRATCH/agent --controller http://127.0.0.1:$http '(for 6 seconds)'
+  node bin/ygg.js agent --host lg-im-01 --root "$scratch/agent" --etcd "http://127.0.0.1:$client" --controller "http://127.0.0.1:$http" \
+    --metrics-listen 127.0.0.1:0 --no-watchdog >"$scratch/agent.log" 2>&1 &
+  agent_pid=$!
+  stop_all() {
+    kill -TERM $agent_pid $controller_pid 2>/dev/null; wait $agent_pid $controller_pid 2>/dev/null || true
+    # A stopped agent leaves its jobs running (the next agent adopts them): the tour ends them itself.
+    for pidfile in "$scratch"/agent/run/*.json; do
+      case "$pidfile" in *.assignment.json) continue ;; esac
+      [ -f "$pidfile" ] && kill -KILL -- "-$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).pid)' "$pidfile")" 2>/dev/null || true
+    done
+    kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null || true
+    rm -rf "$scratch"
+  }
+  trap stop_all EXIT
+  sleep 6
+  grep -m 2 '"event":"reconciled"' "$scratch/controller.log" | cut -c1-200
+  grep -m 4 '"event":"instance_started"' "$scratch/agent.log" | cut -c1-200
   step status --etcd http://127.0.0.1:$client
   ygg status --etcd "http://127.0.0.1:$client" || true
   step blame lg-im-01/alias-job-dispatcher --etcd http://127.0.0.1:$client --repo SCRATCH
   ygg blame lg-im-01/alias-job-dispatcher --etcd "http://127.0.0.1:$client" --repo "$scratch"
+  printf '\nThe dispatcher on lg-im-01 answers: '
+  curl -s "http://127.0.0.1:$(node -e 'const y=require("fs").readFileSync(process.argv[1],"utf8");console.log(/port: (\d+)/.exec(y)?.[1]??8080)' "$scratch/jobs/miliao/alias-job-dispatcher.yaml")/" || echo "(curl not installed)"
+  echo
 else
   printf '\n(etcd is not installed: skipping the controller part of the tour; apt-get install etcd-server)\n'
 fi
