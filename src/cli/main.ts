@@ -19,6 +19,8 @@ const COMMANDS: readonly (readonly [string, LoadCommand])[] = [
   ['agent', () => load(import('./commands/agent.js'), 'agentCommand')],
   ['status', () => load(import('./commands/status.js'), 'statusCommand')],
   ['blame', () => load(import('./commands/blame.js'), 'blameCommand')],
+  ['render', () => load(import('./commands/render.js'), 'renderCommand')],
+  ['resolve', () => load(import('./commands/resolve.js'), 'resolveCommand')],
 ];
 
 /** User mistakes found while running (an invalid repo, an unreachable cluster): one line, exit 1. */

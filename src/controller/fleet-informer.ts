@@ -4,7 +4,7 @@
 // controller made are applied to the mirror at once, so the next reconcile does not repeat them
 // before the watch echoes them back.
 import { anyJson } from '../store/decode-entry.js';
-import type { KeyLayout } from '../store/keys.js';
+import { RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import {
   isAgentRecord,
   isAssignmentRecord,
@@ -170,7 +170,7 @@ export class FleetInformer {
       setNested(this.assignments, first, second, observed);
       setNested(this.byJob, second, first, observed);
       this.touch(second);
-    } else if (kind === 'status' && first && second) {
+    } else if (kind === 'status' && first && second && second !== RENDERER_STATUS_NAME) {
       setNested(this.statuses, first, second, valid(isStatusRecord));
       this.touch(second);
     } else if (kind === 'agents' && first) {

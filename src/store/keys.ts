@@ -28,6 +28,9 @@ export interface KeyLayout {
 
 export const DEFAULT_ETCD_PREFIX = '/ygg/v1';
 
+/** status/<director>/_render: the renderer's own state. "_" never appears in a job name, so it cannot collide. */
+export const RENDERER_STATUS_NAME = '_render';
+
 export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
   const base = prefix.replace(/\/+$/, '');
   const key = (...parts: string[]) => [base, ...parts].join('/');

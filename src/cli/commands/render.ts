@@ -1,0 +1,122 @@
+// ygg render keepalived|dns: renders a config from the VIPs and live endpoints in etcd, then follows
+// them (debounced) until stopped, or once with --once. Check and reload commands are argv, split on
+// whitespace with {file} substituted, and never go through a shell.
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { DebouncedRenderer, DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
+import { EndpointView } from '../../render/endpoint-view.js';
+import { renderZone } from '../../render/render-zone.js';
+import { connectEtcd } from '../../store/etcd-connection.js';
+import { keyLayout } from '../../store/keys.js';
+import { retryWithBackoff } from '../../store/retry-with-backoff.js';
+import { EtcdStateStore } from '../../store/state-store.js';
+import { StoreError } from '../../store/store-errors.js';
+import { ClusterUnavailableError } from '../cluster.js';
+import type { Command } from '../command.js';
+import { parseDurationMs } from '../duration.js';
+import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
+import { renderWriteOptions } from './render-write-options.js';
+import { RENDERER_STATUS_NAME } from '../../store/keys.js';
+
+const TEMPLATES = new URL('../../../templates/', import.meta.url);
+
+type RenderValues = EtcdFlagValues & {
+  director?: string;
+  zone?: string;
+  out?: string;
+  template?: string;
+  check?: string;
+  reload?: string;
+  once?: boolean;
+  'min-wait'?: string;
+  'max-wait'?: string;
+  'log-level'?: string;
+};
+
+export const renderCommand: Command<RenderValues> = {
+  name: 'render',
+  summary: 'Render keepalived.conf (or a DNS zone) from the VIPs and live endpoints in etcd, and keep it current.',
+  usage: 'render keepalived --director NAME --out FILE | render dns --zone ZONE --out FILE  [--etcd URL] [--template FILE] [--check CMD] [--reload CMD] [--once]',
+  positionals: ['keepalived|dns'],
+  options: {
+    ...ETCD_OPTIONS,
+    director: { type: 'string', valueName: 'NAME', description: 'keepalived: the director host this config is for' },
+    zone: { type: 'string', valueName: 'ZONE', description: 'dns: the zone origin, e.g. svc.example.net' },
+    out: { type: 'string', valueName: 'FILE', description: 'the file to write (atomically, keeping one .bak)' },
+    template: { type: 'string', valueName: 'FILE', description: 'handlebars template (default: the shipped one)' },
+    check: { type: 'string', valueName: 'CMD', description: 'validate the temp file before it replaces FILE; {file} is its path (keepalived default: keepalived -t -f {file} when installed)' },
+    reload: { type: 'string', valueName: 'CMD', description: 'run after the content changed (keepalived default: SIGHUP to the pid in /run/keepalived.pid when it exists)' },
+    once: { type: 'boolean', description: 'render once and exit (1 when the render failed)' },
+    'min-wait': { type: 'string', valueName: 'DURATION', description: 'render this long after the last change (default 200ms)' },
+    'max-wait': { type: 'string', valueName: 'DURATION', description: 'but no later than this after the first change of a burst (default 2s)' },
+    'log-level': { type: 'string', valueName: 'LEVEL', description: 'pino log level (default info)' },
+  },
+  details: [
+    'Without --once it runs until SIGINT/SIGTERM and publishes its state to status/<director>/_render (not a job: job names have no "_")',
+    '(keepalived only). When etcd is unreachable or was reset, a VIP that had endpoints keeps them: the last file stays.',
+  ].join('\n'),
+  async run(values, positionals) {
+    const kind = positionals[0];
+    if (kind !== 'keepalived' && kind !== 'dns') throw new UsageError('expected "keepalived" or "dns"');
+    if (!values.out) throw new UsageError('--out FILE is required');
+    if (kind === 'keepalived' && !values.director) throw new UsageError('--director NAME is required');
+    if (kind === 'dns' && !values.zone) throw new UsageError('--zone ZONE is required');
+    const minWaitMs = values['min-wait'] ? parseDurationMs(values['min-wait'], 'min-wait') : DEFAULT_MIN_WAIT_MS;
+    const maxWaitMs = values['max-wait'] ? parseDurationMs(values['max-wait'], 'max-wait') : DEFAULT_MAX_WAIT_MS;
+    const templateFile = values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES);
+    let templateText: string;
+    try {
+      templateText = readFileSync(templateFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--template: cannot read ${String(templateFile)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    const write = await renderWriteOptions(kind, values.zone, values.check, values.reload);
+    const logger = pino({ level: values['log-level'] ?? 'info', base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
+    const { connection, prefix } = etcdConnectionFromFlags(values);
+    const layout = keyLayout(prefix);
+    const abort = new AbortController();
+    const client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 }).catch((error: unknown) => {
+      throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
+    });
+    const store = new EtcdStateStore(client, layout);
+    const view = new EndpointView(store, layout, { onProblem: (key, problem) => logger.warn({ key }, problem) });
+    try {
+      if (values.once) {
+        await view.start().catch((error: unknown) => {
+          throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
+        });
+      } else {
+        // A director must come up even while etcd is down: retry, and leave the file in place meanwhile.
+        await retryWithBackoff(() => view.start(), { signal: abort.signal, onRetry: (error, _attempt, delayMs) => logger.warn({ delayMs }, `etcd unreachable, retrying: ${String(error)}`) });
+      }
+      const renderer = new DebouncedRenderer({
+        view,
+        ...(kind === 'keepalived' && { director: values.director }),
+        templateText,
+        target: values.out,
+        write,
+        minWaitMs,
+        maxWaitMs,
+        logger,
+        ...(kind === 'dns' && { render: (text, data) => renderZone(text, data, { zone: values.zone!, serial: Number(data.revision) % 4_294_967_296 }) }),
+        ...(kind === 'keepalived' && !values.once && { status: { store, key: layout.status(values.director!, RENDERER_STATUS_NAME) } }),
+      });
+      if (values.once) return outcome(await renderer.renderNow());
+      await renderer.start();
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+      });
+      await renderer.stop();
+      return EXIT_OK;
+    } finally {
+      abort.abort();
+      await view.close();
+      client.close();
+    }
+  },
+};
+
+function outcome(status: RenderStatusRecord): number {
+  return status.lastError === undefined && status.held === undefined ? EXIT_OK : EXIT_FINDINGS;
+}

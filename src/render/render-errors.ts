@@ -1,0 +1,70 @@
+// The ways a render can fail, each with a stable code callers match on. Pure: no I/O here, so the
+// text rendering can import it.
+
+export interface RenderInputProblem {
+  /** The service the value belongs to; undefined for file-wide values (director, commit, zone). */
+  readonly service: string | undefined;
+  /** Where in RenderData the value sits, e.g. `vip.check.http.path` or `endpoints[2].ip`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** A value that would reach a rendered file is invalid: nothing is rendered. Lists every problem. */
+export class RenderInputError extends Error {
+  readonly code = 'E_RENDER_INPUT';
+  readonly retryable = false;
+  readonly service: string | undefined;
+  readonly field: string;
+  constructor(readonly problems: readonly RenderInputProblem[]) {
+    const first = problems[0] ?? { service: undefined, field: '(unknown)', message: 'invalid input' };
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    super(`${first.service === undefined ? '' : `service ${first.service}: `}${first.field}: ${first.message}${more}`);
+    this.name = 'RenderInputError';
+    this.service = first.service;
+    this.field = first.field;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, problems: this.problems };
+  }
+}
+
+/** The checker (e.g. `keepalived -t`) refused the rendered file, or there was nothing to write. */
+export class RenderCheckError extends Error {
+  readonly code = 'E_RENDER_CHECK';
+  readonly retryable = false;
+  constructor(
+    readonly file: string,
+    reason: string,
+    /** The checker's first stderr lines, as it printed them. */
+    readonly details: readonly string[] = [],
+  ) {
+    super(`${file}: ${reason}${details.length > 0 ? `: ${details.join(' | ')}` : ''}`);
+    this.name = 'RenderCheckError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, file: this.file, details: this.details };
+  }
+}
+
+/**
+ * The new file is in place but the reload failed. The next identical render reports "unchanged"
+ * and would not reload again, so the caller must retry the reload itself.
+ */
+export class RenderReloadError extends Error {
+  readonly code = 'E_RENDER_RELOAD';
+  readonly retryable = true;
+  constructor(
+    readonly file: string,
+    readonly checksum: string,
+    readonly reason: unknown,
+  ) {
+    super(`${file}: written (sha256 ${checksum}) but reload failed: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'RenderReloadError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, file: this.file, checksum: this.checksum };
+  }
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Etcd3 } from 'etcd3';
+import { EndpointView } from '../../src/render/endpoint-view.js';
+import { connectEtcd } from '../../src/store/etcd-connection.js';
+import { keyLayout, type KeyLayout } from '../../src/store/keys.js';
+import { EtcdStateStore } from '../../src/store/state-store.js';
+import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { waitFor } from '../store/wait-for.js';
+import { namingRecord as naming, vipRecord } from './render-records.js';
+
+let etcd: SharedEtcd;
+let client: Etcd3;
+
+before(async () => {
+  etcd = await sharedEtcd();
+  client = await connectEtcd({ endpoints: [etcd.url] });
+});
+
+after(async () => {
+  client.close();
+  await etcd.stop();
+});
+
+async function setup(): Promise<{ layout: KeyLayout; store: EtcdStateStore; view: EndpointView }> {
+  const layout = keyLayout(uniquePrefix('view'));
+  const store = new EtcdStateStore(client, layout);
+  return { layout, store, view: new EndpointView(store, layout) };
+}
+
+test('builds sorted RenderData for a director from vips/ and naming/, and follows changes', async () => {
+  const { layout, store, view } = await setup();
+  await store.applyBatch([
+    { put: layout.vip('web'), value: vipRecord('web', '192.0.2.10', ['lb1']) },
+    { put: layout.vip('api'), value: vipRecord('api', '192.0.2.11', ['lb1', 'lb2'], 'c2') },
+    { put: layout.vip('other'), value: vipRecord('other', '192.0.2.12', ['lb2']) },
+    { put: layout.naming('web', 'h10', 80), value: naming('h10', '10.0.0.10', 80) },
+    { put: layout.naming('web', 'h9', 81), value: naming('h9', '10.0.0.9', 81) },
+    { put: layout.naming('web', 'h9', 80), value: naming('h9', '10.0.0.9', 80) },
+    { put: layout.naming('dns-only', 'h1', 53), value: naming('h1', '10.0.0.1', 53) },
+  ]);
+  await view.start();
+  try {
+    const data = view.current('lb1');
+    assert.equal(data.director, 'lb1');
+    assert.deepEqual(data.services.map((service) => service.name), ['api', 'web']);
+    const web = data.services.find((service) => service.name === 'web')!;
+    assert.deepEqual(web.endpoints.map((endpoint) => `${endpoint.ip}:${endpoint.port}`), ['10.0.0.9:80', '10.0.0.9:81', '10.0.0.10:80']);
+    assert.equal(web.vip?.address, '192.0.2.10');
+    assert.match(data.revision, /^\d+$/);
+    // every service, with or without a VIP, for fleet-wide files
+    assert.deepEqual(view.current().services.map((service) => service.name), ['api', 'dns-only', 'other', 'web']);
+
+    let changes = 0;
+    view.on('changed', () => changes++);
+    const before = BigInt(data.revision);
+    await client.delete().key(layout.naming('web', 'h9', 81));
+    await client.put(`${layout.prefix}status/lb1/unrelated`).value('{}');
+    await client.delete().key(layout.vip('api'));
+    await waitFor(() => view.current('lb1').services.length === 1, 'the api VIP to go');
+    const after = view.current('lb1');
+    assert.deepEqual(after.services[0]!.endpoints.map((endpoint) => `${endpoint.ip}:${endpoint.port}`), ['10.0.0.9:80', '10.0.0.10:80']);
+    assert.ok(BigInt(after.revision) > before);
+    assert.equal(changes, 2, 'keys outside vips/ and naming/ do not count as changes');
+  } finally {
+    await view.close();
+  }
+});
+
+test('identical etcd content gives identical data', async () => {
+  const { layout, store, view } = await setup();
+  await store.applyBatch([
+    { put: layout.vip('web'), value: vipRecord('web', '192.0.2.10', ['lb1']) },
+    { put: layout.naming('web', 'h2', 80), value: naming('h2', '10.0.0.2', 80) },
+    { put: layout.naming('web', 'h1', 80), value: naming('h1', '10.0.0.1', 80) },
+  ]);
+  await view.start();
+  const second = new EndpointView(store, layout);
+  await second.start();
+  try {
+    assert.equal(JSON.stringify(view.current('lb1')), JSON.stringify(second.current('lb1')));
+  } finally {
+    await view.close();
+    await second.close();
+  }
+});
+
+test('a malformed record is reported and left out', async () => {
+  const layout = keyLayout(uniquePrefix('view'));
+  const store = new EtcdStateStore(client, layout);
+  const problems: string[] = [];
+  const view = new EndpointView(store, layout, { onProblem: (key) => problems.push(key) });
+  await client.put(layout.naming('web', 'h1', 80)).value('{"ip":1}');
+  await view.start();
+  try {
+    assert.deepEqual(view.current().services, []);
+    assert.deepEqual(problems, [layout.naming('web', 'h1', 80)]);
+  } finally {
+    await view.close();
+  }
+});

@@ -1,0 +1,17 @@
+// Records for render tests: a VIP on port 80 (DR: real servers listen on the VIP's port) and endpoints.
+import type { NamingRecord, VipRecord } from '../../src/store/records.js';
+
+export function vipRecord(service: string, address: string, directors: string[], commit = 'c1'): VipRecord {
+  return {
+    service,
+    job: service,
+    port: 'http',
+    vip: { address, port: 80, protocol: 'TCP', lbAlgo: 'wrr', lbKind: 'DR', persistenceSeconds: 0, check: { tcp: {}, connectTimeoutSeconds: 3, delayLoopSeconds: 5 } },
+    directors,
+    commit,
+  };
+}
+
+export function namingRecord(host: string, ip: string, port = 80, job = 'web'): NamingRecord {
+  return { ip, port, weight: 1, host, job, specHash: `spec-${host}` };
+}
