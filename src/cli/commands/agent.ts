@@ -1,12 +1,18 @@
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import { readFile } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
 import { createAgentMetrics } from '../../agent/agent-metrics.js';
 import { currentTwinRole, keepTwinAlive } from '../../agent/agent-watchdog.js';
 import { HostAgent } from '../../agent/host-agent.js';
 import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS } from '../../render/debounced-renderer.js';
+import { runRenderer, type RunningRenderer } from '../../render/run-renderer.js';
+import type { EtcdConnectionOptions } from '../../store/etcd-connection.js';
 import { parseListenAddress } from '../../server/listen-address.js';
+import { TEMPLATES_DIR } from '../../render/template-dir.js';
+import { renderWriteOptions } from './render-write-options.js';
 import { choice, type Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
@@ -20,6 +26,7 @@ type Values = EtcdFlagValues & {
   'lease-ttl'?: string;
   'log-level'?: string;
   'no-watchdog'?: boolean;
+  'render-keepalived'?: string;
 };
 
 export const AGENT_VERSION = '0.1.0';
@@ -37,6 +44,7 @@ export const agentCommand: Command<Values> = {
     'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'lease of agents/<host> and naming entries (default: 10s)' },
     'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
     'no-watchdog': { type: 'boolean', description: 'do not start the twin watchdog (e.g. under systemd, which restarts the agent itself)' },
+    'render-keepalived': { type: 'string', valueName: 'FILE', description: 'on an LVS director: keep FILE (keepalived.conf) rendered from the VIPs this host directs and their live endpoints' },
   },
   details: [
     'Stopping the agent (SIGINT/SIGTERM) leaves the jobs running; the next agent adopts them (same pids).',
@@ -76,6 +84,8 @@ export const agentCommand: Command<Values> = {
       logger,
     });
     await agent.start();
+    const renderAbort = new AbortController();
+    const director = values['render-keepalived'] ? startDirectorRole(values['render-keepalived'], host, connection, prefix, logger, renderAbort.signal) : undefined;
     const metrics = createAgentMetrics(async () => {
       const samples = [];
       for (const [job, instance] of agent.instancesByJob()) {
@@ -117,8 +127,24 @@ export const agentCommand: Command<Values> = {
       process.once('SIGTERM', () => resolve());
     });
     await twin?.stopForGood();
+    renderAbort.abort();
+    await (await director)?.close();
     server.close();
     await agent.close();
     return EXIT_OK;
   },
 };
+
+/** The director role: render keepalived.conf in this process, coming up even while etcd is down. */
+async function startDirectorRole(target: string, host: string, etcd: EtcdConnectionOptions, prefix: string, logger: Logger, signal: AbortSignal): Promise<RunningRenderer | undefined> {
+  const templateText = await readFile(new URL('keepalived.conf.hbs', TEMPLATES_DIR), 'utf8');
+  const write = await renderWriteOptions('keepalived', undefined);
+  try {
+    const running = await runRenderer({ kind: 'keepalived', etcd, etcdPrefix: prefix, director: host, target, templateText, write, minWaitMs: DEFAULT_MIN_WAIT_MS, maxWaitMs: DEFAULT_MAX_WAIT_MS, logger: logger.child({ component: 'render-keepalived' }) }, signal);
+    await running.renderer.start();
+    return running;
+  } catch (error) {
+    if (!signal.aborted) logger.error({ event: 'render_failed', error: (error as Error).message }, 'keepalived renderer did not start');
+    return undefined;
+  }
+}

@@ -3,13 +3,9 @@
 // whitespace with {file} substituted, and never go through a shell.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { DebouncedRenderer, DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
-import { EndpointView } from '../../render/endpoint-view.js';
-import { renderZone } from '../../render/render-zone.js';
-import { connectEtcd } from '../../store/etcd-connection.js';
-import { keyLayout } from '../../store/keys.js';
-import { retryWithBackoff } from '../../store/retry-with-backoff.js';
-import { EtcdStateStore } from '../../store/state-store.js';
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
+import { runRenderer } from '../../render/run-renderer.js';
+import { TEMPLATES_DIR } from '../../render/template-dir.js';
 import { StoreError } from '../../store/store-errors.js';
 import { ClusterUnavailableError } from '../cluster.js';
 import type { Command } from '../command.js';
@@ -17,9 +13,8 @@ import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 import { renderWriteOptions } from './render-write-options.js';
-import { RENDERER_STATUS_NAME } from '../../store/keys.js';
 
-const TEMPLATES = new URL('../../../templates/', import.meta.url);
+
 
 type RenderValues = EtcdFlagValues & {
   director?: string;
@@ -64,7 +59,7 @@ export const renderCommand: Command<RenderValues> = {
     if (kind === 'dns' && !values.zone) throw new UsageError('--zone ZONE is required');
     const minWaitMs = values['min-wait'] ? parseDurationMs(values['min-wait'], 'min-wait') : DEFAULT_MIN_WAIT_MS;
     const maxWaitMs = values['max-wait'] ? parseDurationMs(values['max-wait'], 'max-wait') : DEFAULT_MAX_WAIT_MS;
-    const templateFile = values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES);
+    const templateFile = values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES_DIR);
     let templateText: string;
     try {
       templateText = readFileSync(templateFile, 'utf8');
@@ -74,45 +69,36 @@ export const renderCommand: Command<RenderValues> = {
     const write = await renderWriteOptions(kind, values.zone, values.check, values.reload);
     const logger = pino({ level: values['log-level'] ?? 'info', base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
     const { connection, prefix } = etcdConnectionFromFlags(values);
-    const layout = keyLayout(prefix);
     const abort = new AbortController();
-    const client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 }).catch((error: unknown) => {
-      throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
-    });
-    const store = new EtcdStateStore(client, layout);
-    const view = new EndpointView(store, layout, { onProblem: (key, problem) => logger.warn({ key }, problem) });
-    try {
-      if (values.once) {
-        await view.start().catch((error: unknown) => {
-          throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
-        });
-      } else {
-        // A director must come up even while etcd is down: retry, and leave the file in place meanwhile.
-        await retryWithBackoff(() => view.start(), { signal: abort.signal, onRetry: (error, _attempt, delayMs) => logger.warn({ delayMs }, `etcd unreachable, retrying: ${String(error)}`) });
-      }
-      const renderer = new DebouncedRenderer({
-        view,
-        ...(kind === 'keepalived' && { director: values.director }),
-        templateText,
+    const running = await runRenderer(
+      {
+        kind,
+        etcd: connection,
+        etcdPrefix: prefix,
+        ...(values.director ? { director: values.director } : {}),
+        ...(values.zone ? { zone: values.zone } : {}),
         target: values.out,
+        templateText,
         write,
         minWaitMs,
         maxWaitMs,
         logger,
-        ...(kind === 'dns' && { render: (text, data) => renderZone(text, data, { zone: values.zone!, serial: Number(data.revision) % 4_294_967_296 }) }),
-        ...(kind === 'keepalived' && !values.once && { status: { store, key: layout.status(values.director!, RENDERER_STATUS_NAME) } }),
-      });
-      if (values.once) return outcome(await renderer.renderNow());
-      await renderer.start();
+        ...(values.once ? { once: true } : {}),
+      },
+      abort.signal,
+    ).catch((error: unknown) => {
+      throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
+    });
+    try {
+      if (values.once) return outcome(await running.renderer.renderNow());
+      await running.renderer.start();
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       });
-      await renderer.stop();
       return EXIT_OK;
     } finally {
       abort.abort();
-      await view.close();
-      client.close();
+      await running.close();
     }
   },
 };

@@ -1,0 +1,77 @@
+// A renderer process's life: connect to etcd (retrying: a director must come up while etcd is down,
+// leaving the file in place), watch VIPs and endpoints, render debounced. Shared by `ygg render` and
+// the agent's director role (`ygg agent --render-keepalived FILE`).
+import type { Logger } from 'pino';
+import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
+import { keyLayout, RENDERER_STATUS_NAME } from '../store/keys.js';
+import { retryWithBackoff } from '../store/retry-with-backoff.js';
+import { EtcdStateStore } from '../store/state-store.js';
+import type { Etcd3 } from 'etcd3';
+import { DebouncedRenderer } from './debounced-renderer.js';
+import { EndpointView } from './endpoint-view.js';
+import { renderZone } from './render-zone.js';
+import type { WriteCheckedOptions } from './write-checked-file.js';
+
+export interface RendererConfig {
+  readonly kind: 'keepalived' | 'dns';
+  readonly etcd: EtcdConnectionOptions;
+  readonly etcdPrefix: string;
+  readonly director?: string;
+  readonly zone?: string;
+  readonly target: string;
+  readonly templateText: string;
+  readonly write: WriteCheckedOptions;
+  readonly minWaitMs: number;
+  readonly maxWaitMs: number;
+  readonly logger: Logger;
+  /** Render once and stop: no retry of etcd, no status record. */
+  readonly once?: boolean;
+}
+
+export interface RunningRenderer {
+  readonly renderer: DebouncedRenderer;
+  close(): Promise<void>;
+}
+
+export async function runRenderer(config: RendererConfig, signal?: AbortSignal): Promise<RunningRenderer> {
+  const { logger } = config;
+  const layout = keyLayout(config.etcdPrefix);
+  const connect = () => connectEtcd({ ...config.etcd, dialTimeoutMs: config.etcd.dialTimeoutMs ?? 3000 });
+  let client: Etcd3 | undefined;
+  let view: EndpointView | undefined;
+  try {
+    client = config.once
+      ? await connect()
+      : await retryWithBackoff(connect, { ...(signal ? { signal } : {}), onRetry: (error, _attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', delayMs, error: (error as Error).message }, 'etcd unreachable; the file stays as it is') });
+    const store = new EtcdStateStore(client, layout);
+    view = new EndpointView(store, layout, { onProblem: (key, problem) => logger.warn({ key }, problem) });
+    const started = view;
+    if (config.once) await started.start();
+    else await retryWithBackoff(() => started.start(), { ...(signal ? { signal } : {}) });
+    const renderer = new DebouncedRenderer({
+      view,
+      ...(config.kind === 'keepalived' && config.director ? { director: config.director } : {}),
+      templateText: config.templateText,
+      target: config.target,
+      write: config.write,
+      minWaitMs: config.minWaitMs,
+      maxWaitMs: config.maxWaitMs,
+      logger,
+      ...(config.kind === 'dns' && { render: (text: string, data: Parameters<typeof renderZone>[1]) => renderZone(text, data, { zone: config.zone!, serial: Number(data.revision) % 4_294_967_296 }) }),
+      ...(config.kind === 'keepalived' && config.director && !config.once && { status: { store, key: layout.status(config.director, RENDERER_STATUS_NAME) } }),
+    });
+    const running = { view, client };
+    return {
+      renderer,
+      async close() {
+        await renderer.stop();
+        await running.view.close();
+        running.client.close();
+      },
+    };
+  } catch (error) {
+    await view?.close();
+    client?.close();
+    throw error;
+  }
+}
