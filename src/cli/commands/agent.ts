@@ -7,7 +7,8 @@ import { createAgentMetrics } from '../../agent/agent-metrics.js';
 import { currentTwinRole, keepTwinAlive } from '../../agent/agent-watchdog.js';
 import { HostAgent } from '../../agent/host-agent.js';
 import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
-import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS } from '../../render/debounced-renderer.js';
+import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
+import { registerRenderMetrics } from '../../render/render-metrics.js';
 import { runRenderer, type RunningRenderer } from '../../render/run-renderer.js';
 import type { EtcdConnectionOptions } from '../../store/etcd-connection.js';
 import { parseListenAddress } from '../../server/listen-address.js';
@@ -100,6 +101,11 @@ export const agentCommand: Command<Values> = {
       }
       return samples;
     });
+    let rendererStatus: (() => RenderStatusRecord) | undefined;
+    void director?.then((running) => {
+      if (running) rendererStatus = () => running.renderer.status;
+    });
+    if (director) registerRenderMetrics(metrics.registry, () => rendererStatus?.());
     const server = createServer((request, response) => {
       if (request.url === '/metrics') {
         void metrics.metrics().then((text) => {
