@@ -20,27 +20,39 @@ export interface ClusterView {
   readonly problems: readonly string[];
 }
 
-/** Connects, reads the mirror once, runs `use`, and always closes the client. */
-export async function withCluster<T>(values: EtcdFlagValues, use: (cluster: ClusterView) => Promise<T>): Promise<T> {
+export interface EtcdView {
+  readonly client: Etcd3;
+  readonly layout: KeyLayout;
+  readonly store: EtcdStateStore;
+}
+
+/** etcd errors while reading become one clear line (exit 1), never a stack trace. */
+function asUnavailable(error: unknown): unknown {
+  return error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
+}
+
+/** Connects, runs `use`, and always closes the client. */
+export async function withEtcd<T>(values: EtcdFlagValues, use: (etcd: EtcdView) => Promise<T>): Promise<T> {
   const { connection, prefix } = etcdConnectionFromFlags(values);
-  let client: Etcd3;
-  try {
-    client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 });
-  } catch (error) {
-    if (error instanceof StoreError) throw new ClusterUnavailableError(error.message);
-    throw error;
-  }
+  const client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 }).catch((error: unknown) => {
+    throw asUnavailable(error);
+  });
   try {
     const layout = keyLayout(prefix);
-    const store = new EtcdStateStore(client, layout);
-    const problems: string[] = [];
-    const mirror = new FleetInformer(store, layout, { onChange: () => {}, onProblem: (key, problem) => problems.push(`${key}: ${problem}`) });
-    await mirror.load().catch((error: unknown) => {
-      if (error instanceof StoreError) throw new ClusterUnavailableError(error.message);
-      throw error;
+    return await use({ client, layout, store: new EtcdStateStore(client, layout) }).catch((error: unknown) => {
+      throw asUnavailable(error);
     });
-    return await use({ client, layout, store, mirror, problems });
   } finally {
     client.close();
   }
+}
+
+/** Connects, reads the mirror once, runs `use`, and always closes the client. */
+export async function withCluster<T>(values: EtcdFlagValues, use: (cluster: ClusterView) => Promise<T>): Promise<T> {
+  return withEtcd(values, async ({ client, layout, store }) => {
+    const problems: string[] = [];
+    const mirror = new FleetInformer(store, layout, { onChange: () => {}, onProblem: (key, problem) => problems.push(`${key}: ${problem}`) });
+    await mirror.load();
+    return use({ client, layout, store, mirror, problems });
+  });
 }

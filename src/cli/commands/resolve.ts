@@ -1,15 +1,11 @@
 // ygg resolve SERVICE: the live endpoints of a service from naming/, the lookup operators use instead
 // of static IP lists. One read, no watch.
 import { compareEndpoints } from '../../render/compare-endpoints.js';
-import { connectEtcd } from '../../store/etcd-connection.js';
-import { keyLayout } from '../../store/keys.js';
 import { isNamingRecord } from '../../store/record-checks.js';
 import type { NamingRecord } from '../../store/records.js';
-import { EtcdStateStore } from '../../store/state-store.js';
-import { StoreError } from '../../store/store-errors.js';
-import { ClusterUnavailableError } from '../cluster.js';
+import { withEtcd } from '../cluster.js';
 import { choice, type Command } from '../command.js';
-import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
+import { ETCD_OPTIONS, type EtcdFlagValues } from '../etcd-options.js';
 import { formatTable } from '../format-table.js';
 import { OUTPUT_OPTION } from '../repo-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
@@ -37,23 +33,9 @@ export const resolveCommand: Command<EtcdFlagValues & { output?: string }> = {
   },
 };
 
-async function readEndpoints(values: EtcdFlagValues, service: string): Promise<NamingRecord[]> {
-  const { connection, prefix } = etcdConnectionFromFlags(values);
-  const layout = keyLayout(prefix);
-  let client;
-  try {
-    client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 });
-  } catch (error) {
-    if (error instanceof StoreError) throw new ClusterUnavailableError(error.message);
-    throw error;
-  }
-  try {
-    const read = await new EtcdStateStore(client, layout).getPrefixJson(layout.namings(service), isNamingRecord);
+function readEndpoints(values: EtcdFlagValues, service: string): Promise<NamingRecord[]> {
+  return withEtcd(values, async ({ store, layout }) => {
+    const read = await store.getPrefixJson(layout.namings(service), isNamingRecord);
     return [...read.entries.values()].map((entry) => entry.value).sort(compareEndpoints);
-  } catch (error) {
-    if (error instanceof StoreError) throw new ClusterUnavailableError(error.message);
-    throw error;
-  } finally {
-    client.close();
-  }
+  });
 }
