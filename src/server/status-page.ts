@@ -108,7 +108,7 @@ function renderJobs(jobs: readonly JobHealth[]): string {
   );
   return `<h2>Jobs</h2>
 <table>
-<thead><tr><th>Job</th><th>State</th><th>Healthy</th><th>Rolling</th><th>Version</th></tr></thead>
+<thead><tr><th>Job</th><th>State</th><th>Healthy</th><th title="assigned but not (yet) healthy on the assigned spec">Pending</th><th>Version</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
