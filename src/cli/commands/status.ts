@@ -30,7 +30,7 @@ export const statusCommand: Command<EtcdFlagValues & { output?: string }> = {
     }
     io.stdout('');
     const rows = status.jobs.map((job) => [job.name, job.state, `${job.healthy}/${job.desired}`, String(job.progressing), job.version]);
-    io.stdout(rows.length ? formatTable(['JOB', 'STATE', 'HEALTHY', 'PROGRESSING', 'VERSION'], rows) : 'No job is assigned.');
+    io.stdout(rows.length ? formatTable(['JOB', 'STATE', 'HEALTHY', 'PENDING', 'VERSION'], rows) : 'No job is assigned.');
     io.stdout('');
     io.stdout(`Lost hosts: ${status.lostHosts.length ? status.lostHosts.join(', ') : 'none'}`);
     if (status.history.length) {
