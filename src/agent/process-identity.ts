@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { parseStatFields } from './process-metrics.js';
 
 export interface ProcessIdentity {
   readonly pid: number;
@@ -54,8 +55,7 @@ export function readProcessStat(pid: number, procRoot = '/proc'): ProcessStat | 
     if (isErrno(error, 'ENOENT') || isErrno(error, 'ESRCH')) return undefined;
     throw error;
   }
-  // comm (field 2) is in parentheses and may itself hold spaces and ')': split after the LAST ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const fields = parseStatFields(text);
   // fields[0] is field 3 (state), so field N is fields[N - 3].
   const state = fields[0];
   const processGroup = Number(fields[2]);
