@@ -75,6 +75,8 @@ describe('usage errors exit 2 with one clear line', () => {
     ['an unexpected argument', ['tree', 'extra'], /^ygg tree: unexpected argument "extra"$/m],
     ['an unknown command', ['deploy'], /^ygg: unknown command "deploy"$/m],
     ['a bad limit', ['history', '--limit', '0'], /^ygg history: --limit must be a positive integer, got "0"$/m],
+    ['a bad log level', ['render', 'keepalived', '--director', 'lvs-1', '--out', '/tmp/ygg-never-written.conf', '--log-level', 'loud'], /^ygg render: --log-level must be one of debug, info, warn, error, got "loud"$/m],
+    ['a bad listen address', ['controller', '--repo', '.', '--listen', 'nowhere:port'], /^ygg controller: --listen: /m],
   ];
   for (const [name, argv, expected] of cases) {
     it(name, async () => {

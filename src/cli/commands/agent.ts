@@ -11,13 +11,13 @@ import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } fro
 import { registerRenderMetrics } from '../../render/render-metrics.js';
 import { runRenderer, type RunningRenderer } from '../../render/run-renderer.js';
 import type { EtcdConnectionOptions } from '../../store/etcd-connection.js';
-import { parseListenAddress } from '../../server/listen-address.js';
 import { TEMPLATES_DIR } from '../../render/template-dir.js';
 import { renderWriteOptions } from './render-write-options.js';
-import { choice, type Command } from '../command.js';
+import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
+import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped } from '../service-options.js';
 
 type Values = EtcdFlagValues & {
   host?: string;
@@ -43,7 +43,7 @@ export const agentCommand: Command<Values> = {
     controller: { type: 'string', valueName: 'URL', description: "the controller's HTTP address, to fetch repo files (artifacts by path) from /content/<sha256>" },
     'metrics-listen': { type: 'string', valueName: '[HOST]:PORT', description: 'serve /metrics and /healthz (default: 127.0.0.1:9102)' },
     'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'lease of agents/<host> and naming entries (default: 10s)' },
-    'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
+    ...LOG_LEVEL_OPTION,
     'no-watchdog': { type: 'boolean', description: 'do not start the twin watchdog (e.g. under systemd, which restarts the agent itself)' },
     'render-keepalived': { type: 'string', valueName: 'FILE', description: 'on an LVS director: keep FILE (keepalived.conf) rendered from the VIPs this host directs and their live endpoints' },
   },
@@ -57,19 +57,14 @@ export const agentCommand: Command<Values> = {
     if (!values.root) throw new UsageError('--root is required');
     if (!path.isAbsolute(values.root)) throw new UsageError(`--root must be an absolute path, got "${values.root}"`);
     const { connection, prefix } = etcdConnectionFromFlags(values);
-    const level = choice(values['log-level'], 'log-level', ['debug', 'info', 'warn', 'error'], 'info');
-    let metricsAddress: { host: string; port: number };
-    try {
-      metricsAddress = parseListenAddress(values['metrics-listen'] ?? '127.0.0.1:9102');
-    } catch (error) {
-      throw new UsageError(`--metrics-listen: ${(error as Error).message}`);
-    }
+    const level = logLevel(values);
+    const metricsAddress = listenFlag(values['metrics-listen'], 'metrics-listen', '127.0.0.1:9102');
     const host = values.host ?? hostname();
     const twinCommand = () => [process.execPath, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)];
     if (currentTwinRole() === 'watchdog') {
       // This process is the twin: it only keeps the agent alive, until the agent stops for good.
       const twin = await keepTwinAlive({ role: 'watchdog', root: values.root, command: twinCommand });
-      await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+      await untilStopped();
       twin.close();
       return EXIT_OK;
     }
@@ -128,10 +123,7 @@ export const agentCommand: Command<Values> = {
       ? undefined
       : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onRestart: (role, pid) => logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`) });
     io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    await untilStopped();
     await twin?.stopForGood();
     renderAbort.abort();
     await (await director)?.close();

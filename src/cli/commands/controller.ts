@@ -2,12 +2,12 @@ import { hostname, homedir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { runController } from '../../controller/run-controller.js';
-import { parseListenAddress } from '../../server/listen-address.js';
 import { SourceError } from '../../repo/source.js';
-import { choice, type Command } from '../command.js';
+import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, readSecret, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
+import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped } from '../service-options.js';
 
 type Values = EtcdFlagValues & {
   repo?: string;
@@ -35,7 +35,7 @@ export const controllerCommand: Command<Values> = {
     'cache-dir': { type: 'string', valueName: 'DIR', description: 'where a remote repository is mirrored (default: ~/.cache/ygg/controller)' },
     id: { type: 'string', valueName: 'NAME', description: 'this controller in leader election (default: HOSTNAME-PID)' },
     'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'leadership lease (default: 15s); a standby takes over this long after the leader dies' },
-    'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
+    ...LOG_LEVEL_OPTION,
   },
   details: [
     'Logs are JSON lines (pino). A commit that fails validation, or that would remove more instances than the',
@@ -45,13 +45,8 @@ export const controllerCommand: Command<Values> = {
   async run(values, _positionals, io) {
     if (!values.repo) throw new UsageError('--repo is required');
     const { connection, prefix } = etcdConnectionFromFlags(values);
-    const level = choice(values['log-level'], 'log-level', ['debug', 'info', 'warn', 'error'], 'info');
-    let listen: { host: string; port: number };
-    try {
-      listen = parseListenAddress(values.listen ?? '127.0.0.1:7070');
-    } catch (error) {
-      throw new UsageError(`--listen: ${(error as Error).message}`);
-    }
+    const level = logLevel(values);
+    const listen = listenFlag(values.listen, 'listen', '127.0.0.1:7070');
     const webhookSecret = values['webhook-secret-file'] ? readSecret(values['webhook-secret-file'], 'webhook-secret-file') : process.env.YGG_WEBHOOK_SECRET;
     const logger = pino({ level, base: { component: 'controller' } });
     if (!webhookSecret) logger.warn({ event: 'webhook_disabled' }, 'no webhook secret: POST /hooks/git answers 401; polling only');
@@ -75,11 +70,7 @@ export const controllerCommand: Command<Values> = {
       throw error;
     }
     io.stderr(`ygg controller: following ${values.branch ?? 'main'} of ${values.repo}${running.url ? `, serving ${running.url}` : ''}`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilStopped();
     await running.close();
     return EXIT_OK;
   },

@@ -13,6 +13,7 @@ import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 import { renderWriteOptions } from './render-write-options.js';
+import { LOG_LEVEL_OPTION, logLevel, untilStopped } from '../service-options.js';
 
 
 
@@ -45,7 +46,7 @@ export const renderCommand: Command<RenderValues> = {
     once: { type: 'boolean', description: 'render once and exit (1 when the render failed)' },
     'min-wait': { type: 'string', valueName: 'DURATION', description: 'render this long after the last change (default 200ms)' },
     'max-wait': { type: 'string', valueName: 'DURATION', description: 'but no later than this after the first change of a burst (default 2s)' },
-    'log-level': { type: 'string', valueName: 'LEVEL', description: 'pino log level (default info)' },
+    ...LOG_LEVEL_OPTION,
   },
   details: [
     'Without --once it runs until SIGINT/SIGTERM and publishes its state to status/<director>/_render (not a job: job names have no "_")',
@@ -67,7 +68,7 @@ export const renderCommand: Command<RenderValues> = {
       throw new UsageError(`--template: cannot read ${String(templateFile)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     const write = await renderWriteOptions(kind, values.zone, values.check, values.reload);
-    const logger = pino({ level: values['log-level'] ?? 'info', base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
+    const logger = pino({ level: logLevel(values), base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
     const { connection, prefix } = etcdConnectionFromFlags(values);
     const abort = new AbortController();
     const running = await runRenderer(
@@ -92,9 +93,7 @@ export const renderCommand: Command<RenderValues> = {
     try {
       if (values.once) return outcome(await running.renderer.renderNow());
       await running.renderer.start();
-      await new Promise<void>((resolve) => {
-        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
-      });
+      await untilStopped();
       return EXIT_OK;
     } finally {
       abort.abort();
