@@ -7,7 +7,7 @@ import type { Model } from '../model/types.js';
 import type { BranchHead, ControllerSource } from '../repo/controller-source.js';
 import { formatFinding } from '../repo/finding.js';
 import type { RepoLoader } from '../repo/load-repo.js';
-import type { CommitInfo, RepoSnapshot } from '../repo/source.js';
+import type { CommitInfo, RepoFile, RepoSnapshot } from '../repo/source.js';
 import type { ControllerMetrics } from '../server/metrics.js';
 import type { KeyLayout } from '../store/keys.js';
 import type { CommitRef, SyncCurrentRecord, SyncResult } from '../store/records.js';
@@ -51,18 +51,26 @@ export interface ReconcileReport {
 
 const FETCH_REASONS = new Set(['start', 'poll', 'webhook']);
 
-const referenced = new WeakMap<Model, Map<string, string>>();
+const referenced = new WeakMap<LoadedCommit, Map<string, RepoFile>>();
 
-/** sha256 → repo path of every artifact and dependency file the model's jobs take from the repo. */
-function referencedFiles(model: Model): Map<string, string> {
-  let files = referenced.get(model);
+/**
+ * sha256 → the repo file of every artifact and dependency the commit's jobs take from the repo,
+ * built once per commit: agents ask for the same few digests thousands of times.
+ */
+function referencedFiles(commit: LoadedCommit): Map<string, RepoFile> {
+  let files = referenced.get(commit);
   if (!files) {
+    const byPath = new Map(commit.snapshot.files.map((file) => [file.path, file]));
     files = new Map();
-    for (const job of model.jobs.values()) {
-      if (job.spec.artifact.path !== undefined) files.set(job.spec.artifact.sha256, job.spec.artifact.path);
-      for (const dependency of job.spec.dependencies) if (dependency.source !== undefined) files.set(dependency.sha256, dependency.source);
+    const add = (sha256: string, path: string | undefined) => {
+      const file = path === undefined ? undefined : byPath.get(path);
+      if (file) files!.set(sha256, file);
+    };
+    for (const job of commit.model.jobs.values()) {
+      add(job.spec.artifact.sha256, job.spec.artifact.path);
+      for (const dependency of job.spec.dependencies) add(dependency.sha256, dependency.source);
     }
-    referenced.set(model, files);
+    referenced.set(commit, files);
   }
   return files;
 }
@@ -92,8 +100,7 @@ export class FleetController {
   async content(sha256: string): Promise<Uint8Array | undefined> {
     const inForce = this.lastGood;
     if (!inForce) return undefined;
-    const path = referencedFiles(inForce.model).get(sha256);
-    const file = path === undefined ? undefined : inForce.snapshot.files.find((candidate) => candidate.path === path);
+    const file = referencedFiles(inForce).get(sha256);
     return file ? inForce.snapshot.readBytes(file) : undefined;
   }
 

@@ -48,34 +48,31 @@ export interface JobInput {
 
 const BROKEN_STATES = new Set(['CrashLoop', 'Failed', 'Unhealthy']);
 
-function record(input: JobInput, hashed: HashedSpec, previous?: AssignmentRecord): AssignmentRecord {
+/** What makes one version of an instance: the record's `previous` keeps exactly this. */
+type SpecVersion = NonNullable<AssignmentRecord['previous']>;
+
+function versionOf(record: AssignmentRecord): SpecVersion {
+  return { tag: record.tag, host: record.host, spec: record.spec, specHash: record.specHash, commit: record.commit };
+}
+
+/** An assignment of `version`, written now, remembering the record it replaces (for a revert). */
+function assignment(input: JobInput, version: SpecVersion, replaced?: AssignmentRecord): AssignmentRecord {
   return {
     job: input.job,
-    tag: input.tag,
-    host: hashed.host,
-    spec: hashed.spec,
-    specHash: hashed.specHash,
-    commit: input.commit,
+    ...version,
     assignedAt: new Date(input.nowMs).toISOString(),
     ...(input.services.length > 0 ? { services: input.services } : {}),
-    ...(previous ? { previous: { tag: previous.tag, host: previous.host, spec: previous.spec, specHash: previous.specHash, commit: previous.commit } } : {}),
+    ...(replaced ? { previous: versionOf(replaced) } : {}),
   };
+}
+
+function record(input: JobInput, hashed: HashedSpec, replaced?: AssignmentRecord): AssignmentRecord {
+  return assignment(input, { tag: input.tag, host: hashed.host, spec: hashed.spec, specHash: hashed.specHash, commit: input.commit }, replaced);
 }
 
 /** The replaced assignment, put back exactly (tag and host facts included, so it stays intact). */
 function reverted(input: JobInput, current: AssignmentRecord): AssignmentRecord | undefined {
-  const previous = current.previous;
-  if (!previous) return undefined;
-  return {
-    job: input.job,
-    tag: previous.tag,
-    host: previous.host,
-    spec: previous.spec,
-    specHash: previous.specHash,
-    commit: previous.commit,
-    assignedAt: new Date(input.nowMs).toISOString(),
-    ...(input.services.length > 0 ? { services: input.services } : {}),
-  };
+  return current.previous ? assignment(input, current.previous) : undefined;
 }
 
 /**
