@@ -12,15 +12,13 @@ import { startEtcd } from '../test/fixtures/etcd-server.js';
 import { assignmentRecord } from '../test/fixtures/observed-builder.js';
 import { host as hostOf, job as jobOf } from '../test/fixtures/model-builder.js';
 
-const { connectEtcd } = (await import('../dist/store/etcd-connection.js' as string)) as typeof import('../src/store/etcd-connection.js');
-const { keyLayout } = (await import('../dist/store/keys.js' as string)) as typeof import('../src/store/keys.js');
-const { EtcdStateStore } = (await import('../dist/store/state-store.js' as string)) as typeof import('../src/store/state-store.js');
+import { connectEtcd, EtcdStateStore, keyLayout } from './compiled.js';
+import { median } from './synthetic-fleet.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const artifact = path.join(root, 'example-repo/artifacts/echo-server-1.1.0.tar.gz');
 const ARTIFACT_SHA256 = '2261519bc9768a921c6a6b2124490fb071aae3b6097f663bddf9069c5c69491f';
 const INSTANCES = 20;
-const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
 const CLK_TCK = 100;
 
 function procStat(pid: number): { cpuSeconds: number; rssMb: number } {

@@ -4,38 +4,17 @@
 //
 //   npm run build && node --import tsx bench/controller.ts [--jobs 10000] [--hosts 5000]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { startEtcd } from '../test/fixtures/etcd-server.js';
-import { generateFleet, type GenerateFleetResult } from './generate-fleet.js';
+import { anyJson, connectEtcd, EtcdStateStore, keyLayout, runController } from './compiled.js';
+import { median, syntheticFleet } from './synthetic-fleet.js';
 
-const { runController } = (await import('../dist/controller/run-controller.js' as string)) as typeof import('../src/controller/run-controller.js');
-const { EtcdStateStore } = (await import('../dist/store/state-store.js' as string)) as typeof import('../src/store/state-store.js');
-const { connectEtcd } = (await import('../dist/store/etcd-connection.js' as string)) as typeof import('../src/store/etcd-connection.js');
-const { anyJson } = (await import('../dist/store/decode-entry.js' as string)) as typeof import('../src/store/decode-entry.js');
-const { keyLayout } = (await import('../dist/store/keys.js' as string)) as typeof import('../src/store/keys.js');
-
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '10000' }, hosts: { type: 'string', default: '5000' }, runs: { type: 'string', default: '5' } } });
-const jobs = Number(values.jobs);
-const hosts = Number(values.hosts);
-const runs = Number(values.runs);
-const root = path.resolve(import.meta.dirname, '..');
-const fleetDir = path.join(root, 'bench', '.work', `fleet-${jobs}-${hosts}`);
-const resultFile = `${fleetDir}.json`;
-const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
-
-async function ensureFleet(): Promise<GenerateFleetResult> {
-  if (existsSync(resultFile) && existsSync(fleetDir)) return JSON.parse(readFileSync(resultFile, 'utf8'));
-  const result = await generateFleet({ dir: fleetDir, jobs, hosts, force: true });
-  writeFileSync(resultFile, JSON.stringify(result));
-  return result;
-}
-
+const fleet = await syntheticFleet();
+const { jobs, hosts, runs, dir: fleetDir } = fleet;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: fleetDir, encoding: 'utf8' }).trim();
-const fleet = await ensureFleet();
 git('branch', '-f', 'bench', fleet.baseCommit);
 const etcd = await startEtcd();
 const cacheDir = mkdtempSync(path.join(tmpdir(), 'ygg-bench-controller-'));

@@ -13,9 +13,9 @@ import { keyLayout } from '../src/store/keys.js';
 import { EtcdStateStore } from '../src/store/state-store.js';
 import { startEtcd } from '../test/fixtures/etcd-server.js';
 import { namingRecord, vipRecord } from '../test/render/render-records.js';
+import { median } from './synthetic-fleet.js';
 
 const SERVERS = 1000;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const etcd = await startEtcd();
 const client = await connectEtcd({ endpoints: [etcd.url] });

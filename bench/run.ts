@@ -3,36 +3,14 @@
 //
 //   npm run build && npm run bench -- [--jobs 10000] [--hosts 5000] [--runs 5]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { generateFleet, type GenerateFleetResult } from './generate-fleet.js';
+import { computePlan, createSchemaValidator, GitSource, placeInstances, RepoLoader } from './compiled.js';
+import { median, syntheticFleet, type SyntheticFleet } from './synthetic-fleet.js';
 
-// Measure the compiled code users run (npm run build), not the TypeScript sources under tsx.
-const { computePlan } = (await import('../dist/plan/compute-plan.js' as string)) as typeof import('../src/plan/compute-plan.js');
-const { placeInstances } = (await import('../dist/plan/place-instances.js' as string)) as typeof import('../src/plan/place-instances.js');
-const { GitSource } = (await import('../dist/repo/git-source.js' as string)) as typeof import('../src/repo/git-source.js');
-const { RepoLoader } = (await import('../dist/repo/load-repo.js' as string)) as typeof import('../src/repo/load-repo.js');
-const { createSchemaValidator } = (await import('../dist/repo/schema-validator.js' as string)) as typeof import('../src/repo/schema-validator.js');
-
-const { values } = parseArgs({ options: { jobs: { type: 'string', default: '10000' }, hosts: { type: 'string', default: '5000' }, runs: { type: 'string', default: '5' } } });
-const jobs = Number(values.jobs);
-const hosts = Number(values.hosts);
-const runs = Number(values.runs);
 const root = path.resolve(import.meta.dirname, '..');
-const fleetDir = path.join(root, 'bench', '.work', `fleet-${jobs}-${hosts}`);
-const resultFile = `${fleetDir}.json`;
-
-const median = (samples: number[]) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+const fleet = await syntheticFleet();
+const { jobs, hosts, runs, dir: fleetDir } = fleet;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
-
-async function ensureFleet(): Promise<GenerateFleetResult> {
-  if (existsSync(resultFile) && existsSync(fleetDir)) return JSON.parse(readFileSync(resultFile, 'utf8'));
-  console.error(`generating ${jobs} jobs on ${hosts} hosts in ${fleetDir} ...`);
-  const result = await generateFleet({ dir: fleetDir, jobs, hosts, force: true });
-  writeFileSync(resultFile, JSON.stringify(result));
-  return result;
-}
 
 /** Runs the built CLI in a fresh process; wall time and the child's own peak RSS. */
 function timeCli(args: string[]): { wallMs: number; maxRssMb: number; code: number } {
@@ -54,7 +32,7 @@ function measureCli(label: string, args: string[], expectedCode: number): void {
 }
 
 /** A loaded commit re-planned after a one-file change: only the changed blob is parsed. */
-async function measureIncremental(fleet: GenerateFleetResult): Promise<void> {
+async function measureIncremental(fleet: SyntheticFleet): Promise<void> {
   const source = new GitSource(fleetDir);
   const loader = new RepoLoader(createSchemaValidator());
   const desired = async (sha: string, previous?: ReturnType<typeof placeInstances>) => {
@@ -79,7 +57,6 @@ async function measureIncremental(fleet: GenerateFleetResult): Promise<void> {
   console.log(`${'incremental load + place + plan'.padEnd(34)} median ${ms(median(samples))}  (min ${ms(Math.min(...samples))}, max ${ms(Math.max(...samples))})  ${parsed} blob(s) parsed, ${actions} action(s)`);
 }
 
-const fleet = await ensureFleet();
 console.log(`fleet: ${jobs} jobs, ${hosts} hosts; ${runs} runs each; node ${process.version}; ${new Date().toISOString()}`);
 measureCli('cold validate (HEAD)', ['validate', '--repo', fleetDir, '--ref', fleet.headCommit, '--output', 'json'], 0);
 measureCli('cold plan (base → head, 1 job)', ['plan', '--repo', fleetDir, '--base', fleet.baseCommit, '--head', fleet.headCommit, '--output', 'json'], 0);
