@@ -15,6 +15,7 @@ import type { BatchGuard, EtcdStateStore } from '../store/state-store.js';
 import { canonicalJson } from '../plan/canonical-json.js';
 import type { FleetInformer } from './fleet-informer.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
+import { syncHosts } from './sync-hosts.js';
 import { chunkWrites } from './write-chunks.js';
 
 export interface Leadership {
@@ -195,7 +196,7 @@ export class FleetController {
   }
 
   private reconcileCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput {
-    return reconcileFleet({
+    const output = reconcileFleet({
       model: target.model,
       index: target.index,
       commit: target.commit,
@@ -204,6 +205,10 @@ export class FleetController {
       nowMs: this.now(),
       allowPrune: target.commit.message.includes(PRUNE_OVERRIDE_TOKEN),
     });
+    if (output.pruneRefused) return output;
+    const hosts = syncHosts(target.model, target.commit.sha, observed.hosts ?? new Map(), this.options.layout);
+    if (hosts.ops.length === 0) return output;
+    return { ...output, ops: [...output.ops, ...hosts.ops], opActions: [...output.opActions, ...hosts.opActions], actions: [...output.actions, ...hosts.opActions.flat()] };
   }
 
   private async write(output: ReconcileOutput, commit: CommitRef, reasons: readonly string[], outcome: SyncResult, note: string | undefined): Promise<number> {

@@ -8,12 +8,14 @@ import { RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import {
   isAgentRecord,
   isAssignmentRecord,
+  isHostRecord,
+  isRemovalRecord,
   isRolloutRecord,
   isStatusRecord,
   isSyncCurrentRecord,
   isVipRecord,
 } from '../store/record-checks.js';
-import type { AgentRecord, AssignmentRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { AgentRecord, AssignmentRecord, HostRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import type { ObservedAssignment, ObservedState } from './observed-state.js';
 import type { StoreOp } from './reconcile-fleet.js';
@@ -54,6 +56,10 @@ export class FleetInformer {
   private readonly jobVersions = new Map<string, number>();
   private version = 0;
   private readonly statuses: NestedMap<StatusRecord> = new Map();
+  private readonly statusesByJob: NestedMap<StatusRecord> = new Map();
+  private readonly removals: NestedMap<RemovalRecord> = new Map();
+  private readonly removalsByJob: NestedMap<RemovalRecord> = new Map();
+  private readonly hosts = new Map<string, HostRecord>();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly lostSince = new Map<string, number>();
   private readonly rollouts = new Map<string, RolloutRecord>();
@@ -77,7 +83,7 @@ export class FleetInformer {
    */
   async load(): Promise<string> {
     const { layout, store } = this;
-    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips].map((prefix) => store.getPrefixJson(prefix, anyJson)));
+    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.hosts].map((prefix) => store.getPrefixJson(prefix, anyJson)));
     const current = await store.getJson(layout.syncCurrent, anyJson);
     const entries = new Map<string, { value: unknown }>();
     for (const read of reads) for (const [key, entry] of read.entries) entries.set(key, entry);
@@ -106,6 +112,10 @@ export class FleetInformer {
     return {
       assignments: this.assignments,
       statuses: this.statuses,
+      statusesByJob: this.statusesByJob,
+      removals: this.removals,
+      removalsByJob: this.removalsByJob,
+      hosts: this.hosts,
       liveAgents,
       lostSince: this.lostSince,
       rollouts: this.rollouts,
@@ -147,6 +157,10 @@ export class FleetInformer {
     // Versions keep counting up across a rebuild, so no job looks unchanged by mistake.
     for (const job of this.jobVersions.keys()) this.touch(job);
     this.statuses.clear();
+    this.statusesByJob.clear();
+    this.removals.clear();
+    this.removalsByJob.clear();
+    this.hosts.clear();
     this.agents.clear();
     this.rollouts.clear();
     this.vips.clear();
@@ -165,14 +179,23 @@ export class FleetInformer {
       return undefined;
     };
     if (kind === 'assign' && first && second) {
-      const record = valid(isAssignmentRecord);
+      const removal = isRemovalRecord(value) ? value : undefined;
+      const record = removal ? undefined : valid(isAssignmentRecord);
       const observed = record && observeAssignment(first, second, record);
       setNested(this.assignments, first, second, observed);
       setNested(this.byJob, second, first, observed);
+      setNested(this.removals, first, second, removal);
+      setNested(this.removalsByJob, second, first, removal);
       this.touch(second);
     } else if (kind === 'status' && first && second && second !== RENDERER_STATUS_NAME) {
-      setNested(this.statuses, first, second, valid(isStatusRecord));
+      const status = valid(isStatusRecord);
+      setNested(this.statuses, first, second, status);
+      setNested(this.statusesByJob, second, first, status);
       this.touch(second);
+    } else if (kind === 'hosts' && first) {
+      const record = valid(isHostRecord);
+      if (record) this.hosts.set(first, record);
+      else this.hosts.delete(first);
     } else if (kind === 'agents' && first) {
       const record = valid(isAgentRecord);
       if (record) {

@@ -7,7 +7,8 @@ import { canonicalJson } from '../plan/canonical-json.js';
 import { placeInstances, type Placement } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
 import type { CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../store/records.js';
-import { assignmentsByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
+import { assignmentsByJob, removalsByJob, statusesByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
+import { removalRecord, settleRemovals } from './removal-records.js';
 import { rollJob, type InstanceChange, type JobHealth } from './roll-job.js';
 import { hashInstanceSpec, hashJobSpec, type HashedSpec } from './spec-hash.js';
 
@@ -15,10 +16,12 @@ export type StoreOp = { readonly put: string; readonly value: unknown } | { read
 
 export type AuditAction =
   | { readonly type: 'assign' | 'update' | 'restore' | 'revert' | 'refresh'; readonly job: string; readonly host: string; readonly specHash: string; readonly from?: string }
-  | { readonly type: 'remove'; readonly job: string; readonly host: string; readonly specHash: string }
+  | { readonly type: 'remove'; readonly job: string; readonly host: string; readonly specHash: string; readonly orphan?: true }
+  | { readonly type: 'removal.settled'; readonly job: string; readonly host: string }
   | { readonly type: 'reschedule'; readonly job: string; readonly from: string; readonly to: string }
   | { readonly type: 'rollout-failed'; readonly job: string; readonly reason: string }
-  | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string };
+  | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string }
+  | { readonly type: 'host.put' | 'host.delete'; readonly host: string };
 
 export interface JobSummary {
   readonly health: JobHealth;
@@ -57,6 +60,8 @@ export const PRUNE_OVERRIDE_TOKEN = '[ygg:allow-prune]';
 export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const { model, observed, layout, nowMs } = input;
   const current = assignmentsByJob(observed);
+  const statuses = statusesByJob(observed);
+  const removals = removalsByJob(observed);
   // Only replicas jobs look at where they ran before: build those lists on demand.
   const previous = { get: (job: string) => (current.has(job) ? [...current.get(job)!.keys()].sort() : undefined) };
   const rescheduleAfterMs = model.config.rescheduleAfterSeconds * 1000;
@@ -69,7 +74,8 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   let currentTotal = 0;
   let desiredTotal = 0;
   // A job with a rollouts/ record but neither in the model nor assigned anywhere still gets a step (that deletes it).
-  const jobNames = new Set([...model.jobs.keys(), ...current.keys(), ...observed.rollouts.keys()]);
+  // So does a job an agent still reports, or one with removal records left to settle.
+  const jobNames = new Set([...model.jobs.keys(), ...current.keys(), ...observed.rollouts.keys(), ...statuses.keys(), ...removals.keys()]);
   for (const jobName of [...jobNames].sort()) {
     const job = model.jobs.get(jobName);
     const currentHosts = current.get(jobName) ?? new Map<string, ObservedAssignment>();
@@ -106,7 +112,11 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
     // beside an unrecorded one nor holds a spec whose batch was never reverted.
     const starting = step.rollout?.state === 'InProgress';
     if (starting) writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord });
-    for (const change of step.changes) applyChange(change, jobName, layout, writes);
+    for (const change of step.changes) applyChange(change, jobName, input, writes);
+    for (const write of settleRemovals({ job: jobName, desiredHosts: new Set(desired.keys()), current: currentHosts, statuses: statuses.get(jobName), removals: removals.get(jobName), commit: input.commit.sha, nowMs, layout })) {
+      if ('put' in write.op) writes.add(write.op, { type: 'remove', job: jobName, host: write.host, specHash: 'specHash' in write ? write.specHash : '', orphan: true });
+      else writes.add(write.op, { type: 'removal.settled', job: jobName, host: write.host });
+    }
     if (job?.spec.replicas !== undefined) for (const move of reschedules(jobName, step.changes, unavailable)) writes.note(move);
     if (step.rollout && !starting) {
       writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord }, { type: 'rollout-failed', job: jobName, reason: step.rollout.reason ?? '' });
@@ -171,10 +181,10 @@ function collectStatuses(observed: ObservedState, job: string, hosts: readonly s
   return statuses;
 }
 
-function applyChange(change: InstanceChange, job: string, layout: KeyLayout, writes: Writes): void {
-  const key = layout.assignment(change.host, job);
+function applyChange(change: InstanceChange, job: string, input: ReconcileInput, writes: Writes): void {
+  const key = input.layout.assignment(change.host, job);
   if (change.kind === 'remove') {
-    writes.add({ delete: key }, { type: 'remove', job, host: change.host, specHash: change.specHash });
+    writes.add({ put: key, value: removalRecord(job, input.commit.sha, input.nowMs) }, { type: 'remove', job, host: change.host, specHash: change.specHash });
     return;
   }
   const from = change.kind === 'update' ? change.record.previous?.specHash : undefined;

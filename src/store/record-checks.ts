@@ -3,15 +3,18 @@
 // can trust the types it is handed, and skip and report anything hand-edited or foreign.
 import type {
   AgentRecord,
+  AssignmentEntry,
   AssignmentRecord,
+  HostRecord,
   NamingRecord,
+  RemovalRecord,
   RolloutRecord,
   StatusRecord,
   SyncCurrentRecord,
   SyncHistoryRecord,
   VipRecord,
 } from './records.js';
-import { arrayOf, boolean, nullable, number, object, oneOf, optional, recordCheck, recordOf, string, type Shape } from './record-shape.js';
+import { arrayOf, boolean, exactly, nullable, number, object, oneOf, optional, recordCheck, recordOf, string, type Shape } from './record-shape.js';
 
 const strings = arrayOf(string);
 
@@ -53,6 +56,19 @@ export const isAssignmentRecord = recordCheck<AssignmentRecord>(
   }),
 );
 
+export const isRemovalRecord = recordCheck<RemovalRecord>('RemovalRecord', object({ job: string, removed: exactly(true), commit: string, removedAt: string }));
+
+/** What assign/<host>/<job> may hold: an assignment or a removal. */
+export const isAssignmentEntry = recordCheck<AssignmentEntry>('AssignmentEntry', (value) => {
+  const removal = typeof value === 'object' && value !== null && 'removed' in value;
+  return removal ? isRemovalRecord.problems(value) : isAssignmentRecord.problems(value);
+});
+
+export const isHostRecord = recordCheck<HostRecord>(
+  'HostRecord',
+  object({ name: string, ip: string, labels: recordOf(string), state: oneOf('online', 'spare', 'maintenance'), commit: string }),
+);
+
 const instanceState = oneOf('Starting', 'Running', 'Healthy', 'Unhealthy', 'CrashLoop', 'Stopped', 'Failed');
 
 export const isStatusRecord = recordCheck<StatusRecord>(
@@ -65,6 +81,7 @@ export const isStatusRecord = recordCheck<StatusRecord>(
     restarts: number,
     lastExit: optional(object({ code: nullable(number), signal: nullable(string), at: string })),
     lastError: optional(string),
+    orphaned: optional(object({ since: string, reason: string })),
     since: string,
     updatedAt: string,
     metrics: optional(object({ cpuSeconds: number, rssBytes: number, openFds: number, uptimeSeconds: number })),
@@ -82,6 +99,7 @@ export const isAgentRecord = recordCheck<AgentRecord>(
     diskFreeBytes: number,
     os: string,
     agentVersion: string,
+    process: optional(object({ pid: number, startTime: number })),
     startedAt: string,
     updatedAt: string,
   }),

@@ -24,6 +24,7 @@ import {
   trackPid,
   waitForStatus,
 } from '../fixtures/agent-harness.js';
+import { removalRecord } from '../../src/controller/removal-records.js';
 import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, startEtcd, uniquePrefix, type EtcdServer } from '../fixtures/etcd-server.js';
 
@@ -152,11 +153,11 @@ test('a config template with an unknown variable fails the deploy; the old relea
   assert.ok((await namingKeys(view, 'svc.template')).has(namingKey), 'still registered');
 });
 
-test('a deleted assignment drains the instance (naming first), stops it, keeps data and logs, deletes its status', async () => {
+test('a removal record drains the instance (naming first), stops it, keeps data and logs, deletes its status', async () => {
   const port = await freePort();
   const { pid, namingKey } = await deployHealthy('removal', port);
   const paths = jobPaths(root, 'removal');
-  await view.store.applyBatch([{ delete: view.layout.assignment(HOST, 'removal') }]);
+  await view.store.applyBatch([{ put: view.layout.assignment(HOST, 'removal'), value: removalRecord('removal', 'c2', Date.now()) }]);
 
   await waitUntil(async () => !(await namingKeys(view, 'svc.removal')).has(namingKey), 'naming entry removed', 5_000);
   assert.ok(isAlive(pid), 'the process still runs while it drains');
