@@ -69,8 +69,9 @@ test('a job bound to 127.0.0.1 only stays unhealthy, says why, and never enters 
 });
 
 test('a per-check host override probes the address it names', async () => {
-  const command = ['bin/server.js', '--port', '{{ports.http}}', '--host', '127.0.0.1'];
-  const health = { http: { port: 'http', path: '/health', host: '127.0.0.1' }, intervalSeconds: 1, timeoutSeconds: 1 };
+  // Bound to neither the host IP nor loopback: only a check that goes where the override says passes.
+  const command = ['bin/server.js', '--port', '{{ports.http}}', '--host', '127.0.0.24'];
+  const health = { http: { port: 'http', path: '/health', host: '127.0.0.24' }, intervalSeconds: 1, timeoutSeconds: 1 };
   const { record, namingKey } = await deploy('health-c', '127.0.0.23', 'override', { command, health });
   await waitForStatus(view, 'health-c', 'override', (s) => s.state === 'Healthy' && s.specHash === record.specHash, 'override Healthy');
   const naming = await waitUntil(async () => (await namingKeys(view, 'svc.override')).get(namingKey) as NamingRecord | undefined, 'override in naming');
