@@ -125,7 +125,10 @@ function probeTcp(target: ProbeTarget, timeoutMs: number, signal: AbortSignal | 
  */
 function connectFailure(target: ProbeTarget, settle: Settle): { report: (error: Error) => void; cleanup: () => void } {
   let loopbackSocket: net.Socket | undefined;
+  let cleanedUp = false;
   const report = (error: Error) => {
+    // an error emitted by the clean-up's own destroy must not open a socket nobody closes
+    if (cleanedUp) return;
     const detail = describeError(error);
     const loopback = net.isIPv6(target.host) ? '::1' : '127.0.0.1';
     if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || !target.isHostIp || target.host === loopback) return settle({ healthy: false, detail });
@@ -134,7 +137,11 @@ function connectFailure(target: ProbeTarget, settle: Settle): { report: (error: 
     loopbackSocket.on('connect', () => settle({ healthy: false, detail: `${detail} — ${hint}` }));
     loopbackSocket.on('error', () => settle({ healthy: false, detail }));
   };
-  return { report, cleanup: () => loopbackSocket?.destroy() };
+  const cleanup = () => {
+    cleanedUp = true;
+    loopbackSocket?.destroy();
+  };
+  return { report, cleanup };
 }
 
 function probeExec(command: readonly string[], timeoutMs: number, context: HealthCheckContext): Promise<HealthResult> {
