@@ -69,9 +69,14 @@ export interface CronTask {
   readonly timeoutSeconds?: number;
 }
 
+/**
+ * http and tcp checks connect to the host's IP (the Host document's ip, the address naming registers
+ * and LVS sends traffic to), so a passing check means the traffic's address answers. `host` overrides
+ * that address for one check (an IP literal), e.g. a job whose health endpoint listens on loopback.
+ */
 export interface HealthCheck {
-  readonly http?: { readonly port: string; readonly path: string };
-  readonly tcp?: { readonly port: string };
+  readonly http?: { readonly port: string; readonly path: string; readonly host?: string };
+  readonly tcp?: { readonly port: string; readonly host?: string };
   readonly exec?: { readonly command: readonly string[] };
   readonly intervalSeconds: number;
   readonly timeoutSeconds: number;

@@ -29,8 +29,8 @@ const jobSpec: Shape = object({
   cron: arrayOf(object({ name: string, schedule: string, command: strings, timeoutSeconds: optional(number) })),
   health: optional(
     object({
-      http: optional(object({ port: string, path: string })),
-      tcp: optional(object({ port: string })),
+      http: optional(object({ port: string, path: string, host: optional(string) })),
+      tcp: optional(object({ port: string, host: optional(string) })),
       exec: optional(object({ command: strings })),
       intervalSeconds: number,
       timeoutSeconds: number,

@@ -68,7 +68,7 @@ async function deployHealthy(job: string, port: number): Promise<{ record: Assig
 async function measureStartMs(agentRoot: string): Promise<number> {
   const port = await freePort();
   const startedAt = Date.now();
-  const child = spawn(path.join(jobPaths(agentRoot, 'web').current, 'bin/server.js'), ['--port', String(port), '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+  const child = spawn(path.join(jobPaths(agentRoot, 'web').current, 'bin/server.js'), ['--port', String(port), '--host', HOST_IP], { stdio: 'ignore', detached: true });
   trackPid(child.pid);
   try {
     while ((await httpStatus(port)) !== 200) {

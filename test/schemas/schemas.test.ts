@@ -257,6 +257,8 @@ const GOOD: readonly GoodCase[] = [
     d.spec.health = { tcp: { port: 'http' } };
     d.spec.resources = { cpu: 0.5 };
   }) },
+  { name: 'a job whose http health check probes its own address (IPv4)', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health.http.host = '127.0.0.1'; }) },
+  { name: 'a job whose tcp health check probes its own address (IPv6)', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health = { tcp: { port: 'http', host: 'fd00::11' } }; }) },
   { name: 'a service without a VIP', kind: 'Service', doc: mutated('Service', (d) => { d.spec = { job: 'alias-job-dispatcher', port: 'http' }; }) },
   { name: 'a service with an http check, sorry server, UDP and defaults left out', kind: 'Service', doc: mutated('Service', (d) => {
     d.spec.vip = {
@@ -332,6 +334,10 @@ const BAD: readonly BadCase[] = [
     keyword: 'anyOf', instancePath: '/spec/vip/address' },
   { name: 'IPv6 with a zone index', kind: 'Host', doc: mutated('Host', (d) => { d.spec.ip = 'fe80::1%eth0'; }),
     keyword: 'anyOf', instancePath: '/spec/ip' },
+  { name: 'a hostname as the health check host', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health.http.host = 'localhost'; }),
+    keyword: 'anyOf', instancePath: '/spec/health/http/host' },
+  { name: 'a host on an exec health check', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health = { exec: { command: ['bin/check'], host: '127.0.0.1' } }; }),
+    keyword: 'additionalProperties', instancePath: '/spec/health/exec', params: { additionalProperty: 'host' } },
 
   // cron
   { name: 'cron schedule with shell chars', kind: 'Job', doc: mutated('Job', (d) => { d.spec.cron[0].schedule = '0 * * * *; rm -rf /'; }),
