@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../repo/write-file-atomic.js';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
 import { isAssignmentRecord } from '../store/record-checks.js';
@@ -131,10 +132,12 @@ export class HostAgent {
     const assigned = new Map([...read.entries].map(([key, entry]) => [key.slice(this.layout.assignments(this.options.host).length), entry.value]));
     await retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000, onRetry: (error, attempt, delayMs) => this.logRegisterRetry(error, attempt, delayMs) });
     this.replaceAssignments(assigned);
+    const connectionLog = createConnectionLog(logger, { consequence: 'jobs keep running' });
+    this.abort.signal.addEventListener('abort', () => connectionLog.close(), { once: true });
     this.watch = this.store.watchPrefix<AssignmentRecord>(this.layout.assignments(this.options.host), read.revision, (event) => this.onAssignmentEvent(event), {
       check: isAssignmentRecord,
       onConnectionChange: (connected) => {
-        logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd connected' : 'etcd disconnected; jobs keep running');
+        connectionLog.report(connected);
         if (connected) this.statusWriter.flushSoon();
       },
     });

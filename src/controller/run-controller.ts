@@ -6,6 +6,7 @@ import { RepoLoader } from '../repo/load-repo.js';
 import { createSchemaValidator } from '../repo/schema-validator.js';
 import { startHttpServer } from '../server/http-server.js';
 import { createControllerMetrics } from '../server/metrics.js';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout } from '../store/keys.js';
 import { LeaderElection } from '../store/leader-election.js';
@@ -76,13 +77,14 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
   const layout = keyLayout(config.etcdPrefix);
   const store = new EtcdStateStore(client, layout);
   let settleTimer: NodeJS.Timeout | undefined;
+  const connectionLog = createConnectionLog(logger);
   const informer = new FleetInformer(store, layout, {
     onChange: () => {
       clearTimeout(settleTimer);
       settleTimer = setTimeout(() => loop?.trigger('observed'), config.settleMs ?? 100);
     },
     onProblem: (key, problem) => logger.warn({ event: 'etcd_value_ignored', key, problem }, 'ignored a malformed etcd value'),
-    onConnectionChange: (connected) => logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd watch connected' : 'etcd watch disconnected'),
+    onConnectionChange: connectionLog.report,
   });
   await retryWithBackoff(() => informer.start(), { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
   notReady = 'opening the git source';
@@ -133,6 +135,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
       await loop!.stop();
       await server?.close();
       await informer.close();
+      connectionLog.close();
       await election.resign().catch(() => undefined);
       client.close();
     },

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, EtcdPermissionDeniedError, isRecoverableError, type IOptions } from 'etcd3';
 import { toStoreError } from './map-etcd-error.js';
-import { backoffDelayMs } from './retry-with-backoff.js';
 import { StoreError } from './store-errors.js';
 
 export interface EtcdConnectionOptions {
@@ -13,13 +12,15 @@ export interface EtcdConnectionOptions {
   /** How long a request waits for a connection (and an answer): the deadline of every unary call.
    * etcd3 1.1.2 accepts a `dialTimeout` option but never reads it. Default 5000. */
   readonly dialTimeoutMs?: number;
-  /** Longest wait between attempts to re-open a watch stream after a disconnect. Default 2000. */
+  /** Longest wait between attempts to reach etcd again after a disconnect (gRPC reconnects, watch
+   * reconnects and resync reads: see range-watch.ts). Default 2000. */
   readonly reconnectMaxMs?: number;
 }
 
 const DEFAULT_PORT = '2379';
 const PROBE_KEY = '/';
-const endpointsByClient = new WeakMap<Etcd3, string>();
+const DEFAULT_RECONNECT_MAX_MS = 2000;
+const settingsByClient = new WeakMap<Etcd3, { readonly endpoints: string; readonly reconnectMaxMs: number }>();
 
 /** Splits and checks `http://a:2379,https://b:2379`; returns normalized `scheme://host:port` URLs. */
 export function parseEtcdEndpoints(text: string): string[] {
@@ -51,7 +52,7 @@ function badUrl(text: string, reason: string): StoreError {
 
 export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
   const endpoints = parseEtcdEndpoints(options.endpoints.join(','));
-  const { tls, auth, dialTimeoutMs = 5000, reconnectMaxMs = 2000 } = options;
+  const { tls, auth, dialTimeoutMs = 5000, reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS } = options;
   const secure = endpoints[0]!.startsWith('https:');
   if (tls && (tls.caFile || tls.certFile || tls.keyFile) && !secure) throw badUrl(endpoints.join(','), 'TLS files are given, so the endpoints must use https');
   const client = new Etcd3({
@@ -80,10 +81,10 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
       // only delays recovery; failover across endpoints comes from retrying on the next host instead.
       host: () => passThroughPolicy,
       global: retryRecoverable(endpoints.length + 1),
-      watchBackoff: cappedBackoff(100, reconnectMaxMs, 0),
+      // No watchBackoff: etcd3's own watch reconnects are not used (range-watch.ts reconnects itself).
     },
   });
-  endpointsByClient.set(client, endpoints.join(','));
+  settingsByClient.set(client, { endpoints: endpoints.join(','), reconnectMaxMs });
   return client;
 }
 
@@ -106,12 +107,16 @@ export async function connectEtcd(options: EtcdConnectionOptions): Promise<Etcd3
 
 /** The endpoints a client was created with, for error messages. */
 export function describeEndpoints(client: Etcd3): string {
-  return endpointsByClient.get(client) ?? 'etcd';
+  return settingsByClient.get(client)?.endpoints ?? 'etcd';
+}
+
+/** The longest backoff between attempts to reach etcd again that the client was created with. */
+export function reconnectMaxMs(client: Etcd3): number {
+  return settingsByClient.get(client)?.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS;
 }
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
 type Policy = NonNullable<FaultHandling['global']>;
-type Backoff = NonNullable<FaultHandling['watchBackoff']>;
 
 // Minimal objects in the shape of cockatiel's policies (etcd3 only calls `execute`), so that we do
 // not import cockatiel, which is etcd3's dependency and not ours.
@@ -133,11 +138,4 @@ function retryRecoverable(attempts: number): Policy {
       }
     },
   } as unknown as Policy;
-}
-
-function cappedBackoff(initialMs: number, maxMs: number, attempt: number): Backoff {
-  return {
-    duration: backoffDelayMs(attempt, initialMs, maxMs, Math.random),
-    next: () => cappedBackoff(initialMs, maxMs, attempt + 1),
-  } as unknown as Backoff;
 }
