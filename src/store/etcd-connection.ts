@@ -19,8 +19,17 @@ export interface EtcdConnectionOptions {
 
 const DEFAULT_PORT = '2379';
 const PROBE_KEY = '/';
+const DEFAULT_DIAL_TIMEOUT_MS = 5000;
 const DEFAULT_RECONNECT_MAX_MS = 2000;
-const settingsByClient = new WeakMap<Etcd3, { readonly endpoints: string; readonly reconnectMaxMs: number }>();
+
+/** What a client was created with, for the parts of the store that wait for etcd themselves. */
+export interface ConnectionSettings {
+  readonly endpoints: readonly string[];
+  readonly dialTimeoutMs: number;
+  readonly reconnectMaxMs: number;
+}
+
+const settingsByClient = new WeakMap<Etcd3, ConnectionSettings>();
 
 /** Splits and checks `http://a:2379,https://b:2379`; returns normalized `scheme://host:port` URLs. */
 export function parseEtcdEndpoints(text: string): string[] {
@@ -52,7 +61,7 @@ function badUrl(text: string, reason: string): StoreError {
 
 export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
   const endpoints = parseEtcdEndpoints(options.endpoints.join(','));
-  const { tls, auth, dialTimeoutMs = 5000, reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS } = options;
+  const { tls, auth, dialTimeoutMs = DEFAULT_DIAL_TIMEOUT_MS, reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS } = options;
   const secure = endpoints[0]!.startsWith('https:');
   if (tls && (tls.caFile || tls.certFile || tls.keyFile) && !secure) throw badUrl(endpoints.join(','), 'TLS files are given, so the endpoints must use https');
   const client = new Etcd3({
@@ -84,7 +93,7 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
       // No watchBackoff: etcd3's own watch reconnects are not used (range-watch.ts reconnects itself).
     },
   });
-  settingsByClient.set(client, { endpoints: endpoints.join(','), reconnectMaxMs });
+  settingsByClient.set(client, { endpoints, dialTimeoutMs, reconnectMaxMs });
   return client;
 }
 
@@ -107,12 +116,12 @@ export async function connectEtcd(options: EtcdConnectionOptions): Promise<Etcd3
 
 /** The endpoints a client was created with, for error messages. */
 export function describeEndpoints(client: Etcd3): string {
-  return settingsByClient.get(client)?.endpoints ?? 'etcd';
+  return settingsByClient.get(client)?.endpoints.join(',') ?? 'etcd';
 }
 
-/** The longest backoff between attempts to reach etcd again that the client was created with. */
-export function reconnectMaxMs(client: Etcd3): number {
-  return settingsByClient.get(client)?.reconnectMaxMs ?? DEFAULT_RECONNECT_MAX_MS;
+/** The settings of a client made by createEtcdClient; the defaults (and no endpoints) for another. */
+export function connectionSettings(client: Etcd3): ConnectionSettings {
+  return settingsByClient.get(client) ?? { endpoints: [], dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, reconnectMaxMs: DEFAULT_RECONNECT_MAX_MS };
 }
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;

@@ -11,7 +11,8 @@
 //   hundreds of attempts (and 'disconnected' events) per second after 20 s, growing CPU and memory.
 //   So we never let it reconnect our watchers: on the first 'disconnected' we detach the watcher (its
 //   timers then find no watcher and stop), wait for etcd ourselves with capped exponential backoff and
-//   jitter, probing with a one-key count, and attach a fresh watcher once etcd answers.
+//   jitter, probing with a TCP connect and then a one-key count, and attach a fresh watcher once etcd
+//   answers.
 // * etcd accepts a watch from a revision it has not reached yet and sends nothing until it gets
 //   there. After a restore from an older snapshot, a watch resumed from our last revision would sit
 //   silent; so every header we get (probe, 'created', events) is checked: a revision below the one we
@@ -25,10 +26,11 @@
 //   without waiting, so our listeners are in place before anything can be emitted.
 import { ClientClosedError, Range, type Etcd3, type IResponseHeader, type IWatchResponse, type Watcher } from 'etcd3';
 import { decodeEntry, type SkippedEntry, type StoredEntry, type ValueCheck } from './decode-entry.js';
-import { describeEndpoints, reconnectMaxMs } from './etcd-connection.js';
+import { connectionSettings, describeEndpoints } from './etcd-connection.js';
+import { acceptsConnections } from './etcd-reachable.js';
 import { toStoreError } from './map-etcd-error.js';
 import { retryWithBackoff } from './retry-with-backoff.js';
-import { RetryAbortedError } from './store-errors.js';
+import { EtcdUnavailableError, RetryAbortedError } from './store-errors.js';
 
 export type WatchRange = { readonly prefix: string } | { readonly key: string };
 
@@ -100,17 +102,19 @@ export function startRangeWatch<T>(
     onConnectionChange?.(value);
   };
 
-  /** Retries `fn` until etcd answers, reporting the connection lost on the first failure. */
+  /** Retries `fn` until etcd answers, reporting the connection lost on the first failure. After a
+   * failure, a (cheap) TCP connect must succeed before the next (costly) request is tried. */
   const untilAnswered = <R>(fn: () => Promise<R>) =>
     retryWithBackoff(
-      async () => {
+      async (attempt) => {
+        if (attempt > 1 && !(await acceptsConnections(client))) throw new EtcdUnavailableError(endpoints, 'no endpoint accepts connections');
         try {
           return await fn();
         } catch (error) {
           throw toStoreError(error, endpoints);
         }
       },
-      { initialMs: options.retry?.initialMs ?? 100, maxMs: options.retry?.maxMs ?? reconnectMaxMs(client), signal: abort.signal, onRetry: () => setConnected(false) },
+      { initialMs: options.retry?.initialMs ?? 100, maxMs: options.retry?.maxMs ?? connectionSettings(client).reconnectMaxMs, signal: abort.signal, onRetry: () => setConnected(false) },
     );
 
   /** Runs a wait for etcd in the background; a failure that waiting cannot cure ends the watch. */

@@ -5,7 +5,7 @@
 // successful renewal for `lostAfterMs` (default: the TTL) means lost. A lost handle stops renewing and
 // revokes, so its keys never outlive the owner's belief that it holds them.
 import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
-import { reconnectMaxMs } from './etcd-connection.js';
+import { connectionSettings } from './etcd-connection.js';
 import { keepLeaseAlive } from './lease-keepalive.js';
 import { toStoreError } from './map-etcd-error.js';
 import { LeaseLostError } from './store-errors.js';
@@ -47,7 +47,7 @@ export async function grantLease(client: Etcd3, endpoints: string, ttlSeconds: n
     ttlSeconds,
     onRenewed: () => (renewedAt = Date.now()),
     onExpired: () => markLost('etcd says it expired or was revoked'),
-    retry: { initialMs: 100, maxMs: Math.min(reconnectMaxMs(client), lostAfterMs / 4) },
+    retry: { initialMs: 100, maxMs: Math.min(connectionSettings(client).reconnectMaxMs, lostAfterMs / 4) },
   });
   const watchdog = setInterval(
     () => {
