@@ -14,6 +14,7 @@ import { isAssignmentRecord } from '../store/record-checks.js';
 import type { AssignmentRecord } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore, type LeaseHandle, type WatchEvent, type WatchHandle } from '../store/state-store.js';
+import { EtcdUnavailableError } from '../store/store-errors.js';
 import { agentRoot, jobPaths } from './agent-layout.js';
 import { CgroupLimiter } from './cgroup-limits.js';
 import { startLogRotation } from './log-writer.js';
@@ -170,7 +171,8 @@ export class HostAgent {
   }
 
   private logRegisterRetry(error: unknown, attempt: number, delayMs: number): void {
-    this.options.logger.warn({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
+    // etcd being down is said once, by the connection log; each retry is only worth a debug line
+    this.options.logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
   }
 
   private async putFacts(): Promise<void> {

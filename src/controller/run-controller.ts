@@ -13,6 +13,7 @@ import { LeaderElection } from '../store/leader-election.js';
 import { readRecentHistory } from '../store/read-history.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore } from '../store/state-store.js';
+import { EtcdUnavailableError } from '../store/store-errors.js';
 import { FleetController } from './fleet-controller.js';
 import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
@@ -94,7 +95,8 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     leaseTtlSeconds: config.leaseTtlSeconds,
     onError: (error) => {
       metrics.etcdErrorsTotal.inc({ operation: 'election' });
-      logger.warn({ event: 'election_error', error: (error as Error).message }, 'leader election error');
+      // etcd being down is said once, by the connection log; each retry is only worth a debug line
+      logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'election_error', error: (error as Error).message }, 'leader election error');
     },
   });
   controller = new FleetController({

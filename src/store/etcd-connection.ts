@@ -1,7 +1,8 @@
 // Building an etcd3 client from `--etcd URL[,URL]`, TLS files and user/password, with fault handling
 // tuned for a control plane: fail fast and typed when etcd is down, recover quickly when it is back.
 import { readFileSync } from 'node:fs';
-import { Etcd3, EtcdPermissionDeniedError, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
+import { hostGate, retryRecoverable } from './etcd-fault-handling.js';
 import { toStoreError } from './map-etcd-error.js';
 import { StoreError } from './store-errors.js';
 
@@ -25,7 +26,6 @@ const DEFAULT_RECONNECT_MAX_MS = 2000;
 /** What a client was created with, for the parts of the store that wait for etcd themselves. */
 export interface ConnectionSettings {
   readonly endpoints: readonly string[];
-  readonly dialTimeoutMs: number;
   readonly reconnectMaxMs: number;
 }
 
@@ -86,14 +86,13 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
       'grpc.keepalive_timeout_ms': 5_000,
     },
     faultHandling: {
-      // etcd3's default per-host circuit breaker refuses every call for 5 s after 3 failures, which
-      // only delays recovery; failover across endpoints comes from retrying on the next host instead.
-      host: () => passThroughPolicy,
+      host: (host) => hostGate(host, dialTimeoutMs),
+      // failover across endpoints: an "unreachable" failure is retried on the next host
       global: retryRecoverable(endpoints.length + 1),
       // No watchBackoff: etcd3's own watch reconnects are not used (range-watch.ts reconnects itself).
     },
   });
-  settingsByClient.set(client, { endpoints, dialTimeoutMs, reconnectMaxMs });
+  settingsByClient.set(client, { endpoints, reconnectMaxMs });
   return client;
 }
 
@@ -121,30 +120,5 @@ export function describeEndpoints(client: Etcd3): string {
 
 /** The settings of a client made by createEtcdClient; the defaults (and no endpoints) for another. */
 export function connectionSettings(client: Etcd3): ConnectionSettings {
-  return settingsByClient.get(client) ?? { endpoints: [], dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, reconnectMaxMs: DEFAULT_RECONNECT_MAX_MS };
-}
-
-type FaultHandling = NonNullable<IOptions['faultHandling']>;
-type Policy = NonNullable<FaultHandling['global']>;
-
-// Minimal objects in the shape of cockatiel's policies (etcd3 only calls `execute`), so that we do
-// not import cockatiel, which is etcd3's dependency and not ours.
-const neverAborted = new AbortController().signal;
-const passThroughPolicy = {
-  execute: async <T>(fn: (context: { signal: AbortSignal }) => T | PromiseLike<T>) => fn({ signal: neverAborted }),
-} as unknown as Policy;
-
-function retryRecoverable(attempts: number): Policy {
-  return {
-    execute: async <T>(fn: (context: { signal: AbortSignal }) => T | PromiseLike<T>) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await fn({ signal: neverAborted });
-        } catch (error) {
-          const recoverable = typeof error === 'object' && error !== null && isRecoverableError(error as Error);
-          if (!recoverable || attempt >= attempts) throw error;
-        }
-      }
-    },
-  } as unknown as Policy;
+  return settingsByClient.get(client) ?? { endpoints: [], reconnectMaxMs: DEFAULT_RECONNECT_MAX_MS };
 }

@@ -5,7 +5,6 @@
 // failed attempt makes etcd3 close and rebuild every gRPC channel to the host; several % of a core
 // for as long as the outage lasts.
 import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
-import { acceptsConnections } from './etcd-reachable.js';
 import { backoffDelayMs } from './retry-with-backoff.js';
 
 export interface KeepAliveOptions {
@@ -37,9 +36,6 @@ export function keepLeaseAlive(client: Etcd3, id: string, options: KeepAliveOpti
   };
 
   const open = async () => {
-    // after a failure, only try a (costly) new stream once a (cheap) TCP connect succeeds
-    if (failures > 0 && !(await acceptsConnections(client))) return retryLater();
-    if (stopped) return;
     let stream: Awaited<ReturnType<Etcd3['leaseClient']['leaseKeepAlive']>>;
     try {
       stream = await client.leaseClient.leaseKeepAlive();

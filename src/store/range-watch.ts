@@ -11,8 +11,7 @@
 //   hundreds of attempts (and 'disconnected' events) per second after 20 s, growing CPU and memory.
 //   So we never let it reconnect our watchers: on the first 'disconnected' we detach the watcher (its
 //   timers then find no watcher and stop), wait for etcd ourselves with capped exponential backoff and
-//   jitter, probing with a TCP connect and then a one-key count, and attach a fresh watcher once etcd
-//   answers.
+//   jitter, probing with a one-key count, and attach a fresh watcher once etcd answers.
 // * etcd accepts a watch from a revision it has not reached yet and sends nothing until it gets
 //   there. After a restore from an older snapshot, a watch resumed from our last revision would sit
 //   silent; so every header we get (probe, 'created', events) is checked: a revision below the one we
@@ -27,10 +26,9 @@
 import { ClientClosedError, Range, type Etcd3, type IResponseHeader, type IWatchResponse, type Watcher } from 'etcd3';
 import { decodeEntry, type SkippedEntry, type StoredEntry, type ValueCheck } from './decode-entry.js';
 import { connectionSettings, describeEndpoints } from './etcd-connection.js';
-import { acceptsConnections } from './etcd-reachable.js';
 import { toStoreError } from './map-etcd-error.js';
 import { retryWithBackoff } from './retry-with-backoff.js';
-import { EtcdUnavailableError, RetryAbortedError } from './store-errors.js';
+import { RetryAbortedError } from './store-errors.js';
 
 export type WatchRange = { readonly prefix: string } | { readonly key: string };
 
@@ -102,12 +100,11 @@ export function startRangeWatch<T>(
     onConnectionChange?.(value);
   };
 
-  /** Retries `fn` until etcd answers, reporting the connection lost on the first failure. After a
-   * failure, a (cheap) TCP connect must succeed before the next (costly) request is tried. */
+  /** Retries `fn` until etcd answers, reporting the connection lost on the first failure. (While etcd
+   * is down an attempt costs a refused TCP connect: see etcd-fault-handling.ts.) */
   const untilAnswered = <R>(fn: () => Promise<R>) =>
     retryWithBackoff(
-      async (attempt) => {
-        if (attempt > 1 && !(await acceptsConnections(client))) throw new EtcdUnavailableError(endpoints, 'no endpoint accepts connections');
+      async () => {
         try {
           return await fn();
         } catch (error) {
