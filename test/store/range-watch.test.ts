@@ -43,7 +43,7 @@ function entriesOf(resync: NonNullable<ReturnType<typeof resyncOf>>): [string, u
 }
 
 describe('a watch and a lease while etcd is killed for 15 s (private etcd)', () => {
-  test('one line down, one line up, no reconnect storm, and the watch resumes within 2 s', async (t) => {
+  test('one line down, one line up, no reconnect storm, and the watch resumes within ~2 s (the backoff cap)', async (t) => {
     const server = await startEtcd();
     const client = createEtcdClient({ endpoints: [server.url] }); // production backoff: up to 2 s
     const store = new EtcdStateStore(client, layout);
