@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KeyLayout } from '../store/keys.js';
 import { isRetryable, retryWithBackoff } from '../store/retry-with-backoff.js';
+import { EtcdUnavailableError } from '../store/store-errors.js';
 import { anyJson, type EtcdStateStore, type LeaseHandle, type WatchEvent, type WatchHandle } from '../store/state-store.js';
 import { claimHost, HostClaimedError } from './host-claim.js';
 import { readMachineFacts } from './machine-facts.js';
@@ -60,7 +61,8 @@ export class AgentRegistration {
       maxMs: 5000,
       shouldRetry: (error) => !(error instanceof HostClaimedError) && isRetryable(error),
       onRetry: (error, attempt, delayMs) => {
-        this.options.logger.warn({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
+        // etcd being down is said once, by the connection log; each retry is only worth a debug line
+        this.options.logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
       },
     })
       .catch((error: unknown) => {

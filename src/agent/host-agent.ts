@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../repo/write-file-atomic.js';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
 import { isAssignmentEntry, isAssignmentRecord } from '../store/record-checks.js';
@@ -159,10 +160,12 @@ export class HostAgent {
     await this.registration.start();
     if (this.abort.signal.aborted) return;
     this.replaceAssignments(read, false);
+    const connectionLog = createConnectionLog(logger, { consequence: 'jobs keep running' });
+    this.abort.signal.addEventListener('abort', () => connectionLog.close(), { once: true });
     this.watch = store.watchPrefix<AssignmentEntry>(prefix, read.revision, (event) => this.onAssignmentEvent(event), {
       check: isAssignmentEntry,
       onConnectionChange: (connected) => {
-        logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd connected' : 'etcd disconnected; jobs keep running');
+        connectionLog.report(connected);
         if (connected) this.statusWriter.flushSoon();
       },
     });
@@ -191,7 +194,7 @@ export class HostAgent {
 
   private onAssignmentEvent(event: WatchEvent<AssignmentEntry>): void {
     if (event.type === 'resync') {
-      this.replaceAssignments(event, (event as { reason?: string }).reason === 'reset');
+      this.replaceAssignments(event, event.reason === 'reset');
       return;
     }
     const job = this.jobOf(event.key);

@@ -2,6 +2,7 @@
 // leaving the file in place), watch VIPs and endpoints, render debounced. Shared by `ygg render` and
 // the agent's director role (`ygg agent --render-keepalived FILE`).
 import type { Logger } from 'pino';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, RENDERER_STATUS_NAME } from '../store/keys.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
@@ -46,6 +47,9 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
     const store = new EtcdStateStore(client, layout);
     view = new EndpointView(store, layout, { onProblem: (key, problem) => logger.warn({ key }, problem) });
     const started = view;
+    const connectionLog = createConnectionLog(logger, { consequence: 'the file stays as it is' });
+    started.on('disconnected', () => connectionLog.report(false));
+    started.on('changed', () => connectionLog.report(started.connected));
     if (config.once) await started.start();
     else await retryWithBackoff(() => started.start(), { ...(signal ? { signal } : {}) });
     const renderer = new DebouncedRenderer({
@@ -64,6 +68,7 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
     return {
       renderer,
       async close() {
+        connectionLog.close();
         await renderer.stop();
         await running.view.close();
         running.client.close();
