@@ -70,6 +70,8 @@ export class DebouncedRenderer {
   private dirty = false;
   private stopped = false;
   private state: RenderStatusRecord;
+  /** Rule 1e of the render gate: held as a reset, and nothing written since. */
+  private recovering = false;
   /** The skipped inputs last logged, so a bad entry is logged when it appears, not on every render. */
   private loggedSkipped = '';
   private readonly onChange = () => this.schedule();
@@ -144,12 +146,16 @@ export class DebouncedRenderer {
     this.logSkipped(skipped);
     try {
       if (director !== undefined && checkDirector(director, view.facts().directors) === 'store-empty') {
+        this.recovering = true;
         this.hold('etcd holds no VIP record and no host record (wiped, reset or not populated yet)', data, at);
       } else {
         const content = format.render(templateText, data);
         const verdict = await this.judge(format, data, content);
         if (verdict.write) await this.write(content, data, at);
-        else this.hold(verdict.reason, data, at);
+        else {
+          this.recovering ||= verdict.reset;
+          this.hold(verdict.reason, data, at);
+        }
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -172,6 +178,7 @@ export class DebouncedRenderer {
       proposed: format.inventory(content),
       declared: format.declaredGroups(data),
       store: { connected: facts.connected, revision: facts.revision, ...(facts.syncCommit !== undefined && { syncCommit: facts.syncCommit }), sourceRecords: format.sourceRecords(facts) },
+      recovering: this.recovering,
       ...(this.options.allowMassRemoval !== undefined && { allowMassRemoval: this.options.allowMassRemoval }),
       ...(this.options.maxRemovedPercent !== undefined && { maxRemovedPercent: this.options.maxRemovedPercent }),
     });
@@ -180,6 +187,7 @@ export class DebouncedRenderer {
   private async write(content: string, data: RenderData, at: string): Promise<void> {
     const { target } = this.options;
     const { changed, checksum } = await writeCheckedFile(target, content, this.options.write ?? {});
+    this.recovering = false;
     if (this.state.held) this.log.info({ target, revision: data.revision }, 'the render gate no longer holds the file');
     this.state = statusWritten(this.state, at, { revision: data.revision, commit: data.commit, checksum, changed, skipped: data.skipped ?? [] });
     if (changed) this.log.info({ target, revision: data.revision, commit: data.commit, checksum, services: data.services.length }, 'rendered a new config');

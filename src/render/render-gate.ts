@@ -12,18 +12,28 @@
 //         commit that removed every Service);
 //      c. the store's revision is below the revision in the file's header (etcd restored from a
 //         backup or replaced: the store is older than what the file shows);
-//      d. the view is cut off from etcd (what it holds may be stale).
+//      d. the view is cut off from etcd (what it holds may be stale);
+//      e. the renderer is recovering: a render was held for a, b or c and since then no render was
+//         written. After a wipe, agents re-register host by host and the controller rewrites VIPs
+//         in chunks: a partial restore looks just like a job that died, so nothing is removed
+//         until the store shows everything in the file again, or the controller applies a commit
+//         other than the file's (a new truth to render from).
 //    A render that removes nothing is written even then: it cannot drop traffic, and it makes the
-//    store the file's new reference (which ends c.). Nothing but the store recovering ends a, b, d.
+//    store the file's new reference (which ends c and e). Only the store recovering ends a, b, d.
+//    e lives in memory: a restart in the middle of a restore judges by a-d and rule 2 only.
 //
 // 2. Mass removal (unless the operator allows it, `--allow-mass-removal`): it would
 //      a. leave no group at all while the file has some, or
-//      b. remove more than `maxRemovedPercent` (default 50) of the file's members at once,
-//    counting only removals the commit in force does not explain. A group is explained when it
-//    is no longer declared (its VIP record is gone, or no longer lists this director) AND
-//    sync/current names a commit other than the file's header: the controller applied a commit
-//    since the file was written, and that commit removed it. A member lost from a group still
-//    declared is never explained by a commit: agents deregister one by one, not all at once.
+//      b. remove more than `maxRemovedPercent` (default 50) of the file's real servers at once,
+//    counting only removals the commit in force does not explain. A group is explained when it is
+//    no longer declared (its VIP record is gone, or no longer lists this director) AND sync/current
+//    names a commit other than the file's header: the controller applied a commit since the file
+//    was written, and that commit removed it. The share in b is taken out of the real servers of
+//    the unexplained groups (those of VIPs a commit removed are not at stake). A real server lost
+//    from a group still declared is never explained by a commit: agents deregister it.
+//
+// Before the rule, the director must be known (checkDirector): an unknown one is an error, and an
+// etcd that knows no director at all (no VIP, no host) is held like a reset.
 //
 // Why losing members one by one is the fleet's reason and losing most at once is not: a job that
 // dies host by host, or whose agents' leases expire one by one, drains the file step by step, each
@@ -55,11 +65,14 @@ export interface GateInput {
   /** Groups the store still declares for this file (keepalived: VIP records serving the director). */
   readonly declared: ReadonlySet<string>;
   readonly store: StoreFacts;
+  /** A render was held as a reset (a, b, c) and none was written since: rule 1e. */
+  readonly recovering?: boolean;
   readonly allowMassRemoval?: boolean;
   readonly maxRemovedPercent?: number;
 }
 
-export type GateVerdict = { readonly write: true } | { readonly write: false; readonly reason: string };
+/** `reset`: held by rule 1a-c, which starts (or continues) recovering. */
+export type GateVerdict = { readonly write: true } | { readonly write: false; readonly reason: string; readonly reset: boolean };
 
 export function judgeRender(input: GateInput): GateVerdict {
   const { reference, proposed, declared, store } = input;
@@ -72,20 +85,22 @@ export function judgeRender(input: GateInput): GateVerdict {
   const removedMembers = lost.reduce((sum, entry) => sum + entry.removed, 0);
   if (removedMembers > 0) {
     const resets = resetReasons(reference, store, commitMoved);
-    if (resets.length > 0) return { write: false, reason: `the render would remove ${removedMembers} member(s) and ${resets.join('; ')}: treated as a reset, the file stays` };
+    const reasons = [...resets, ...(!store.connected ? ['etcd is unreachable'] : []), ...(input.recovering && !commitMoved ? ['etcd was reset and does not show everything in the file again yet'] : [])];
+    if (reasons.length > 0) return { write: false, reason: `the render would remove ${removedMembers} real server(s) and ${reasons.join('; ')}`, reset: resets.length > 0 || input.recovering === true };
   }
   if (input.allowMassRemoval) return { write: true };
   const unexplained = lost.filter((entry) => !entry.explained);
   const goneGroups = unexplained.filter((entry) => entry.gone).map((entry) => entry.group);
   if (reference.groups.size > 0 && proposed.groups.size === 0 && goneGroups.length > 0) {
-    return { write: false, reason: `the render would remove every group of the file (${goneGroups.join(', ')}) without a commit that removed them` };
+    return { write: false, reason: `the render would remove every virtual server of the file (${goneGroups.join(', ')}) without a commit that removed them`, reset: false };
   }
-  const total = [...reference.groups.values()].reduce((sum, members) => sum + members.size, 0);
+  // Out of the real servers meant to stay: those of VIPs a commit removed are not at stake.
+  const total = unexplained.reduce((sum, entry) => sum + reference.groups.get(entry.group)!.size, 0);
   const unexplainedRemoved = unexplained.reduce((sum, entry) => sum + entry.removed, 0);
   const maxPercent = input.maxRemovedPercent ?? DEFAULT_MAX_REMOVED_PERCENT;
   if (unexplainedRemoved * 100 > maxPercent * total) {
     const percent = Math.round((unexplainedRemoved * 100) / total);
-    return { write: false, reason: `the render would remove ${unexplainedRemoved} of ${total} members (${percent}% > ${maxPercent}%) at once without a commit that removed them` };
+    return { write: false, reason: `the render would remove ${unexplainedRemoved} of ${total} real servers (${percent}% > ${maxPercent}%) at once without a commit that removed them`, reset: false };
   }
   return { write: true };
 }
@@ -97,7 +112,6 @@ function resetReasons(reference: FileInventory, store: StoreFacts, commitMoved: 
   if (reference.revision !== undefined && BigInt(store.revision) < BigInt(reference.revision)) {
     reasons.push(`etcd is at revision ${store.revision}, below the file's ${reference.revision} (restored or replaced)`);
   }
-  if (!store.connected) reasons.push('etcd is unreachable');
   return reasons;
 }
 
