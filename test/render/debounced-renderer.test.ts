@@ -183,13 +183,16 @@ test('render gate: fail static when disconnected or wiped, and a lost last real 
   assert.match((await renderer.renderNow()).heldReason ?? '', /no VIP record and no host/);
   assert.equal(readFileSync(target, 'utf8'), good);
 
-  // live, same commit: the job's only real server went away — held, keepalived's own check covers it
+  // back, same commit, but the job's only real server is missing: still recovering from the wipe
   source.store = { connected: true, revision: '13', syncCommit: 'c1', vipRecords: 1, namingRecords: 0, directors: new Set(['lb1']) };
   source.data = empty;
-  const held = await renderer.renderNow();
-  assert.equal(held.held, true);
-  assert.equal(held.holds, 1, 'one hold, whatever its reasons, until a render is written');
-  assert.match(held.heldReason ?? '', /every group/);
+  const recovering = await renderer.renderNow();
+  assert.equal(recovering.held, true);
+  assert.equal(recovering.holds, 1, 'one hold, whatever its reasons, until a render is written');
+  assert.match(recovering.heldReason ?? '', /does not show everything in the file again/);
+  // a renderer that saw no wipe: the file's last real server going is still held (rule 2a)
+  const restarted = await new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target }).renderNow();
+  assert.match(restarted.heldReason ?? '', /every virtual server of the file/);
   assert.equal(readFileSync(target, 'utf8'), good);
 
   const allowed = new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target, allowMassRemoval: true });
