@@ -4,6 +4,7 @@
 import type { ViewFacts } from './endpoint-view.js';
 import { keepalivedInventory, virtualServerKey, zoneInventory, type FileInventory } from './file-inventory.js';
 import { renderConfig } from './render-config.js';
+import { KEEPALIVED_NOUNS, type GateNouns } from './render-gate.js';
 import type { RenderData } from './render-data.js';
 import { renderZone } from './render-zone.js';
 
@@ -13,6 +14,7 @@ export interface RenderFormat {
   /** Groups the data declares: a group removed from the file and not among these may be a commit's doing. */
   declaredGroups(data: RenderData): Set<string>;
   sourceRecords(facts: ViewFacts): number;
+  readonly nouns: GateNouns;
 }
 
 /** keepalived.conf: groups are virtual servers (address port protocol), members real servers. */
@@ -21,6 +23,7 @@ export const KEEPALIVED_FORMAT: RenderFormat = {
   inventory: keepalivedInventory,
   declaredGroups: (data) => new Set(data.services.flatMap((service) => (service.vip ? [virtualServerKey(service.vip.address, service.vip.port, service.vip.protocol)] : []))),
   sourceRecords: (facts) => facts.vipRecords,
+  nouns: KEEPALIVED_NOUNS,
 };
 
 /** A DNS zone fragment: groups are names, members their addresses; the serial is the etcd revision. */
@@ -30,5 +33,6 @@ export function dnsFormat(zone: string): RenderFormat {
     inventory: zoneInventory,
     declaredGroups: (data) => new Set(data.services.filter((service) => service.vip !== undefined).map((service) => service.name)),
     sourceRecords: (facts) => facts.vipRecords + facts.namingRecords,
+    nouns: { groups: 'names', members: 'addresses' },
   };
 }

@@ -69,13 +69,23 @@ export interface GateInput {
   readonly recovering?: boolean;
   readonly allowMassRemoval?: boolean;
   readonly maxRemovedPercent?: number;
+  /** What the file's groups and members are called, for the reason; default keepalived's. */
+  readonly nouns?: GateNouns;
 }
+
+export interface GateNouns {
+  readonly groups: string;
+  readonly members: string;
+}
+
+export const KEEPALIVED_NOUNS: GateNouns = { groups: 'virtual servers', members: 'real servers' };
 
 /** `reset`: held by rule 1a-c, which starts (or continues) recovering. */
 export type GateVerdict = { readonly write: true } | { readonly write: false; readonly reason: string; readonly reset: boolean };
 
 export function judgeRender(input: GateInput): GateVerdict {
   const { reference, proposed, declared, store } = input;
+  const nouns = input.nouns ?? KEEPALIVED_NOUNS;
   const commitMoved = store.syncCommit !== undefined && store.syncCommit !== reference.commit;
   const lost = [...reference.groups].map(([group, members]) => {
     const kept = proposed.groups.get(group);
@@ -86,13 +96,13 @@ export function judgeRender(input: GateInput): GateVerdict {
   if (removedMembers > 0) {
     const resets = resetReasons(reference, store, commitMoved);
     const reasons = [...resets, ...(!store.connected ? ['etcd is unreachable'] : []), ...(input.recovering && !commitMoved ? ['etcd was reset and does not show everything in the file again yet'] : [])];
-    if (reasons.length > 0) return { write: false, reason: `the render would remove ${removedMembers} real server(s) and ${reasons.join('; ')}`, reset: resets.length > 0 || input.recovering === true };
+    if (reasons.length > 0) return { write: false, reason: `the render would remove ${removedMembers} ${nouns.members} and ${reasons.join('; ')}`, reset: resets.length > 0 || input.recovering === true };
   }
   if (input.allowMassRemoval) return { write: true };
   const unexplained = lost.filter((entry) => !entry.explained);
   const goneGroups = unexplained.filter((entry) => entry.gone).map((entry) => entry.group);
   if (reference.groups.size > 0 && proposed.groups.size === 0 && goneGroups.length > 0) {
-    return { write: false, reason: `the render would remove every virtual server of the file (${goneGroups.join(', ')}) without a commit that removed them`, reset: false };
+    return { write: false, reason: `the render would remove all ${nouns.groups} of the file (${goneGroups.join(', ')}) without a commit that removed them`, reset: false };
   }
   // Out of the real servers meant to stay: those of VIPs a commit removed are not at stake.
   const total = unexplained.reduce((sum, entry) => sum + reference.groups.get(entry.group)!.size, 0);
@@ -100,7 +110,7 @@ export function judgeRender(input: GateInput): GateVerdict {
   const maxPercent = input.maxRemovedPercent ?? DEFAULT_MAX_REMOVED_PERCENT;
   if (unexplainedRemoved * 100 > maxPercent * total) {
     const percent = Math.round((unexplainedRemoved * 100) / total);
-    return { write: false, reason: `the render would remove ${unexplainedRemoved} of ${total} real servers (${percent}% > ${maxPercent}%) at once without a commit that removed them`, reset: false };
+    return { write: false, reason: `the render would remove ${unexplainedRemoved} of ${total} ${nouns.members} (${percent}% > ${maxPercent}%) at once without a commit that removed them`, reset: false };
   }
   return { write: true };
 }

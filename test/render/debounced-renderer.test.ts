@@ -192,7 +192,7 @@ test('render gate: fail static when disconnected or wiped, and a lost last real 
   assert.match(recovering.heldReason ?? '', /does not show everything in the file again/);
   // a renderer that saw no wipe: the file's last real server going is still held (rule 2a)
   const restarted = await new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target }).renderNow();
-  assert.match(restarted.heldReason ?? '', /every virtual server of the file/);
+  assert.match(restarted.heldReason ?? '', /all virtual servers of the file/);
   assert.equal(readFileSync(target, 'utf8'), good);
 
   const allowed = new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target, allowMassRemoval: true });

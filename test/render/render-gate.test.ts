@@ -41,7 +41,7 @@ describe('judgeRender', () => {
     const one = inventory({ a: 1 });
     const verdict = judge({ reference: one, proposed: inventory({}) });
     assert.equal(verdict.write, false);
-    assert.match(verdict.write ? '' : verdict.reason, /every virtual server of the file \(a\)/);
+    assert.match(verdict.write ? '' : verdict.reason, /all virtual servers of the file \(a\)/);
   });
 
   it('accepts VIPs a commit removed: records gone and sync/current past the file’s commit', () => {

@@ -209,7 +209,7 @@ test('a VIP removed by a commit loses its block once sync/current names the new 
     // the controller deletes the VIP first and moves sync/current after: held in between
     await store.applyBatch([{ delete: layout.vip('web') }]);
     await waitFor(() => run.status().held, 'the removal to be held until a commit explains it');
-    assert.match(run.status().heldReason ?? '', /every virtual server of the file \(192\.0\.2\.10 80 TCP\) without a commit/);
+    assert.match(run.status().heldReason ?? '', /all virtual servers of the file \(192\.0\.2\.10 80 TCP\) without a commit/);
     assert.deepEqual(virtualServers(run.read()), ['192.0.2.10:80']);
     await store.applyBatch([{ put: layout.syncCurrent, value: syncCurrentRecord('c2') }]);
     await waitFor(() => !run.status().held && virtualServers(run.read()).length === 0, 'the block to go');
