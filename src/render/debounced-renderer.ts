@@ -74,6 +74,8 @@ export class DebouncedRenderer {
   private recovering = false;
   /** The skipped inputs last logged, so a bad entry is logged when it appears, not on every render. */
   private loggedSkipped = '';
+  /** The status last written to etcd, without its clock fields: a held renderer retries every few seconds, and says so once. */
+  private publishedStatus = '';
   private readonly onChange = () => this.schedule();
 
   constructor(private readonly options: DebouncedRendererOptions) {
@@ -211,9 +213,13 @@ export class DebouncedRenderer {
   private async publish(): Promise<void> {
     const status = this.options.status;
     if (!status || !this.options.view.facts().connected) return;
+    const { updatedAt: _at, renders: _renders, ...meaning } = this.state;
+    const text = JSON.stringify(meaning);
+    if (text === this.publishedStatus) return;
     const op: BatchOp = { put: status.key, value: this.state };
     try {
       await status.store.applyBatch([op]);
+      this.publishedStatus = text;
     } catch (error) {
       this.log.warn({ key: status.key, error: String(error) }, 'could not write render status');
     }
