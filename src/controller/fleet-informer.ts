@@ -8,12 +8,13 @@ import { RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import {
   isAgentRecord,
   isAssignmentRecord,
+  isLostHostRecord,
   isRolloutRecord,
   isStatusRecord,
   isSyncCurrentRecord,
   isVipRecord,
 } from '../store/record-checks.js';
-import type { AgentRecord, AssignmentRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { AgentRecord, AssignmentRecord, LostHostRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import type { ObservedAssignment, ObservedState } from './observed-state.js';
 import type { StoreOp } from './reconcile-fleet.js';
@@ -45,7 +46,6 @@ export interface InformerOptions {
   readonly onChange: () => void;
   readonly onProblem?: (key: string, problem: string) => void;
   readonly onConnectionChange?: (connected: boolean) => void;
-  readonly now?: () => number;
 }
 
 export class FleetInformer {
@@ -56,19 +56,17 @@ export class FleetInformer {
   private readonly statuses: NestedMap<StatusRecord> = new Map();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly lostSince = new Map<string, number>();
+  private readonly rescheduledAt = new Map<string, number>();
   private readonly rollouts = new Map<string, RolloutRecord>();
   private readonly vips = new Map<string, VipRecord>();
   private syncCurrent: SyncCurrentRecord | undefined;
   private watch: WatchHandle | undefined;
-  private readonly now: () => number;
 
   constructor(
     private readonly store: EtcdStateStore,
     private readonly layout: KeyLayout,
     private readonly options: InformerOptions,
-  ) {
-    this.now = options.now ?? Date.now;
-  }
+  ) {}
 
   /**
    * Reads what the mirror holds (not the ever-growing audit history, nor naming) and returns a
@@ -77,7 +75,7 @@ export class FleetInformer {
    */
   async load(): Promise<string> {
     const { layout, store } = this;
-    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips].map((prefix) => store.getPrefixJson(prefix, anyJson)));
+    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.lostHosts].map((prefix) => store.getPrefixJson(prefix, anyJson)));
     const current = await store.getJson(layout.syncCurrent, anyJson);
     const entries = new Map<string, { value: unknown }>();
     for (const read of reads) for (const [key, entry] of read.entries) entries.set(key, entry);
@@ -99,15 +97,13 @@ export class FleetInformer {
   }
 
   observed(): ObservedState {
-    const now = this.now();
-    const liveAgents = new Set(this.agents.keys());
-    // A host is lost from the moment the controller sees it assigned without a live agent.
-    for (const host of this.assignments.keys()) if (!liveAgents.has(host) && !this.lostSince.has(host)) this.lostSince.set(host, now);
     return {
       assignments: this.assignments,
       statuses: this.statuses,
-      liveAgents,
+      liveAgents: new Set(this.agents.keys()),
+      // What lost/ holds: the reconcile writes a record when it first sees a lost host, not the mirror.
       lostSince: this.lostSince,
+      rescheduledAt: this.rescheduledAt,
       rollouts: this.rollouts,
       vips: this.vips,
       byJob: this.byJob,
@@ -148,6 +144,8 @@ export class FleetInformer {
     for (const job of this.jobVersions.keys()) this.touch(job);
     this.statuses.clear();
     this.agents.clear();
+    this.lostSince.clear();
+    this.rescheduledAt.clear();
     this.rollouts.clear();
     this.vips.clear();
     this.syncCurrent = undefined;
@@ -175,12 +173,10 @@ export class FleetInformer {
       this.touch(second);
     } else if (kind === 'agents' && first) {
       const record = valid(isAgentRecord);
-      if (record) {
-        this.agents.set(first, record);
-        this.lostSince.delete(first);
-      } else if (this.agents.delete(first)) {
-        this.lostSince.set(first, this.now());
-      }
+      if (record) this.agents.set(first, record);
+      else this.agents.delete(first);
+    } else if (kind === 'lost' && first) {
+      this.ingestLostHost(first, valid(isLostHostRecord));
     } else if (kind === 'rollouts' && first) {
       const record = valid(isRolloutRecord);
       if (record) this.rollouts.set(first, record);
@@ -193,5 +189,20 @@ export class FleetInformer {
     } else if (kind === 'sync' && first === 'current') {
       this.syncCurrent = valid(isSyncCurrentRecord);
     }
+  }
+
+  /** A lost/ record with a time that does not parse counts as absent: the next reconcile writes a good one. */
+  private ingestLostHost(host: string, record: LostHostRecord | undefined): void {
+    const sinceMs = record ? Date.parse(record.since) : NaN;
+    const rescheduledAtMs = record?.rescheduledAt === undefined ? undefined : Date.parse(record.rescheduledAt);
+    this.lostSince.delete(host);
+    this.rescheduledAt.delete(host);
+    if (!record) return;
+    if (Number.isNaN(sinceMs) || Number.isNaN(rescheduledAtMs)) {
+      this.options.onProblem?.(this.layout.lostHost(host), 'a time that does not parse: ignored');
+      return;
+    }
+    this.lostSince.set(host, sinceMs);
+    if (rescheduledAtMs !== undefined) this.rescheduledAt.set(host, rescheduledAtMs);
   }
 }

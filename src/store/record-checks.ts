@@ -4,6 +4,7 @@
 import type {
   AgentRecord,
   AssignmentRecord,
+  LostHostRecord,
   NamingRecord,
   RolloutRecord,
   StatusRecord,
@@ -142,3 +143,5 @@ export const isRolloutRecord = recordCheck<RolloutRecord>(
   'RolloutRecord',
   object({ job: string, jobSpecHash: string, state: oneOf('InProgress', 'Failed'), commit: string, startedAt: string, reason: optional(string), failedAt: optional(string) }),
 );
+
+export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string) }));

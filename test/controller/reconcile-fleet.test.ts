@@ -6,7 +6,7 @@ import { hashInstanceSpec, hashJobSpec } from '../../src/controller/spec-hash.js
 import { buildFleetIndex } from '../../src/model/fleet-index.js';
 import type { HealthCheck, Job, Model, RepoConfig, Service } from '../../src/model/types.js';
 import { keyLayout, keySegments } from '../../src/store/keys.js';
-import type { AssignmentRecord, CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
+import type { AssignmentRecord, CommitRef, LostHostRecord, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
 import { CLUSTER_TAG, DEFAULT_VIP, host, job, model, placementObject, service, treeNode } from '../fixtures/model-builder.js';
 import { assignmentRecord, iso, statusRecord, T0 } from '../fixtures/observed-builder.js';
 
@@ -24,6 +24,7 @@ const HOSTS = [
   host('zw-2', { ip: '10.0.0.22', labels: { idc: 'zw' } }),
 ];
 const hostNamed = (name: string) => HOSTS.find((item) => item.name === name)!;
+const HOST_NAMES = HOSTS.map((item) => item.name);
 const NODE = treeNode(CLUSTER_TAG, { hosts: HOSTS.map((item) => item.name) });
 
 const apiJob = (version: string) => job('api', { version, ports: { http: 8080 }, health: HEALTH });
@@ -79,6 +80,8 @@ function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedSta
   const assignments = new Map([...observed.assignments].map(([hostName, jobs]) => [hostName, new Map(jobs)]));
   const rollouts = new Map(observed.rollouts);
   const vips = new Map(observed.vips);
+  const lostSince = new Map(observed.lostSince);
+  const rescheduledAt = new Map(observed.rescheduledAt);
   for (const op of ops) {
     const key = keyOf(op);
     const [kind, first, second] = keySegments(key, LAYOUT.prefix);
@@ -93,11 +96,18 @@ function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedSta
     } else if (kind === 'vips') {
       if ('put' in op) vips.set(first!, op.value as VipRecord);
       else vips.delete(first!);
+    } else if (kind === 'lost') {
+      // What the informer makes of lost/<host>: since and rescheduledAt as ms.
+      const record = 'put' in op ? (op.value as LostHostRecord) : undefined;
+      lostSince.delete(first!);
+      rescheduledAt.delete(first!);
+      if (record) lostSince.set(first!, Date.parse(record.since));
+      if (record?.rescheduledAt) rescheduledAt.set(first!, Date.parse(record.rescheduledAt));
     } else {
       assert.fail(`unexpected key ${key}`);
     }
   }
-  return { ...observed, assignments, rollouts, vips };
+  return { ...observed, assignments, rollouts, vips, lostSince, rescheduledAt };
 }
 
 /** Every assignment reports its own spec: `Healthy` for api (health-checked), `Running` for worker. */
@@ -158,7 +168,7 @@ test('an empty cluster gets one assignment put per placed instance and the VIP, 
 });
 
 test('the written records fed back, with or without statuses yet, write nothing more', () => {
-  const written = applyOps(EMPTY_OBSERVED, reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 }).ops);
+  const written = { ...applyOps(EMPTY_OBSERVED, reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 }).ops), liveAgents: new Set(HOSTS.map((item) => item.name)) };
   const starting = reconcile(fleet(), written, { nowMs: T0 + 1_000 });
   assert.deepEqual(starting.ops, []);
   assert.deepEqual(starting.actions, []);
@@ -232,34 +242,51 @@ test('PRUNE_OVERRIDE_TOKEN is a fixed, quotable token', () => {
   assert.match(PRUNE_OVERRIDE_TOKEN, /^\S+$/);
 });
 
+/** Only `live` hosts have an agent; lost/<host> records say since when each of `lostSince` is gone. */
+function withLost(observed: ObservedState, lostSince: Record<string, number>, live = HOST_NAMES.filter((name) => !(name in lostSince))): ObservedState {
+  return { ...observed, liveAgents: new Set(live), lostSince: new Map(Object.entries(lostSince)), rescheduledAt: new Map() };
+}
+
 /** lg-1's agent has been gone since `lostAtMs`. */
 function lostLg1(observed: ObservedState, lostAtMs: number): ObservedState {
-  return { ...observed, liveAgents: new Set(['lg-2', 'zw-1', 'zw-2']), lostSince: new Map([['lg-1', lostAtMs]]) };
+  return withLost(observed, { 'lg-1': lostAtMs });
 }
+
+const LOST_PREFIX = '/ygg/v1/lost/';
+/** lost/<host> once its replicas were released to move at `rescheduledAtMs`. */
+const rescheduledRecord = (hostName: string, sinceMs: number, rescheduledAtMs: number) => ({
+  put: `${LOST_PREFIX}${hostName}`,
+  value: { host: hostName, since: iso(sinceMs), rescheduledAt: iso(rescheduledAtMs) } satisfies LostHostRecord,
+});
+const rescheduleAction = (hostName: string, sinceMs: number) => ({ type: 'host.reschedule', host: hostName, lostSince: iso(sinceMs) });
 
 test('a replica on a host lost for rescheduleAfterSeconds moves to another online host, as one audited move', () => {
   const out = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER });
   assert.deepEqual(out.ops, [
+    // The release is recorded first, so the rate limit counts it even if the moves are cut off.
+    rescheduledRecord('lg-1', LATER - 300_000, LATER),
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c1', LATER) },
     { delete: assignKey('lg-1', 'worker') },
   ]);
   assert.deepEqual(out.actions, [
+    rescheduleAction('lg-1', LATER - 300_000),
     { type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') },
     { type: 'remove', job: 'worker', host: 'lg-1', specHash: hashOf(WORKER, 'lg-1') },
     { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' },
   ]);
   assert.equal(out.opActions.length, out.ops.length);
-  assert.deepEqual(out.opActions[1]?.map((action) => action.type), ['remove', 'reschedule']);
+  assert.deepEqual(out.opActions[2]?.map((action) => action.type), ['remove', 'reschedule']);
   // The job on every host of the node stays on lg-1.
   assert.deepEqual(placementObject(out.placement), { api: ['lg-1', 'lg-2', 'zw-1', 'zw-2'], worker: ['lg-2', 'zw-2'] });
   assert.equal(out.pruneRefused, undefined);
 });
 
-test('a replica on a lost host is not moved before rescheduleAfterSeconds', () => {
+test('a replica on a lost host is not moved before rescheduleAfterSeconds; the step wakes when it is due', () => {
   const out = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 299_999), { nowMs: LATER });
   assert.deepEqual(out.ops, []);
   assert.deepEqual(out.actions, []);
   assert.deepEqual(placementObject(out.placement), { api: ['lg-1', 'lg-2', 'zw-1', 'zw-2'], worker: WORKER_HOSTS });
+  assert.equal(out.wakeAtMs, LATER + 1);
 });
 
 test('rescheduleAfterSeconds comes from the repo config', () => {
@@ -289,6 +316,7 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   });
   const out = reconcile(replaced, lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER, sha: 'c2' });
   assert.deepEqual(out.ops, [
+    rescheduledRecord('lg-1', LATER - 300_000, LATER),
     { put: assignKey('lg-3', 'api'), value: assignmentRecord(API_V1, lg3, { commit: 'c2', assignedAtMs: LATER, services: servicesOf(API_V1) }) },
     { delete: assignKey('lg-1', 'api') },
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c2', LATER) },
@@ -296,6 +324,7 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   ]);
   // Each op carries its own audit actions; a reschedule rides with the last op of the move.
   assert.deepEqual(out.opActions, [
+    [rescheduleAction('lg-1', LATER - 300_000)],
     [{ type: 'assign', job: 'api', host: 'lg-3', specHash: hashInstanceSpec(API_V1, lg3).specHash }],
     [{ type: 'remove', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') }],
     [{ type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') }],
@@ -307,13 +336,16 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   assert.deepEqual(out.actions, out.opActions.flat());
 });
 
-test('a moved replica stays where it went when the lost host comes back', () => {
-  const moved = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER });
-  const afterMove = withStatus(applyOps(steadyCluster(), moved.ops), 'lg-2', 'worker', statusRecord(hashOf(WORKER, 'lg-2'), 'Running', LATER + 1_000));
-  const back = { ...afterMove, liveAgents: new Set(HOSTS.map((item) => item.name)), lostSince: new Map<string, number>() };
+test('a moved replica stays where it went when the lost host comes back, and lost/<host> is deleted', () => {
+  const lost = lostLg1(steadyCluster(), LATER - 300_000);
+  const moved = reconcile(fleet(), lost, { nowMs: LATER });
+  const afterMove = withStatus(applyOps(lost, moved.ops), 'lg-2', 'worker', statusRecord(hashOf(WORKER, 'lg-2'), 'Running', LATER + 1_000));
+  const back = { ...afterMove, liveAgents: new Set(HOST_NAMES) };
   const out = reconcile(fleet(), back, { nowMs: LATER + HOUR_MS });
-  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.ops, [{ delete: `${LOST_PREFIX}lg-1` }]);
+  assert.deepEqual(out.actions, [{ type: 'host.back', host: 'lg-1' }]);
   assert.deepEqual(out.placement.get('worker'), ['lg-2', 'zw-2']);
+  assert.deepEqual(reconcile(fleet(), applyOps(back, out.ops), { nowMs: LATER + HOUR_MS }).ops, []);
 });
 
 test('scaling replicas adds or removes instances without touching the ones that stay', () => {
@@ -465,8 +497,6 @@ test('going back to the old spec by a commit only deletes rollouts/<job>', () =>
   assert.deepEqual(out.actions, []);
   assert.equal(out.jobs.get('api')?.health, 'Healthy');
 });
-
-const HOST_NAMES = HOSTS.map((item) => item.name);
 
 /**
  * Runs reconciles of `built` from `sha`, each one's writes landing and every instance it wrote reporting

@@ -47,6 +47,7 @@ function input(overrides: Partial<JobInput>): JobInput {
     desired: new Map(),
     current: new Map(),
     statuses: undefined,
+    lost: new Set(),
     rollout: undefined,
     jobSpecHash: hashJobSpec(V2),
     services: [],
