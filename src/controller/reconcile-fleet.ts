@@ -18,7 +18,7 @@ export type AuditAction =
   | { readonly type: 'assign' | 'update' | 'restore' | 'revert' | 'refresh'; readonly job: string; readonly host: string; readonly specHash: string; readonly from?: string }
   | { readonly type: 'remove'; readonly job: string; readonly host: string; readonly specHash: string }
   | { readonly type: 'reschedule'; readonly job: string; readonly from: string; readonly to: string }
-  | { readonly type: 'host.lost' | 'host.back'; readonly host: string }
+  | { readonly type: 'host.lost' | 'host.back' | 'host.cleared'; readonly host: string }
   | { readonly type: 'host.reschedule'; readonly host: string; readonly lostSince: string }
   | { readonly type: 'rollout-failed'; readonly job: string; readonly reason: string }
   | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string };

@@ -45,15 +45,17 @@ const IDC_LABEL = 'idc';
 
 export function rescheduleLostHosts({ model, observed, layout, nowMs }: RescheduleInput): RescheduleDecision {
   const isLive = (host: string) => observed.liveAgents.has(host);
+  const isAssigned = (host: string) => (observed.assignments.get(host)?.size ?? 0) > 0;
   const windowStartMs = nowMs - RESCHEDULE_WINDOW_MS;
   const recentlyRescheduled = (host: string) => (observed.rescheduledAt.get(host) ?? -Infinity) > windowStartMs;
   /** Assigned hosts without a live agent: the ones that matter for health, partitions and moves. */
-  const assignedLost = [...observed.assignments.keys()].filter((host) => !isLive(host)).sort();
+  const assignedLost = [...observed.assignments.keys()].filter((host) => isAssigned(host) && !isLive(host)).sort();
   // A host whose replicas all moved away keeps its record while it counts against the rate limit.
   const lost = new Set([...assignedLost, ...[...observed.lostSince.keys()].filter((host) => !isLive(host) && recentlyRescheduled(host))]);
   const since = (host: string) => observed.lostSince.get(host) ?? nowMs;
 
-  const partition = partitionedIdcs(model, observed, assignedLost, isLive);
+  // An idc's hosts are its online hosts that hold assignments or run an agent: idle hosts without one say nothing.
+  const partition = partitionedIdcs(model, assignedLost, (host) => isLive(host) || isAssigned(host));
   const evacuate = new Set(partition.length > 0 ? [] : assignedLost.filter((host) => observed.rescheduledAt.has(host)));
   const rescheduleAfterMs = model.config.rescheduleAfterSeconds * 1000;
   const waiting = partition.length > 0 ? [] : assignedLost.filter((host) => !evacuate.has(host) && holdsReplicas(model, observed, host));
@@ -65,7 +67,8 @@ export function rescheduleLostHosts({ model, observed, layout, nowMs }: Reschedu
 
   const writes: { op: StoreOp; action: AuditAction }[] = [];
   for (const host of [...observed.lostSince.keys()].sort()) {
-    if (!lost.has(host)) writes.push({ op: { delete: layout.lostHost(host) }, action: { type: 'host.back', host } });
+    // Gone from lost/ when the agent is back, or when the host holds nothing the record could matter for.
+    if (!lost.has(host)) writes.push({ op: { delete: layout.lostHost(host) }, action: { type: isLive(host) ? 'host.back' : 'host.cleared', host } });
   }
   for (const host of [...lost].sort()) {
     const releasedNow = released.includes(host);
@@ -93,27 +96,23 @@ function holdsReplicas(model: Model, observed: ObservedState, host: string): boo
   return false;
 }
 
-/**
- * Idcs where more than unhealthyIdcThresholdPercent of the hosts, and at least
- * MIN_LOST_HOSTS_FOR_PARTITION, are lost. An idc's hosts are its online hosts that hold assignments
- * or run an agent: idle hosts without one say nothing about a partition.
- */
-function partitionedIdcs(model: Model, observed: ObservedState, assignedLost: readonly string[], isLive: (host: string) => boolean): LostIdc[] {
+/** Idcs where more than unhealthyIdcThresholdPercent of the online hosts that `count`, and at least MIN_LOST_HOSTS_FOR_PARTITION, are lost. */
+function partitionedIdcs(model: Model, assignedLost: readonly string[], count: (host: string) => boolean): LostIdc[] {
   if (assignedLost.length < MIN_LOST_HOSTS_FOR_PARTITION) return [];
   const lost = new Set(assignedLost);
   const counts = new Map<string, { lost: number; hosts: number }>();
   for (const host of model.hosts.values()) {
-    if (host.state !== 'online' || !(isLive(host.name) || observed.assignments.has(host.name))) continue;
+    if (host.state !== 'online' || !count(host.name)) continue;
     const idc = host.labels[IDC_LABEL] ?? '';
-    const count = counts.get(idc) ?? { lost: 0, hosts: 0 };
-    count.hosts++;
-    if (lost.has(host.name)) count.lost++;
-    counts.set(idc, count);
+    const idcCount = counts.get(idc) ?? { lost: 0, hosts: 0 };
+    idcCount.hosts++;
+    if (lost.has(host.name)) idcCount.lost++;
+    counts.set(idc, idcCount);
   }
   const threshold = model.config.reschedule.unhealthyIdcThresholdPercent;
   return [...counts]
-    .filter(([, count]) => count.lost >= MIN_LOST_HOSTS_FOR_PARTITION && count.lost * 100 > threshold * count.hosts)
-    .map(([idc, count]) => ({ idc, ...count }))
+    .filter(([, idcCount]) => idcCount.lost >= MIN_LOST_HOSTS_FOR_PARTITION && idcCount.lost * 100 > threshold * idcCount.hosts)
+    .map(([idc, idcCount]) => ({ idc, ...idcCount }))
     .sort((a, b) => (a.idc < b.idc ? -1 : 1));
 }
 

@@ -425,6 +425,22 @@ test('at most maxHostsPercentPerMinute of the fleet’s hosts (at least one) sta
   ]);
 });
 
+test('a host whose replicas all moved away keeps lost/<host> while it counts against the rate limit, then it is cleared', () => {
+  const since = LATER - HOUR_MS;
+  const onlyWorker = fleet({ jobs: [WORKER] });
+  const lost = withLost(steadyCluster(onlyWorker), { 'lg-1': since, 'zw-2': since });
+  const first = reconcile(onlyWorker, lost, { nowMs: LATER });
+  assert.deepEqual(first.actions.at(-1), { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' });
+  // lg-1 holds nothing now, but its move still counts: zw-2 waits for the minute.
+  const emptied = applyOps(lost, first.ops);
+  const soon = reconcile(onlyWorker, emptied, { nowMs: LATER + 1_000 });
+  assert.deepEqual(soon.ops, []);
+  assert.equal(soon.wakeAtMs, LATER + 60_000);
+  const later = reconcile(onlyWorker, emptied, { nowMs: LATER + 60_000 });
+  assert.deepEqual(later.opActions.slice(0, 2), [[{ type: 'host.cleared', host: 'lg-1' }], [rescheduleAction('zw-2', since)]]);
+  assert.deepEqual(later.ops[0], { delete: `${LOST_PREFIX}lg-1` });
+});
+
 /** 5 hosts in each of 2 idcs, one job with 6 replicas (3 per idc). */
 const BIG_HOSTS = ['lg', 'zw'].flatMap((idc, idcIndex) => [1, 2, 3, 4, 5].map((number) => host(`${idc}-${number}`, { ip: `10.0.${idcIndex + 1}.${number}`, labels: { idc } })));
 const SPREAD = job('spread', { replicas: 6 });
