@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ControllerStatus } from '../../src/server/controller-status.js';
 import type { AssignmentRecord, LostHostRecord } from '../../src/store/records.js';
-import { FleetView, sleep, startInProcess, waitUntil, type InProcessController } from '../fixtures/controller-harness.js';
+import { FleetView, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController } from '../fixtures/controller-harness.js';
 import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
-import { SMALL_FLEET } from '../fixtures/small-fleet.js';
+import { edit, SMALL_FLEET } from '../fixtures/small-fleet.js';
 
 const RESCHEDULE_AFTER_SECONDS = 5;
 /** Every lost host may move at once: here the rule under test is "never without a replacement". */
@@ -93,5 +93,54 @@ describe('controller rescheduling', () => {
     await view.registerAgents(['web-a2'], 2);
     await waitUntil(async () => (await lostRecords()).map((record) => record.host).join() === 'web-b1', 'lost/web-a2 deleted');
     assert.equal(((await view.assignments()).get('web-a1/search') as AssignmentRecord).specHash, moved.specHash);
+  });
+
+  test('3 of 4 hosts of one idc lost at once: a partition, logged and counted, nothing moves until it heals', async () => {
+    const prefix = uniquePrefix('reschedule-partition');
+    const fleet = createGitFleet();
+    // idc a gets two more hosts; web-b2 comes online, so search would have somewhere to go.
+    const moreHosts = ['web-a3', 'web-a4'].map((name, index) => `---\napiVersion: ygg/v1\nkind: Host\nmetadata: { name: ${name} }\nspec: { ip: 10.0.0.${3 + index}, labels: { idc: a, rack: r3 } }\n`).join('');
+    fleet.commit('Two more hosts in idc a, web-b2 online, reschedule after 2 s', {
+      'ygg.yaml': `${SMALL_FLEET['ygg.yaml']}  rescheduleAfterSeconds: 2\n`,
+      'hosts.yaml': `${edit('hosts.yaml', ', state: spare', '')['hosts.yaml']}${moreHosts}`,
+      ...edit('tree.yaml', 'hosts: [web-a1, web-a2, web-b1, web-b2]', 'hosts: [web-a1, web-a2, web-a3, web-a4, web-b1, web-b2]'),
+    });
+    const view = new FleetView(etcd.url, prefix);
+    cleanups.push(() => view.close());
+    const idcA = ['web-a1', 'web-a2', 'web-a3', 'web-a4'];
+    const leases = new Map(await Promise.all(idcA.map(async (host) => [host, await view.registerAgents([host], 2)] as const)));
+    await view.registerAgents(['web-b1', 'web-b2'], 2);
+    const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: etcd.url, id: 'ctl-partition', listen: { host: '127.0.0.1', port: 0 } });
+    cleanups.push(() => controller.close());
+    const before = await waitUntil(async () => ((await view.assignments()).size === 8 ? view.assignments() : undefined), 'frontend on 6 hosts, search on 2');
+    const searchInA = [...before.keys()].filter((key) => key.endsWith('/search')).map((key) => key.split('/')[0]!).filter((host) => idcA.includes(host));
+    assert.equal(searchInA.length, 1, 'search spreads one replica per idc');
+    const lostHosts = [searchInA[0]!, ...idcA.filter((host) => host !== searchInA[0])].slice(0, 3);
+    const events = await view.record();
+
+    await Promise.all(lostHosts.map((host) => leases.get(host)!.revoke()));
+    const held = await waitUntil(() => controller.logs.find((line) => line.event === 'reschedule_held'), 'the partition logged', 5_000);
+    assert.equal(held.msg, 'idc a: 3/4 hosts lost — treated as a partition; not rescheduling');
+    const metrics = await (await fetch(`${controller.url}/metrics`)).text();
+    assert.match(metrics, /^ygg_reschedule_held_idcs 1$/m);
+    // Well past rescheduleAfterSeconds: nothing moved, nothing unassigned; lost/ recorded all three.
+    await sleep(3_000);
+    await reconcileNow(controller);
+    assert.deepEqual([...(await view.assignments()).keys()].sort(), [...before.keys()].sort());
+    assert.deepEqual(events.filter((event) => event.type === 'delete' && event.key.startsWith(view.layout.assignments())), []);
+    assert.deepEqual([...(await view.values(view.layout.lostHosts)).keys()].map((key) => key.slice(view.layout.lostHosts.length)).sort(), [...lostHosts].sort());
+
+    // One agent back: 2 lost hosts are host failures; search leaves its lost host at once (due long ago).
+    const back = lostHosts.find((host) => host !== searchInA[0])!;
+    await view.registerAgents([back], 2);
+    await waitUntil(() => controller.logs.some((line) => line.event === 'reschedule_resumed'), 'rescheduling resumed', 5_000);
+    const moved = await waitUntil(async () => {
+      const now = await view.assignments();
+      return now.has(`${searchInA[0]}/search`) ? undefined : now;
+    }, 'search moved off its lost host', 5_000);
+    const searchHosts = [...moved.keys()].filter((key) => key.endsWith('/search')).map((key) => key.split('/')[0]!);
+    assert.equal(searchHosts.length, 2);
+    assert.ok(searchHosts.every((host) => !lostHosts.includes(host) || host === back), searchHosts.join(', '));
+    assert.match(await (await fetch(`${controller.url}/metrics`)).text(), /^ygg_reschedule_held_idcs 0$/m);
   });
 });
