@@ -18,8 +18,10 @@ export interface ObservedState {
   readonly hosts?: ReadonlyMap<string, HostRecord>;
   /** Hosts whose agent lease is alive. */
   readonly liveAgents: ReadonlySet<string>;
-  /** Hosts the controller has seen without an agent, and since when (ms since epoch). */
+  /** lost/<host>: hosts the controller has seen assigned without a live agent, and since when (ms since epoch). */
   readonly lostSince: ReadonlyMap<string, number>;
+  /** lost/<host>: lost hosts whose replicas were released to move elsewhere, and when (ms since epoch). */
+  readonly rescheduledAt: ReadonlyMap<string, number>;
   readonly rollouts: ReadonlyMap<string, RolloutRecord>;
   readonly vips: ReadonlyMap<string, VipRecord>;
   /** job → host → assignment, when the source keeps that index (the informer does). */
@@ -39,6 +41,7 @@ export const EMPTY_OBSERVED: ObservedState = {
   statuses: new Map(),
   liveAgents: new Set(),
   lostSince: new Map(),
+  rescheduledAt: new Map(),
   rollouts: new Map(),
   vips: new Map(),
 };

@@ -16,12 +16,22 @@ export interface RepoConfig {
   readonly etcdPrefix: string;
   readonly pruneGuard: { readonly maxDeletePercent: number };
   readonly rescheduleAfterSeconds: number;
+  readonly reschedule: RescheduleLimits;
+}
+
+/** How fast replicas leave lost hosts, and when mass loss stops them (a partition, not host failures). */
+export interface RescheduleLimits {
+  /** Per minute, at most this share of the fleet's hosts (at least one host) start moving their replicas away. */
+  readonly maxHostsPercentPerMinute: number;
+  /** More than this share of one idc's hosts lost at once is taken for a partition: nothing moves. */
+  readonly unhealthyIdcThresholdPercent: number;
 }
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = {
   etcdPrefix: '/ygg/v1',
   pruneGuard: { maxDeletePercent: 30 },
   rescheduleAfterSeconds: 300,
+  reschedule: { maxHostsPercentPerMinute: 10, unhealthyIdcThresholdPercent: 30 },
 };
 
 export type HostState = 'online' | 'spare' | 'maintenance';

@@ -28,6 +28,9 @@ export interface KeyLayout {
   /** A job's rollout that failed and was reverted: the controller does not retry that spec. */
   rollout(job: string): string;
   readonly rollouts: string;
+  /** A host the controller saw assigned without a live agent: since when, and when its replicas started to move. */
+  lostHost(host: string): string;
+  readonly lostHosts: string;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/ygg/v1';
@@ -58,6 +61,8 @@ export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
     syncHistories: key('sync', 'history', ''),
     rollout: (job) => key('rollouts', job),
     rollouts: key('rollouts', ''),
+    lostHost: (host) => key('lost', host),
+    lostHosts: key('lost', ''),
   };
 }
 

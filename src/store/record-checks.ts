@@ -6,6 +6,7 @@ import type {
   AssignmentEntry,
   AssignmentRecord,
   HostRecord,
+  LostHostRecord,
   NamingRecord,
   RemovalRecord,
   RolloutRecord,
@@ -160,3 +161,5 @@ export const isRolloutRecord = recordCheck<RolloutRecord>(
   'RolloutRecord',
   object({ job: string, jobSpecHash: string, state: oneOf('InProgress', 'Failed'), commit: string, startedAt: string, reason: optional(string), failedAt: optional(string) }),
 );
+
+export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string) }));

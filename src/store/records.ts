@@ -166,3 +166,16 @@ export interface RolloutRecord {
   readonly reason?: string;
   readonly failedAt?: string;
 }
+
+/**
+ * lost/<host>, written by the controller when it first sees a host assigned without a live agent and
+ * deleted when the agent is back. In etcd, not in the controller's memory, so a new leader keeps
+ * the clock running instead of starting it again.
+ */
+export interface LostHostRecord {
+  readonly host: string;
+  /** When the controller first saw the host without its agent. */
+  readonly since: string;
+  /** When its replicas were released to move to other hosts: counts against reschedule.maxHostsPercentPerMinute. */
+  readonly rescheduledAt?: string;
+}

@@ -125,6 +125,8 @@ describe('controller faults', () => {
     const prefix = uniquePrefix('compaction');
     const fleet = createGitFleet();
     const view = new FleetView(etcd.url, prefix);
+    // A replica is only put back on a host whose agent is alive: a lost host gets no new instances.
+    await view.registerAgents(FRONTEND_HOSTS);
     // Only the controller goes through the proxy, so only it can be made to miss events.
     const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: proxy.url });
     cleanups.push(() => etcd.stop(), () => proxy.close(), () => view.close(), () => controller.close());

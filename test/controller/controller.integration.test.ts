@@ -24,11 +24,13 @@ describe('controller on a real etcd and git repo', () => {
     await etcd.stop();
   });
 
-  /** A fleet repo, a view on a fresh prefix and a controller following the repo's main branch. */
+  /** A fleet repo, a view on a fresh prefix, live agents on the job hosts and a controller following the repo's main branch. */
   async function setUp(label: string): Promise<{ fleet: GitFleet; view: FleetView; controller: InProcessController; firstSha: string }> {
     const prefix = uniquePrefix(label);
     const fleet = createGitFleet();
     const view = new FleetView(etcd.url, prefix);
+    // Without them every assigned host is lost, and the controller records that (lost/<host>, audited).
+    await view.registerAgents(FRONTEND_HOSTS);
     const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: etcd.url });
     cleanups.push(() => view.close(), () => controller.close());
     const firstSha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: fleet.dir, encoding: 'utf8' }).trim();

@@ -208,6 +208,13 @@ test('the Repo schema documents the defaults of DEFAULT_REPO_CONFIG', () => {
     DEFAULT_REPO_CONFIG.pruneGuard.maxDeletePercent,
   );
   assert.equal((props.rescheduleAfterSeconds as JsonObject).default, DEFAULT_REPO_CONFIG.rescheduleAfterSeconds);
+  const reschedule = props.reschedule as JsonObject;
+  assert.deepEqual(reschedule.default, DEFAULT_REPO_CONFIG.reschedule);
+  const limits = reschedule.properties as JsonObject;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(limits).map(([name, limit]) => [name, (limit as JsonObject).default])),
+    DEFAULT_REPO_CONFIG.reschedule,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -481,6 +488,10 @@ const BAD: readonly BadCase[] = [
     keyword: 'enum', instancePath: '/spec/state' },
   { name: 'maxDeletePercent 150', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.pruneGuard.maxDeletePercent = 150; }),
     keyword: 'maximum', instancePath: '/spec/pruneGuard/maxDeletePercent' },
+  { name: 'reschedule.maxHostsPercentPerMinute 0', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.reschedule = { maxHostsPercentPerMinute: 0 }; }),
+    keyword: 'exclusiveMinimum', instancePath: '/spec/reschedule/maxHostsPercentPerMinute' },
+  { name: 'reschedule.unhealthyIdcThresholdPercent 120', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.reschedule = { unhealthyIdcThresholdPercent: 120 }; }),
+    keyword: 'maximum', instancePath: '/spec/reschedule/unhealthyIdcThresholdPercent' },
   { name: 'relative etcdPrefix', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.etcdPrefix = 'ygg'; }),
     keyword: 'pattern', instancePath: '/spec/etcdPrefix' },
   { name: 'etcdPrefix with a trailing slash', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.etcdPrefix = '/ygg/'; }),
