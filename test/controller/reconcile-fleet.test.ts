@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMPTY_OBSERVED, type ObservedAssignment, type ObservedState } from '../../src/controller/observed-state.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type ReconcileOutput, type StoreOp } from '../../src/controller/reconcile-fleet.js';
+import { removalRecord } from '../../src/controller/removal-records.js';
 import { describePartition } from '../../src/controller/reschedule-lost-hosts.js';
 import { hashInstanceSpec, hashJobSpec } from '../../src/controller/spec-hash.js';
 import { buildFleetIndex } from '../../src/model/fleet-index.js';
 import type { HealthCheck, Job, Model, RepoConfig, Service } from '../../src/model/types.js';
 import { keyLayout, keySegments } from '../../src/store/keys.js';
-import type { AssignmentRecord, CommitRef, LostHostRecord, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
+import { isRemovalRecord } from '../../src/store/record-checks.js';
+import type { AssignmentRecord, CommitRef, LostHostRecord, RemovalRecord, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
 import { CLUSTER_TAG, DEFAULT_VIP, host, job, model, placementObject, service, treeNode } from '../fixtures/model-builder.js';
 import { assignmentRecord, iso, statusRecord, T0 } from '../fixtures/observed-builder.js';
 
@@ -75,10 +77,13 @@ const recordOf = (target: Job, hostName: string, commit: string, assignedAtMs: n
 const VIP_RECORD: VipRecord = { service: SERVICE_NAME, job: 'api', port: 'http', vip: DEFAULT_VIP, directors: ['lg-lvs-01', 'lg-lvs-02'], commit: 'c1' };
 
 const keyOf = (op: StoreOp): string => ('put' in op ? op.put : op.delete);
+/** The controller stops a job on a host by writing a RemovalRecord, never by deleting the key. */
+const removalOp = (hostName: string, jobName: string, sha: string, nowMs: number) => ({ put: assignKey(hostName, jobName), value: removalRecord(jobName, sha, nowMs) });
 
 /** What etcd holds after `ops` land on `observed`: the controller's writes are intact by construction. */
 function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedState {
   const assignments = new Map([...observed.assignments].map(([hostName, jobs]) => [hostName, new Map(jobs)]));
+  const removals = new Map([...(observed.removals ?? [])].map(([hostName, jobs]) => [hostName, new Map(jobs)]));
   const rollouts = new Map(observed.rollouts);
   const vips = new Map(observed.vips);
   const lostSince = new Map(observed.lostSince);
@@ -88,9 +93,13 @@ function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedSta
     const [kind, first, second] = keySegments(key, LAYOUT.prefix);
     if (kind === 'assign') {
       const jobs = assignments.get(first!) ?? new Map<string, ObservedAssignment>();
-      if ('put' in op) jobs.set(second!, { record: op.value as AssignmentRecord, intact: true });
-      else jobs.delete(second!);
+      const removed = removals.get(first!) ?? new Map<string, RemovalRecord>();
+      jobs.delete(second!);
+      removed.delete(second!);
+      if ('put' in op && isRemovalRecord(op.value)) removed.set(second!, op.value);
+      else if ('put' in op) jobs.set(second!, { record: op.value as AssignmentRecord, intact: true });
       assignments.set(first!, jobs);
+      removals.set(first!, removed);
     } else if (kind === 'rollouts') {
       if ('put' in op) rollouts.set(first!, op.value as RolloutRecord);
       else rollouts.delete(first!);
@@ -108,7 +117,7 @@ function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedSta
       assert.fail(`unexpected key ${key}`);
     }
   }
-  return { ...observed, assignments, rollouts, vips, lostSince, rescheduledAt };
+  return { ...observed, assignments, removals, rollouts, vips, lostSince, rescheduledAt };
 }
 
 /** Every assignment reports its own spec: `Healthy` for api (health-checked), `Running` for worker. */
@@ -208,7 +217,7 @@ test('a hand-edited assignment is restored', () => {
 
 test('a job removed from the model has its assignments deleted', () => {
   const out = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 50 } } }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
-  assert.deepEqual(out.ops, WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') })));
+  assert.deepEqual(out.ops, WORKER_HOSTS.map((name) => removalOp(name, 'worker', 'c2', LATER)));
   assert.deepEqual(
     out.actions,
     WORKER_HOSTS.map((name) => ({ type: 'remove', job: 'worker', host: name, specHash: hashOf(WORKER, name) })),
@@ -228,12 +237,12 @@ test('the prune guard refuses a commit that removes more than maxDeletePercent o
 });
 
 test('the prune guard lets the deletes through with the override, or under the configured percent', () => {
-  const deletes = WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') }));
+  const deletes = (sha: string) => WORKER_HOSTS.map((name) => removalOp(name, 'worker', sha, LATER));
   const overridden = reconcile(fleet({ jobs: [API_V1] }), steadyCluster(), { nowMs: LATER, sha: 'c2', allowPrune: true });
-  assert.deepEqual(overridden.ops, deletes);
+  assert.deepEqual(overridden.ops, deletes('c2'));
   assert.equal(overridden.pruneRefused, undefined);
   const looser = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 34 } } }), steadyCluster(), { nowMs: LATER });
-  assert.deepEqual(looser.ops, deletes);
+  assert.deepEqual(looser.ops, deletes('c1'));
   const stricter = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 33 } } }), steadyCluster(), { nowMs: LATER });
   assert.deepEqual(stricter.pruneRefused, { removing: 2, total: 6, maxPercent: 33 });
 });
@@ -268,7 +277,7 @@ test('a replica on a host lost for rescheduleAfterSeconds moves to another onlin
     // The release is recorded first, so the rate limit counts it even if the moves are cut off.
     rescheduledRecord('lg-1', LATER - 300_000, LATER),
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c1', LATER) },
-    { delete: assignKey('lg-1', 'worker') },
+    removalOp('lg-1', 'worker', 'c1', LATER),
   ]);
   assert.deepEqual(out.actions, [
     rescheduleAction('lg-1', LATER - 300_000),
@@ -302,7 +311,7 @@ test('rescheduleAfterSeconds comes from the repo config', () => {
 
 test('a job without replicas is never moved off a lost host, however long it is gone', () => {
   const onlyApi = fleet({ jobs: [API_V1] });
-  const steady = applyOps(steadyCluster(), WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') })));
+  const steady = steadyCluster(onlyApi);
   const out = reconcile(onlyApi, lostLg1(steady, LATER - 30 * 24 * HOUR_MS), { nowMs: LATER });
   assert.deepEqual(out.ops, []);
   assert.deepEqual(out.actions, []);
@@ -320,9 +329,9 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   assert.deepEqual(out.ops, [
     rescheduledRecord('lg-1', LATER - 300_000, LATER),
     { put: assignKey('lg-3', 'api'), value: assignmentRecord(API_V1, lg3, { commit: 'c2', assignedAtMs: LATER, services: servicesOf(API_V1) }) },
-    { delete: assignKey('lg-1', 'api') },
+    removalOp('lg-1', 'api', 'c2', LATER),
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c2', LATER) },
-    { delete: assignKey('lg-1', 'worker') },
+    removalOp('lg-1', 'worker', 'c2', LATER),
   ]);
   // Each op carries its own audit actions; a reschedule rides with the last op of the move.
   assert.deepEqual(out.opActions, [
@@ -393,7 +402,7 @@ test('a replica with nowhere to go stays assigned to its lost host, the job Degr
   assert.deepEqual(moved.ops, [
     { delete: `${LOST_PREFIX}lg-2` },
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c1', LATER + HOUR_MS) },
-    { delete: assignKey('lg-1', 'worker') },
+    removalOp('lg-1', 'worker', 'c1', LATER + HOUR_MS),
   ]);
   assert.deepEqual(moved.actions.at(-1), { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' });
   assert.deepEqual(moved.placement.get('worker'), ['lg-2', 'zw-2']);
@@ -484,7 +493,7 @@ test('scaling replicas adds or removes instances without touching the ones that 
   assert.deepEqual(scaledUp.actions, [{ type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') }]);
   const down = job('worker', { replicas: 1 });
   const scaledDown = reconcile(fleet({ jobs: [API_V1, down] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
-  assert.deepEqual(scaledDown.ops, [{ delete: assignKey('zw-2', 'worker') }]);
+  assert.deepEqual(scaledDown.ops, [removalOp('zw-2', 'worker', 'c2', LATER)]);
   assert.deepEqual(scaledDown.actions, [{ type: 'remove', job: 'worker', host: 'zw-2', specHash: hashOf(WORKER, 'zw-2') }]);
 });
 
