@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ControllerStatus } from '../../src/server/controller-status.js';
+import { isRemovalRecord } from '../../src/store/record-checks.js';
 import type { AssignmentRecord, LostHostRecord } from '../../src/store/records.js';
 import { FleetView, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController } from '../fixtures/controller-harness.js';
 import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
@@ -72,8 +73,11 @@ describe('controller rescheduling', () => {
     await sleep(1_500);
     const after = await view.assignments();
     assert.deepEqual([...after.keys()].sort(), ['web-a1/frontend', 'web-a1/search', 'web-a2/frontend', 'web-b1/frontend', 'web-b1/search']);
-    const deletes = events.flatMap((event) => (event.type === 'delete' && event.key.startsWith(view.layout.assignments()) ? [event.key.slice(view.layout.assignments().length)] : []));
-    assert.deepEqual(deletes, ['web-a2/search']);
+    // Removal is an explicit RemovalRecord; no assignment key is ever deleted.
+    const assignKey = (key: string) => key.startsWith(view.layout.assignments());
+    assert.deepEqual(events.filter((event) => event.type === 'delete' && assignKey(event.key)), []);
+    const removals = events.flatMap((event) => (event.type === 'put' && assignKey(event.key) && isRemovalRecord(event.value) ? [event.key.slice(view.layout.assignments().length)] : []));
+    assert.deepEqual(removals, ['web-a2/search']);
     const moves = (await view.history()).flatMap((record) => record.actions).filter((action) => (action as { type: string }).type === 'reschedule');
     assert.deepEqual(moves, [{ type: 'reschedule', job: 'search', from: 'web-a2', to: 'web-a1' }]);
 

@@ -58,9 +58,12 @@ describe('controller on a real etcd and git repo', () => {
     assert.equal(audit!.commit.author, 'Alice Ops');
     assert.equal(audit!.commit.email, 'alice@example.com');
     assert.equal(audit!.commit.message.trim(), 'Initial fleet');
+    const hosts = [...(await view.values(view.layout.hosts)).keys()].map((key) => key.slice(view.layout.hosts.length));
+    assert.deepEqual(hosts.sort(), ['lvs-a1', 'web-a1', 'web-a2', 'web-b1', 'web-b2'], 'hosts/ holds every Host of the commit');
     const expectedActions = [
       ...[...assignments].map(([, record]) => ({ type: 'assign', job: record.job, host: record.host.name, specHash: record.specHash })),
       { type: 'vip.put', service: 'acme.shop.www' },
+      ...hosts.map((host) => ({ type: 'host.put', host })),
     ];
     assert.deepEqual(sortActions(audit!.actions), sortActions(expectedActions));
     assert.equal((await view.current())!.commit.sha, firstSha);
