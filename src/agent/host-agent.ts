@@ -18,6 +18,7 @@ import { agentRoot, jobPaths } from './agent-layout.js';
 import { AgentRegistration } from './agent-registration.js';
 import { AssignmentBook } from './assignment-book.js';
 import { HostClaimedError, lockAgentRoot } from './host-claim.js';
+import { watchMembership } from './host-membership.js';
 import { CgroupLimiter } from './cgroup-limits.js';
 import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
@@ -170,6 +171,8 @@ export class HostAgent {
       },
     });
     this.metricsTimer = setInterval(() => void this.reportMetrics(), this.options.metricsIntervalMs ?? 30_000);
+    const stopMembership = watchMembership({ store, layout: this.layout, host, logger });
+    this.abort.signal.addEventListener('abort', stopMembership, { once: true });
     this.statusWriter.flushSoon();
     logger.info({ event: 'agent_registered', host, lease: this.registration.lease?.id }, 'agent registered');
   }

@@ -42,7 +42,7 @@
 // every real server itself, so a stale line for a dead server carries no traffic, while a
 // dropped line for a live one loses it. The price: the file's last real servers are only dropped
 // by a commit or by the operator's flag.
-import { closestMatch } from '../repo/closest-match.js';
+import { closestMatch } from '../util/closest-match.js';
 import type { FileInventory } from './file-inventory.js';
 import { UnknownDirectorError } from './render-errors.js';
 

@@ -104,3 +104,16 @@ test('a second agent for a host exits 1 naming the first: with the same root at 
     await first.kill();
   }
 });
+
+test('an agent whose --host is not a Host of the commit in force says so, naming the closest host, and keeps running', async () => {
+  await view.store.applyBatch(
+    ['lg-im-01', 'lg-im-02'].map((name) => ({ put: view.layout.host(name), value: { name, ip: '127.0.0.40', labels: {}, state: 'online', commit: 'c1' } })),
+  );
+  const { logs } = await startAgent({ host: 'lg-im-10', root: await agentRootDir(), etcdPrefix: prefix, etcdUrl: etcd.url });
+  const line = await waitUntil(() => logs.find((entry) => entry.event === 'host_unknown'), 'host_unknown logged');
+  assert.match(String(line.msg), /host lg-im-10 is not a Host \(2 hosts known; did you mean lg-im-01\?\)/);
+  const known = await startAgent({ host: 'lg-im-02', root: await agentRootDir(), etcdPrefix: prefix, etcdUrl: etcd.url });
+  await waitUntil(() => known.logs.find((entry) => entry.event === 'agent_registered'), 'known host registered');
+  await sleep(300);
+  assert.equal(known.logs.some((entry) => entry.event === 'host_unknown'), false);
+});
