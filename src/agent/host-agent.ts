@@ -2,19 +2,18 @@
 // watches assign/<host>/, deploys and supervises each job instance, reports status/, and keeps
 // naming current. Fail static: what runs keeps running when etcd is unreachable, and an agent
 // restart adopts running instances (from the assignments it saved locally) instead of restarting them.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../repo/write-file-atomic.js';
 import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
-import { isAssignmentEntry, isAssignmentRecord } from '../store/record-checks.js';
+import { isAssignmentEntry } from '../store/record-checks.js';
 import type { AssignmentEntry, AssignmentRecord, StatusRecord } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore, type SkippedEntry, type WatchEvent, type WatchHandle } from '../store/state-store.js';
-import { agentRoot, jobPaths } from './agent-layout.js';
+import { agentRoot } from './agent-layout.js';
 import { AgentRegistration } from './agent-registration.js';
 import { AssignmentBook } from './assignment-book.js';
 import { HostClaimedError, lockAgentRoot } from './host-claim.js';
@@ -24,6 +23,7 @@ import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
 import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
+import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
 import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
@@ -45,8 +45,6 @@ export interface HostAgentOptions {
   /** Another agent serves this host: the agent cannot go on (the command exits 1). */
   readonly onFatal?: (error: HostClaimedError) => void;
 }
-
-const SAVED_ASSIGNMENT = '.assignment.json';
 
 export class HostAgent {
   private readonly root: string;
@@ -122,11 +120,7 @@ export class HostAgent {
   }
 
   private async adoptSavedInstances(): Promise<void> {
-    const runDir = path.dirname(jobPaths(this.root, 'x').pidFile);
-    const names = await readdir(runDir).catch(() => [] as string[]);
-    for (const name of names.filter((file) => file.endsWith(SAVED_ASSIGNMENT))) {
-      const saved = JSON.parse(await readFile(path.join(runDir, name), 'utf8')) as unknown;
-      if (!isAssignmentRecord(saved)) continue;
+    for (const saved of await readSavedAssignments(this.root)) {
       this.book.put(saved.job, saved);
       await this.deploy(saved, { adopt: true });
     }
@@ -261,7 +255,7 @@ export class HostAgent {
         this.instances.delete(job);
       }
       this.book.settle(job);
-      await rm(this.savedAssignmentPath(job), { force: true });
+      await forgetAssignment(this.root, job);
       this.statusWriter.set(job, null);
       return;
     }
@@ -269,7 +263,7 @@ export class HostAgent {
     if (!wanted) return;
     if (running && running.specHash === wanted.specHash) {
       running.setDeployError(undefined); // back to what runs (e.g. the controller reverted)
-      await this.save(wanted); // services may have changed
+      await saveAssignment(this.root, wanted); // services may have changed
       running.updateAssignment(wanted);
       this.reportStatus(job);
       return;
@@ -326,7 +320,7 @@ export class HostAgent {
     this.instances.set(job, instance);
     const adopted = adopt && (await instance.adopt());
     if (!adopted) await instance.start();
-    await this.save(wanted);
+    await saveAssignment(this.root, wanted);
     logger.info({ event: adopted ? 'instance_adopted' : 'instance_started', job, specHash: wanted.specHash, pid: instance.pid() }, adopted ? 'adopted running instance' : 'instance started');
     await pruneReleases(this.root, job).catch(() => undefined);
   }
@@ -351,11 +345,4 @@ export class HostAgent {
     return `${this.options.controllerUrl.replace(/\/$/, '')}/content/${source.sha256}`;
   }
 
-  private savedAssignmentPath(job: string): string {
-    return jobPaths(this.root, job).pidFile.replace(/\.json$/, SAVED_ASSIGNMENT);
-  }
-
-  private save(assignment: AssignmentRecord): Promise<void> {
-    return writeFileAtomic(this.savedAssignmentPath(assignment.job), JSON.stringify(assignment));
-  }
 }
