@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JobSpec } from '../../src/model/types.js';
 import type { NamingRecord } from '../../src/store/records.js';
-import { agentRootDir, cleanUp, closeAgents, echoAssignment, httpStatus, isAlive, namingKeys, startAgent, statusOf, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, echoAssignment, httpStatus, isAlive, namingKeys, startAgent, statusOf, waitForStatus, tearDownAgentTest } from '../fixtures/agent-harness.js';
 import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
 
@@ -19,16 +19,7 @@ before(async () => {
   view = new FleetView(etcd.url, prefix);
 });
 
-after(async () => {
-  try {
-    await closeAgents();
-  } finally {
-    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+after(() => tearDownAgentTest(view, etcd));
 
 /** An agent for `host` at `ip`, running the echo job `job` (spec overrides in `spec`); returns its port and naming key. */
 async function deploy(host: string, ip: string, job: string, spec: Partial<JobSpec> = {}) {

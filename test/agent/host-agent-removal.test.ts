@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { removalRecord } from '../../src/controller/removal-records.js';
 import type { AssignmentRecord } from '../../src/store/records.js';
 import { anyJson } from '../../src/store/state-store.js';
-import { agentRootDir, cleanUp, closeAgents, echoAssignment, httpStatus, isAlive, namingKeys, spawnAgent, startAgent, statusOf, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, echoAssignment, httpStatus, isAlive, namingKeys, spawnAgent, startAgent, statusOf, waitForStatus, tearDownAgentTest } from '../fixtures/agent-harness.js';
 import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, startEtcd, uniquePrefix, type EtcdServer } from '../fixtures/etcd-server.js';
 
@@ -20,15 +20,7 @@ before(async () => {
   view = new FleetView(etcd.url, prefix);
 });
 
-after(async () => {
-  try {
-    await closeAgents();
-  } finally {
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+after(() => tearDownAgentTest(view, etcd));
 
 const put = (host: string, job: string, value: unknown) => view.store.applyBatch([{ put: view.layout.assignment(host, job), value }]);
 

@@ -12,8 +12,6 @@ import { jobPaths } from '../../src/agent/agent-layout.js';
 import type { AgentRecord, AssignmentRecord, NamingRecord } from '../../src/store/records.js';
 import {
   agentRootDir,
-  cleanUp,
-  closeAgents,
   echoAssignment,
   HOST_IP,
   httpStatus,
@@ -23,6 +21,7 @@ import {
   statusOf,
   trackPid,
   waitForStatus,
+  tearDownAgentTest,
 } from '../fixtures/agent-harness.js';
 import { removalRecord } from '../../src/controller/removal-records.js';
 import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
@@ -41,16 +40,7 @@ before(async () => {
   await startAgent({ host: HOST, root, etcdPrefix: prefix, etcdUrl: etcd.url });
 });
 
-after(async () => {
-  try {
-    await closeAgents();
-  } finally {
-    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+after(() => tearDownAgentTest(view, etcd));
 
 const assign = (record: AssignmentRecord) => view.store.applyBatch([{ put: view.layout.assignment(HOST, record.job), value: record }]);
 
