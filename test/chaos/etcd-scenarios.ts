@@ -1,11 +1,10 @@
 // Faults of etcd itself and of what it holds: killed for a while, wiped, brought back from an older
 // snapshot, assignments deleted and overwritten by hand.
 import path from 'node:path';
+import { sleep } from '../fixtures/controller-harness.js';
 import { PREFIX } from './chaos-fleet.js';
 import { JOB, WEB_HOSTS } from './chaos-repo.js';
 import { runScenario, type Scenario } from './scenario-run.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const etcdKilled: Scenario = {
   name: 'etcd-killed',

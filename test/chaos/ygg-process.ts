@@ -106,3 +106,14 @@ export function spawnYgg(source: string, args: readonly string[], book: LogBook)
     },
   };
 }
+
+/** `ygg ARGS` run to its end: exit code and everything it printed. */
+export function runYggOnce(args: readonly string[], timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+  assertBuiltCli();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let output = '';
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}

@@ -1,0 +1,71 @@
+// Faults of the controller: SIGKILLed at random points of rollouts (and started again at once, as
+// systemd would), and the leader frozen (SIGSTOP) past its lease while a standby waits.
+import { sleep, waitUntil } from '../fixtures/controller-harness.js';
+import { currentRevision, doubledAssignWrites, runScenario, type Scenario, type TrialLog } from './scenario-run.js';
+import type { ChaosFleet } from './chaos-fleet.js';
+
+/** A rollout over the three hosts (one at a time, 1 s healthy each) takes about this long. */
+const ROLLOUT_SPAN_MS = 8000;
+
+/** mulberry32: a seeded generator, so a failing trial can be run again with the same kill points. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function reportDoubledWrites(fleet: ChaosFleet, log: TrialLog, fromRevision: number): Promise<void> {
+  const doubled = await doubledAssignWrites(fleet, fromRevision);
+  if (doubled.length > 0) log.violation(`${doubled.length} assignment writes repeated: ${doubled.slice(0, 3).join('; ')}`);
+}
+
+export const controllerKilled: Scenario = {
+  name: 'controller-killed',
+  promise: 'The controller SIGKILLed at random points of a rollout (20 trials; reduced: 3) and started again: the rollout continues where etcd says, no instance is rolled twice or skipped, no assignment is written twice.',
+  run: (reduced) =>
+    runScenario({ name: 'controller-killed' }, async (fleet, log) => {
+      const trials = reduced ? 3 : 20;
+      const seed = Number(process.env['YGG_CHAOS_SEED'] ?? Date.now() % 100_000);
+      const random = seededRandom(seed);
+      log.note(`kill points from seed ${seed} (YGG_CHAOS_SEED to repeat)`);
+      const fromRevision = await currentRevision(fleet);
+      for (let trial = 1; trial <= trials; trial++) {
+        // Spread over the rollout: early trials kill early, later ones late, each with jitter.
+        const delayMs = Math.round(((trial - 1 + random()) / trials) * ROLLOUT_SPAN_MS);
+        await log.trial(`trial ${trial}: killed ${delayMs} ms into the rollout`, async () => {
+          fleet.repo.roll(trial);
+          await sleep(delayMs);
+          await fleet.controllers.get('ctl-a')!.kill();
+          await fleet.startController('ctl-a');
+        });
+      }
+      await reportDoubledWrites(fleet, log, fromRevision);
+    }),
+};
+
+export const leaderFrozen: Scenario = {
+  name: 'leader-frozen',
+  promise: 'The leading controller frozen with SIGSTOP for 20 s, then SIGCONT, a second controller standing by and a commit landing meanwhile: the standby takes over within the lease and rolls the commit out; the thawed leader writes nothing stale.',
+  run: (reduced) =>
+    runScenario({ name: 'leader-frozen' }, async (fleet, log) => {
+      const frozenMs = reduced ? 10_000 : 20_000;
+      await fleet.startController('ctl-b');
+      await waitUntil(() => fleet.book.events('ctl-b', 'controller_started').length > 0, 'the standby controller started', 20_000);
+      const fromRevision = await currentRevision(fleet);
+      const leader = fleet.controllers.get('ctl-a')!;
+      await log.trial(`leader frozen ${frozenMs / 1000} s`, async () => {
+        leader.signal('SIGSTOP');
+        await sleep(1000);
+        fleet.repo.roll(1);
+        await sleep(frozenMs - 1000);
+        leader.signal('SIGCONT');
+      });
+      if (fleet.book.events('ctl-b', 'elected').length === 0) log.violation('the standby never took over from the frozen leader');
+      await reportDoubledWrites(fleet, log, fromRevision);
+    }),
+};
