@@ -9,7 +9,9 @@ import { parseJson } from './etcd-reader.js';
 import { runScenario, type Scenario } from './scenario-run.js';
 
 /** The agents run with --lease-ttl 3s: a registration gone for longer than this is gone for good. */
-const AGENT_KEY_GRACE_MS = 6000;
+const AGENT_KEY_GRACE_MS = 4500;
+/** How long a second agent is left to do harm. */
+const TWIN_RUN_MS = 5000;
 
 function twinPid(fleet: ChaosFleet, host: string, role: 'agent' | 'watchdog'): number | undefined {
   try {
@@ -35,8 +37,8 @@ async function hasAgentKey(fleet: ChaosFleet, host: string): Promise<boolean> {
 export const agentKilled: Scenario = {
   name: 'agent-killed',
   promise: "An agent SIGKILLed, once restarted 2 s later by its supervisor (--no-watchdog) and once restarted by its twin watchdog: the jobs keep running and are adopted, never restarted; keepalived.conf keeps every real server.",
-  run: () =>
-    runScenario({ name: 'agent-killed' }, async (fleet, log) => {
+  run: (reduced) =>
+    runScenario({ name: 'agent-killed', reduced }, async (fleet, log) => {
       const [first, second] = WEB_HOSTS;
       await log.trial(`${first.name}: SIGKILL, restarted after 2 s`, async () => {
         await fleet.agents.get(first.name)!.kill();
@@ -61,10 +63,10 @@ export const agentKilled: Scenario = {
 
 export const agentsLost: Scenario = {
   name: 'agents-lost',
-  promise: "The agents of 2 of 3 hosts (the two running the job's 2 replicas) stopped past rescheduleAfterSeconds (5 s here): losing most of an idc at once is a partition, so nothing moves; the jobs keep running; the agents' return converges.",
+  promise: "The agents of 2 of 3 hosts (the two running the job's 2 replicas) stopped past rescheduleAfterSeconds (3 s here, agent leases 3 s): losing most of an idc at once is a partition, so nothing moves; the jobs keep running; the agents' return converges.",
   run: (reduced) =>
-    runScenario({ name: 'agents-lost', replicas: 2, rescheduleAfterSeconds: 5 }, async (fleet, log) => {
-      const stoppedMs = reduced ? 12_000 : 30_000;
+    runScenario({ name: 'agents-lost', reduced, replicas: 2, rescheduleAfterSeconds: 3 }, async (fleet, log) => {
+      const stoppedMs = reduced ? 10_000 : 30_000;
       const assigned = [...(await fleet.reader.range(`${PREFIX}/assign/`)).values.keys()]
         .map((key) => new RegExp(`^${PREFIX}/assign/([^/]+)/${JOB}$`).exec(key)?.[1])
         .filter((host): host is string => host !== undefined);
@@ -80,13 +82,13 @@ export const agentsLost: Scenario = {
 export const twoAgentsOneHost: Scenario = {
   name: 'two-agents',
   promise: "A second agent started for a host that has one, on the same --root and on another root: one agent per host; the second neither starts a second instance nor restarts the job, and the first stays registered after the second is gone.",
-  run: () =>
-    runScenario({ name: 'two-agents' }, async (fleet, log) => {
+  run: (reduced) =>
+    runScenario({ name: 'two-agents', reduced }, async (fleet, log) => {
       const host = WEB_HOSTS[0].name;
       for (const [label, root] of [['same root', fleet.rootOf(host)], ['another root', path.join(fleet.dir, 'roots', `${host}-twin`)]] as const) {
         await log.trial(`second agent for ${host}, ${label}`, async () => {
           const twin = fleet.startAgent(host, { root, source: `twin (${label})` });
-          const outcome = await Promise.race([twin.exited.then((code) => `exited with ${code}`), sleep(8000).then(() => 'still running after 8 s')]);
+          const outcome = await Promise.race([twin.exited.then((code) => `exited with ${code}`), sleep(TWIN_RUN_MS).then(() => `still running after ${TWIN_RUN_MS / 1000} s`)]);
           log.note(`second agent for ${host} (${label}): ${outcome}`);
           await twin.terminate();
         });

@@ -17,6 +17,8 @@ import { killEverythingUnder } from './process-table.js';
 import { LogBook, spawnYgg, type YggProcess } from './ygg-process.js';
 
 export const PREFIX = '/ygg/v1';
+/** A fleet that works is up in 5 s on this machine; one that is not up in this long will not come. */
+const BRING_UP_TIMEOUT_MS = 30_000;
 export const ALL_HOSTS = [...WEB_HOSTS.map((host) => host.name), DIRECTOR.name];
 
 export interface ChaosFleetOptions {
@@ -26,6 +28,10 @@ export interface ChaosFleetOptions {
   readonly rescheduleAfterSeconds?: number;
   /** Agents with their twin watchdog (default: without, as under systemd). */
   readonly watchdog?: boolean;
+  /** The agents' --lease-ttl (default 3s: scenarios about lost agents need it to run out soon). */
+  readonly agentLeaseTtl?: string;
+  /** The CI form: shorter waits (the scenario decides which). */
+  readonly reduced: boolean;
 }
 
 export interface FaultWindow {
@@ -74,10 +80,10 @@ export class ChaosFleet {
       fleet.keepalived.start();
       await fleet.startController('ctl-a');
       for (const host of ALL_HOSTS) fleet.startAgent(host);
-      const up = await fleet.waitConverged(60_000);
+      const up = await fleet.waitConverged(BRING_UP_TIMEOUT_MS);
       if (up.ms === undefined) {
         const logFile = await fleet.close('no bring-up');
-        throw new Error(`the fleet did not come up in 60 s: ${up.lastReason} (logs: ${logFile})`);
+        throw new Error(`the fleet did not come up in ${BRING_UP_TIMEOUT_MS / 1000} s: ${up.lastReason} (logs: ${logFile})`);
       }
       fleet.instances.resetCounts();
       fleet.keepalived.resetCounts();
@@ -111,7 +117,7 @@ export class ChaosFleet {
   startAgent(host: string, options: { root?: string; source?: string; watchdog?: boolean } = {}): YggProcess {
     const watchdog = options.watchdog ?? this.options.watchdog ?? false;
     const args = ['agent', '--host', host, '--root', options.root ?? this.rootOf(host), '--etcd', this.etcd.endpoints, '--controller', this.controllerUrl,
-      '--metrics-listen', '127.0.0.1:0', '--lease-ttl', '3s', ...(watchdog ? [] : ['--no-watchdog']),
+      '--metrics-listen', '127.0.0.1:0', '--lease-ttl', this.options.agentLeaseTtl ?? '3s', ...(watchdog ? [] : ['--no-watchdog']),
       ...(host === DIRECTOR.name ? ['--render-keepalived', this.keepalivedFile] : [])];
     const agent = spawnYgg(options.source ?? `agent ${host}`, args, this.book);
     if (!options.source) this.agents.set(host, agent);
@@ -131,8 +137,8 @@ export class ChaosFleet {
     };
   }
 
-  waitConverged(timeoutMs: number, expectedSha = () => this.repo.head()): Promise<ConvergeResult> {
-    return waitConverged(this.snapshotSources(), expectedSha, timeoutMs);
+  waitConverged(timeoutMs: number, settleMs = 0): Promise<ConvergeResult> {
+    return waitConverged(this.snapshotSources(), () => this.repo.head(), timeoutMs, settleMs);
   }
 
   /** Marks a fault window (for log lines and CPU) around `act`. */

@@ -122,7 +122,7 @@ spec:
         name: {{job.name}}
         listen: {{host.ip}}:{{ports.http}}
   health: { http: { port: http, path: /health }, intervalSeconds: 1, timeoutSeconds: 1 }
-${options.replicas === undefined ? '' : `  replicas: ${options.replicas}\n`}  rollout: { maxParallel: 1, minHealthySeconds: 1, progressDeadlineSeconds: 30, autoRevert: true }
+${options.replicas === undefined ? '' : `  replicas: ${options.replicas}\n`}  rollout: { maxParallel: 1, minHealthySeconds: 0, progressDeadlineSeconds: 30, autoRevert: true }
 `;
 }
 

@@ -4,8 +4,8 @@ import { sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { currentRevision, doubledAssignWrites, runScenario, type Scenario, type TrialLog } from './scenario-run.js';
 import type { ChaosFleet } from './chaos-fleet.js';
 
-/** A rollout over the three hosts (one at a time, 1 s healthy each) takes about this long. */
-const ROLLOUT_SPAN_MS = 8000;
+/** A rollout over the three hosts (one at a time, each until its first passing health check) takes about this long. */
+const ROLLOUT_SPAN_MS = 6000;
 
 /** mulberry32: a seeded generator, so a failing trial can be run again with the same kill points. */
 function seededRandom(seed: number): () => number {
@@ -28,7 +28,7 @@ export const controllerKilled: Scenario = {
   name: 'controller-killed',
   promise: 'The controller SIGKILLed at random points of a rollout (20 trials; reduced: 3) and started again: the rollout continues where etcd says, no instance is rolled twice or skipped, no assignment is written twice.',
   run: (reduced) =>
-    runScenario({ name: 'controller-killed' }, async (fleet, log) => {
+    runScenario({ name: 'controller-killed', reduced }, async (fleet, log) => {
       const trials = reduced ? 3 : 20;
       const seed = Number(process.env['YGG_CHAOS_SEED'] ?? Date.now() % 100_000);
       const random = seededRandom(seed);
@@ -50,10 +50,10 @@ export const controllerKilled: Scenario = {
 
 export const leaderFrozen: Scenario = {
   name: 'leader-frozen',
-  promise: 'The leading controller frozen with SIGSTOP for 20 s, then SIGCONT, a second controller standing by and a commit landing meanwhile: the standby takes over within the lease and rolls the commit out; the thawed leader writes nothing stale.',
+  promise: 'The leading controller frozen with SIGSTOP for 20 s (reduced: 8 s, still four leases), then SIGCONT, a second controller standing by and a commit landing meanwhile: the standby takes over within the lease and rolls the commit out; the thawed leader writes nothing stale.',
   run: (reduced) =>
-    runScenario({ name: 'leader-frozen' }, async (fleet, log) => {
-      const frozenMs = reduced ? 10_000 : 20_000;
+    runScenario({ name: 'leader-frozen', reduced }, async (fleet, log) => {
+      const frozenMs = reduced ? 8000 : 20_000;
       await fleet.startController('ctl-b');
       await waitUntil(() => fleet.book.events('ctl-b', 'controller_started').length > 0, 'the standby controller started', 20_000);
       const fromRevision = await currentRevision(fleet);

@@ -71,13 +71,24 @@ export interface ConvergeResult {
   readonly lastReason: string | undefined;
 }
 
-export async function waitConverged(sources: FleetSnapshotSources, expectedSha: () => string, timeoutMs: number): Promise<ConvergeResult> {
+/**
+ * Converged = converged at some moment and still so `settleMs` later: an agent may react to a fault
+ * after the controller has already repaired etcd (a drain takes 2 s), and that reaction must be seen.
+ */
+export async function waitConverged(sources: FleetSnapshotSources, expectedSha: () => string, timeoutMs: number, settleMs = 0): Promise<ConvergeResult> {
   const startedMs = Date.now();
+  let convergedAtMs: number | undefined;
   let lastReason: string | undefined;
-  while (Date.now() - startedMs < timeoutMs) {
+  for (;;) {
     lastReason = await notConverged(sources, expectedSha());
-    if (lastReason === undefined) return { ms: Date.now() - startedMs, lastReason };
+    const now = Date.now();
+    if (lastReason === undefined) {
+      convergedAtMs ??= now;
+      if (now - convergedAtMs >= settleMs) return { ms: convergedAtMs - startedMs, lastReason };
+    } else {
+      convergedAtMs = undefined;
+      if (now - startedMs >= timeoutMs) return { ms: undefined, lastReason };
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { ms: undefined, lastReason };
 }

@@ -10,7 +10,7 @@ export const etcdKilled: Scenario = {
   name: 'etcd-killed',
   promise: 'etcd SIGKILLed for 30 s (reduced: 10 s): every job keeps running untouched, keepalived.conf keeps every real server, the ygg processes stay quiet and cheap, and the fleet converges once etcd is back.',
   run: (reduced) =>
-    runScenario({ name: 'etcd-killed' }, async (fleet, log) => {
+    runScenario({ name: 'etcd-killed', reduced }, async (fleet, log) => {
       const downMs = reduced ? 10_000 : 30_000;
       await log.trial(`etcd down ${downMs / 1000} s`, async () => {
         await fleet.etcd.members[0]!.kill();
@@ -23,8 +23,8 @@ export const etcdKilled: Scenario = {
 export const etcdWiped: Scenario = {
   name: 'etcd-wiped',
   promise: '`etcdctl del --prefix /ygg/v1` while everything runs: no job stops or restarts (a vanished assignment is not a decision), keepalived.conf keeps its real servers, and the controller writes everything back.',
-  run: () =>
-    runScenario({ name: 'etcd-wiped' }, async (fleet, log) => {
+  run: (reduced) =>
+    runScenario({ name: 'etcd-wiped', reduced }, async (fleet, log) => {
       await log.trial('wipe', async () => {
         const deleted = await fleet.etcd.etcdctl('del', '--prefix', `${PREFIX}/`);
         log.note(`etcdctl del --prefix ${PREFIX}/ deleted ${deleted.trim()} keys`);
@@ -34,16 +34,15 @@ export const etcdWiped: Scenario = {
 
 export const etcdRestoredOld: Scenario = {
   name: 'etcd-restored-old',
-  promise: 'etcd restored from a snapshot two commits old, on the same client port (revision goes backwards, old assignments come back): no job goes back to the old release, keepalived.conf keeps its real servers, and the fleet converges on the newest commit.',
-  run: () =>
-    runScenario({ name: 'etcd-restored-old' }, async (fleet, log) => {
+  promise: 'etcd restored from a snapshot taken two commits (one rollout) ago, on the same client port (revision goes backwards, old assignments come back): no job goes back to the old release, keepalived.conf keeps its real servers, and the fleet converges on the newest commit.',
+  run: (reduced) =>
+    runScenario({ name: 'etcd-restored-old', reduced }, async (fleet, log) => {
       const snapshot = path.join(fleet.dir, 'scratch', 'old.snapshot');
       await fleet.etcd.etcdctl('snapshot', 'save', snapshot);
-      for (const generation of [1, 2]) {
-        fleet.repo.roll(generation);
-        const rolled = await fleet.waitConverged(60_000);
-        if (rolled.ms === undefined) throw new Error(`generation ${generation} never rolled out: ${rolled.lastReason}`);
-      }
+      fleet.repo.roll(1);
+      fleet.repo.roll(2);
+      const rolled = await fleet.waitConverged(60_000);
+      if (rolled.ms === undefined) throw new Error(`generation 2 never rolled out: ${rolled.lastReason}`);
       await log.trial('restore the snapshot from before generations 1 and 2', () => fleet.etcd.restoreSingle(snapshot));
     }),
 };
@@ -51,8 +50,8 @@ export const etcdRestoredOld: Scenario = {
 export const assignmentsVandalised: Scenario = {
   name: 'assign-garbage',
   promise: 'assign/ keys deleted and overwritten with garbage by hand: every job keeps running its release (orphaned, not stopped), and the controller restores the keys.',
-  run: () =>
-    runScenario({ name: 'assign-garbage' }, async (fleet, log) => {
+  run: (reduced) =>
+    runScenario({ name: 'assign-garbage', reduced }, async (fleet, log) => {
       const [first, second, third] = WEB_HOSTS;
       await log.trial('delete one assignment, garble two', async () => {
         await fleet.etcd.etcdctl('del', `${PREFIX}/assign/${first.name}/${JOB}`);

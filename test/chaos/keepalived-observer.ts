@@ -24,6 +24,8 @@ export interface KeepalivedFindings {
   /** Largest number of real servers missing from a sample while the fleet was steady. */
   readonly droppedMax: number;
   readonly droppedSamples: number;
+  /** When the first such sample was taken. */
+  readonly firstDroppedAtMs: number | undefined;
   readonly samples: number;
   readonly invalidContents: readonly string[];
   readonly missingSamples: number;
@@ -65,6 +67,7 @@ export class KeepalivedObserver {
     let droppedMax = 0;
     let droppedSamples = 0;
     let missingSamples = 0;
+    let firstDroppedAtMs: number | undefined;
     for (const sample of this.samples) {
       if (sample.realServers === undefined) {
         missingSamples++;
@@ -73,11 +76,12 @@ export class KeepalivedObserver {
       const missing = healthyAt(sample.atMs) - sample.realServers.length;
       if (missing > 0 && steady(sample.atMs)) {
         droppedSamples++;
+        firstDroppedAtMs ??= sample.atMs;
         droppedMax = Math.max(droppedMax, missing);
       }
     }
     const invalid = (await Promise.all(this.checked.values())).filter((problem): problem is string => problem !== undefined);
-    return { droppedMax, droppedSamples, samples: this.samples.length, invalidContents: invalid, missingSamples };
+    return { droppedMax, droppedSamples, firstDroppedAtMs, samples: this.samples.length, invalidContents: invalid, missingSamples };
   }
 
   private async sample(): Promise<void> {

@@ -29,6 +29,9 @@ export interface Scenario {
   run(reduced: boolean): Promise<ScenarioRow>;
 }
 
+/** A drain takes 2 s: an agent's reaction to a fault shows within this after etcd looks repaired. */
+const SETTLE_MS = 2500;
+
 export class TrialLog {
   trials = 0;
   converged = 0;
@@ -38,12 +41,15 @@ export class TrialLog {
 
   constructor(private readonly fleet: ChaosFleet) {}
 
-  /** Runs `fault` as one trial: its window lasts until the fleet converged again (or `timeoutMs` passed). */
-  async trial(label: string, fault: () => Promise<void>, timeoutMs = 60_000, expectedSha?: () => string): Promise<boolean> {
+  /**
+   * Runs `fault` as one trial: its window lasts until the fleet converged again and stayed so for
+   * `settleMs` (or the timeout passed).
+   */
+  async trial(label: string, fault: () => Promise<void>, { timeoutMs = this.fleet.options.reduced ? 30_000 : 60_000, settleMs = SETTLE_MS } = {}): Promise<boolean> {
     this.trials++;
     return this.fleet.fault(async () => {
       await fault();
-      const result = await this.fleet.waitConverged(timeoutMs, expectedSha);
+      const result = await this.fleet.waitConverged(timeoutMs, settleMs);
       if (result.ms === undefined) {
         this.violations.push(`${label}: not converged after ${timeoutMs / 1000} s (${result.lastReason})`);
         return false;
@@ -85,7 +91,7 @@ export async function runScenario(options: ChaosFleetOptions, body: (fleet: Chao
     const violations = [...log.violations, ...keepalived.invalidContents.map((problem) => `invalid keepalived.conf rendered: ${problem}`)];
     if (keepalived.missingSamples > 0) violations.push(`keepalived.conf missing in ${keepalived.missingSamples} samples`);
     const notes = [...log.notes, ...counts.restartDetails.slice(0, 3)];
-    if (keepalived.droppedSamples > 0) notes.push(`${keepalived.droppedSamples} of ${keepalived.samples} keepalived samples short of the healthy endpoints`);
+    if (keepalived.droppedSamples > 0) notes.push(`${keepalived.droppedSamples} of ${keepalived.samples} keepalived samples short of the healthy endpoints, the first at ${new Date(keepalived.firstDroppedAtMs!).toISOString()}`);
     row = {
       scenario: options.name,
       trials: log.trials,

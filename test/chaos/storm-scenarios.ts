@@ -8,7 +8,7 @@ export const commitStorm: Scenario = {
   name: 'commit-storm',
   promise: '200 commits in 60 s (reduced: 30 in 15 s), every third one invalid, the others new job generations and changes that touch no instance: each invalid commit is rejected whole, no instance is lost or restarted beyond the rollouts, and the fleet converges on the newest commit.',
   run: (reduced) =>
-    runScenario({ name: 'commit-storm' }, async (fleet, log) => {
+    runScenario({ name: 'commit-storm', reduced }, async (fleet, log) => {
       const commits = reduced ? 30 : 200;
       const spanMs = reduced ? 15_000 : 60_000;
       let invalid = 0;
@@ -25,7 +25,7 @@ export const commitStorm: Scenario = {
           }
           await sleep(Math.max(0, startMs + (serial * spanMs) / commits - Date.now()));
         }
-      }, 120_000);
+      }, { timeoutMs: reduced ? 60_000 : 120_000 });
       log.note(`${invalid} of ${commits} commits invalid`);
       const current = parseJson((await fleet.reader.range(`${PREFIX}/sync/current`)).values.get(`${PREFIX}/sync/current`)) as { rejected?: unknown } | undefined;
       if (current?.rejected !== undefined) log.violation('sync/current still shows a rejected commit although the newest is valid');
