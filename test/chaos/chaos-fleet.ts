@@ -172,7 +172,8 @@ export class ChaosFleet {
   }
 
   keepalivedFindings(): Promise<KeepalivedFindings> {
-    return this.keepalived.findings((atMs) => this.prober.healthyAt(atMs), this.instances.changesAtMs);
+    const changesAtMs = [...this.instances.changesAtMs, ...this.prober.timeline.map((change) => change.atMs)];
+    return this.keepalived.findings((atMs) => this.prober.healthyAt(atMs), changesAtMs);
   }
 
   /** Stops everything; keeps the log book in the temp dir's sibling when `failure` is given (or always, with YGG_CHAOS_KEEP_LOGS). */

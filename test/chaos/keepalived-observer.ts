@@ -9,10 +9,12 @@ import path from 'node:path';
 
 const SAMPLE_INTERVAL_MS = 50;
 /**
- * A real change reaches the file up to the renderer's max wait (2 s) later, and an instance leaves
- * naming up to a drain (2 s) before its process stops: a sample this close to a change is not judged.
+ * A real change reaches the file up to the renderer's max wait (2 s) later, longer while etcd elects
+ * a leader (a new instance's naming entry waits for the write), and an instance leaves naming a
+ * drain (2 s) before its process stops: a sample this close to a change is not judged.
  */
-const SETTLE_MS = 3000;
+const JUDGED_AFTER_CHANGE_MS = 5000;
+const JUDGED_BEFORE_CHANGE_MS = 3000;
 
 interface Sample {
   readonly atMs: number;
@@ -60,10 +62,10 @@ export class KeepalivedObserver {
     return this.latest?.realServers;
   }
 
-  /** Judges the samples so far; `healthyAt` and `changesAtMs` describe the fleet over the same time. */
+  /** Judges the samples so far; `healthyAt` and `changesAtMs` (processes, health) describe the fleet over the same time. */
   async findings(healthyAt: (atMs: number) => number, changesAtMs: readonly number[]): Promise<KeepalivedFindings> {
     const changes = [...changesAtMs].sort((a, b) => a - b);
-    const steady = (atMs: number) => !changes.some((change) => Math.abs(change - atMs) < SETTLE_MS);
+    const steady = (atMs: number) => !changes.some((change) => change > atMs - JUDGED_AFTER_CHANGE_MS && change < atMs + JUDGED_BEFORE_CHANGE_MS);
     let droppedMax = 0;
     let droppedSamples = 0;
     let missingSamples = 0;
