@@ -48,9 +48,14 @@ export function processesUnder(dir: string): ProcessInfo[] {
     if (pid === process.pid) continue;
     const info = readProcess(pid);
     if (!info || info.state === 'Z' || info.state === 'X') continue;
-    if (info.cwd.startsWith(dir) || info.argv.some((arg) => arg.includes(dir))) found.push(info);
+    if (isInside(info.cwd, dir) || info.argv.some((arg) => isInside(arg, dir) || arg.includes(`=${dir}/`))) found.push(info);
   }
   return found;
+}
+
+/** `path` is `dir` or below it (not merely a sibling sharing its name as a prefix). */
+function isInside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
 }
 
 export function signalGroupAndProcess(pid: number, signal: NodeJS.Signals): void {
