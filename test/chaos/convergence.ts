@@ -22,7 +22,7 @@ interface Assigned {
   readonly specHash: string;
 }
 
-/** undefined when converged, else the first thing that is not yet as it should be. */
+/** undefined when converged, else what is not yet as it should be (instances first: they say most). */
 export async function notConverged(sources: FleetSnapshotSources, expectedSha: string): Promise<string | undefined> {
   const { reader, prefix, job } = sources;
   let values: Map<string, string>;
@@ -31,25 +31,26 @@ export async function notConverged(sources: FleetSnapshotSources, expectedSha: s
   } catch (error) {
     return `etcd unreadable: ${(error as Error).message}`;
   }
-  const current = parseJson(values.get(`${prefix}/sync/current`)) as { commit?: { sha?: string }; result?: string } | undefined;
-  if (current?.commit?.sha !== expectedSha || current.result !== 'Synced') return `sync/current is ${current?.commit?.sha?.slice(0, 8) ?? 'absent'} ${current?.result ?? ''}, want ${expectedSha.slice(0, 8)} Synced`;
+  const problems: string[] = [];
   const assigned = assignments(values, prefix, job);
-  if (assigned.length !== sources.desiredInstances) return `${assigned.length} assignments of ${job}, want ${sources.desiredInstances}`;
   const processes = sources.processes();
   const healthy = await sources.probeHealthy();
   for (const { host, ip, specHash } of assigned) {
     const status = parseJson(values.get(`${prefix}/status/${host}/${job}`)) as { specHash?: string; state?: string } | undefined;
-    if (status?.specHash !== specHash || status.state !== 'Healthy') return `status/${host}/${job} is ${status?.state ?? 'absent'} ${status?.specHash?.slice(0, 8) ?? ''}, want Healthy ${specHash.slice(0, 8)}`;
+    if (status?.specHash !== specHash || status.state !== 'Healthy') problems.push(`status/${host}/${job} is ${status?.state ?? 'absent'} ${status?.specHash?.slice(0, 8) ?? ''}, want Healthy ${specHash.slice(0, 8)}`);
     const running = processes.filter((process) => process.hostIp === ip);
-    if (running.length !== 1 || running[0]!.specHash !== specHash) return `${host} runs ${running.map((process) => process.specHash.slice(0, 8)).join(',') || 'nothing'}, want ${specHash.slice(0, 8)}`;
-    if (!healthy.has(ip)) return `${host} (${ip}) does not answer /health`;
+    if (running.length !== 1 || running[0]!.specHash !== specHash) problems.push(`${host} runs ${running.map((process) => process.specHash.slice(0, 8)).join(',') || 'nothing'}, want ${specHash.slice(0, 8)}`);
+    else if (!healthy.has(ip)) problems.push(`${host} (${ip}) does not answer /health`);
   }
-  if (processes.length !== assigned.length) return `${processes.length} job processes live, want ${assigned.length}`;
+  if (assigned.length !== sources.desiredInstances) problems.push(`${assigned.length} assignments of ${job}, want ${sources.desiredInstances}`);
+  if (processes.length !== assigned.length) problems.push(`${processes.length} job processes live, want ${assigned.length}`);
+  const current = parseJson(values.get(`${prefix}/sync/current`)) as { commit?: { sha?: string }; result?: string } | undefined;
+  if (current?.commit?.sha !== expectedSha || current.result !== 'Synced') problems.push(`sync/current is ${current?.commit?.sha?.slice(0, 8) ?? 'absent'} ${current?.result ?? ''}, want ${expectedSha.slice(0, 8)} Synced`);
   const want = assigned.map((entry) => `${entry.ip}:${sources.port}`).sort();
   const have = sources.realServers();
-  if (have === undefined) return 'keepalived.conf is missing';
-  if (have.join(' ') !== want.join(' ')) return `keepalived.conf has [${have.join(' ')}], want [${want.join(' ')}]`;
-  return undefined;
+  if (have === undefined) problems.push('keepalived.conf is missing');
+  else if (have.join(' ') !== want.join(' ')) problems.push(`keepalived.conf has [${have.join(' ')}], want [${want.join(' ')}]`);
+  return problems.length === 0 ? undefined : problems.slice(0, 4).join('; ');
 }
 
 function assignments(values: ReadonlyMap<string, string>, prefix: string, job: string): Assigned[] {
