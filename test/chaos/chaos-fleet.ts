@@ -13,7 +13,7 @@ import { EtcdReader } from './etcd-reader.js';
 import { startEtcdCluster, type EtcdCluster } from './etcd-members.js';
 import { InstanceObserver } from './instance-observer.js';
 import { KeepalivedObserver, type KeepalivedFindings } from './keepalived-observer.js';
-import { killEverythingUnder } from './process-table.js';
+import { killEverythingUnder, killOnExit } from './process-table.js';
 import { LogBook, spawnYgg, type YggProcess } from './ygg-process.js';
 
 export const PREFIX = '/ygg/v1';
@@ -57,6 +57,7 @@ export class ChaosFleet {
     readonly etcd: EtcdCluster,
     readonly repo: ChaosRepo,
     readonly port: number,
+    private readonly guard: { release(): void },
   ) {
     this.keepalivedFile = path.join(dir, 'keepalived.conf');
     this.reader = new EtcdReader(etcd.endpoints.split(','));
@@ -69,12 +70,13 @@ export class ChaosFleet {
   /** Brings the fleet up and waits until it has converged on its first commit. */
   static async start(options: ChaosFleetOptions): Promise<ChaosFleet> {
     const dir = mkdtempSync(path.join(tmpdir(), `ygg-chaos-${options.name}-`));
+    const guard = killOnExit(dir);
     let etcd: EtcdCluster | undefined;
     try {
       etcd = await startEtcdCluster(path.join(dir, 'etcd'), options.etcdMembers ?? 1);
       const port = await freePort();
       const repo = createChaosRepo(path.join(dir, 'repo'), { port, ...(options.replicas !== undefined && { replicas: options.replicas }), ...(options.rescheduleAfterSeconds !== undefined && { rescheduleAfterSeconds: options.rescheduleAfterSeconds }) });
-      const fleet = new ChaosFleet(options, dir, etcd, repo, port);
+      const fleet = new ChaosFleet(options, dir, etcd, repo, port, guard);
       fleet.instances.start();
       fleet.prober.start();
       fleet.keepalived.start();
@@ -91,6 +93,8 @@ export class ChaosFleet {
     } catch (error) {
       await killEverythingUnder(dir);
       await etcd?.close();
+      rmSync(dir, { recursive: true, force: true });
+      guard.release();
       throw error;
     }
   }
@@ -188,6 +192,7 @@ export class ChaosFleet {
     await Promise.all([...this.controllers.values(), ...this.agents.values()].map((process) => process.kill()));
     await killEverythingUnder(this.dir);
     await this.etcd.close();
+    this.guard.release();
     let logFile: string | undefined;
     if (failure !== undefined || process.env['YGG_CHAOS_KEEP_LOGS']) {
       logFile = `${this.dir}.log`;

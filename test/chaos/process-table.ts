@@ -68,6 +68,23 @@ export function signalGroupAndProcess(pid: number, signal: NodeJS.Signals): void
   }
 }
 
+/** Dirs whose processes die with this process, however it ends (a runner's SIGTERM, a crash). */
+const guarded = new Set<string>();
+let exitHookInstalled = false;
+
+/** Until `release`, an exit of this process (normal, SIGINT, SIGTERM) first SIGKILLs everything under `dir`. */
+export function killOnExit(dir: string): { release(): void } {
+  guarded.add(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const each of guarded) for (const info of processesUnder(each)) signalGroupAndProcess(info.pid, 'SIGKILL');
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+  }
+  return { release: () => guarded.delete(dir) };
+}
+
 /**
  * SIGKILLs every process (and its group) that belongs to `dir`, round after round, because an agent
  * and its twin watchdog restart each other: a round can race a restart. Returns how many rounds it took.
