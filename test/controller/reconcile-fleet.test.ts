@@ -378,7 +378,8 @@ test('a host first seen assigned without a live agent gets lost/<host> since now
 
 /** Every host lost an hour before LATER; moves limited to `maxHostsPercentPerMinute`. */
 function everyHostLost(maxHostsPercentPerMinute: number) {
-  const built = fleet({ config: { reschedule: { maxHostsPercentPerMinute, unhealthyIdcThresholdPercent: 30 } } });
+  // Every host lost would be a partition at any lower threshold: this is about having nowhere to go.
+  const built = fleet({ config: { reschedule: { maxHostsPercentPerMinute, unhealthyIdcThresholdPercent: 100 } } });
   return { built, observed: withLost(steadyCluster(), Object.fromEntries(HOST_NAMES.map((name) => [name, LATER - HOUR_MS]))) };
 }
 
@@ -476,14 +477,17 @@ test('more than unhealthyIdcThresholdPercent of one idc’s hosts lost at once i
   assert.equal(held.wakeAtMs, undefined);
   assert.deepEqual(held.placement.get('spread'), [...steady.assignments].filter(([, jobs]) => jobs.has('spread')).map(([name]) => name).sort());
 
-  // 3 of 5 is not more than a 60 % threshold, and 2 lost hosts are host failures: the replicas move.
+  // 3 of 5 is not more than a 60 % threshold, and one lost host is a host failure: the replicas move.
   const looser = reconcile(bigFleet({ maxHostsPercentPerMinute: 100, unhealthyIdcThresholdPercent: 60 }), longLost, { nowMs: LATER });
   assert.equal(looser.partition, undefined);
   assert.equal(looser.actions.filter((action) => action.type === 'reschedule').length, 3);
+  const oneLost = withLost(steady, { [lgSpread[0]!]: LATER - HOUR_MS });
+  const failure = reconcile(built, oneLost, { nowMs: LATER });
+  assert.equal(failure.partition, undefined);
+  assert.equal(failure.actions.filter((action) => action.type === 'reschedule').length, 1);
+  // Two of five (40 %) at once is past the 30 % threshold: a partition.
   const twoLost = withLost(steady, Object.fromEntries(lgSpread.slice(0, 2).map((name) => [name, LATER - HOUR_MS])));
-  const failures = reconcile(built, twoLost, { nowMs: LATER });
-  assert.equal(failures.partition, undefined);
-  assert.equal(failures.actions.filter((action) => action.type === 'reschedule').length, 2);
+  assert.deepEqual(reconcile(built, twoLost, { nowMs: LATER }).partition, [{ idc: 'lg', lost: 2, hosts: 5 }]);
 });
 
 test('scaling replicas adds or removes instances without touching the ones that stay', () => {
