@@ -63,6 +63,7 @@ export class FleetInformer {
   private readonly agents = new Map<string, AgentRecord>();
   private readonly lostSince = new Map<string, number>();
   private readonly rescheduledAt = new Map<string, number>();
+  private readonly partitionedHosts = new Set<string>();
   private readonly rollouts = new Map<string, RolloutRecord>();
   private readonly vips = new Map<string, VipRecord>();
   private syncCurrent: SyncCurrentRecord | undefined;
@@ -114,6 +115,7 @@ export class FleetInformer {
       // What lost/ holds: the reconcile writes a record when it first sees a lost host, not the mirror.
       lostSince: this.lostSince,
       rescheduledAt: this.rescheduledAt,
+      partitionedHosts: this.partitionedHosts,
       rollouts: this.rollouts,
       vips: this.vips,
       byJob: this.byJob,
@@ -160,6 +162,7 @@ export class FleetInformer {
     this.agents.clear();
     this.lostSince.clear();
     this.rescheduledAt.clear();
+    this.partitionedHosts.clear();
     this.rollouts.clear();
     this.vips.clear();
     this.syncCurrent = undefined;
@@ -220,6 +223,7 @@ export class FleetInformer {
     const rescheduledAtMs = record?.rescheduledAt === undefined ? undefined : Date.parse(record.rescheduledAt);
     this.lostSince.delete(host);
     this.rescheduledAt.delete(host);
+    this.partitionedHosts.delete(host);
     if (!record) return;
     if (Number.isNaN(sinceMs) || Number.isNaN(rescheduledAtMs)) {
       this.options.onProblem?.(this.layout.lostHost(host), 'a time that does not parse: ignored');
@@ -227,5 +231,6 @@ export class FleetInformer {
     }
     this.lostSince.set(host, sinceMs);
     if (rescheduledAtMs !== undefined) this.rescheduledAt.set(host, rescheduledAtMs);
+    if (record.partitioned) this.partitionedHosts.add(host);
   }
 }

@@ -22,6 +22,8 @@ export interface ObservedState {
   readonly lostSince: ReadonlyMap<string, number>;
   /** lost/<host>: lost hosts whose replicas were released to move elsewhere, and when (ms since epoch). */
   readonly rescheduledAt: ReadonlyMap<string, number>;
+  /** lost/<host>: lost hosts whose idc looked partitioned (their clock restarts when it heals). */
+  readonly partitionedHosts?: ReadonlySet<string>;
   readonly rollouts: ReadonlyMap<string, RolloutRecord>;
   readonly vips: ReadonlyMap<string, VipRecord>;
   /** job → host → assignment, when the source keeps that index (the informer does). */

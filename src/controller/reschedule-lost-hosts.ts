@@ -56,10 +56,13 @@ export function rescheduleLostHosts({ model, observed, layout, nowMs }: Reschedu
   const assignedLost = [...observed.assignments.keys()].filter((host) => isAssigned(host) && !isLive(host)).sort();
   // A host whose replicas all moved away keeps its record while it counts against the rate limit.
   const lost = new Set([...assignedLost, ...[...observed.lostSince.keys()].filter((host) => !isLive(host) && recentlyRescheduled(host))]);
-  const since = (host: string) => observed.lostSince.get(host) ?? nowMs;
-
   // An idc's hosts are its online hosts that hold assignments or run an agent: idle hosts without one say nothing.
   const partition = partitionedIdcs(model, assignedLost, (host) => isLive(host) || isAssigned(host));
+  const flagged = observed.partitionedHosts ?? new Set<string>();
+  // A partition marks its lost hosts; once it heals, their clock starts again from now.
+  const toFlag = partition.length > 0 ? [...lost].filter((host) => !flagged.has(host)) : [];
+  const restarted = partition.length > 0 ? [] : [...lost].filter((host) => flagged.has(host));
+  const since = (host: string) => (restarted.includes(host) ? nowMs : (observed.lostSince.get(host) ?? nowMs));
   const evacuate = new Set(partition.length > 0 ? [] : assignedLost.filter((host) => observed.rescheduledAt.has(host)));
   const rescheduleAfterMs = model.config.rescheduleAfterSeconds * 1000;
   const waiting = partition.length > 0 ? [] : assignedLost.filter((host) => !evacuate.has(host) && holdsReplicas(model, observed, host));
@@ -76,9 +79,15 @@ export function rescheduleLostHosts({ model, observed, layout, nowMs }: Reschedu
   }
   for (const host of [...lost].sort()) {
     const releasedNow = released.includes(host);
-    if (observed.lostSince.has(host) && !releasedNow) continue;
+    const reflagged = toFlag.includes(host) || restarted.includes(host);
+    if (observed.lostSince.has(host) && !releasedNow && !reflagged) continue;
     const rescheduledAtMs = releasedNow ? nowMs : observed.rescheduledAt.get(host);
-    const record: LostHostRecord = { host, since: new Date(since(host)).toISOString(), ...(rescheduledAtMs !== undefined ? { rescheduledAt: new Date(rescheduledAtMs).toISOString() } : {}) };
+    const record: LostHostRecord = {
+      host,
+      since: new Date(since(host)).toISOString(),
+      ...(rescheduledAtMs !== undefined ? { rescheduledAt: new Date(rescheduledAtMs).toISOString() } : {}),
+      ...(partition.length > 0 ? { partitioned: true as const } : {}),
+    };
     const action: AuditAction = releasedNow ? { type: 'host.reschedule', host, lostSince: record.since } : { type: 'host.lost', host };
     writes.push({ op: { put: layout.lostHost(host), value: record }, action });
   }

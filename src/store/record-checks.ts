@@ -162,4 +162,4 @@ export const isRolloutRecord = recordCheck<RolloutRecord>(
   object({ job: string, jobSpecHash: string, state: oneOf('InProgress', 'Failed'), commit: string, startedAt: string, reason: optional(string), failedAt: optional(string) }),
 );
 
-export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string) }));
+export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string), partitioned: optional(exactly(true)) }));

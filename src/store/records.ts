@@ -178,4 +178,9 @@ export interface LostHostRecord {
   readonly since: string;
   /** When its replicas were released to move to other hosts: counts against reschedule.maxHostsPercentPerMinute. */
   readonly rescheduledAt?: string;
+  /**
+   * Lost during a partition of its idc. When the partition heals its clock starts again: hosts come
+   * back one by one, and the last ones must not look like long-dead single failures.
+   */
+  readonly partitioned?: true;
 }

@@ -88,6 +88,7 @@ function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedSta
   const vips = new Map(observed.vips);
   const lostSince = new Map(observed.lostSince);
   const rescheduledAt = new Map(observed.rescheduledAt);
+  const partitionedHosts = new Set(observed.partitionedHosts);
   for (const op of ops) {
     const key = keyOf(op);
     const [kind, first, second] = keySegments(key, LAYOUT.prefix);
@@ -111,13 +112,15 @@ function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedSta
       const record = 'put' in op ? (op.value as LostHostRecord) : undefined;
       lostSince.delete(first!);
       rescheduledAt.delete(first!);
+      partitionedHosts.delete(first!);
+      if (record?.partitioned) partitionedHosts.add(first!);
       if (record) lostSince.set(first!, Date.parse(record.since));
       if (record?.rescheduledAt) rescheduledAt.set(first!, Date.parse(record.rescheduledAt));
     } else {
       assert.fail(`unexpected key ${key}`);
     }
   }
-  return { ...observed, assignments, removals, rollouts, vips, lostSince, rescheduledAt };
+  return { ...observed, assignments, removals, rollouts, vips, lostSince, rescheduledAt, partitionedHosts };
 }
 
 /** Every assignment reports its own spec: `Healthy` for api (health-checked), `Running` for worker. */
@@ -472,10 +475,23 @@ test('more than unhealthyIdcThresholdPercent of one idc’s hosts lost at once i
   // Long past rescheduleAfterSeconds, with room in the rate limit: still nothing moves.
   const longLost = withLost(steady, Object.fromEntries(lgSpread.map((name) => [name, LATER - HOUR_MS])));
   const held = reconcile(built, longLost, { nowMs: LATER });
-  assert.deepEqual(held.ops, []);
+  // The partition marks its lost hosts once, so their clocks can restart when it heals.
+  const marked = lgSpread.map((name) => ({ put: `${LOST_PREFIX}${name}`, value: { host: name, since: iso(LATER - HOUR_MS), partitioned: true } }));
+  assert.deepEqual(held.ops, marked);
   assert.deepEqual(held.partition, [{ idc: 'lg', lost: 3, hosts: 5 }]);
   assert.equal(held.wakeAtMs, undefined);
   assert.deepEqual(held.placement.get('spread'), [...steady.assignments].filter(([, jobs]) => jobs.has('spread')).map(([name]) => name).sort());
+  const heldLater = applyOps(longLost, held.ops);
+  assert.deepEqual(reconcile(built, heldLater, { nowMs: LATER + 1000 }).ops, []);
+
+  // Healing host by host: with two back, the last one lost is no partition, but it does not look an
+  // hour dead either — its clock starts again now, and it moves only rescheduleAfterSeconds later.
+  const healing = { ...heldLater, liveAgents: new Set([...heldLater.liveAgents, lgSpread[0]!, lgSpread[1]!]) };
+  const restarted = reconcile(built, healing, { nowMs: LATER + 2000 });
+  assert.equal(restarted.partition, undefined);
+  assert.equal(restarted.actions.filter((action) => action.type === 'reschedule').length, 0);
+  assert.deepEqual(restarted.ops.find((op) => keyOf(op) === `${LOST_PREFIX}${lgSpread[2]}`), { put: `${LOST_PREFIX}${lgSpread[2]}`, value: { host: lgSpread[2], since: iso(LATER + 2000) } });
+  assert.equal(restarted.wakeAtMs, LATER + 2000 + 300_000);
 
   // 3 of 5 is not more than a 60 % threshold, and one lost host is a host failure: the replicas move.
   const looser = reconcile(bigFleet({ maxHostsPercentPerMinute: 100, unhealthyIdcThresholdPercent: 60 }), longLost, { nowMs: LATER });
