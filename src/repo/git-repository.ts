@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { createGitObjectFs, useNativeInflate, type GitObjectFs } from './git-object-fs.js';
+import { createObjectSizeReader, type ObjectSizeReader } from './git-object-size.js';
 import { SourceError, type CommitInfo, type RepoFile } from './source.js';
-
 
 /** Finds the directory holding `.git` at or above `start`. */
 export function findWorkTreeTop(start: string): string | undefined {
@@ -24,10 +24,12 @@ export class GitRepository {
   private treeFiles = new Map<string, readonly RepoFile[]>();
 
   private readonly objectFs: GitObjectFs;
+  private readonly sizes: ObjectSizeReader;
 
   constructor(readonly dir: string) {
     useNativeInflate();
     this.objectFs = createGitObjectFs(path.join(dir, '.git'));
+    this.sizes = createObjectSizeReader(path.join(dir, '.git'));
   }
 
   private get base() {
@@ -37,6 +39,7 @@ export class GitRepository {
   /** Forgets what the object store held; call after something else wrote objects (e.g. a fetch). */
   refresh(): void {
     this.objectFs.refresh();
+    this.sizes.refresh();
   }
 
   /**
@@ -194,6 +197,12 @@ export class GitRepository {
 
   async readBlob(oid: string): Promise<Uint8Array> {
     return (await git.readBlob({ ...this.base, oid })).blob;
+  }
+
+  /** A blob's size from its object header, without inflating it. */
+  async blobSize(oid: string): Promise<number> {
+    // Objects this reader cannot see (an alternate object store) are measured the slow way.
+    return (await this.sizes.sizeOf(oid)) ?? (await this.readBlob(oid)).length;
   }
 
   async sha256(oid: string): Promise<string> {

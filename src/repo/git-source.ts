@@ -34,6 +34,7 @@ export class GitSource implements RepoSource {
       files,
       readText: async (file) => this.decoder.decode(await this.repository.readBlob(file.id)),
       readBytes: (file) => this.repository.readBlob(file.id),
+      sizeOf: (file) => this.repository.blobSize(file.id),
       sha256: (file) => this.repository.sha256(file.id),
     };
   }

@@ -27,6 +27,8 @@ export interface RepoSnapshot {
   readonly files: readonly RepoFile[];
   readText(file: RepoFile): Promise<string>;
   readBytes(file: RepoFile): Promise<Uint8Array>;
+  /** A file's size in bytes, known without reading its content (limits hold before reading). */
+  sizeOf(file: RepoFile): Promise<number>;
   /** Lowercase hex sha256 of a file's bytes. */
   sha256(file: RepoFile): Promise<string>;
 }

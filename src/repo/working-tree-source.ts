@@ -16,6 +16,7 @@ export class WorkingTreeSource implements RepoSource {
   async snapshot(ref?: string): Promise<RepoSnapshot> {
     if (ref !== undefined) throw new SourceError('E_REF_NOT_FOUND', `a working tree has no ref "${ref}"`);
     const files: RepoFile[] = [];
+    const sizes = new Map<string, number>();
     const visit = async (relative: string): Promise<void> => {
       const entries = await fs.readdir(path.join(this.label, relative), { withFileTypes: true });
       for (const entry of entries) {
@@ -26,6 +27,7 @@ export class WorkingTreeSource implements RepoSource {
           // Like git's index: size and mtime identify the content well enough to reuse a parse.
           const stat = await fs.stat(path.join(this.label, entryPath));
           files.push({ path: entryPath, id: `${stat.size}:${stat.mtimeMs}:${stat.ino}` });
+          sizes.set(entryPath, stat.size);
         }
       }
     };
@@ -37,6 +39,7 @@ export class WorkingTreeSource implements RepoSource {
       files,
       readText: (file) => readWorkingTreeText(this.label, file),
       readBytes: read,
+      sizeOf: async (file) => sizes.get(file.path) ?? (await fs.stat(path.join(this.label, file.path))).size,
       sha256: async (file) => createHash('sha256').update(await read(file)).digest('hex'),
     };
   }
