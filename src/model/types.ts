@@ -17,6 +17,23 @@ export interface RepoConfig {
   readonly pruneGuard: { readonly maxDeletePercent: number };
   readonly rescheduleAfterSeconds: number;
   readonly reschedule: RescheduleLimits;
+  /** The folder the fleet lives in; only in a top-level ygg.yaml that points there. */
+  readonly root?: string;
+  /** Globs of the files that are fleet YAML (default: every .yaml/.yml file). */
+  readonly paths?: readonly string[];
+  /** Globs of files that are not, even where `paths` matches them. */
+  readonly ignore?: readonly string[];
+  /** Bounds on what the loader reads, each over its default when not set. */
+  readonly limits?: Partial<RepoLimits>;
+}
+
+/** What loading one commit may cost; anything over a limit is refused before it is parsed. */
+export interface RepoLimits {
+  readonly maxFileBytes: number;
+  readonly maxDocumentsPerFile: number;
+  readonly maxAliasesPerFile: number;
+  readonly maxFiles: number;
+  readonly maxTotalBytes: number;
 }
 
 /** How fast replicas leave lost hosts, and when mass loss stops them (a partition, not host failures). */

@@ -1,15 +1,17 @@
-// The loader: snapshot → parse every YAML file (cached by path + blob id) → assemble the model →
+// The loader: snapshot → where the fleet lives (ygg.yaml) → sizes against the limits, before
+// reading → parse every fleet YAML file (cached by path + blob id) → assemble the model →
 // cross-check → locate findings. A snapshot with any error yields no model: it is rejected whole.
 import { buildFleetIndex, type FleetIndex } from '../model/fleet-index.js';
 import { DEFAULT_REPO_CONFIG, type Host, type Job, type Model, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
 import { checkModel } from './check-model.js';
 import { checkRepoFiles } from './check-repo-files.js';
+import { FileParser, type FileParserOptions, type FileToLocate } from './file-parser.js';
 import { compareFindings, hasErrors, type Finding, type PendingFinding } from './finding.js';
-import { locateFindings } from './locate-findings.js';
-import { parseFile, type LoadedDocument, type ParsedFile } from './parse-file.js';
-import { parseInParallel, parseWorkerCount } from './parse-pool.js';
+import { findFleet, REPO_CONFIG_FILE } from './fleet-layout.js';
+import type { LoadedDocument, ParsedFile } from './parse-file.js';
+import { checkFleetSize } from './repo-limits.js';
 import type { DocumentValidator } from './schema-validator.js';
-import { isYamlPath, type CommitInfo, type RepoFile, type RepoSnapshot } from './source.js';
+import type { CommitInfo, RepoFile, RepoSnapshot } from './source.js';
 
 export interface LoadResult {
   readonly commit?: CommitInfo;
@@ -20,66 +22,111 @@ export interface LoadResult {
   readonly stats: { readonly files: number; readonly parsed: number; readonly documents: number };
 }
 
-const REPO_CONFIG_FILE = 'ygg.yaml';
+interface CacheEntry {
+  readonly id: string;
+  readonly size: number;
+  readonly parsed?: ParsedFile;
+}
 
 /** Keeps parsed files across loads, so a new commit costs only its changed blobs. */
 export class RepoLoader {
-  /** Path → the parse of the content it had last time. */
-  private cache = new Map<string, { readonly id: string; readonly parsed: ParsedFile }>();
+  /** Path → its size and the parse of the content it had last time. */
+  private cache = new Map<string, CacheEntry>();
+  /** The limits the cached parses were made under: a parse depends on them. */
+  private cacheLimits = '';
+  private readonly parser: FileParser;
 
-  constructor(private readonly validator: DocumentValidator) {}
+  constructor(validator: DocumentValidator, options: FileParserOptions = {}) {
+    this.parser = new FileParser(validator, options);
+  }
 
   async load(snapshot: RepoSnapshot): Promise<LoadResult> {
-    const yamlFiles: RepoFile[] = [];
-    const missing: RepoFile[] = [];
-    for (const file of snapshot.files) {
-      if (!isYamlPath(file.path) || HIDDEN_PATH.test(file.path)) continue;
-      yamlFiles.push(file);
-      if (this.cache.get(file.path)?.id !== file.id) missing.push(file);
+    const result = (findings: Finding[], stats: LoadResult['stats'], rest: { model?: Model; index?: FleetIndex } = {}): LoadResult => {
+      findings.sort(compareFindings);
+      const base = { ...(snapshot.commit ? { commit: snapshot.commit } : {}), findings, stats };
+      return hasErrors(findings) ? base : { ...base, ...rest };
+    };
+    const layout = await findFleet(snapshot, async (fleet, file, limits) => (await this.parser.parse(fleet, [file], [0], limits))[0]!);
+    const atRoot = (root: string | undefined, findings: readonly Finding[]) => (root === undefined ? [...findings] : findings.map((finding) => ({ ...finding, file: `${root}/${finding.file}` })));
+    if (!('files' in layout)) {
+      const located = [...layout.located, ...(await this.locateAll(layout.pending, layout.snapshot))];
+      return result(atRoot(layout.root, located), { files: 0, parsed: 0, documents: 0 });
     }
-    const parseLocally = async (file: RepoFile) => parseFile(file.path, await snapshot.readText(file), this.validator);
-    const workers = snapshot.location ? parseWorkerCount(missing.length) : 0;
-    const fresh = workers > 0 ? await parseInParallel({ location: snapshot.location!, files: missing }, workers, parseLocally) : await mapSequentially(missing, parseLocally);
-    missing.forEach((file, index) => this.cache.set(file.path, { id: file.id, parsed: fresh[index]! }));
-    const nextCache = new Map<string, { readonly id: string; readonly parsed: ParsedFile }>();
-    const parsedFiles = yamlFiles.map((file) => {
-      const entry = this.cache.get(file.path)!;
+    const { fleet, files, limits, root } = layout;
+    const limitsKey = JSON.stringify(limits);
+    if (limitsKey !== this.cacheLimits) this.cache = new Map();
+    this.cacheLimits = limitsKey;
+
+    const sizes = await Promise.all(files.map(async (file) => {
+      const cached = this.cache.get(file.path);
+      return cached?.id === file.id ? cached.size : fleet.sizeOf(file);
+    }));
+    const { refused, oversized } = checkFleetSize(files, sizes, limits);
+    if (refused.length > 0) return result(atRoot(root, refused), { files: files.length, parsed: 0, documents: 0 });
+
+    const nextCache = new Map<string, CacheEntry>();
+    const missing: { file: RepoFile; size: number }[] = [];
+    files.forEach((file, index) => {
+      const cached = this.cache.get(file.path);
+      const entry = cached?.id === file.id ? cached : { id: file.id, size: sizes[index]! };
       nextCache.set(file.path, entry);
-      return { file, parsed: entry.parsed };
+      if (!entry.parsed && !oversized.has(file.path)) missing.push({ file, size: entry.size });
     });
-    const parsedCount = missing.length;
+    const fresh = await this.parser.parse(fleet, missing.map(({ file }) => file), missing.map(({ size }) => size), limits);
+    missing.forEach(({ file }, index) => nextCache.set(file.path, { ...nextCache.get(file.path)!, parsed: fresh[index]! }));
     // Only the files of the latest snapshot stay cached: memory stays bounded by one repo.
     this.cache = nextCache;
+    const parsedFiles = files.flatMap((file) => {
+      const parsed = nextCache.get(file.path)!.parsed;
+      return parsed ? [{ file, parsed }] : [];
+    });
 
     const pending: PendingFinding[] = [];
-    const located: Finding[] = [];
+    const located: Finding[] = [...oversized.values()];
     for (const { file, parsed } of parsedFiles) {
       pending.push(...parsed.findings);
-      if (parsed.syntaxError) {
-        located.push({ code: 'E_YAML_SYNTAX', severity: 'error', file: file.path, ...parsed.syntaxError });
-      }
+      if (parsed.fileError) located.push({ severity: 'error', file: file.path, ...parsed.fileError });
     }
-    const { model, problems } = assembleModel(parsedFiles.flatMap(({ file, parsed }) => parsed.documents.map((document) => ({ file: file.path, document }))));
+    const display = (file: string) => (root === undefined ? file : `${root}/${file}`);
+    const { model, problems } = assembleModel(parsedFiles.flatMap(({ file, parsed }) => parsed.documents.map((document) => ({ file: file.path, document }))), display);
     pending.push(...problems);
     const index = buildFleetIndex(model);
     const invalid = new Set(parsedFiles.flatMap(({ parsed }) => parsed.invalidDeclarations));
     pending.push(...checkModel(model, index, (kind, name) => invalid.has(`${kind}/${name}`)));
-    pending.push(...(await checkRepoFiles(model, snapshot)));
+    pending.push(...(await checkRepoFiles(model, fleet)));
+    located.push(...(await this.locateAll(pending, fleet)));
 
-    located.push(...(await locateAll(pending, snapshot)));
-    located.sort(compareFindings);
     const documents = parsedFiles.reduce((sum, { parsed }) => sum + parsed.documents.length, 0);
-    const stats = { files: yamlFiles.length, parsed: parsedCount, documents };
-    const base = { ...(snapshot.commit ? { commit: snapshot.commit } : {}), findings: located, stats };
-    return hasErrors(located) ? base : { ...base, model, index };
+    return result(atRoot(root, located), { files: files.length, parsed: missing.length, documents }, { model, index });
+  }
+
+  /** Stops the parse workers, if any. */
+  close(): Promise<void> {
+    return this.parser.close();
+  }
+
+  private async locateAll(pending: readonly PendingFinding[], snapshot: RepoSnapshot): Promise<Finding[]> {
+    const byFile = new Map<string, PendingFinding[]>();
+    for (const finding of pending) {
+      const list = byFile.get(finding.file);
+      if (list) list.push(finding);
+      else byFile.set(finding.file, [finding]);
+    }
+    const filesByPath = new Map(snapshot.files.map((file) => [file.path, file]));
+    const toLocate: FileToLocate[] = [];
+    const located: Finding[] = [];
+    for (const [path, findings] of byFile) {
+      const file = filesByPath.get(path);
+      if (file) toLocate.push({ file, findings });
+      // A finding about a file that is not there (an absent ygg.yaml) points at its start.
+      else located.push(...findings.map(({ code, severity, message }) => ({ code, severity, message, file: path, line: 1, col: 1 })));
+    }
+    return [...located, ...(await this.parser.locate(snapshot, toLocate))];
   }
 }
 
-/** Hidden folders and files (.git, .github, ...) are not part of the fleet. */
-const HIDDEN_PATH = /(^|\/)\./;
-
 /** Collects documents into the model; a second document with the same name is an error. */
-function assembleModel(documents: readonly { file: string; document: LoadedDocument }[]): { model: Model; problems: PendingFinding[] } {
+function assembleModel(documents: readonly { file: string; document: LoadedDocument }[], display: (file: string) => string): { model: Model; problems: PendingFinding[] } {
   const problems: PendingFinding[] = [];
   const hosts = new Map<string, Host>();
   const treeNodes = new Map<string, TreeNode>();
@@ -87,7 +134,7 @@ function assembleModel(documents: readonly { file: string; document: LoadedDocum
   const services = new Map<string, Service>();
   let config: RepoConfig | undefined;
   const duplicate = (file: string, docIndex: number, path: string[], what: string, firstFile: string) =>
-    problems.push({ code: 'E_DUPLICATE_NAME', severity: 'error', file, docIndex, path, message: `duplicate ${what}: already declared in ${firstFile}` });
+    problems.push({ code: 'E_DUPLICATE_NAME', severity: 'error', file, docIndex, path, message: `duplicate ${what}: already declared in ${display(firstFile)}` });
   const add = <T extends { origin: { file: string } }>(map: Map<string, T>, key: string, value: T, file: string, docIndex: number, path: string[], what: string) => {
     const existing = map.get(key);
     if (existing) duplicate(file, docIndex, path, `${what} "${key}"`, existing.origin.file);
@@ -99,7 +146,7 @@ function assembleModel(documents: readonly { file: string; document: LoadedDocum
     switch (document.kind) {
       case 'Repo':
         if (file !== REPO_CONFIG_FILE) {
-          problems.push({ code: 'E_REPO_CONFIG_PLACE', severity: 'error', file, docIndex, path: ['kind'], message: `the Repo document belongs in ${REPO_CONFIG_FILE} at the repo root` });
+          problems.push({ code: 'E_REPO_CONFIG_PLACE', severity: 'error', file, docIndex, path: ['kind'], message: `the Repo document belongs in ${display(REPO_CONFIG_FILE)}, at the fleet's root` });
         } else if (configFile) {
           duplicate(file, docIndex, ['kind'], 'Repo document', configFile);
         } else {
@@ -122,27 +169,4 @@ function assembleModel(documents: readonly { file: string; document: LoadedDocum
     }
   }
   return { model: { config: config ?? DEFAULT_REPO_CONFIG, hosts, treeNodes, jobs, services }, problems };
-}
-
-async function locateAll(pending: readonly PendingFinding[], snapshot: RepoSnapshot): Promise<Finding[]> {
-  const byFile = new Map<string, PendingFinding[]>();
-  for (const finding of pending) {
-    const list = byFile.get(finding.file);
-    if (list) list.push(finding);
-    else byFile.set(finding.file, [finding]);
-  }
-  const filesByPath = new Map(snapshot.files.map((file) => [file.path, file]));
-  const located: Finding[] = [];
-  for (const [path, findings] of byFile) {
-    const file = filesByPath.get(path);
-    const text = file ? await snapshot.readText(file) : '';
-    located.push(...locateFindings(text, findings));
-  }
-  return located;
-}
-
-async function mapSequentially<T, R>(items: readonly T[], map: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (const item of items) results.push(await map(item));
-  return results;
 }

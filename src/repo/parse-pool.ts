@@ -1,22 +1,32 @@
-// Parses many files on every core: the main thread and worker threads pull chunks from one queue.
-// Only the cold path needs this (a first load, or a commit that rewrites thousands of files); a
-// worker reads the blobs itself, so only file names go in and parsed documents come out.
-import { availableParallelism } from 'node:os';
+// Worker threads that parse and locate YAML files: off the main thread, which in the controller
+// renews the leader lease and answers HTTP, and on more cores for a cold load of thousands of files.
+// A worker reads the files itself (only names go in, parsed documents come out), handles one request
+// at a time, and is stopped after `idleMs` without work, which gives its memory back; its heap is
+// capped, so a parse that would exhaust it fails that load instead of the process.
 import { Worker } from 'node:worker_threads';
+import type { Finding, PendingFinding } from './finding.js';
 import type { ParsedFile } from './parse-file.js';
+import type { AppliedLimits } from './repo-limits.js';
 import type { RepoFile, SnapshotLocation } from './source.js';
 
-const CHUNK_SIZE = 400;
+export type ParseRequest =
+  | { readonly kind: 'parse'; readonly location: SnapshotLocation; readonly files: readonly RepoFile[]; readonly limits: AppliedLimits }
+  | { readonly kind: 'locate'; readonly location: SnapshotLocation; readonly files: readonly { readonly file: RepoFile; readonly findings: readonly PendingFinding[] }[] };
 
-export interface ParseTask {
-  readonly location: SnapshotLocation;
-  readonly files: readonly RepoFile[];
+export type ParseReply = { readonly parsed: ParsedFile[] } | { readonly located: Finding[][] } | { readonly error: string };
+
+export interface ParsePoolOptions {
+  readonly maxWorkers: number;
+  /** A worker idle this long is stopped; 0 stops it as soon as the queue is empty. */
+  readonly idleMs: number;
+  /** Cap on each worker's heap, in MiB. */
+  readonly maxHeapMb: number;
 }
 
-/** Worker threads worth starting for `fileCount` files: none for small jobs or a single core. */
-export function parseWorkerCount(fileCount: number): number {
-  if (fileCount < 2 * CHUNK_SIZE) return 0;
-  return Math.min(availableParallelism() - 1, 3, Math.floor(fileCount / CHUNK_SIZE) - 1);
+interface PoolWorker {
+  readonly worker: Worker;
+  busy?: { resolve: (reply: ParseReply) => void; reject: (error: Error) => void };
+  idleTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -24,52 +34,92 @@ export function parseWorkerCount(fileCount: number): number {
  * sources (tests, benchmarks under tsx), the .ts source after registering tsx in the worker, since
  * workers do not inherit the main thread's `--import tsx` hooks.
  */
-function startWorker(workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url), { workerData });
+function startWorker(maxHeapMb: number): Worker {
+  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url), { resourceLimits });
   const tsx = import.meta.resolve('tsx/esm/api');
   const source = new URL('./parse-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, resourceLimits });
 }
 
-/**
- * Parses `task.files` with `parseLocally` on this thread and `workerCount` workers alongside;
- * results come back in the order of `task.files`.
- */
-export async function parseInParallel(task: ParseTask, workerCount: number, parseLocally: (file: RepoFile) => Promise<ParsedFile>): Promise<ParsedFile[]> {
-  const results: ParsedFile[] = new Array(task.files.length);
-  let nextChunk = 0;
-  const takeChunk = (): [number, number] | undefined => {
-    const start = nextChunk * CHUNK_SIZE;
-    if (start >= task.files.length) return undefined;
-    nextChunk++;
-    return [start, Math.min(start + CHUNK_SIZE, task.files.length)];
-  };
-  const runWorker = () =>
-    new Promise<void>((resolve, reject) => {
-      const worker = startWorker({ location: task.location });
-      let chunk: [number, number] | undefined;
-      const sendNext = () => {
-        chunk = takeChunk();
-        if (chunk) worker.postMessage(task.files.slice(chunk[0], chunk[1]));
-        else void worker.terminate().then(() => resolve());
-      };
-      worker.on('message', (message: { ready?: true; parsed?: ParsedFile[] }) => {
-        if (message.parsed && chunk) message.parsed.forEach((parsed, offset) => (results[chunk![0] + offset] = parsed));
-        sendNext();
-      });
-      worker.on('error', reject);
-      worker.on('exit', (code) => {
-        if (chunk && code !== 0) reject(new Error(`parse worker exited with code ${code}`));
-      });
+export class ParsePool {
+  private readonly workers = new Set<PoolWorker>();
+  private readonly queue: { request: ParseRequest; resolve: (reply: ParseReply) => void; reject: (error: Error) => void }[] = [];
+
+  constructor(private readonly options: ParsePoolOptions) {}
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  run(request: ParseRequest): Promise<ParseReply> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
     });
-  const runLocally = async () => {
-    for (let chunk = takeChunk(); chunk; chunk = takeChunk()) {
-      // Reads from an in-memory pack resolve as microtasks only: yield so workers' messages get through.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      for (let index = chunk[0]; index < chunk[1]; index++) results[index] = await parseLocally(task.files[index]!);
+  }
+
+  async close(): Promise<void> {
+    const workers = [...this.workers];
+    this.workers.clear();
+    await Promise.all(workers.map((entry) => this.stop(entry)));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let idle = [...this.workers].find((entry) => !entry.busy);
+      if (!idle && this.workers.size < this.options.maxWorkers) idle = this.add();
+      if (!idle) return;
+      const { request, resolve, reject } = this.queue.shift()!;
+      clearTimeout(idle.idleTimer);
+      idle.busy = { resolve, reject };
+      idle.worker.ref();
+      idle.worker.postMessage(request);
     }
-  };
-  await Promise.all([runLocally(), ...Array.from({ length: workerCount }, runWorker)]);
-  return results;
+  }
+
+  private add(): PoolWorker {
+    const entry: PoolWorker = { worker: startWorker(this.options.maxHeapMb) };
+    const fail = (error: Error) => {
+      this.workers.delete(entry);
+      entry.busy?.reject(error);
+      entry.busy = undefined;
+      this.dispatch();
+    };
+    entry.worker.on('message', (reply: ParseReply) => {
+      const busy = entry.busy!;
+      entry.busy = undefined;
+      this.idle(entry);
+      busy.resolve(reply);
+      this.dispatch();
+    });
+    entry.worker.on('error', (error: Error & { code?: string }) => {
+      fail(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`parsing ran out of memory (the parse worker's heap is capped at ${this.options.maxHeapMb} MiB)`, { cause: error }) : error);
+    });
+    entry.worker.on('exit', (code) => fail(new Error(`parse worker exited with code ${code}`)));
+    this.workers.add(entry);
+    return entry;
+  }
+
+  private idle(entry: PoolWorker): void {
+    // An idle worker does not keep the process alive; a stopped one has given its memory back.
+    entry.worker.unref();
+    if (this.options.idleMs === 0 && this.queue.length === 0) {
+      this.workers.delete(entry);
+      void this.stop(entry);
+      return;
+    }
+    entry.idleTimer = setTimeout(() => {
+      this.workers.delete(entry);
+      void this.stop(entry);
+    }, this.options.idleMs);
+    entry.idleTimer.unref();
+  }
+
+  private async stop(entry: PoolWorker): Promise<void> {
+    clearTimeout(entry.idleTimer);
+    entry.worker.removeAllListeners('exit');
+    await entry.worker.terminate();
+  }
 }
