@@ -101,7 +101,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
   });
   controller = new FleetController({
     source,
-    loader: new RepoLoader(createSchemaValidator()),
+    loader: new RepoLoader(createSchemaValidator(), { offThread: true }),
     store,
     layout,
     informer,

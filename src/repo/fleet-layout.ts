@@ -77,12 +77,13 @@ export async function findFleet(snapshot: RepoSnapshot, parseOne: ParseOne): Pro
   if (top?.repo && root !== undefined) {
     const { docIndex, written } = top.repo;
     const pending: PendingFinding[] = [];
-    const problem = (docIndex: number, path: (string | number)[], message: string) => pending.push({ code: 'E_REPO_ROOT', severity: 'error', file: top.file.path, docIndex, path, message });
+    const problem = (docIndex: number, path: (string | number)[], message: string, atKey = false) =>
+      pending.push({ code: 'E_REPO_ROOT', severity: 'error', file: top.file.path, docIndex, path, message, atKey });
     for (const key of written.filter((name) => name !== 'root')) {
-      problem(docIndex, ['spec', key], `with spec.root, ${REPO_CONFIG_FILE} only points at the fleet: move ${key} to ${root}/${REPO_CONFIG_FILE}`);
+      problem(docIndex, ['spec', key], `with spec.root, ${REPO_CONFIG_FILE} only points at the fleet: move ${key} to ${root}/${REPO_CONFIG_FILE}`, true);
     }
     for (const document of top.parsed.documents.filter((candidate) => candidate.kind !== 'Repo')) {
-      problem(document.docIndex, ['kind'], `with spec.root, ${REPO_CONFIG_FILE} only points at the fleet: move this ${document.kind} under ${root}/`);
+      problem(document.docIndex, [], `with spec.root, ${REPO_CONFIG_FILE} only points at the fleet: move this ${document.kind} under ${root}/`);
     }
     fleet = subfolderSnapshot(snapshot, root);
     if (fleet.files.length === 0) problem(docIndex, ['spec', 'root'], `folder "${root}" does not exist or holds no files`);
