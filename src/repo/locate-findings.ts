@@ -58,7 +58,7 @@ export function locateFindings(text: string, pending: readonly PendingFinding[])
 /** The first syntax error `yaml` reports, with its position; undefined if it finds none. */
 export function locateSyntaxError(text: string): { line: number; col: number; message: string } | undefined {
   const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter });
+  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: false });
   const list = Array.isArray(documents) ? documents : [documents];
   for (const document of list) {
     const error = document.errors[0];
