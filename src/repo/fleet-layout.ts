@@ -7,9 +7,7 @@ import type { Finding, PendingFinding } from './finding.js';
 import type { LoadedDocument, ParsedFile } from './parse-file.js';
 import { globMatcher } from './path-glob.js';
 import { applyLimits, checkFleetSize, DEFAULT_REPO_LIMITS, type AppliedLimits } from './repo-limits.js';
-import { isYamlPath, type RepoFile, type RepoSnapshot } from './source.js';
-
-export const REPO_CONFIG_FILE = 'ygg.yaml';
+import { isYamlPath, REPO_CONFIG_FILE, type RepoFile, type RepoSnapshot } from './source.js';
 
 export interface FleetLayout {
   /** The fleet's folder in the snapshot, when a top-level ygg.yaml points there. */

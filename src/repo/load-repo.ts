@@ -7,11 +7,11 @@ import { checkModel } from './check-model.js';
 import { checkRepoFiles } from './check-repo-files.js';
 import { FileParser, type FileParserOptions, type FileToLocate } from './file-parser.js';
 import { compareFindings, hasErrors, type Finding, type PendingFinding } from './finding.js';
-import { findFleet, REPO_CONFIG_FILE } from './fleet-layout.js';
+import { findFleet } from './fleet-layout.js';
 import type { LoadedDocument, ParsedFile } from './parse-file.js';
 import { checkFleetSize } from './repo-limits.js';
 import type { DocumentValidator } from './schema-validator.js';
-import type { CommitInfo, RepoFile, RepoSnapshot } from './source.js';
+import { REPO_CONFIG_FILE, type CommitInfo, type RepoFile, type RepoSnapshot } from './source.js';
 
 export interface LoadResult {
   readonly commit?: CommitInfo;

@@ -7,7 +7,7 @@ import { locateSyntaxError } from './locate-findings.js';
 import { checkDocument } from './check-document.js';
 import { limitSetting, type AppliedLimits } from './repo-limits.js';
 import type { DocumentValidator } from './schema-validator.js';
-import { checkYamlText, expandsPast, mayNestDeeperThan, type TextProblem } from './yaml-limits.js';
+import { checkYamlText, expandsPast, mayHaveAliases, mayNestDeeperThan, type TextProblem } from './yaml-limits.js';
 
 export type LoadedDocument =
   /** `written`: the spec fields the file sets itself (the schema fills in the others). */
@@ -72,8 +72,7 @@ export function parseFile(file: string, text: string, validator: DocumentValidat
   if (parsed.values.every((value) => value === null || value === undefined)) {
     problem(0, [], 'E_EMPTY_FILE', 'file contains no YAML documents (expected apiVersion, kind, metadata, spec)');
   }
-  // Without an anchor (&name) there is no alias, so nothing can expand.
-  const mayExpand = text.includes('&');
+  const mayExpand = mayHaveAliases(text);
   parsed.values.forEach((value, docIndex) => {
     if (value === null || value === undefined) return;
     if (mayExpand && expandsPast(value, text.length)) {

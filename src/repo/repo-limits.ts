@@ -1,7 +1,7 @@
 // Bounded work for unbounded input: what one commit may make the loader read and parse. Each limit
 // is checked before the work it bounds (sizes before reading, counts before parsing), so a 50 MiB
 // file or an alias bomb costs milliseconds to refuse. Errors name the setting that would allow it.
-import type { RepoFile } from './source.js';
+import { REPO_CONFIG_FILE, type RepoFile } from './source.js';
 import type { RepoLimits } from '../model/types.js';
 import type { Finding } from './finding.js';
 
@@ -53,7 +53,7 @@ export interface FleetSizeCheck {
 
 /** Checks file count, total and per-file sizes, before any file is read. */
 export function checkFleetSize(files: readonly RepoFile[], sizes: readonly number[], limits: AppliedLimits): FleetSizeCheck {
-  const atConfig = (code: string, message: string): Finding => ({ code, severity: 'error', file: limits.setIn, line: 1, col: 1, message });
+  const atConfig = (code: string, message: string): Finding => ({ code, severity: 'error', file: REPO_CONFIG_FILE, line: 1, col: 1, message });
   if (files.length > limits.maxFiles) {
     return { refused: [atConfig('E_TOO_MANY_FILES', `the fleet has ${count(files.length)} YAML files, over the ${count(limits.maxFiles)} limit ${limitSetting(limits, 'maxFiles')}`)], oversized: new Map() };
   }

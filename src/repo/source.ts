@@ -66,6 +66,9 @@ export class SourceError extends Error {
   }
 }
 
+/** The Repo document's file, at the root of the fleet (and, pointing there, of the repository). */
+export const REPO_CONFIG_FILE = 'ygg.yaml';
+
 export function isYamlPath(path: string): boolean {
   return path.endsWith('.yaml') || path.endsWith('.yml');
 }

@@ -2,7 +2,7 @@
 // (how far aliases expand it), so an alias bomb ("billion laughs": a few hundred bytes that expand to
 // 10^9 values) is refused before the schema validator or an error message walks the expansion.
 import { Lexer } from 'yaml';
-import { limitSetting, type AppliedLimits } from './repo-limits.js';
+import { formatBytes, limitSetting, type AppliedLimits } from './repo-limits.js';
 
 export interface TextProblem {
   readonly code: string;
@@ -38,8 +38,17 @@ function aliasPastLimit(text: string, max: number): number | undefined {
   return undefined;
 }
 
+/** An alias (*name) needs an anchor (&name): a text without both characters has none. */
+export function mayHaveAliases(text: string): boolean {
+  return text.includes('&') && text.includes('*');
+}
+
 /** Counts that bound parsing, from the raw text. */
 export function checkYamlText(text: string, limits: AppliedLimits): TextProblem | undefined {
+  // Sizes are checked before reading; a working-tree file may have grown since (each character is a byte or more).
+  if (text.length > limits.maxFileBytes) {
+    return { code: 'E_FILE_TOO_LARGE', line: 1, col: 1, message: `file is over the ${formatBytes(limits.maxFileBytes, true)} limit ${limitSetting(limits, 'maxFileBytes')}` };
+  }
   let documents = text.length > 0 && !text.startsWith('---') ? 1 : 0;
   for (const match of text.matchAll(DOCUMENT_START)) {
     if (++documents > limits.maxDocumentsPerFile) {
@@ -47,8 +56,7 @@ export function checkYamlText(text: string, limits: AppliedLimits): TextProblem 
       return { code: 'E_TOO_MANY_DOCUMENTS', ...lineColAt(text, match.index), message };
     }
   }
-  // An alias needs an anchor (&name): a text without `&` has none, and skips the lexer.
-  const past = text.includes('&') ? aliasPastLimit(text, limits.maxAliasesPerFile) : undefined;
+  const past = mayHaveAliases(text) ? aliasPastLimit(text, limits.maxAliasesPerFile) : undefined;
   if (past !== undefined) {
     const message = `more than ${limits.maxAliasesPerFile.toLocaleString('en-US')} aliases (*name) in one file ${limitSetting(limits, 'maxAliasesPerFile')}`;
     return { code: 'E_TOO_MANY_ALIASES', ...lineColAt(text, past), message };

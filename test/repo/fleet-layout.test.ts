@@ -88,6 +88,13 @@ describe('spec.root: a repo says which folder its fleet lives in', () => {
     assert.equal((await load(escape)).findings[0]?.code, 'E_SCHEMA');
   });
 
+  it("applies the fleet's own limits, and names its ygg.yaml", async () => {
+    const dir = project({ 'ygg.yaml': `${SMALL_FLEET['ygg.yaml']}  limits: { maxFiles: 2 }\n`, 'big.yaml': `${'#'.repeat(2 * 1024 * 1024)}\n` });
+    assert.deepEqual((await load(dir)).lines, ['fleet/ygg.yaml:1:1: the fleet has 7 YAML files, over the 2 limit (spec.limits.maxFiles in fleet/ygg.yaml)']);
+    const oversized = project({ 'big.yaml': `${'#'.repeat(2 * 1024 * 1024)}\n` });
+    assert.deepEqual((await load(oversized)).lines, ['fleet/big.yaml:1:1: file is 2.0 MiB, over the 1 MiB limit (spec.limits.maxFileBytes in fleet/ygg.yaml)']);
+  });
+
   it('with a broken ygg.yaml, says only that: which files are the fleet is unknown', async () => {
     const dir = project({}, 'apiVersion: ygg/v1\nkind: Repo\nspec: { rot: fleet }\n');
     const { lines } = await load(dir);
