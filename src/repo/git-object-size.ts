@@ -2,6 +2,8 @@
 // hold before reading: a hostile commit's 4 GiB blob of zeros packs into a few MiB, and inflating it
 // to measure it would already be the damage. isomorphic-git has no such call (it inflates whole
 // objects), so this reads pack indexes (version 2) and object headers itself.
+// A load asks for thousands of sizes at once: requests made in the same tick are served together,
+// packed objects with one read per stretch of the pack that holds them, not one read each.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { constants, inflateSync } from 'node:zlib';
@@ -10,12 +12,23 @@ const PACK_INDEX_MAGIC = 0xff744f63;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 /** Object headers fit in a few dozen bytes; a delta's sizes come in its first inflated bytes. */
-const HEADER_READ_BYTES = 512;
+const HEADER_BYTES = 512;
+/** Objects closer than this share a read; farther apart (a large blob between them), they do not. */
+const MAX_GAP_BYTES = 64 * 1024;
+const MAX_READ_BYTES = 4 * 1024 * 1024;
+/** Loose objects are files of their own: this many open at once. */
+const LOOSE_READS_AT_ONCE = 32;
 
 interface PackIndex {
   readonly packFile: string;
   readonly index: Buffer;
   readonly count: number;
+}
+
+interface SizeRequest {
+  readonly oid: string;
+  readonly resolve: (size: number | undefined) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 export interface ObjectSizeReader {
@@ -28,38 +41,73 @@ export interface ObjectSizeReader {
 export function createObjectSizeReader(gitdir: string): ObjectSizeReader {
   const objectsDir = path.join(gitdir, 'objects');
   let packs: Promise<PackIndex[]> | undefined;
-  const loadPacks = async (): Promise<PackIndex[]> => {
-    const packDir = path.join(objectsDir, 'pack');
-    const names = await fs.readdir(packDir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
-      throw error;
-    });
-    const indexes = await Promise.all(
-      names.filter((name) => name.endsWith('.idx')).map(async (name): Promise<PackIndex | undefined> => {
-        const index = await fs.readFile(path.join(packDir, name));
-        if (index.length < 8 + 1024 || index.readUInt32BE(0) !== PACK_INDEX_MAGIC || index.readUInt32BE(4) !== 2) return undefined;
-        return { packFile: path.join(packDir, `${name.slice(0, -4)}.pack`), index, count: index.readUInt32BE(8 + 255 * 4) };
-      }),
-    );
-    return indexes.filter((index): index is PackIndex => index !== undefined);
-  };
-  return {
-    async sizeOf(oid) {
-      packs ??= loadPacks();
-      for (const pack of await packs) {
-        const offset = findOffset(pack, Buffer.from(oid, 'hex'));
-        if (offset !== undefined) return packedObjectSize(await readAt(pack.packFile, offset));
+  let batch: SizeRequest[] | undefined;
+
+  const serve = async (requests: readonly SizeRequest[]) => {
+    packs ??= loadPacks(path.join(objectsDir, 'pack'));
+    const byPack = new Map<PackIndex, { offset: number; request: SizeRequest }[]>();
+    const loose: SizeRequest[] = [];
+    const found = await packs;
+    for (const request of requests) {
+      const name = Buffer.from(request.oid, 'hex');
+      let placed = false;
+      for (const pack of found) {
+        const offset = findOffset(pack, name);
+        if (offset === undefined) continue;
+        const objects = byPack.get(pack);
+        if (objects) objects.push({ offset, request });
+        else byPack.set(pack, [{ offset, request }]);
+        placed = true;
+        break;
       }
-      const loose = await readAt(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), 0).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
-        throw error;
+      if (!placed) loose.push(request);
+    }
+    await Promise.all([...byPack].map(([pack, objects]) => readPackedSizes(pack.packFile, objects)));
+    for (let start = 0; start < loose.length; start += LOOSE_READS_AT_ONCE) {
+      await Promise.all(
+        loose.slice(start, start + LOOSE_READS_AT_ONCE).map(async ({ oid, resolve }) => {
+          const file = await readRange(path.join(objectsDir, oid.slice(0, 2), oid.slice(2)), 0, HEADER_BYTES).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === 'ENOENT') return undefined;
+            throw error;
+          });
+          resolve(file && looseObjectSize(file));
+        }),
+      );
+    }
+  };
+
+  return {
+    sizeOf(oid) {
+      return new Promise((resolve, reject) => {
+        if (!batch) {
+          const requests: SizeRequest[] = (batch = []);
+          setImmediate(() => {
+            batch = undefined;
+            serve(requests).catch((error: unknown) => requests.forEach((request) => request.reject(error)));
+          });
+        }
+        batch.push({ oid, resolve, reject });
       });
-      return loose && looseObjectSize(loose);
     },
     refresh() {
       packs = undefined;
     },
   };
+}
+
+async function loadPacks(packDir: string): Promise<PackIndex[]> {
+  const names = await fs.readdir(packDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  const indexes = await Promise.all(
+    names.filter((name) => name.endsWith('.idx')).map(async (name): Promise<PackIndex | undefined> => {
+      const index = await fs.readFile(path.join(packDir, name));
+      if (index.length < 8 + 1024 || index.readUInt32BE(0) !== PACK_INDEX_MAGIC || index.readUInt32BE(4) !== 2) return undefined;
+      return { packFile: path.join(packDir, `${name.slice(0, -4)}.pack`), index, count: index.readUInt32BE(8 + 255 * 4) };
+    }),
+  );
+  return indexes.filter((index): index is PackIndex => index !== undefined);
 }
 
 /** Binary search in the sorted object names of a version 2 index; the object's offset in the pack. */
@@ -69,7 +117,7 @@ function findOffset({ index, count }: PackIndex, name: Buffer): number | undefin
   let high = index.readUInt32BE(8 + name[0]! * 4);
   while (low < high) {
     const middle = (low + high) >>> 1;
-    const order = index.compare(name, 0, 20, names + middle * 20, names + middle * 20 + 20);
+    const order = name.compare(index, names + middle * 20, names + middle * 20 + 20);
     if (order === 0) {
       const offsets = names + count * 24;
       const offset = index.readUInt32BE(offsets + middle * 4);
@@ -83,11 +131,39 @@ function findOffset({ index, count }: PackIndex, name: Buffer): number | undefin
   return undefined;
 }
 
-async function readAt(file: string, position: number): Promise<Buffer> {
+/** Reads the objects' headers in as few reads as their places in the pack allow. */
+async function readPackedSizes(packFile: string, objects: { offset: number; request: SizeRequest }[]): Promise<void> {
+  objects.sort((a, b) => a.offset - b.offset);
+  const handle = await fs.open(packFile, 'r');
+  try {
+    for (let first = 0; first < objects.length; ) {
+      let last = first;
+      while (
+        last + 1 < objects.length &&
+        objects[last + 1]!.offset - objects[last]!.offset <= MAX_GAP_BYTES &&
+        objects[last + 1]!.offset - objects[first]!.offset <= MAX_READ_BYTES
+      ) {
+        last++;
+      }
+      const start = objects[first]!.offset;
+      const buffer = Buffer.alloc(objects[last]!.offset - start + HEADER_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+      for (let index = first; index <= last; index++) {
+        const at = objects[index]!.offset - start;
+        objects[index]!.request.resolve(packedObjectSize(buffer.subarray(at, Math.min(at + HEADER_BYTES, bytesRead))));
+      }
+      first = last + 1;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readRange(file: string, position: number, length: number): Promise<Buffer> {
   const handle = await fs.open(file, 'r');
   try {
-    const buffer = Buffer.alloc(HEADER_READ_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, HEADER_READ_BYTES, position);
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, position);
     return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();

@@ -46,4 +46,16 @@ describe('object sizes from headers', () => {
     assert.deepEqual(await Promise.all(blobs.map((oid) => reader.sizeOf(oid))), expected);
     assert.equal(await reader.sizeOf('0123456789012345678901234567890123456789'), undefined);
   });
+
+  it('finds each of thousands of packed objects, asked for at once', async () => {
+    const { dir, git } = repoWithObjects();
+    for (let index = 0; index < 3000; index++) writeFileSync(path.join(dir, `many-${index}.yaml`), `index: ${index}\n${'x'.repeat(index % 300)}\n`);
+    git('add', '-A');
+    git('commit', '-qm', 'many');
+    git('gc', '-q');
+    const listing = git('ls-tree', '-r', '-l', 'HEAD').split('\n').map((line) => line.split(/\s+/));
+    const reader = createObjectSizeReader(path.join(dir, '.git'));
+    const sizes = await Promise.all(listing.map(([, , oid]) => reader.sizeOf(oid!)));
+    assert.deepEqual(sizes, listing.map(([, , , size]) => Number(size)));
+  });
 });
