@@ -47,7 +47,6 @@ export class RepoLoader {
       return hasErrors(findings) ? base : { ...base, ...rest };
     };
     const layout = await findFleet(snapshot, async (fleet, file, limits) => (await this.parser.parse(fleet, [file], [0], limits))[0]!);
-    const atRoot = (root: string | undefined, findings: readonly Finding[]) => (root === undefined ? [...findings] : findings.map((finding) => ({ ...finding, file: `${root}/${finding.file}` })));
     if (!('files' in layout)) {
       const located = [...layout.located, ...(await this.locateAll(layout.pending, layout.snapshot))];
       return result(atRoot(layout.root, located), { files: 0, parsed: 0, documents: 0 });
@@ -87,8 +86,7 @@ export class RepoLoader {
       pending.push(...parsed.findings);
       if (parsed.fileError) located.push({ severity: 'error', file: file.path, ...parsed.fileError });
     }
-    const display = (file: string) => (root === undefined ? file : `${root}/${file}`);
-    const { model, problems } = assembleModel(parsedFiles.flatMap(({ file, parsed }) => parsed.documents.map((document) => ({ file: file.path, document }))), display);
+    const { model, problems } = assembleModel(parsedFiles.flatMap(({ file, parsed }) => parsed.documents.map((document) => ({ file: file.path, document }))), displayPath(root));
     pending.push(...problems);
     const index = buildFleetIndex(model);
     const invalid = new Set(parsedFiles.flatMap(({ parsed }) => parsed.invalidDeclarations));
@@ -123,6 +121,16 @@ export class RepoLoader {
     }
     return [...located, ...(await this.parser.locate(snapshot, toLocate))];
   }
+}
+
+/** A fleet path as the user sees it: under the fleet's folder when ygg.yaml points there. */
+function displayPath(root: string | undefined): (file: string) => string {
+  return (file) => (root === undefined ? file : `${root}/${file}`);
+}
+
+function atRoot(root: string | undefined, findings: readonly Finding[]): Finding[] {
+  const display = displayPath(root);
+  return findings.map((finding) => ({ ...finding, file: display(finding.file) }));
 }
 
 /** Collects documents into the model; a second document with the same name is an error. */
