@@ -74,7 +74,8 @@ export class FileParser {
     if (!location || workers === 0) return mapInOrder(files, parseHere);
     const indexes = chunkBySize(files.map((_, index) => index), (index) => sizes[index]!, CHUNK_FILES, CHUNK_BYTES);
     const results: ParsedFile[] = new Array(files.length);
-    const pool = this.offThreadPool ?? new ParsePool({ maxWorkers: workers, idleMs: 0, maxHeapMb: WORKER_HEAP_MB });
+    // A cold load's own workers live as long as this call (stopped below), not until idle.
+    const pool = this.offThreadPool ?? new ParsePool({ maxWorkers: workers, idleMs: WORKER_IDLE_MS, maxHeapMb: WORKER_HEAP_MB });
     let next = 0;
     const viaWorker = async () => {
       for (let chunk = indexes[next++]; chunk; chunk = indexes[next++]) {

@@ -56,18 +56,20 @@ export class RepoLoader {
     if (limitsKey !== this.cacheLimits) this.cache = new Map();
     this.cacheLimits = limitsKey;
 
-    const sizes = await Promise.all(files.map(async (file) => {
+    // Unchanged files keep their size and parse; only new content is measured, then read.
+    const entries = files.map((file): CacheEntry | undefined => {
       const cached = this.cache.get(file.path);
-      return cached?.id === file.id ? cached.size : fleet.sizeOf(file);
-    }));
+      return cached?.id === file.id ? cached : undefined;
+    });
+    const sizes = entries.map((entry) => entry?.size ?? 0);
+    await Promise.all(entries.flatMap((entry, index) => (entry ? [] : [fleet.sizeOf(files[index]!).then((size) => (sizes[index] = size))])));
     const { refused, oversized } = checkFleetSize(files, sizes, limits);
     if (refused.length > 0) return result(atRoot(root, refused), { files: files.length, parsed: 0, documents: 0 });
 
     const nextCache = new Map<string, CacheEntry>();
     const missing: { file: RepoFile; size: number }[] = [];
     files.forEach((file, index) => {
-      const cached = this.cache.get(file.path);
-      const entry = cached?.id === file.id ? cached : { id: file.id, size: sizes[index]! };
+      const entry = entries[index] ?? { id: file.id, size: sizes[index]! };
       nextCache.set(file.path, entry);
       if (!entry.parsed && !oversized.has(file.path)) missing.push({ file, size: entry.size });
     });

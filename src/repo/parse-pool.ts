@@ -17,7 +17,7 @@ export type ParseReply = { readonly parsed: ParsedFile[] } | { readonly located:
 
 export interface ParsePoolOptions {
   readonly maxWorkers: number;
-  /** A worker idle this long is stopped; 0 stops it as soon as the queue is empty. */
+  /** A worker idle this long is stopped (close() stops them all at once). */
   readonly idleMs: number;
   /** Cap on each worker's heap, in MiB. */
   readonly maxHeapMb: number;
@@ -105,11 +105,6 @@ export class ParsePool {
   private idle(entry: PoolWorker): void {
     // An idle worker does not keep the process alive; a stopped one has given its memory back.
     entry.worker.unref();
-    if (this.options.idleMs === 0 && this.queue.length === 0) {
-      this.workers.delete(entry);
-      void this.stop(entry);
-      return;
-    }
     entry.idleTimer = setTimeout(() => {
       this.workers.delete(entry);
       void this.stop(entry);

@@ -33,7 +33,7 @@ describe('parse pool', () => {
   });
 
   it('fails a request that exhausts a worker heap, and goes on with a fresh worker', { timeout: 60_000 }, async () => {
-    const pool = new ParsePool({ maxWorkers: 1, idleMs: 0, maxHeapMb: 32 });
+    const pool = new ParsePool({ maxWorkers: 1, idleMs: 60_000, maxHeapMb: 32 });
     const rows = Array.from({ length: 400_000 }, (_, index) => `  k${index}: [${index}, x${index}, { y: ${index} }]`);
     const huge = write('huge.yaml', `apiVersion: ygg/v1\nkind: Host\nmetadata: { name: a }\nspec:\n${rows.join('\n')}\n`);
     await assert.rejects(pool.run({ kind: 'parse', location, files: [huge], limits }), /parsing ran out of memory \(the parse worker's heap is capped at 32 MiB\)/);
