@@ -56,6 +56,7 @@ describe('a 50 MiB file is refused before it is read', () => {
     git('commit', '-qm', 'bulk');
     const commit = await measured(async () => linesOf(await new GitSource(dir).snapshot('HEAD')));
     assert.deepEqual(commit.value, expected);
+    console.log(`# 50 MiB refused: working tree ${tree.ms.toFixed(0)} ms, +${tree.peakGrowthMb.toFixed(0)} MiB peak RSS; commit ${commit.ms.toFixed(0)} ms, +${commit.peakGrowthMb.toFixed(0)} MiB`);
     for (const { ms, peakGrowthMb } of [tree, commit]) {
       assert.ok(ms < 1500, `refused in ${ms.toFixed(0)} ms`);
       assert.ok(peakGrowthMb < 40, `peak RSS grew by ${peakGrowthMb.toFixed(0)} MiB`);
