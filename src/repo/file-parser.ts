@@ -18,6 +18,11 @@ const LOCATE_CHUNK_FILES = 50;
 const WORKER_HEAP_MB = 1024;
 /** The controller keeps its workers through a burst of commits, then gives their memory back. */
 const WORKER_IDLE_MS = 30_000;
+/**
+ * A chunk (≤ 8 MiB, ≤ 400 files) takes seconds; only a hang takes this long. A load that hits it
+ * fails (the controller keeps the last good commit and tries again), instead of waiting forever.
+ */
+const REQUEST_TIMEOUT_MS = 300_000;
 
 export interface FileParserOptions {
   /** Parse and locate in worker threads only (the controller). */
@@ -62,7 +67,7 @@ export class FileParser {
     private readonly validator: DocumentValidator,
     options: FileParserOptions = {},
   ) {
-    if (options.offThread) this.offThreadPool = new ParsePool({ maxWorkers: maxWorkers(), idleMs: WORKER_IDLE_MS, maxHeapMb: WORKER_HEAP_MB });
+    if (options.offThread) this.offThreadPool = new ParsePool({ maxWorkers: maxWorkers(), idleMs: WORKER_IDLE_MS, maxHeapMb: WORKER_HEAP_MB, requestTimeoutMs: REQUEST_TIMEOUT_MS });
   }
 
   /** Results in the order of `files`; `sizes[i]` is the size of `files[i]`. */
@@ -75,7 +80,7 @@ export class FileParser {
     const indexes = chunkBySize(files.map((_, index) => index), (index) => sizes[index]!, CHUNK_FILES, CHUNK_BYTES);
     const results: ParsedFile[] = new Array(files.length);
     // A cold load's own workers live as long as this call (stopped below), not until idle.
-    const pool = this.offThreadPool ?? new ParsePool({ maxWorkers: workers, idleMs: WORKER_IDLE_MS, maxHeapMb: WORKER_HEAP_MB });
+    const pool = this.offThreadPool ?? new ParsePool({ maxWorkers: workers, idleMs: WORKER_IDLE_MS, maxHeapMb: WORKER_HEAP_MB, requestTimeoutMs: REQUEST_TIMEOUT_MS });
     let next = 0;
     const viaWorker = async () => {
       for (let chunk = indexes[next++]; chunk; chunk = indexes[next++]) {

@@ -21,11 +21,13 @@ export interface ParsePoolOptions {
   readonly idleMs: number;
   /** Cap on each worker's heap, in MiB. */
   readonly maxHeapMb: number;
+  /** A request not answered in this time fails, and its worker is stopped: a load never waits forever. */
+  readonly requestTimeoutMs: number;
 }
 
 interface PoolWorker {
   readonly worker: Worker;
-  busy?: { resolve: (reply: ParseReply) => void; reject: (error: Error) => void };
+  busy?: { resolve: (reply: ParseReply) => void; reject: (error: Error) => void; deadline: NodeJS.Timeout };
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -73,7 +75,14 @@ export class ParsePool {
       if (!idle) return;
       const { request, resolve, reject } = this.queue.shift()!;
       clearTimeout(idle.idleTimer);
-      idle.busy = { resolve, reject };
+      const entry = idle;
+      const deadline = setTimeout(() => {
+        this.workers.delete(entry);
+        void this.stop(entry);
+        this.settle(entry)?.reject(new Error(`parsing took longer than ${this.options.requestTimeoutMs / 1000} s`));
+        this.dispatch();
+      }, this.options.requestTimeoutMs);
+      idle.busy = { resolve, reject, deadline };
       idle.worker.ref();
       idle.worker.postMessage(request);
     }
@@ -83,15 +92,13 @@ export class ParsePool {
     const entry: PoolWorker = { worker: startWorker(this.options.maxHeapMb) };
     const fail = (error: Error) => {
       this.workers.delete(entry);
-      entry.busy?.reject(error);
-      entry.busy = undefined;
+      this.settle(entry)?.reject(error);
       this.dispatch();
     };
     entry.worker.on('message', (reply: ParseReply) => {
-      const busy = entry.busy!;
-      entry.busy = undefined;
+      const busy = this.settle(entry);
       this.idle(entry);
-      busy.resolve(reply);
+      busy?.resolve(reply);
       this.dispatch();
     });
     entry.worker.on('error', (error: Error & { code?: string }) => {
@@ -100,6 +107,14 @@ export class ParsePool {
     entry.worker.on('exit', (code) => fail(new Error(`parse worker exited with code ${code}`)));
     this.workers.add(entry);
     return entry;
+  }
+
+  /** Takes the request a worker was busy with, if any, and stops its deadline. */
+  private settle(entry: PoolWorker): PoolWorker['busy'] {
+    const busy = entry.busy;
+    entry.busy = undefined;
+    clearTimeout(busy?.deadline);
+    return busy;
   }
 
   private idle(entry: PoolWorker): void {
@@ -114,6 +129,7 @@ export class ParsePool {
 
   private async stop(entry: PoolWorker): Promise<void> {
     clearTimeout(entry.idleTimer);
+    clearTimeout(entry.busy?.deadline);
     entry.worker.removeAllListeners('exit');
     await entry.worker.terminate();
   }

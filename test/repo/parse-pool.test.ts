@@ -22,7 +22,7 @@ const documentsOf = (reply: ParseReply) => ('parsed' in reply ? reply.parsed[0]!
 
 describe('parse pool', () => {
   it('stops an idle worker, giving its memory back, and starts one again for new work', { timeout: 60_000 }, async () => {
-    const pool = new ParsePool({ maxWorkers: 1, idleMs: 200, maxHeapMb: 256 });
+    const pool = new ParsePool({ maxWorkers: 1, idleMs: 200, maxHeapMb: 256, requestTimeoutMs: 60_000 });
     const file = write('host.yaml', 'apiVersion: ygg/v1\nkind: Host\nmetadata: { name: a }\nspec: { ip: 10.0.0.1 }\n');
     assert.equal(documentsOf(await pool.run({ kind: 'parse', location, files: [file], limits })), 1);
     assert.equal(pool.size, 1);
@@ -33,12 +33,21 @@ describe('parse pool', () => {
   });
 
   it('fails a request that exhausts a worker heap, and goes on with a fresh worker', { timeout: 60_000 }, async () => {
-    const pool = new ParsePool({ maxWorkers: 1, idleMs: 60_000, maxHeapMb: 32 });
+    const pool = new ParsePool({ maxWorkers: 1, idleMs: 60_000, maxHeapMb: 32, requestTimeoutMs: 60_000 });
     const rows = Array.from({ length: 400_000 }, (_, index) => `  k${index}: [${index}, x${index}, { y: ${index} }]`);
     const huge = write('huge.yaml', `apiVersion: ygg/v1\nkind: Host\nmetadata: { name: a }\nspec:\n${rows.join('\n')}\n`);
     await assert.rejects(pool.run({ kind: 'parse', location, files: [huge], limits }), /parsing ran out of memory \(the parse worker's heap is capped at 32 MiB\)/);
     const small = write('small.yaml', 'apiVersion: ygg/v1\nkind: Host\nmetadata: { name: b }\nspec: { ip: 10.0.0.2 }\n');
     assert.equal(documentsOf(await pool.run({ kind: 'parse', location, files: [small], limits })), 1);
+    await pool.close();
+  });
+
+  it('fails a request that takes too long and stops its worker', { timeout: 60_000 }, async () => {
+    // A worker starting under tsx takes far longer than 1 ms: the first request stands for a hung parse.
+    const pool = new ParsePool({ maxWorkers: 1, idleMs: 60_000, maxHeapMb: 256, requestTimeoutMs: 1 });
+    const file = write('slow.yaml', 'apiVersion: ygg/v1\nkind: Host\nmetadata: { name: c }\nspec: { ip: 10.0.0.3 }\n');
+    await assert.rejects(pool.run({ kind: 'parse', location, files: [file], limits }), /parsing took longer than 0.001 s/);
+    assert.equal(pool.size, 0, 'the worker was stopped');
     await pool.close();
   });
 });
