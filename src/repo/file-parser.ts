@@ -15,6 +15,8 @@ const CHUNK_FILES = 400;
 /** A chunk's text stays small beside the worker's heap cap, whatever the per-file limit. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
 const LOCATE_CHUNK_FILES = 50;
+/** Keeping positions (`yaml`'s document tree) costs ~50 bytes of heap per byte of text. */
+const LOCATE_CHUNK_BYTES = 4 * 1024 * 1024;
 const WORKER_HEAP_MB = 1024;
 /** The controller keeps its workers through a burst of commits, then gives their memory back. */
 const WORKER_IDLE_MS = 30_000;
@@ -31,6 +33,8 @@ export interface FileParserOptions {
 
 export interface FileToLocate {
   readonly file: RepoFile;
+  /** Its size in bytes, when known (requests are bounded by it). */
+  readonly size?: number;
   readonly findings: readonly PendingFinding[];
 }
 
@@ -110,8 +114,8 @@ export class FileParser {
       return located.flat();
     }
     const pool = this.offThreadPool;
-    const chunks = chunkBySize(files, () => 0, LOCATE_CHUNK_FILES, Infinity);
-    const request = (chunk: FileToLocate[]): ParseRequest => ({ kind: 'locate', location, files: chunk });
+    const chunks = chunkBySize(files, ({ size }) => size ?? 0, LOCATE_CHUNK_FILES, LOCATE_CHUNK_BYTES);
+    const request = (chunk: FileToLocate[]): ParseRequest => ({ kind: 'locate', location, files: chunk.map(({ file, findings }) => ({ file, findings })) });
     const replies = await Promise.all(chunks.map((chunk) => pool.run(request(chunk))));
     return replies.flatMap((reply) => unwrap(reply, 'located').flat());
   }

@@ -117,7 +117,8 @@ export class RepoLoader {
     const located: Finding[] = [];
     for (const [path, findings] of byFile) {
       const file = filesByPath.get(path);
-      if (file) toLocate.push({ file, findings });
+      const size = this.cache.get(path)?.size;
+      if (file) toLocate.push({ file, findings, ...(size === undefined ? {} : { size }) });
       // A finding about a file that is not there (an absent ygg.yaml) points at its start.
       else located.push(...findings.map(({ code, severity, message }) => ({ code, severity, message, file: path, line: 1, col: 1 })));
     }
