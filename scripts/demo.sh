@@ -18,6 +18,9 @@ ygg hosts --repo example-repo
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp -r example-repo/. "$scratch"
+# The tour's one agent runs lg-im-01 on this machine: its host gets a loopback address of its own
+# (DESIGN §3b), the address its health checks probe and naming registers, as in a real fleet.
+sed -i 's/ip: 10.1.1.11$/ip: 127.0.0.11/' "$scratch/hosts/lg.yaml"
 git -C "$scratch" init -q -b main
 git -C "$scratch" add -A
 git -C "$scratch" -c user.name="Ada Admin" -c user.email=ada@example.com commit -qm "Import the fleet"
@@ -69,7 +72,7 @@ if command -v etcd >/dev/null 2>&1; then
   step blame lg-im-01/alias-job-dispatcher --etcd http://127.0.0.1:$client --repo SCRATCH
   ygg blame lg-im-01/alias-job-dispatcher --etcd "http://127.0.0.1:$client" --repo "$scratch"
   printf '\nThe dispatcher on lg-im-01 answers: '
-  curl -s "http://127.0.0.1:$(node -e 'const y=require("fs").readFileSync(process.argv[1],"utf8");console.log(/port: (\d+)/.exec(y)?.[1]??8080)' "$scratch/jobs/miliao/alias-job-dispatcher.yaml")/" || echo "(curl not installed)"
+  curl -s "http://127.0.0.11:$(node -e 'const y=require("fs").readFileSync(process.argv[1],"utf8");console.log(/port: (\d+)/.exec(y)?.[1]??8080)' "$scratch/jobs/miliao/alias-job-dispatcher.yaml")/" || echo "(curl not installed)"
   echo
 else
   printf '\n(etcd is not installed: skipping the controller part of the tour; apt-get install etcd-server)\n'

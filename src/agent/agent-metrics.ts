@@ -13,6 +13,8 @@ export interface InstanceSample {
   readonly openFds: number;
   readonly restarts: number;
   readonly healthy: boolean;
+  /** Running with no assignment behind it (its key vanished or stopped parsing). */
+  readonly orphaned?: boolean;
   readonly uptimeSeconds: number;
 }
 
@@ -77,6 +79,7 @@ export function createAgentMetrics(sampleInstances: SampleInstances, options: Ag
   instanceGauge('rss_bytes', 'Resident memory of the instance process, in bytes.', (sample) => sample.rssBytes);
   instanceGauge('open_fds', 'Open file descriptors of the instance process.', (sample) => sample.openFds);
   instanceGauge('healthy', '1 while the instance passes its health check, else 0.', (sample) => (sample.healthy ? 1 : 0));
+  instanceGauge('orphaned', '1 while the instance runs with no assignment behind it (its key vanished or stopped parsing), waiting for the controller.', (sample) => (sample.orphaned ? 1 : 0));
   instanceGauge('uptime_seconds', 'Seconds since the instance process started.', (sample) => sample.uptimeSeconds);
   // a counter in type, so rate() and increase() apply; its value is the supervisor's own count
   new Counter({

@@ -1,6 +1,7 @@
 // A job's health check (http / tcp / exec) and the monitor that runs it on its interval. Naming
 // registration follows the monitor's transitions, so a check must answer within its timeout no
 // matter what the job does: a server that accepts and never answers, a probe that hangs forever.
+// And it must probe where traffic arrives: the host's IP that naming registers, never loopback.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
@@ -13,11 +14,15 @@ export interface HealthResult {
 }
 
 export interface HealthCheckContext {
-  /** Where the job listens; the agent checks its own instances, so loopback by default. */
-  readonly host?: string;
+  /**
+   * The host's IP as the assignment carries it (the Host document's ip): naming registers it and LVS
+   * sends traffic to it, so http and tcp checks connect there unless the check names its own `host`.
+   * Probing loopback instead would pass for a job the LB cannot reach and fail one bound to its IP.
+   */
+  readonly hostIp: string;
   /** For exec checks: the release directory. */
   readonly cwd?: string;
-  /** For exec checks: the whole environment, built as for the job itself. Default: the agent's. */
+  /** For exec checks: the whole environment, built as for the job itself (plus YGG_HOST_IP). Default: the agent's. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Aborting ends the check at once (the monitor stopping): the result is unhealthy, "aborted". */
   readonly signal?: AbortSignal;
@@ -38,23 +43,32 @@ export class HealthCheckSpecError extends Error {
 
 const DETAIL_MAX_CHARS = 200;
 
-export async function runHealthCheck(check: HealthCheck, ports: Readonly<Record<string, number>>, context: HealthCheckContext = {}): Promise<HealthResult> {
-  const host = context.host ?? '127.0.0.1';
+/** Where an http or tcp check connects. */
+interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+  /** The host's IP, not a per-check override: a refusal there may be a job bound to loopback only. */
+  readonly isHostIp: boolean;
+}
+
+type Settle = (result: HealthResult) => void;
+
+export async function runHealthCheck(check: HealthCheck, ports: Readonly<Record<string, number>>, context: HealthCheckContext): Promise<HealthResult> {
   const timeoutMs = check.timeoutSeconds * 1000;
-  const portOf = (name: string) => {
-    const port = ports[name];
-    if (port === undefined) throw new HealthCheckSpecError(`port "${name}" is not one of the job's ports (${Object.keys(ports).sort().join(', ') || 'none'})`);
-    return port;
+  const targetOf = (probe: { readonly port: string; readonly host?: string }): ProbeTarget => {
+    const port = ports[probe.port];
+    if (port === undefined) throw new HealthCheckSpecError(`port "${probe.port}" is not one of the job's ports (${Object.keys(ports).sort().join(', ') || 'none'})`);
+    return { host: probe.host ?? context.hostIp, port, isHostIp: probe.host === undefined };
   };
   if (context.signal?.aborted) return { healthy: false, detail: 'aborted' };
-  if (check.http) return probeHttp(host, portOf(check.http.port), check.http.path, timeoutMs, context.signal);
-  if (check.tcp) return probeTcp(host, portOf(check.tcp.port), timeoutMs, context.signal);
+  if (check.http) return probeHttp(targetOf(check.http), check.http.path, timeoutMs, context.signal);
+  if (check.tcp) return probeTcp(targetOf(check.tcp), timeoutMs, context.signal);
   if (check.exec) return probeExec(check.exec.command, timeoutMs, context);
   throw new HealthCheckSpecError('none of http, tcp, exec is set');
 }
 
 /** Settles once, whichever of answer, error, timeout or abort comes first, and always cleans up. */
-function raceProbe(timeoutMs: number, signal: AbortSignal | undefined, start: (settle: (result: HealthResult) => void) => () => void): Promise<HealthResult> {
+function raceProbe(timeoutMs: number, signal: AbortSignal | undefined, start: (settle: Settle) => () => void): Promise<HealthResult> {
   return new Promise((resolve) => {
     let settled = false;
     let cleanup = () => {};
@@ -74,34 +88,70 @@ function raceProbe(timeoutMs: number, signal: AbortSignal | undefined, start: (s
   });
 }
 
-function probeHttp(host: string, port: number, path: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<HealthResult> {
+function probeHttp(target: ProbeTarget, path: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<HealthResult> {
   return raceProbe(timeoutMs, signal, (settle) => {
+    const failure = connectFailure(target, settle);
     // agent: false — a fresh connection each time: a pooled socket would hide a listener that died
-    const request = http.get({ host, port, path, agent: false, headers: { 'user-agent': 'ygg-agent-health', connection: 'close' } }, (response) => {
+    const request = http.get({ host: target.host, port: target.port, path, agent: false, headers: { 'user-agent': 'ygg-agent-health', connection: 'close' } }, (response) => {
       const status = response.statusCode ?? 0;
       response.resume();
       settle({ healthy: status >= 200 && status < 300, detail: `HTTP ${status} from ${path}` });
     });
-    request.on('error', (error) => settle({ healthy: false, detail: describeError(error) }));
-    return () => request.destroy();
+    request.on('error', failure.report);
+    return () => {
+      request.destroy();
+      failure.cleanup();
+    };
   });
 }
 
-function probeTcp(host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<HealthResult> {
+function probeTcp(target: ProbeTarget, timeoutMs: number, signal: AbortSignal | undefined): Promise<HealthResult> {
   return raceProbe(timeoutMs, signal, (settle) => {
-    const socket = net.connect({ host, port });
-    socket.on('connect', () => settle({ healthy: true, detail: `connected to ${host}:${port}` }));
-    socket.on('error', (error) => settle({ healthy: false, detail: describeError(error) }));
-    return () => socket.destroy();
+    const failure = connectFailure(target, settle);
+    const socket = net.connect({ host: target.host, port: target.port });
+    socket.on('connect', () => settle({ healthy: true, detail: `connected to ${formatAddress(target.host, target.port)}` }));
+    socket.on('error', failure.report);
+    return () => {
+      socket.destroy();
+      failure.cleanup();
+    };
   });
+}
+
+/**
+ * Reports a failed connect. A refusal at the host's IP while loopback accepts on the same port is
+ * almost always a job bound to 127.0.0.1 only, and "connection refused" alone sends people looking
+ * for a dead process: one extra loopback connect (only on that failure) lets the detail say why.
+ */
+function connectFailure(target: ProbeTarget, settle: Settle): { report: (error: Error) => void; cleanup: () => void } {
+  let loopbackSocket: net.Socket | undefined;
+  let cleanedUp = false;
+  const report = (error: Error) => {
+    // an error emitted by the clean-up's own destroy must not open a socket nobody closes
+    if (cleanedUp) return;
+    const detail = describeError(error);
+    const loopback = net.isIPv6(target.host) ? '::1' : '127.0.0.1';
+    if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || !target.isHostIp || target.host === loopback) return settle({ healthy: false, detail });
+    loopbackSocket = net.connect({ host: loopback, port: target.port });
+    const hint = `the check probes the host IP (the address naming registers); ${formatAddress(loopback, target.port)} accepts: is the job bound to ${loopback} only?`;
+    loopbackSocket.on('connect', () => settle({ healthy: false, detail: `${detail} — ${hint}` }));
+    loopbackSocket.on('error', () => settle({ healthy: false, detail }));
+  };
+  const cleanup = () => {
+    cleanedUp = true;
+    loopbackSocket?.destroy();
+  };
+  return { report, cleanup };
 }
 
 function probeExec(command: readonly string[], timeoutMs: number, context: HealthCheckContext): Promise<HealthResult> {
   const [file, ...args] = command;
   if (file === undefined) throw new HealthCheckSpecError('exec command is empty');
+  // The address a script should check is the one traffic arrives at, given rather than guessed.
+  const env = { ...(context.env ?? process.env), YGG_HOST_IP: context.hostIp };
   return raceProbe(timeoutMs, context.signal, (settle) => {
     // detached: its own process group, so a timeout kills the probe and whatever it started
-    const child = spawn(file, args, { cwd: context.cwd, env: context.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: context.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-DETAIL_MAX_CHARS));
     child.stdout.on('data', keep);
@@ -121,9 +171,14 @@ function probeExec(command: readonly string[], timeoutMs: number, context: Healt
   });
 }
 
+function formatAddress(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** "connect ECONNREFUSED 10.1.0.11:8080" already names its code; other messages get it in front. */
 function describeError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
-  return code ? `${code}: ${error.message}` : error.message;
+  return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
 }
 
 export type HealthState = 'unknown' | 'healthy' | 'unhealthy';
@@ -138,7 +193,7 @@ export interface HealthTransition {
 export interface HealthMonitorOptions {
   readonly check: HealthCheck;
   readonly ports: Readonly<Record<string, number>>;
-  readonly context?: Omit<HealthCheckContext, 'signal'>;
+  readonly context: Omit<HealthCheckContext, 'signal'>;
   /** Consecutive successes before healthy. Default 1: registering quickly is what rollouts wait for. */
   readonly healthyThreshold?: number;
   /** Consecutive failures before unhealthy. Default 2: one lost probe should not drain an instance. */

@@ -2,24 +2,28 @@
 // watches assign/<host>/, deploys and supervises each job instance, reports status/, and keeps
 // naming current. Fail static: what runs keeps running when etcd is unreachable, and an agent
 // restart adopts running instances (from the assignments it saved locally) instead of restarting them.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
-import { writeFileAtomic } from '../repo/write-file-atomic.js';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
-import { isAssignmentRecord } from '../store/record-checks.js';
-import type { AssignmentRecord } from '../store/records.js';
+import { isAssignmentEntry } from '../store/record-checks.js';
+import type { AssignmentEntry, AssignmentRecord, StatusRecord } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
-import { EtcdStateStore, type LeaseHandle, type WatchEvent, type WatchHandle } from '../store/state-store.js';
-import { agentRoot, jobPaths } from './agent-layout.js';
+import { EtcdStateStore, type SkippedEntry, type WatchEvent, type WatchHandle } from '../store/state-store.js';
+import { agentRoot } from './agent-layout.js';
+import { AgentRegistration } from './agent-registration.js';
+import { AssignmentBook } from './assignment-book.js';
+import { HostClaimedError, lockAgentRoot } from './host-claim.js';
+import { watchMembership } from './host-membership.js';
 import { CgroupLimiter } from './cgroup-limits.js';
 import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
-import { readMachineFacts } from './machine-facts.js';
 import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
+import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
 import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
@@ -38,25 +42,24 @@ export interface HostAgentOptions {
   /** How often status/ is refreshed with the instances' cpu, memory and fd figures. */
   readonly metricsIntervalMs?: number;
   readonly restartPolicy?: ConstructorParameters<typeof JobInstance>[0]['restartPolicy'];
+  /** Another agent serves this host: the agent cannot go on (the command exits 1). */
+  readonly onFatal?: (error: HostClaimedError) => void;
 }
-
-const SAVED_ASSIGNMENT = '.assignment.json';
 
 export class HostAgent {
   private readonly root: string;
   private readonly layout: KeyLayout;
   private readonly instances = new Map<string, JobInstance>();
-  private readonly assignments = new Map<string, AssignmentRecord>();
+  private readonly book = new AssignmentBook();
   /** One deploy at a time per job; jobs deploy in parallel. */
   private readonly jobQueues = new Map<string, Promise<void>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly statusWriter: StatusWriter;
   private client: Etcd3 | undefined;
   private store: EtcdStateStore | undefined;
-  private lease: LeaseHandle | undefined;
+  private registration: AgentRegistration | undefined;
   private naming: NamingRegistration | undefined;
   private watch: WatchHandle | undefined;
-  private factsTimer: NodeJS.Timeout | undefined;
   private metricsTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   private readonly abort = new AbortController();
@@ -80,17 +83,22 @@ export class HostAgent {
   /** Adopts what runs, then connects to etcd in the background (retrying for ever). */
   async start(): Promise<void> {
     // A fresh host has no root yet; the host facts (disk free under it) cannot be read without it.
-    await mkdir(this.root, { recursive: true });
+    await mkdir(path.join(this.root, 'run'), { recursive: true });
+    try {
+      await lockAgentRoot(this.root, this.options.host);
+    } catch (error) {
+      this.rotation.stop();
+      throw error;
+    }
     await this.adoptSavedInstances();
     void this.connect().catch((error: unknown) => {
-      if (!this.abort.signal.aborted) this.options.logger.error({ event: 'agent_connect_failed', error: (error as Error).message }, 'cannot connect to etcd');
+      if (!this.abort.signal.aborted && !(error instanceof HostClaimedError)) this.options.logger.error({ event: 'agent_connect_failed', error: (error as Error).message }, 'cannot connect to etcd');
     });
   }
 
   /** Stops watching; instances keep running (an agent restart must not restart jobs). */
   async close(): Promise<void> {
     this.abort.abort();
-    clearInterval(this.factsTimer);
     clearInterval(this.metricsTimer);
     this.rotation.stop();
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
@@ -98,8 +106,7 @@ export class HostAgent {
     await Promise.all(this.jobQueues.values());
     await Promise.all([...this.instances.values()].map((instance) => instance.detach()));
     await this.statusWriter.close();
-    // Released, not revoked: naming entries stay until the TTL, bridging to the next agent.
-    this.lease?.release();
+    await this.registration?.close();
     this.client?.close();
   }
 
@@ -107,72 +114,69 @@ export class HostAgent {
     return this.instances;
   }
 
+  /** Running with no assignment behind it (its key vanished or stopped parsing). */
+  isOrphaned(job: string): boolean {
+    return this.book.orphan(job) !== undefined;
+  }
+
   private async adoptSavedInstances(): Promise<void> {
-    const runDir = path.dirname(jobPaths(this.root, 'x').pidFile);
-    const names = await readdir(runDir).catch(() => [] as string[]);
-    for (const name of names.filter((file) => file.endsWith(SAVED_ASSIGNMENT))) {
-      const saved = JSON.parse(await readFile(path.join(runDir, name), 'utf8')) as unknown;
-      if (!isAssignmentRecord(saved)) continue;
-      this.assignments.set(saved.job, saved);
+    for (const saved of await readSavedAssignments(this.root)) {
+      this.book.put(saved.job, saved);
       await this.deploy(saved, { adopt: true });
     }
   }
 
   private async connect(): Promise<void> {
-    const { logger } = this.options;
+    const { logger, host } = this.options;
     this.client = await retryWithBackoff(() => connectEtcd(this.options.etcd), {
       signal: this.abort.signal,
       maxMs: 5000,
       onRetry: (error, attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; jobs keep running'),
     });
-    this.store = new EtcdStateStore(this.client, this.layout);
+    const store = new EtcdStateStore(this.client, this.layout);
+    this.store = store;
+    const prefix = this.layout.assignments(host);
     // Assignments first: they carry the address the fleet knows this host by, for naming.
-    const read = await retryWithBackoff(() => this.store!.getPrefixJson(this.layout.assignments(this.options.host), isAssignmentRecord), { signal: this.abort.signal, maxMs: 5000 });
-    const assigned = new Map([...read.entries].map(([key, entry]) => [key.slice(this.layout.assignments(this.options.host).length), entry.value]));
-    await retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000, onRetry: (error, attempt, delayMs) => this.logRegisterRetry(error, attempt, delayMs) });
-    this.replaceAssignments(assigned);
-    this.watch = this.store.watchPrefix<AssignmentRecord>(this.layout.assignments(this.options.host), read.revision, (event) => this.onAssignmentEvent(event), {
-      check: isAssignmentRecord,
+    const read = await retryWithBackoff(() => store.getPrefixJson(prefix, isAssignmentEntry), { signal: this.abort.signal, maxMs: 5000 });
+    this.registration = new AgentRegistration({
+      store,
+      layout: this.layout,
+      host,
+      root: this.root,
+      agentVersion: this.options.agentVersion,
+      startedAt: this.startedAt,
+      leaseTtlSeconds: this.options.leaseTtlSeconds,
+      factsIntervalMs: this.options.factsIntervalMs ?? 30_000,
+      logger,
+      signal: this.abort.signal,
+      onRegistered: (leaseId) => this.onRegistered(leaseId),
+      onFatal: (error) => this.options.onFatal?.(error),
+    });
+    await this.registration.start();
+    if (this.abort.signal.aborted) return;
+    this.replaceAssignments(read, false);
+    const connectionLog = createConnectionLog(logger, { consequence: 'jobs keep running' });
+    this.abort.signal.addEventListener('abort', () => connectionLog.close(), { once: true });
+    this.watch = store.watchPrefix<AssignmentEntry>(prefix, read.revision, (event) => this.onAssignmentEvent(event), {
+      check: isAssignmentEntry,
       onConnectionChange: (connected) => {
-        logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd connected' : 'etcd disconnected; jobs keep running');
+        connectionLog.report(connected);
         if (connected) this.statusWriter.flushSoon();
       },
     });
-    this.factsTimer = setInterval(() => void this.putFacts().catch(() => undefined), this.options.factsIntervalMs ?? 30_000);
     this.metricsTimer = setInterval(() => void this.reportMetrics(), this.options.metricsIntervalMs ?? 30_000);
+    const stopMembership = watchMembership({ store, layout: this.layout, host, logger });
+    this.abort.signal.addEventListener('abort', stopMembership, { once: true });
     this.statusWriter.flushSoon();
-    logger.info({ event: 'agent_registered', host: this.options.host, lease: this.lease?.id }, 'agent registered');
+    logger.info({ event: 'agent_registered', host, lease: this.registration.lease?.id }, 'agent registered');
   }
 
-  /** agents/<host> under a fresh lease; after a lease loss, again, and the naming entries with it. */
-  private async register(): Promise<void> {
-    const store = this.store!;
-    const lease = await store.grantLease(this.options.leaseTtlSeconds);
-    this.lease = lease;
-    try {
-      await this.putFacts();
-      if (this.naming) await this.naming.reassert(lease.id);
-      else this.ensureNaming([...this.assignments.values()][0]?.host.ip);
-    } catch (error) {
-      // The next attempt grants another lease: this one must not stay alive (kept alive, it never expires).
-      void lease.revoke().catch(() => undefined);
-      throw error;
-    }
+  /** Under a new lease, or after agents/<host> vanished: put back the naming entries and every status. */
+  private async onRegistered(leaseId: string): Promise<void> {
+    if (this.naming) await this.naming.reassert(leaseId);
+    else this.ensureNaming(this.book.jobs().map((job) => this.book.wanted(job)?.host.ip).find((ip) => ip !== undefined));
+    for (const job of this.instances.keys()) this.reportStatus(job);
     await Promise.all([...this.instances.values()].map((instance) => instance.registerIfHealthy().catch(() => undefined)));
-    lease.onLost(() => {
-      if (this.abort.signal.aborted) return;
-      this.options.logger.warn({ event: 'lease_lost', lease: lease.id }, 'agent lease lost; re-registering');
-      void retryWithBackoff(() => this.register(), { signal: this.abort.signal, maxMs: 5000, onRetry: (error, attempt, delayMs) => this.logRegisterRetry(error, attempt, delayMs) }).catch(() => undefined);
-    });
-  }
-
-  private logRegisterRetry(error: unknown, attempt: number, delayMs: number): void {
-    this.options.logger.warn({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
-  }
-
-  private async putFacts(): Promise<void> {
-    const facts = await readMachineFacts(this.options.host, this.root, this.options.agentVersion, this.startedAt);
-    await this.store!.applyBatch([{ put: this.layout.agent(this.options.host), value: facts, lease: this.lease!.id }]);
   }
 
   /**
@@ -180,27 +184,55 @@ export class HostAgent {
    * every assignment repeats), so registration starts with the first assignment seen.
    */
   private ensureNaming(ip: string | undefined): void {
-    if (this.naming || !ip || !this.store || !this.lease) return;
-    this.naming = new NamingRegistration({ store: this.store, host: this.options.host, ip, leaseId: this.lease.id });
+    const lease = this.registration?.lease;
+    if (this.naming || !ip || !this.store || !lease) return;
+    this.naming = new NamingRegistration({ store: this.store, host: this.options.host, ip, leaseId: lease.id });
   }
 
-  private onAssignmentEvent(event: WatchEvent<AssignmentRecord>): void {
-    const prefix = this.layout.assignments(this.options.host);
+  private onAssignmentEvent(event: WatchEvent<AssignmentEntry>): void {
     if (event.type === 'resync') {
-      this.replaceAssignments(new Map([...event.entries].map(([key, entry]) => [key.slice(prefix.length), entry.value])));
+      this.replaceAssignments(event, event.reason === 'reset');
       return;
     }
-    const job = event.key.slice(prefix.length);
-    if (event.type === 'put') this.assignments.set(job, event.value);
-    else this.assignments.delete(job); // delete, or a value that is not an assignment
+    const job = this.jobOf(event.key);
+    if (event.type === 'put') this.put(job, event.value, false);
+    else this.vanish(job, event.type === 'delete' ? 'its assign key was deleted' : `its assign key holds an invalid value (${event.problem})`);
+  }
+
+  /** A whole read of assign/<host>/: what is there is in force, what is missing or unreadable is orphaned. */
+  private replaceAssignments(read: { entries: ReadonlyMap<string, { value: AssignmentEntry }>; skipped: readonly SkippedEntry[] }, reset: boolean): void {
+    const present = new Set<string>();
+    for (const [key, entry] of read.entries) {
+      present.add(this.jobOf(key));
+      this.put(this.jobOf(key), entry.value, reset);
+    }
+    const invalid = new Map(read.skipped.map((skipped) => [this.jobOf(skipped.key), skipped.problem]));
+    for (const job of new Set([...this.book.jobs(), ...this.instances.keys()])) {
+      if (present.has(job)) continue;
+      const problem = invalid.get(job);
+      this.vanish(job, problem ? `its assign key holds an invalid value (${problem})` : reset ? 'etcd was reset and no longer holds its assign key' : 'its assign key is missing');
+    }
+  }
+
+  private put(job: string, entry: AssignmentEntry, reset: boolean): void {
+    const wasOrphan = this.book.orphan(job);
+    const outcome = this.book.put(job, entry, { ignoreOlder: reset });
+    if (outcome === 'stale') {
+      this.options.logger.warn({ event: 'assignment_stale', job }, 'etcd was reset to an older state: its assignment is older than the one in force; kept running, waiting for the controller');
+      return;
+    }
+    if (wasOrphan) this.options.logger.info({ event: 'assignment_restored', job }, 'assignment back: no longer orphaned');
     this.schedule(job);
   }
 
-  private replaceAssignments(next: Map<string, AssignmentRecord>): void {
-    const jobs = new Set([...this.assignments.keys(), ...next.keys(), ...this.instances.keys()]);
-    this.assignments.clear();
-    for (const [job, record] of next) this.assignments.set(job, record);
-    for (const job of jobs) this.schedule(job);
+  private vanish(job: string, reason: string): void {
+    if (!this.book.vanish(job, reason)) return;
+    this.options.logger.warn({ event: 'instance_orphaned', job, reason }, `${job}: ${reason}; keeps running on its last spec until the controller restores or removes it`);
+    this.reportStatus(job);
+  }
+
+  private jobOf(key: string): string {
+    return key.slice(this.layout.assignments(this.options.host).length);
   }
 
   private schedule(job: string): void {
@@ -214,24 +246,43 @@ export class HostAgent {
 
   private async reconcileJob(job: string): Promise<void> {
     if (this.abort.signal.aborted) return;
-    const wanted = this.assignments.get(job);
+    const decision = this.book.decision(job);
     const running = this.instances.get(job);
-    if (!wanted) {
-      if (!running) return;
-      this.options.logger.info({ event: 'instance_removing', job }, 'assignment gone: draining and stopping');
-      await running.stop();
-      this.instances.delete(job);
-      await rm(this.savedAssignmentPath(job), { force: true });
+    if (decision?.kind === 'remove') {
+      if (running) {
+        this.options.logger.info({ event: 'instance_removing', job, commit: decision.record.commit }, 'removed by the controller: draining and stopping');
+        await running.stop();
+        this.instances.delete(job);
+      }
+      this.book.settle(job);
+      await forgetAssignment(this.root, job);
       this.statusWriter.set(job, null);
       return;
     }
+    const wanted = decision?.record;
+    if (!wanted) return;
     if (running && running.specHash === wanted.specHash) {
       running.setDeployError(undefined); // back to what runs (e.g. the controller reverted)
-      await this.save(wanted); // services may have changed
+      await saveAssignment(this.root, wanted); // services may have changed
       running.updateAssignment(wanted);
+      this.reportStatus(job);
       return;
     }
     await this.deploy(wanted, { adopt: false });
+  }
+
+  /** The instance's status, marked orphaned while nothing assigns it. */
+  private withOrphan(job: string, status: StatusRecord): StatusRecord {
+    const orphan = this.book.orphan(job);
+    if (orphan) return { ...status, orphaned: orphan };
+    if (!status.orphaned) return status;
+    const { orphaned: _cleared, ...rest } = status;
+    return rest;
+  }
+
+  private reportStatus(job: string): void {
+    const instance = this.instances.get(job);
+    if (instance) this.statusWriter.set(job, this.withOrphan(job, instance.status()));
   }
 
   /** Prepares the release and (re)starts the instance on it; a failed prepare leaves the old one running. */
@@ -262,14 +313,14 @@ export class HostAgent {
       rendered: prepared.rendered,
       naming: () => this.naming,
       logger,
-      onStatus: (status) => this.statusWriter.set(job, status),
+      onStatus: (status) => this.statusWriter.set(job, this.withOrphan(job, status)),
       limiter: this.limiter,
       ...(this.options.restartPolicy ? { restartPolicy: this.options.restartPolicy } : {}),
     });
     this.instances.set(job, instance);
     const adopted = adopt && (await instance.adopt());
     if (!adopted) await instance.start();
-    await this.save(wanted);
+    await saveAssignment(this.root, wanted);
     logger.info({ event: adopted ? 'instance_adopted' : 'instance_started', job, specHash: wanted.specHash, pid: instance.pid() }, adopted ? 'adopted running instance' : 'instance started');
     await pruneReleases(this.root, job).catch(() => undefined);
   }
@@ -281,7 +332,7 @@ export class HostAgent {
       if (pid === undefined) continue;
       try {
         const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = await readProcessMetrics(pid);
-        this.statusWriter.set(job, { ...instance.status(), metrics: { cpuSeconds, rssBytes, openFds, uptimeSeconds } });
+        this.statusWriter.set(job, this.withOrphan(job, { ...instance.status(), metrics: { cpuSeconds, rssBytes, openFds, uptimeSeconds } }));
       } catch (error) {
         if (!(error instanceof ProcessGoneError)) throw error;
       }
@@ -294,11 +345,4 @@ export class HostAgent {
     return `${this.options.controllerUrl.replace(/\/$/, '')}/content/${source.sha256}`;
   }
 
-  private savedAssignmentPath(job: string): string {
-    return jobPaths(this.root, job).pidFile.replace(/\.json$/, SAVED_ASSIGNMENT);
-  }
-
-  private save(assignment: AssignmentRecord): Promise<void> {
-    return writeFileAtomic(this.savedAssignmentPath(assignment.job), JSON.stringify(assignment));
-  }
 }

@@ -74,7 +74,8 @@ export class JobInstance {
       },
       logger: options.logger,
     });
-    this.healthContext = { host: '127.0.0.1', cwd: paths.current, env };
+    // The IP naming registers for this instance, so a check passes only where traffic can arrive.
+    this.healthContext = { hostIp: options.assignment.host.ip, cwd: paths.current, env };
     this.cron = rendered.cron.length > 0 ? new CronRunner({ job: this.job, tasks: rendered.cron, cwd: paths.current, env, logDir: paths.logDir, onRunEnd: () => this.report() }) : undefined;
   }
 

@@ -4,6 +4,7 @@
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import type { AgentRecord } from '../store/records.js';
+import { processIdentity } from './process-identity.js';
 
 /** The agent root is missing or unreadable: disk facts would describe the wrong file system. */
 export class MachineFactsError extends Error {
@@ -23,6 +24,7 @@ export class MachineFactsError extends Error {
 }
 
 export async function readMachineFacts(host: string, root: string, agentVersion: string, startedAt: Date, now: Date = new Date()): Promise<AgentRecord> {
+  const identity = processIdentity(process.pid);
   return {
     host,
     hostname: os.hostname(),
@@ -33,6 +35,7 @@ export async function readMachineFacts(host: string, root: string, agentVersion:
     diskFreeBytes: await readFreeBytes(root),
     os: `${os.platform()} ${os.release()}`,
     agentVersion,
+    ...(identity ? { process: identity } : {}),
     startedAt: startedAt.toISOString(),
     updatedAt: now.toISOString(),
   };

@@ -24,7 +24,7 @@ const COMMANDS: readonly (readonly [string, LoadCommand])[] = [
 ];
 
 /** User mistakes found while running (an invalid repo, an unreachable cluster): one line, exit 1. */
-const FINDING_CODES = new Set(['E_INVALID_REPO', 'E_TEMPLATE_RENDER', 'E_CLUSTER_UNAVAILABLE']);
+const FINDING_CODES = new Set(['E_INVALID_REPO', 'E_TEMPLATE_RENDER', 'E_CLUSTER_UNAVAILABLE', 'E_AGENT_CONFLICT']);
 
 const defaultIo: CommandIo = {
   stdout: (text) => process.stdout.write(`${text}\n`),

@@ -15,6 +15,8 @@ import type { BatchGuard, EtcdStateStore } from '../store/state-store.js';
 import { canonicalJson } from '../plan/canonical-json.js';
 import type { FleetInformer } from './fleet-informer.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
+import { syncHosts } from './sync-hosts.js';
+import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
 import { chunkWrites } from './write-chunks.js';
 
 export interface Leadership {
@@ -86,6 +88,8 @@ export class FleetController {
   private lastJobs: ReadonlyMap<string, JobSummary> = new Map();
   /** A force-push is seen by one fetch only: keep its note until an audit record carries it, even if that write fails. */
   private forcePushNote: string | undefined;
+  /** The partition last logged, so the warning comes once per change, not once per reconcile. */
+  private partitionNote: string | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: FleetControllerOptions) {
@@ -137,6 +141,7 @@ export class FleetController {
     }
     this.lastGood = inForce;
     this.lastJobs = output.jobs;
+    this.notePartition(output.partition);
     // A rollout that failed (and is held) is a failure to sync, not progress.
     const failedRollout = [...observed.rollouts.values()].some((rollout) => rollout.state === 'Failed');
     const result: SyncResult = failedRollout ? 'Failed' : [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
@@ -147,6 +152,16 @@ export class FleetController {
     metrics.countReconcile(writes > 0 ? 'applied' : 'unchanged', (this.now() - started) / 1000);
     logger.info({ event: 'reconciled', commit: inForce.commit.sha, reasons, writes, result, rejected: this.rejected?.commit.sha }, 'reconciled');
     return { commit: inForce.commit.sha, result, writes, ...(output.wakeAtMs !== undefined ? { wakeAtMs: output.wakeAtMs } : {}) };
+  }
+
+  private notePartition(partition: readonly LostIdc[] | undefined): void {
+    const { metrics, logger } = this.options;
+    metrics.rescheduleHeldIdcs.set(partition?.length ?? 0);
+    const note = partition && describePartition(partition);
+    if (note === this.partitionNote) return;
+    if (note) logger.warn({ event: 'reschedule_held', idcs: partition }, note);
+    else logger.info({ event: 'reschedule_resumed' }, 'no idc looks partitioned any more: rescheduling resumes');
+    this.partitionNote = note;
   }
 
   /** Fail static: a fetch that fails leaves the last fetched head in force. */
@@ -195,7 +210,7 @@ export class FleetController {
   }
 
   private reconcileCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput {
-    return reconcileFleet({
+    const output = reconcileFleet({
       model: target.model,
       index: target.index,
       commit: target.commit,
@@ -204,6 +219,10 @@ export class FleetController {
       nowMs: this.now(),
       allowPrune: target.commit.message.includes(PRUNE_OVERRIDE_TOKEN),
     });
+    if (output.pruneRefused) return output;
+    const hosts = syncHosts(target.model, target.commit.sha, observed.hosts ?? new Map(), this.options.layout);
+    if (hosts.ops.length === 0) return output;
+    return { ...output, ops: [...output.ops, ...hosts.ops], opActions: [...output.opActions, ...hosts.opActions], actions: [...output.actions, ...hosts.opActions.flat()] };
   }
 
   private async write(output: ReconcileOutput, commit: CommitRef, reasons: readonly string[], outcome: SyncResult, note: string | undefined): Promise<number> {

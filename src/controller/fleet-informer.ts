@@ -8,12 +8,15 @@ import { RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import {
   isAgentRecord,
   isAssignmentRecord,
+  isHostRecord,
+  isRemovalRecord,
+  isLostHostRecord,
   isRolloutRecord,
   isStatusRecord,
   isSyncCurrentRecord,
   isVipRecord,
 } from '../store/record-checks.js';
-import type { AgentRecord, AssignmentRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { AgentRecord, AssignmentRecord, HostRecord, LostHostRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import type { ObservedAssignment, ObservedState } from './observed-state.js';
 import type { StoreOp } from './reconcile-fleet.js';
@@ -45,7 +48,6 @@ export interface InformerOptions {
   readonly onChange: () => void;
   readonly onProblem?: (key: string, problem: string) => void;
   readonly onConnectionChange?: (connected: boolean) => void;
-  readonly now?: () => number;
 }
 
 export class FleetInformer {
@@ -54,21 +56,24 @@ export class FleetInformer {
   private readonly jobVersions = new Map<string, number>();
   private version = 0;
   private readonly statuses: NestedMap<StatusRecord> = new Map();
+  private readonly statusesByJob: NestedMap<StatusRecord> = new Map();
+  private readonly removals: NestedMap<RemovalRecord> = new Map();
+  private readonly removalsByJob: NestedMap<RemovalRecord> = new Map();
+  private readonly hosts = new Map<string, HostRecord>();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly lostSince = new Map<string, number>();
+  private readonly rescheduledAt = new Map<string, number>();
+  private readonly partitionedHosts = new Set<string>();
   private readonly rollouts = new Map<string, RolloutRecord>();
   private readonly vips = new Map<string, VipRecord>();
   private syncCurrent: SyncCurrentRecord | undefined;
   private watch: WatchHandle | undefined;
-  private readonly now: () => number;
 
   constructor(
     private readonly store: EtcdStateStore,
     private readonly layout: KeyLayout,
     private readonly options: InformerOptions,
-  ) {
-    this.now = options.now ?? Date.now;
-  }
+  ) {}
 
   /**
    * Reads what the mirror holds (not the ever-growing audit history, nor naming) and returns a
@@ -77,7 +82,7 @@ export class FleetInformer {
    */
   async load(): Promise<string> {
     const { layout, store } = this;
-    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips].map((prefix) => store.getPrefixJson(prefix, anyJson)));
+    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.hosts, layout.lostHosts].map((prefix) => store.getPrefixJson(prefix, anyJson)));
     const current = await store.getJson(layout.syncCurrent, anyJson);
     const entries = new Map<string, { value: unknown }>();
     for (const read of reads) for (const [key, entry] of read.entries) entries.set(key, entry);
@@ -99,15 +104,18 @@ export class FleetInformer {
   }
 
   observed(): ObservedState {
-    const now = this.now();
-    const liveAgents = new Set(this.agents.keys());
-    // A host is lost from the moment the controller sees it assigned without a live agent.
-    for (const host of this.assignments.keys()) if (!liveAgents.has(host) && !this.lostSince.has(host)) this.lostSince.set(host, now);
     return {
       assignments: this.assignments,
       statuses: this.statuses,
-      liveAgents,
+      statusesByJob: this.statusesByJob,
+      removals: this.removals,
+      removalsByJob: this.removalsByJob,
+      hosts: this.hosts,
+      liveAgents: new Set(this.agents.keys()),
+      // What lost/ holds: the reconcile writes a record when it first sees a lost host, not the mirror.
       lostSince: this.lostSince,
+      rescheduledAt: this.rescheduledAt,
+      partitionedHosts: this.partitionedHosts,
       rollouts: this.rollouts,
       vips: this.vips,
       byJob: this.byJob,
@@ -147,7 +155,14 @@ export class FleetInformer {
     // Versions keep counting up across a rebuild, so no job looks unchanged by mistake.
     for (const job of this.jobVersions.keys()) this.touch(job);
     this.statuses.clear();
+    this.statusesByJob.clear();
+    this.removals.clear();
+    this.removalsByJob.clear();
+    this.hosts.clear();
     this.agents.clear();
+    this.lostSince.clear();
+    this.rescheduledAt.clear();
+    this.partitionedHosts.clear();
     this.rollouts.clear();
     this.vips.clear();
     this.syncCurrent = undefined;
@@ -165,22 +180,29 @@ export class FleetInformer {
       return undefined;
     };
     if (kind === 'assign' && first && second) {
-      const record = valid(isAssignmentRecord);
+      const removal = isRemovalRecord(value) ? value : undefined;
+      const record = removal ? undefined : valid(isAssignmentRecord);
       const observed = record && observeAssignment(first, second, record);
       setNested(this.assignments, first, second, observed);
       setNested(this.byJob, second, first, observed);
+      setNested(this.removals, first, second, removal);
+      setNested(this.removalsByJob, second, first, removal);
       this.touch(second);
     } else if (kind === 'status' && first && second && second !== RENDERER_STATUS_NAME) {
-      setNested(this.statuses, first, second, valid(isStatusRecord));
+      const status = valid(isStatusRecord);
+      setNested(this.statuses, first, second, status);
+      setNested(this.statusesByJob, second, first, status);
       this.touch(second);
+    } else if (kind === 'hosts' && first) {
+      const record = valid(isHostRecord);
+      if (record) this.hosts.set(first, record);
+      else this.hosts.delete(first);
     } else if (kind === 'agents' && first) {
       const record = valid(isAgentRecord);
-      if (record) {
-        this.agents.set(first, record);
-        this.lostSince.delete(first);
-      } else if (this.agents.delete(first)) {
-        this.lostSince.set(first, this.now());
-      }
+      if (record) this.agents.set(first, record);
+      else this.agents.delete(first);
+    } else if (kind === 'lost' && first) {
+      this.ingestLostHost(first, valid(isLostHostRecord));
     } else if (kind === 'rollouts' && first) {
       const record = valid(isRolloutRecord);
       if (record) this.rollouts.set(first, record);
@@ -193,5 +215,22 @@ export class FleetInformer {
     } else if (kind === 'sync' && first === 'current') {
       this.syncCurrent = valid(isSyncCurrentRecord);
     }
+  }
+
+  /** A lost/ record with a time that does not parse counts as absent: the next reconcile writes a good one. */
+  private ingestLostHost(host: string, record: LostHostRecord | undefined): void {
+    const sinceMs = record ? Date.parse(record.since) : NaN;
+    const rescheduledAtMs = record?.rescheduledAt === undefined ? undefined : Date.parse(record.rescheduledAt);
+    this.lostSince.delete(host);
+    this.rescheduledAt.delete(host);
+    this.partitionedHosts.delete(host);
+    if (!record) return;
+    if (Number.isNaN(sinceMs) || Number.isNaN(rescheduledAtMs)) {
+      this.options.onProblem?.(this.layout.lostHost(host), 'a time that does not parse: ignored');
+      return;
+    }
+    this.lostSince.set(host, sinceMs);
+    if (rescheduledAtMs !== undefined) this.rescheduledAt.set(host, rescheduledAtMs);
+    if (record.partitioned) this.partitionedHosts.add(host);
   }
 }

@@ -13,16 +13,22 @@ export function summarizeJobs(observed: ObservedState, rollouts: ReadonlyMap<str
     let progressing = 0;
     let reported = 0;
     let broken = false;
+    let lost = false;
     const versions = new Set<string>();
     for (const [host, { record }] of hosts) {
-      const status = observed.statuses.get(host)?.get(name);
       versions.add(record.spec.version);
+      // A lost host's status is stale: its instance counts as down, whatever it last said.
+      if (!observed.liveAgents.has(host)) {
+        lost = true;
+        continue;
+      }
+      const status = observed.statuses.get(host)?.get(name);
       if (status) reported++;
       if (isInstanceUp(status, record.specHash, record.spec.health !== undefined)) healthy++;
       else if (status && BROKEN_STATES.has(status.state)) broken = true;
       else progressing++;
     }
-    const state = reported === 0 ? 'Missing' : broken || rollouts.has(name) ? 'Degraded' : healthy < hosts.size ? 'Progressing' : 'Healthy';
+    const state = lost ? 'Degraded' : reported === 0 ? 'Missing' : broken || rollouts.has(name) ? 'Degraded' : healthy < hosts.size ? 'Progressing' : 'Healthy';
     jobs.push({ name, desired: hosts.size, healthy, progressing, state, version: [...versions].sort().join(', ') });
   }
   return jobs;

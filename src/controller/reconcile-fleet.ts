@@ -7,7 +7,9 @@ import { canonicalJson } from '../plan/canonical-json.js';
 import { placeInstances, type Placement } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
 import type { CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../store/records.js';
-import { assignmentsByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
+import { assignmentsByJob, removalsByJob, statusesByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
+import { removalRecord, settleRemovals } from './removal-records.js';
+import { rescheduleLostHosts, type LostIdc } from './reschedule-lost-hosts.js';
 import { rollJob, type InstanceChange, type JobHealth } from './roll-job.js';
 import { hashInstanceSpec, hashJobSpec, type HashedSpec } from './spec-hash.js';
 
@@ -15,10 +17,14 @@ export type StoreOp = { readonly put: string; readonly value: unknown } | { read
 
 export type AuditAction =
   | { readonly type: 'assign' | 'update' | 'restore' | 'revert' | 'refresh'; readonly job: string; readonly host: string; readonly specHash: string; readonly from?: string }
-  | { readonly type: 'remove'; readonly job: string; readonly host: string; readonly specHash: string }
+  | { readonly type: 'remove'; readonly job: string; readonly host: string; readonly specHash: string; readonly orphan?: true }
+  | { readonly type: 'removal.settled'; readonly job: string; readonly host: string }
   | { readonly type: 'reschedule'; readonly job: string; readonly from: string; readonly to: string }
+  | { readonly type: 'host.lost' | 'host.back' | 'host.cleared'; readonly host: string }
+  | { readonly type: 'host.reschedule'; readonly host: string; readonly lostSince: string }
   | { readonly type: 'rollout-failed'; readonly job: string; readonly reason: string }
-  | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string };
+  | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string }
+  | { readonly type: 'host.put' | 'host.delete'; readonly host: string };
 
 export interface JobSummary {
   readonly health: JobHealth;
@@ -48,6 +54,8 @@ export interface ReconcileOutput {
   readonly placement: Placement;
   /** Set when the commit would remove too many instances: nothing is written. */
   readonly pruneRefused?: { readonly removing: number; readonly total: number; readonly maxPercent: number };
+  /** Set while so many hosts of an idc are lost that nothing is moved (a partition, not host failures). */
+  readonly partition?: readonly LostIdc[];
   readonly wakeAtMs?: number;
 }
 
@@ -57,24 +65,28 @@ export const PRUNE_OVERRIDE_TOKEN = '[ygg:allow-prune]';
 export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const { model, observed, layout, nowMs } = input;
   const current = assignmentsByJob(observed);
+  const statuses = statusesByJob(observed);
+  const removals = removalsByJob(observed);
   // Only replicas jobs look at where they ran before: build those lists on demand.
   const previous = { get: (job: string) => (current.has(job) ? [...current.get(job)!.keys()].sort() : undefined) };
-  const rescheduleAfterMs = model.config.rescheduleAfterSeconds * 1000;
-  const unavailable = new Set([...observed.lostSince].filter(([, since]) => nowMs - since >= rescheduleAfterMs).map(([host]) => host));
-  const placement = placeInstances(model, input.index, previous, unavailable);
+  const lostHosts = rescheduleLostHosts({ model, observed, layout, nowMs });
+  const placement = placeInstances(model, input.index, previous, lostHosts);
 
   const writes = new Writes();
+  // lost/ records first: a host's move is never in etcd without the rate limit counting it.
+  for (const { op, action } of lostHosts.writes) writes.add(op, action);
   const jobs = new Map<string, JobSummary>();
-  let wakeAtMs: number | undefined;
+  let wakeAtMs = lostHosts.wakeAtMs;
   let currentTotal = 0;
   let desiredTotal = 0;
   // A job with a rollouts/ record but neither in the model nor assigned anywhere still gets a step (that deletes it).
-  const jobNames = new Set([...model.jobs.keys(), ...current.keys(), ...observed.rollouts.keys()]);
+  // So does a job an agent still reports, or one with removal records left to settle.
+  const jobNames = new Set([...model.jobs.keys(), ...current.keys(), ...observed.rollouts.keys(), ...statuses.keys(), ...removals.keys()]);
   for (const jobName of [...jobNames].sort()) {
     const job = model.jobs.get(jobName);
     const currentHosts = current.get(jobName) ?? new Map<string, ObservedAssignment>();
     const hostNames = job ? (placement.get(jobName) ?? []) : [];
-    const settled = job && settledJob(job, hostNames, model, observed.jobVersions?.get(jobName));
+    const settled = job && settledJob(job, hostNames, model, observed.jobVersions?.get(jobName), lostHosts.lost);
     if (settled) {
       currentTotal += currentHosts.size;
       desiredTotal += hostNames.length;
@@ -95,6 +107,7 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
       desired,
       current: currentHosts,
       statuses: collectStatuses(observed, jobName, [...desired.keys()]),
+      lost: lostHosts.lost,
       rollout,
       jobSpecHash,
       services: servicesOf(model).get(jobName) ?? [],
@@ -106,8 +119,12 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
     // beside an unrecorded one nor holds a spec whose batch was never reverted.
     const starting = step.rollout?.state === 'InProgress';
     if (starting) writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord });
-    for (const change of step.changes) applyChange(change, jobName, layout, writes);
-    if (job?.spec.replicas !== undefined) for (const move of reschedules(jobName, step.changes, unavailable)) writes.note(move);
+    for (const change of step.changes) applyChange(change, jobName, input, writes);
+    for (const write of settleRemovals({ job: jobName, desiredHosts: new Set(desired.keys()), current: currentHosts, statuses: statuses.get(jobName), removals: removals.get(jobName), commit: input.commit.sha, nowMs, layout })) {
+      if ('put' in write.op) writes.add(write.op, { type: 'remove', job: jobName, host: write.host, specHash: 'specHash' in write ? write.specHash : '', orphan: true });
+      else writes.add(write.op, { type: 'removal.settled', job: jobName, host: write.host });
+    }
+    if (job?.spec.replicas !== undefined) for (const move of reschedules(jobName, step.changes, lostHosts.evacuate)) writes.note(move);
     if (step.rollout && !starting) {
       writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord }, { type: 'rollout-failed', job: jobName, reason: step.rollout.reason ?? '' });
     } else if (step.rollout === null) {
@@ -119,7 +136,7 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
       jobs.set(jobName, summary);
       const version = observed.jobVersions?.get(jobName);
       const quiet = step.changes.length === 0 && step.rollout === undefined && step.wakeAtMs === undefined && !step.rolling;
-      if (quiet && version !== undefined) settledJobs.set(job, { version, hosts: hostNames.map((name) => model.hosts.get(name)!), summary });
+      if (quiet && version !== undefined) settledJobs.set(job, { version, hosts: hostNames.map((name) => model.hosts.get(name)!), lost: lostAmong(hostNames, lostHosts.lost), summary });
     }
   }
   syncVips(model, input.commit.sha, observed, layout, writes);
@@ -129,21 +146,38 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   if (!input.allowPrune && currentTotal > 0 && removing > 0 && (removing / currentTotal) * 100 > maxPercent) {
     return { ops: [], actions: [], opActions: [], jobs, placement, pruneRefused: { removing, total: currentTotal, maxPercent } };
   }
-  return { ops: writes.ops, actions: writes.opActions.flat(), opActions: writes.opActions, jobs, placement, ...(wakeAtMs !== undefined ? { wakeAtMs } : {}) };
+  return {
+    ops: writes.ops,
+    actions: writes.opActions.flat(),
+    opActions: writes.opActions,
+    jobs,
+    placement,
+    ...(lostHosts.partition ? { partition: lostHosts.partition } : {}),
+    ...(wakeAtMs !== undefined ? { wakeAtMs } : {}),
+  };
 }
 
 /**
  * Jobs whose last step changed nothing, with what that step saw: the same job object on the same
- * host objects, and the same etcd version of the job, give the same (empty) step again. Most of a
- * large fleet is settled, so a reconcile only works on the jobs something happened to.
+ * host objects, the same of them lost, and the same etcd version of the job, give the same (empty)
+ * step again. Most of a large fleet is settled, so a reconcile only works on the jobs something
+ * happened to.
  */
-const settledJobs = new WeakMap<Job, { version: number; hosts: readonly Host[]; summary: JobSummary }>();
+const settledJobs = new WeakMap<Job, { version: number; hosts: readonly Host[]; lost: readonly string[]; summary: JobSummary }>();
 
-function settledJob(job: Job, hostNames: readonly string[], model: Model, version: number | undefined): JobSummary | undefined {
+function settledJob(job: Job, hostNames: readonly string[], model: Model, version: number | undefined, lost: ReadonlySet<string>): JobSummary | undefined {
   const settled = settledJobs.get(job);
   if (!settled || version === undefined || settled.version !== version || settled.hosts.length !== hostNames.length) return undefined;
   for (let index = 0; index < hostNames.length; index++) if (settled.hosts[index] !== model.hosts.get(hostNames[index]!)) return undefined;
+  const nowLost = lostAmong(hostNames, lost);
+  if (nowLost.length !== settled.lost.length || nowLost.some((name, index) => name !== settled.lost[index])) return undefined;
   return settled.summary;
+}
+
+const NOT_LOST: readonly string[] = [];
+
+function lostAmong(hostNames: readonly string[], lost: ReadonlySet<string>): readonly string[] {
+  return lost.size === 0 ? NOT_LOST : hostNames.filter((name) => lost.has(name));
 }
 
 /** Ops and the audit actions they carry out, kept in step. */
@@ -171,10 +205,10 @@ function collectStatuses(observed: ObservedState, job: string, hosts: readonly s
   return statuses;
 }
 
-function applyChange(change: InstanceChange, job: string, layout: KeyLayout, writes: Writes): void {
-  const key = layout.assignment(change.host, job);
+function applyChange(change: InstanceChange, job: string, input: ReconcileInput, writes: Writes): void {
+  const key = input.layout.assignment(change.host, job);
   if (change.kind === 'remove') {
-    writes.add({ delete: key }, { type: 'remove', job, host: change.host, specHash: change.specHash });
+    writes.add({ put: key, value: removalRecord(job, input.commit.sha, input.nowMs) }, { type: 'remove', job, host: change.host, specHash: change.specHash });
     return;
   }
   const from = change.kind === 'update' ? change.record.previous?.specHash : undefined;
@@ -182,8 +216,8 @@ function applyChange(change: InstanceChange, job: string, layout: KeyLayout, wri
 }
 
 /** A replica leaving a lost host for another one is one move, recorded as such. */
-function reschedules(job: string, changes: readonly InstanceChange[], unavailable: ReadonlySet<string>): AuditAction[] {
-  const from = changes.filter((change) => change.kind === 'remove' && unavailable.has(change.host)).map((change) => change.host);
+function reschedules(job: string, changes: readonly InstanceChange[], evacuate: ReadonlySet<string>): AuditAction[] {
+  const from = changes.filter((change) => change.kind === 'remove' && evacuate.has(change.host)).map((change) => change.host);
   const to = changes.filter((change) => change.kind === 'assign').map((change) => change.host);
   return from.flatMap((host, index) => (to[index] ? [{ type: 'reschedule' as const, job, from: host, to: to[index]! }] : []));
 }

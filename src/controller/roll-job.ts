@@ -36,6 +36,8 @@ export interface JobInput {
   readonly desired: ReadonlyMap<string, HashedSpec>;
   readonly current: ReadonlyMap<string, ObservedAssignment>;
   readonly statuses: ReadonlyMap<string, StatusRecord> | undefined;
+  /** Hosts without a live agent: what their statuses say is stale, so none of their instances is up. */
+  readonly lost: ReadonlySet<string>;
   /** rollouts/<job>: the rollout in progress, or the one that failed. */
   readonly rollout: RolloutRecord | undefined;
   /** The host-independent hash of the job's desired spec (what a rollout is tracked by). */
@@ -89,7 +91,7 @@ function refreshed(input: JobInput, current: AssignmentRecord): AssignmentRecord
 export function rollJob(input: JobInput): JobStep {
   const changes: InstanceChange[] = [];
   const policy = input.policy;
-  const statusOf = (host: string) => input.statuses?.get(host);
+  const statusOf = (host: string) => (input.lost.has(host) ? undefined : input.statuses?.get(host));
   const updates: string[] = [];
   const atDesired: string[] = [];
   for (const [host, hashed] of input.desired) {
@@ -117,9 +119,9 @@ export function rollJob(input: JobInput): JobStep {
     // This spec failed before and was reverted: hold until a commit changes the job again.
     return { changes, health: 'Degraded', rolling: false, ...base };
   }
-  const missing = input.desired.size > 0 && [...input.desired.keys()].every((host) => !statusOf(host));
+  const missing = input.desired.size > 0 && [...input.desired.keys()].every((host) => !statusOf(host) && !input.lost.has(host));
   const pending = changes.some((change) => change.kind !== 'remove') || healthy < input.desired.size;
-  const degraded = [...input.desired.keys()].some((host) => BROKEN_STATES.has(statusOf(host)?.state ?? ''));
+  const degraded = [...input.desired.keys()].some((host) => input.lost.has(host) || BROKEN_STATES.has(statusOf(host)?.state ?? ''));
   const settledHealth: JobHealth = missing ? 'Missing' : degraded || tracked?.state === 'Failed' ? 'Degraded' : pending ? 'Progressing' : 'Healthy';
   if (!policy || (updates.length === 0 && tracked?.state !== 'InProgress')) {
     return { changes, health: settledHealth, rolling: false, ...(tracked?.state === 'Failed' ? {} : stale), ...base };

@@ -6,12 +6,14 @@ import { RepoLoader } from '../repo/load-repo.js';
 import { createSchemaValidator } from '../repo/schema-validator.js';
 import { startHttpServer } from '../server/http-server.js';
 import { createControllerMetrics } from '../server/metrics.js';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout } from '../store/keys.js';
 import { LeaderElection } from '../store/leader-election.js';
 import { readRecentHistory } from '../store/read-history.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore } from '../store/state-store.js';
+import { EtcdUnavailableError } from '../store/store-errors.js';
 import { FleetController } from './fleet-controller.js';
 import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
@@ -76,13 +78,14 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
   const layout = keyLayout(config.etcdPrefix);
   const store = new EtcdStateStore(client, layout);
   let settleTimer: NodeJS.Timeout | undefined;
+  const connectionLog = createConnectionLog(logger);
   const informer = new FleetInformer(store, layout, {
     onChange: () => {
       clearTimeout(settleTimer);
       settleTimer = setTimeout(() => loop?.trigger('observed'), config.settleMs ?? 100);
     },
     onProblem: (key, problem) => logger.warn({ event: 'etcd_value_ignored', key, problem }, 'ignored a malformed etcd value'),
-    onConnectionChange: (connected) => logger.info({ event: connected ? 'etcd_connected' : 'etcd_disconnected' }, connected ? 'etcd watch connected' : 'etcd watch disconnected'),
+    onConnectionChange: connectionLog.report,
   });
   await retryWithBackoff(() => informer.start(), { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
   notReady = 'opening the git source';
@@ -92,7 +95,8 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     leaseTtlSeconds: config.leaseTtlSeconds,
     onError: (error) => {
       metrics.etcdErrorsTotal.inc({ operation: 'election' });
-      logger.warn({ event: 'election_error', error: (error as Error).message }, 'leader election error');
+      // etcd being down is said once, by the connection log; each retry is only worth a debug line
+      logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'election_error', error: (error as Error).message }, 'leader election error');
     },
   });
   controller = new FleetController({
@@ -133,6 +137,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
       await loop!.stop();
       await server?.close();
       await informer.close();
+      connectionLog.close();
       await election.resign().catch(() => undefined);
       client.close();
     },

@@ -16,12 +16,22 @@ export interface RepoConfig {
   readonly etcdPrefix: string;
   readonly pruneGuard: { readonly maxDeletePercent: number };
   readonly rescheduleAfterSeconds: number;
+  readonly reschedule: RescheduleLimits;
+}
+
+/** How fast replicas leave lost hosts, and when mass loss stops them (a partition, not host failures). */
+export interface RescheduleLimits {
+  /** Per minute, at most this share of the fleet's hosts (at least one host) start moving their replicas away. */
+  readonly maxHostsPercentPerMinute: number;
+  /** More than this share of one idc's hosts lost at once is taken for a partition: nothing moves. */
+  readonly unhealthyIdcThresholdPercent: number;
 }
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = {
   etcdPrefix: '/ygg/v1',
   pruneGuard: { maxDeletePercent: 30 },
   rescheduleAfterSeconds: 300,
+  reschedule: { maxHostsPercentPerMinute: 10, unhealthyIdcThresholdPercent: 30 },
 };
 
 export type HostState = 'online' | 'spare' | 'maintenance';
@@ -69,9 +79,14 @@ export interface CronTask {
   readonly timeoutSeconds?: number;
 }
 
+/**
+ * http and tcp checks connect to the host's IP (the Host document's ip, the address naming registers
+ * and LVS sends traffic to), so a passing check means the traffic's address answers. `host` overrides
+ * that address for one check (an IP literal), e.g. a job whose health endpoint listens on loopback.
+ */
 export interface HealthCheck {
-  readonly http?: { readonly port: string; readonly path: string };
-  readonly tcp?: { readonly port: string };
+  readonly http?: { readonly port: string; readonly path: string; readonly host?: string };
+  readonly tcp?: { readonly port: string; readonly host?: string };
   readonly exec?: { readonly command: readonly string[] };
   readonly intervalSeconds: number;
   readonly timeoutSeconds: number;

@@ -2,18 +2,26 @@
 // deploy (a burst of naming changes) costs one render and one reload, not a hundred: a render runs
 // `minWaitMs` after the last change, but never later than `maxWaitMs` after the first of the burst.
 //
-// Empty-set guard: a VIP that had endpoints in the last good render and has none now is believable
-// only while the view is connected and was not just rebuilt from an empty prefix. Otherwise we are
-// looking at an etcd outage or reset, not at a service that died: keep the last file (fail static)
-// and say so loudly. A VIP whose endpoints went away for real, seen live, renders with none.
+// Every render passes the render gate (render-gate.ts) against the file on disk before it may
+// replace it: an unknown director is an error, an etcd that looks wiped or reset and a mass removal
+// nobody committed are HELD — the file stays, and the hold is loud (an error log line when it starts
+// or its reason changes, status/<director>/_render with held: true, the ygg_render_held metrics).
+// A held render is retried on every change of the view and every `heldRetryMs`, so it applies by
+// itself once the condition clears (etcd back, records restored, the controller's commit in).
+// Records that cannot be rendered (bad values in naming/) are left out, counted and reported.
+import { readFile } from 'node:fs/promises';
 import type { BatchOp, EtcdStateStore } from '../store/state-store.js';
+import { usableEndpoints } from './check-endpoint.js';
 import type { RenderSource } from './endpoint-view.js';
-import type { RenderData } from './render-data.js';
-import { renderConfig } from './render-config.js';
+import type { RenderData, SkippedInput } from './render-data.js';
+import { KEEPALIVED_FORMAT, type RenderFormat } from './render-formats.js';
+import { checkDirector, judgeRender, type GateVerdict } from './render-gate.js';
 import { RenderReloadError } from './render-errors.js';
+import { initialStatus, statusFailed, statusHeld, statusWritten, type RenderStatusRecord } from './render-status.js';
 import { writeCheckedFile, type WriteCheckedOptions } from './write-checked-file.js';
 
 export type { WriteCheckedOptions } from './write-checked-file.js';
+export type { RenderStatusRecord } from './render-status.js';
 
 export interface RenderLogger {
   info(details: object, message: string): void;
@@ -21,31 +29,20 @@ export interface RenderLogger {
   error(details: object, message: string): void;
 }
 
-/** status/<director>/render-<name>: what the renderer last did, for operators and `ygg status`. */
-export interface RenderStatusRecord {
-  readonly target: string;
-  /** The etcd revision the file in place was rendered from. */
-  readonly lastRenderRevision?: string;
-  readonly lastRenderAt?: string;
-  /** sha256 of the file in place. */
-  readonly checksum?: string;
-  readonly lastError?: string;
-  readonly lastErrorAt?: string;
-  /** Set while the empty-set guard holds the last file. */
-  readonly held?: string;
-  readonly renders: number;
-  readonly writes: number;
-  readonly updatedAt: string;
-}
-
 export interface DebouncedRendererOptions {
   readonly view: RenderSource;
   /** The director the config is for (keepalived); undefined for fleet-wide files (DNS). */
   readonly director?: string;
   readonly templateText: string;
-  /** Turns the template and data into the file's text; default renderConfig (keepalived). */
-  readonly render?: (templateText: string, data: RenderData) => string;
+  /** The kind of file; default keepalived.conf. */
+  readonly format?: RenderFormat;
   readonly target: string;
+  /** Let a render remove most of the file at once (the operator's explicit decision). */
+  readonly allowMassRemoval?: boolean;
+  /** A render removing more than this share of the file's real servers at once is held; default 50. */
+  readonly maxRemovedPercent?: number;
+  /** While held, render again this often even without a change (e.g. the file was fixed by hand). */
+  readonly heldRetryMs?: number;
   readonly write?: WriteCheckedOptions;
   readonly minWaitMs?: number;
   readonly maxWaitMs?: number;
@@ -57,6 +54,7 @@ export interface DebouncedRendererOptions {
 
 export const DEFAULT_MIN_WAIT_MS = 200;
 export const DEFAULT_MAX_WAIT_MS = 2000;
+export const DEFAULT_HELD_RETRY_MS = 5000;
 
 const SILENT: RenderLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -66,13 +64,18 @@ export class DebouncedRenderer {
   private readonly log: RenderLogger;
   private readonly now: () => Date;
   private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private firstChangeAt: number | undefined;
   private running: Promise<void> | undefined;
   private dirty = false;
   private stopped = false;
-  /** Endpoint counts per service in the last render that reached the file. */
-  private lastGood: Map<string, number> | undefined;
   private state: RenderStatusRecord;
+  /** Rule 1e of the render gate: held as a reset, and nothing written since. */
+  private recovering = false;
+  /** The skipped inputs last logged, so a bad entry is logged when it appears, not on every render. */
+  private loggedSkipped = '';
+  /** The status last written to etcd, without its clock fields: a held renderer retries every few seconds, and says so once. */
+  private publishedStatus = '';
   private readonly onChange = () => this.schedule();
 
   constructor(private readonly options: DebouncedRendererOptions) {
@@ -80,7 +83,7 @@ export class DebouncedRenderer {
     this.maxWaitMs = Math.max(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, this.minWaitMs);
     this.log = options.logger ?? SILENT;
     this.now = options.now ?? (() => new Date());
-    this.state = { target: options.target, renders: 0, writes: 0, updatedAt: this.now().toISOString() };
+    this.state = initialStatus(options.target, this.now().toISOString());
   }
 
   get status(): RenderStatusRecord {
@@ -97,6 +100,7 @@ export class DebouncedRenderer {
     this.stopped = true;
     this.options.view.off('changed', this.onChange);
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
     this.timer = undefined;
     await this.running;
   }
@@ -137,57 +141,97 @@ export class DebouncedRenderer {
 
   private async renderOnce(): Promise<void> {
     const { view, director, templateText, target } = this.options;
-    const data = view.current(director);
-    const attemptAt = this.now().toISOString();
-    const lost = this.lostServices(data);
-    if (lost.length > 0 && (!view.connected || view.resyncedEmpty)) {
-      const why = view.connected ? 'etcd was reset (resynced to an empty prefix)' : 'etcd is unreachable';
-      const held = `kept the last ${target}: ${lost.join(', ')} would lose every endpoint, and ${why}`;
-      this.log.error({ target, services: lost, revision: data.revision, connected: view.connected }, `EMPTY-SET GUARD: ${held}`);
-      this.state = { ...this.state, held, updatedAt: attemptAt };
-      await this.publish();
-      return;
-    }
+    const format = this.options.format ?? KEEPALIVED_FORMAT;
+    const data = usableEndpoints(view.current(director));
+    const skipped = data.skipped ?? [];
+    const at = this.now().toISOString();
+    this.logSkipped(skipped);
     try {
-      const content = (this.options.render ?? renderConfig)(templateText, data);
-      const { changed, checksum } = await writeCheckedFile(target, content, this.options.write ?? {});
-      this.lastGood = new Map(data.services.map((service) => [service.name, service.endpoints.length]));
-      const { held: _held, lastError: _lastError, lastErrorAt: _lastErrorAt, ...rest } = this.state;
-      this.state = {
-        ...rest,
-        lastRenderRevision: data.revision,
-        lastRenderAt: attemptAt,
-        checksum,
-        renders: this.state.renders + 1,
-        writes: this.state.writes + (changed ? 1 : 0),
-        updatedAt: attemptAt,
-      };
-      if (changed) this.log.info({ target, revision: data.revision, checksum, services: data.services.length }, 'rendered a new config');
+      if (director !== undefined && checkDirector(director, view.facts().directors) === 'store-empty') {
+        this.recovering = true;
+        this.hold('etcd holds no VIP record and no host record (wiped, reset or not populated yet)', data, at);
+      } else {
+        const content = format.render(templateText, data);
+        const verdict = await this.judge(format, data, content);
+        if (verdict.write) await this.write(content, data, at);
+        else {
+          this.recovering ||= verdict.reset;
+          this.hold(verdict.reason, data, at);
+        }
+      }
     } catch (error) {
-      // The file is in place (and is the last good render); only the reload failed.
-      if (error instanceof RenderReloadError) this.lastGood = new Map(data.services.map((service) => [service.name, service.endpoints.length]));
       const message = error instanceof Error ? error.message : String(error);
-      this.state = { ...this.state, lastError: message, lastErrorAt: attemptAt, renders: this.state.renders + 1, updatedAt: attemptAt };
-      this.log.error({ target, revision: data.revision, code: (error as { code?: string }).code }, `render failed, the old file stays: ${message}`);
+      const code = (error as { code?: string }).code;
+      this.state = statusFailed(this.state, at, { message, ...(code !== undefined && { code }) }, skipped);
+      // A failed reload leaves the new file in place; anything else leaves the old one.
+      const outcome = error instanceof RenderReloadError ? 'the new file is in place but was not reloaded' : 'the old file stays';
+      this.log.error({ target, revision: data.revision, code }, `render failed, ${outcome}: ${message}`);
     }
+    clearTimeout(this.retryTimer);
+    if (this.state.held && !this.stopped) this.retryTimer = setTimeout(() => this.schedule(), this.options.heldRetryMs ?? DEFAULT_HELD_RETRY_MS).unref();
     await this.publish();
   }
 
-  /** Services that had endpoints in the last good render and have none (or are gone) now. */
-  private lostServices(data: RenderData): string[] {
-    if (!this.lastGood) return [];
-    const now = new Map(data.services.map((service) => [service.name, service.endpoints.length]));
-    return [...this.lastGood].filter(([name, count]) => count > 0 && !(now.get(name)! > 0)).map(([name]) => name);
+  /** Whether `content` may replace the file on disk (see render-gate.ts). */
+  private async judge(format: RenderFormat, data: RenderData, content: string): Promise<GateVerdict> {
+    const facts = this.options.view.facts();
+    return judgeRender({
+      reference: format.inventory(await readExisting(this.options.target)),
+      proposed: format.inventory(content),
+      declared: format.declaredGroups(data),
+      store: { connected: facts.connected, revision: facts.revision, ...(facts.syncCommit !== undefined && { syncCommit: facts.syncCommit }), sourceRecords: format.sourceRecords(facts) },
+      recovering: this.recovering,
+      nouns: format.nouns,
+      ...(this.options.allowMassRemoval !== undefined && { allowMassRemoval: this.options.allowMassRemoval }),
+      ...(this.options.maxRemovedPercent !== undefined && { maxRemovedPercent: this.options.maxRemovedPercent }),
+    });
+  }
+
+  private async write(content: string, data: RenderData, at: string): Promise<void> {
+    const { target } = this.options;
+    const { changed, checksum } = await writeCheckedFile(target, content, this.options.write ?? {});
+    this.recovering = false;
+    if (this.state.held) this.log.info({ target, revision: data.revision }, 'the render gate no longer holds the file');
+    this.state = statusWritten(this.state, at, { revision: data.revision, commit: data.commit, checksum, changed, skipped: data.skipped ?? [] });
+    if (changed) this.log.info({ target, revision: data.revision, commit: data.commit, checksum, services: data.services.length }, 'rendered a new config');
+  }
+
+  /** Loud: an error line when a hold starts or its reason changes; the status and metrics always. */
+  private hold(reason: string, data: RenderData, at: string): void {
+    const { target } = this.options;
+    if (this.state.heldReason !== reason) this.log.error({ target, revision: data.revision, commit: data.commit, event: 'render_held' }, `RENDER HELD, ${target} stays as it is: ${reason}`);
+    this.state = statusHeld(this.state, at, reason, data.skipped ?? []);
+  }
+
+  private logSkipped(skipped: readonly SkippedInput[]): void {
+    const text = JSON.stringify(skipped);
+    if (text === this.loggedSkipped) return;
+    this.loggedSkipped = text;
+    if (skipped.length > 0) this.log.warn({ target: this.options.target, skipped: skipped.slice(0, 20), count: skipped.length, event: 'render_skipped' }, `left ${skipped.length} invalid record(s) out of the render`);
   }
 
   private async publish(): Promise<void> {
     const status = this.options.status;
-    if (!status || !this.options.view.connected) return;
+    if (!status || !this.options.view.facts().connected) return;
+    const { updatedAt: _at, renders: _renders, ...meaning } = this.state;
+    const text = JSON.stringify(meaning);
+    if (text === this.publishedStatus) return;
     const op: BatchOp = { put: status.key, value: this.state };
     try {
       await status.store.applyBatch([op]);
+      this.publishedStatus = text;
     } catch (error) {
       this.log.warn({ key: status.key, error: String(error) }, 'could not write render status');
     }
+  }
+}
+
+/** The file in place, or '' when there is none yet (nothing to lose). */
+async function readExisting(target: string): Promise<string> {
+  try {
+    return await readFile(target, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
   }
 }

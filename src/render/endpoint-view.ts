@@ -1,45 +1,51 @@
-// The renderer's view of etcd: the declared VIPs (vips/) and the live endpoints (naming/), read once
-// and then kept current by ONE watch on the whole prefix, which resumes after a disconnect and hands
-// us the whole prefix again after a compaction. `current()` turns it into RenderData, sorted, so the
-// same etcd content always renders the same bytes. It also says whether it can be trusted right now
-// (connected, or just rebuilt from an empty prefix), which the empty-set guard needs.
+// The renderer's view of etcd: the declared VIPs (vips/), the live endpoints (naming/), the commit in
+// force (sync/current) and the hosts (hosts/), read once and then kept current by ONE watch on the
+// whole prefix, which resumes after a disconnect and hands us the whole prefix again after a
+// compaction or a reset. `current()` turns it into RenderData, sorted, so the same etcd content
+// always renders the same bytes. `facts()` says what the store looks like as a whole — connected,
+// at which revision, with which commit — which the render gate needs to tell a reset from a change.
 import { EventEmitter } from 'node:events';
 import type { KeyLayout } from '../store/keys.js';
-import { isNamingRecord, isVipRecord } from '../store/record-checks.js';
-import type { NamingRecord, VipRecord } from '../store/records.js';
+import type { RangeRead } from '../store/range-watch.js';
 import { anyJson, type EtcdStateStore, type WatchEvent, type WatchHandle } from '../store/state-store.js';
-import { compareEndpoints, compareText } from './compare-endpoints.js';
-import type { RenderData, RenderEndpoint, RenderService } from './render-data.js';
+import type { RenderData } from './render-data.js';
+import { RenderInputs } from './render-inputs.js';
 
 export interface EndpointViewOptions {
-  /** A value under vips/ or naming/ that is not a valid record: it is left out, and reported here. */
+  /** A value under a key the render reads that is not a valid record: reported here (full key). */
   readonly onProblem?: (key: string, problem: string) => void;
+  /** The store's revision went backwards: etcd was restored or replaced under us. */
+  readonly onRevisionBackwards?: (from: string, to: string) => void;
 }
 
-/** What the debounced renderer needs from a view: data, trust, and a `changed` event. */
+/** The store as a whole, as the view last saw it. */
+export interface ViewFacts {
+  readonly connected: boolean;
+  /** The newest etcd revision seen on the store the view reads now (it drops after a reset). */
+  readonly revision: string;
+  /** sync/current's commit sha; undefined while the key is missing. */
+  readonly syncCommit?: string;
+  readonly vipRecords: number;
+  readonly namingRecords: number;
+  /** Directors named by VIP records or hosts/ records. */
+  readonly directors: ReadonlySet<string>;
+}
+
+/** What the debounced renderer needs from a view: data, facts, and a `changed` event. */
 export interface RenderSource {
   current(director?: string): RenderData;
-  /** False while the watch is cut off from etcd: what we hold may be stale. */
-  readonly connected: boolean;
-  /** True when the last thing that changed the view was a resync that found no endpoint at all. */
-  readonly resyncedEmpty: boolean;
+  facts(): ViewFacts;
   on(event: 'changed', listener: () => void): unknown;
   off(event: 'changed', listener: () => void): unknown;
 }
 
-interface VipEntry {
-  readonly record: VipRecord;
-  readonly modRevision: bigint;
-}
-
 export class EndpointView extends EventEmitter implements RenderSource {
-  private readonly vips = new Map<string, VipEntry>();
-  /** service → `host:port` → record */
-  private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
+  private readonly inputs = new RenderInputs();
   private watch: WatchHandle | undefined;
+  /** The revision of the newest change to what is served (vips/, naming/), for the header. */
   private revision = '0';
+  private storeRevision = '0';
   private isConnected = true;
-  private isResyncedEmpty = false;
 
   constructor(
     private readonly store: EtcdStateStore,
@@ -53,17 +59,17 @@ export class EndpointView extends EventEmitter implements RenderSource {
     return this.isConnected;
   }
 
-  get resyncedEmpty(): boolean {
-    return this.isResyncedEmpty;
-  }
-
-  /** Reads vips/ and naming/, then watches the prefix from the older of the two reads' revisions. */
+  /** Reads what a render needs, then watches the prefix from the oldest of the reads' revisions. */
   async start(): Promise<void> {
-    const [vips, namings] = await Promise.all([this.layout.vips, this.layout.namings()].map((prefix) => this.store.getPrefixJson(prefix, anyJson)));
-    this.rebuild(new Map([...vips!.entries, ...namings!.entries]));
-    // Replaying the few changes between the two reads is harmless: events apply in order.
-    const from = BigInt(vips!.revision) < BigInt(namings!.revision) ? vips!.revision : namings!.revision;
-    this.revision = from;
+    const prefixes = [this.layout.vips, this.layout.namings(), `${this.layout.prefix}hosts/`];
+    const [reads, current] = await Promise.all([Promise.all(prefixes.map((prefix) => this.store.getPrefixJson(prefix, anyJson))), this.store.getJson(this.layout.syncCurrent, anyJson)]);
+    const entries = new Map(reads.flatMap((read) => [...read.entries]));
+    if (current.entry) entries.set(this.layout.syncCurrent, current.entry);
+    const revisions = [...reads, current].map((read) => BigInt(read.revision));
+    const from = String(revisions.reduce((a, b) => (a < b ? a : b)));
+    this.rebuild({ entries, skipped: [...reads.flatMap((read) => read.skipped), ...current.skipped], revision: from });
+    this.storeRevision = String(revisions.reduce((a, b) => (a > b ? a : b)));
+    // Replaying the few changes between the reads is harmless: events apply in order.
     this.watch = this.store.watchPrefix(this.layout.prefix, from, (event) => this.onEvent(event), {
       onError: (error) => this.options.onProblem?.(this.layout.prefix, String(error)),
       onConnectionChange: (connected) => {
@@ -82,89 +88,53 @@ export class EndpointView extends EventEmitter implements RenderSource {
 
   /** The services a director serves (its VIPs), or every service with a VIP or endpoints (DNS). */
   current(director?: string): RenderData {
-    const names = new Set([...this.vips.keys(), ...(director === undefined ? this.endpoints.keys() : [])]);
-    const services: RenderService[] = [];
-    for (const name of [...names].sort(compareText)) {
-      const vip = this.vips.get(name)?.record;
-      if (director !== undefined && !vip?.directors.includes(director)) continue;
-      const endpoints = [...(this.endpoints.get(name)?.values() ?? [])].map(toRenderEndpoint).sort(compareEndpoints);
-      if (vip) {
-        services.push({ name, job: vip.job, port: vip.port, vip: vip.vip, directors: [...vip.directors].sort(compareText), endpoints });
-      } else {
-        // A service without a VIP is known only by its endpoints: DNS names them directly.
-        services.push({ name, job: endpoints[0]?.job ?? '', port: '', directors: [], endpoints });
-      }
-    }
-    const commit = this.commitOf(services);
-    return { ...(director !== undefined && { director }), services, ...(commit !== undefined && { commit }), revision: this.revision };
+    return this.inputs.current(director, this.revision);
   }
 
-  /** The live endpoints of one service, sorted by ip then port (for `ygg resolve`). */
-  endpointsOf(service: string): NamingRecord[] {
-    return [...(this.endpoints.get(service)?.values() ?? [])].sort(compareEndpoints);
-  }
-
-  /** The commit of the newest VIP record among the services rendered. */
-  private commitOf(services: readonly RenderService[]): string | undefined {
-    let newest: VipEntry | undefined;
-    for (const service of services) {
-      const entry = this.vips.get(service.name);
-      if (entry && (!newest || entry.modRevision > newest.modRevision)) newest = entry;
-    }
-    return newest?.record.commit;
+  facts(): ViewFacts {
+    const commit = this.inputs.commit;
+    return {
+      connected: this.isConnected,
+      revision: this.storeRevision,
+      ...(commit !== undefined && { syncCommit: commit }),
+      vipRecords: this.inputs.vipRecords,
+      namingRecords: this.inputs.namingRecords,
+      directors: this.inputs.knownDirectors(),
+    };
   }
 
   private onEvent(event: WatchEvent<unknown>): void {
     if (event.type === 'resync') {
-      this.rebuild(event.entries);
-      this.revision = event.revision;
-      this.isResyncedEmpty = this.endpoints.size === 0;
+      if (BigInt(event.revision) < BigInt(this.storeRevision)) this.options.onRevisionBackwards?.(this.storeRevision, event.revision);
+      this.rebuild(event);
+      this.storeRevision = event.revision;
       this.emit('changed');
       return;
     }
-    if (!this.isRelevant(event.key)) return;
-    this.ingest(event.key, event.type === 'put' ? event.value : undefined, BigInt(event.modRevision));
-    if (event.type === 'skipped') this.options.onProblem?.(event.key, event.problem);
-    this.revision = event.modRevision;
-    this.isResyncedEmpty = false;
+    if (BigInt(event.modRevision) > BigInt(this.storeRevision)) this.storeRevision = event.modRevision;
+    const key = this.relative(event.key);
+    if (!RenderInputs.reads(key)) return;
+    if (event.type === 'put') this.report(event.key, this.inputs.put(key, event.value));
+    else if (event.type === 'delete') this.inputs.remove(key);
+    else this.report(event.key, this.inputs.reject(key, event.problem));
+    if (RenderInputs.serves(key)) this.revision = event.modRevision;
     this.emit('changed');
   }
 
-  private isRelevant(key: string): boolean {
-    return key.startsWith(this.layout.vips) || key.startsWith(this.layout.namings());
+  private rebuild(read: RangeRead<unknown>): void {
+    const values = new Map<string, unknown>();
+    for (const [key, entry] of read.entries) if (RenderInputs.reads(this.relative(key))) values.set(this.relative(key), entry.value);
+    const rejected = read.skipped.map((entry) => ({ key: this.relative(entry.key), problem: entry.problem })).filter((entry) => RenderInputs.reads(entry.key));
+    this.inputs.replaceAll(values, rejected);
+    for (const { key, problem } of this.inputs.skippedInputs()) this.report(this.layout.prefix + key, problem);
+    this.revision = read.revision;
   }
 
-  private rebuild(entries: ReadonlyMap<string, { readonly value: unknown; readonly modRevision: string }>): void {
-    this.vips.clear();
-    this.endpoints.clear();
-    for (const [key, entry] of entries) if (this.isRelevant(key)) this.ingest(key, entry.value, BigInt(entry.modRevision));
+  private report(key: string, problem: string | undefined): void {
+    if (problem !== undefined) this.options.onProblem?.(key, problem);
   }
 
-  /** Puts (value) or deletes (undefined) one key; a malformed value counts as absent. */
-  private ingest(key: string, value: unknown, modRevision: bigint): void {
-    if (key.startsWith(this.layout.vips)) {
-      const service = key.slice(this.layout.vips.length);
-      if (value !== undefined && isVipRecord(value)) this.vips.set(service, { record: value, modRevision });
-      else {
-        if (value !== undefined) this.options.onProblem?.(key, 'not a valid VipRecord: ignored');
-        this.vips.delete(service);
-      }
-      return;
-    }
-    const [service, address] = key.slice(this.layout.namings().length).split('/');
-    if (!service || !address) return;
-    let byAddress = this.endpoints.get(service);
-    if (value !== undefined && isNamingRecord(value)) {
-      if (!byAddress) this.endpoints.set(service, (byAddress = new Map()));
-      byAddress.set(address, value);
-      return;
-    }
-    if (value !== undefined) this.options.onProblem?.(key, 'not a valid NamingRecord: ignored');
-    byAddress?.delete(address);
-    if (byAddress?.size === 0) this.endpoints.delete(service);
+  private relative(key: string): string {
+    return key.startsWith(this.layout.prefix) ? key.slice(this.layout.prefix.length) : key;
   }
-}
-
-function toRenderEndpoint(record: NamingRecord): RenderEndpoint {
-  return { host: record.host, ip: record.ip, port: record.port, weight: record.weight, job: record.job };
 }

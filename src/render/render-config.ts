@@ -5,7 +5,8 @@ import type { LbAlgo, LbKind, Vip } from '../model/types.js';
 import type { RenderData, RenderEndpoint, RenderService } from './render-data.js';
 import { RenderInputError, type RenderInputProblem } from './render-errors.js';
 import { renderTemplate } from './render-template.js';
-import { checkInteger, checkIp, checkName, checkOneOf, checkPort, checkToken, checkUrlPath, ipFamily } from './render-values.js';
+import { endpointProblems, serverProblems } from './check-endpoint.js';
+import { checkInteger, checkIp, checkName, checkOneOf, checkPort, checkToken, checkUrlPath } from './render-values.js';
 
 const LB_ALGOS: readonly LbAlgo[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq'];
 const LB_KINDS: readonly LbKind[] = ['DR', 'NAT', 'TUN'];
@@ -100,24 +101,11 @@ function validateService(service: RenderService & { vip: Vip }, problems: Render
     add('vip.check.http.path', checkUrlPath(vip.check.http.path));
     if (vip.check.http.statusCode !== undefined) add('vip.check.http.statusCode', checkInteger(vip.check.http.statusCode, 100, 599));
   }
-  const family = ipFamily(vip.address);
-  // DR and TUN forward the packet unchanged: the real server must listen on the VIP's port, and
-  // keepalived -t rejects (exit 5) a real or sorry server on another port.
-  const samePortRequired = vip.lbKind === 'DR' || vip.lbKind === 'TUN';
-  const checkServer = (field: string, ip: unknown, port: unknown): void => {
-    add(`${field}.ip`, checkIp(ip));
-    add(`${field}.port`, checkPort(port));
-    if (family !== undefined && ipFamily(ip) !== undefined && ipFamily(ip) !== family) {
-      add(`${field}.ip`, `IPv${ipFamily(ip)} server behind an IPv${family} VIP (keepalived skips it)`);
-    }
-    if (samePortRequired && checkPort(port) === undefined && port !== vip.port) {
-      add(`${field}.port`, `lb_kind ${vip.lbKind} cannot remap port ${vip.port} to ${String(port)}`);
-    }
-  };
-  if (vip.sorryServer !== undefined) checkServer('vip.sorryServer', vip.sorryServer.address, vip.sorryServer.port);
+  if (vip.sorryServer !== undefined) {
+    for (const { field, message } of serverProblems(vip, vip.sorryServer.address, vip.sorryServer.port)) add(`vip.sorryServer.${field}`, message);
+  }
   service.endpoints.forEach((endpoint, index) => {
-    checkServer(`endpoints[${index}]`, endpoint.ip, endpoint.port);
-    add(`endpoints[${index}].weight`, checkInteger(endpoint.weight, 0, 65_535));
+    for (const { field, message } of endpointProblems(vip, endpoint)) add(`endpoints[${index}].${field}`, message);
   });
 }
 

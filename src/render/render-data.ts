@@ -23,12 +23,21 @@ export interface RenderService {
   readonly endpoints: readonly RenderEndpoint[];
 }
 
+/** A record the render left out (not a valid record, or a value that cannot reach the file). */
+export interface SkippedInput {
+  /** The key relative to the etcd prefix, e.g. `naming/web/h1:80`. */
+  readonly key: string;
+  readonly problem: string;
+}
+
 export interface RenderData {
   /** The director this config is for (keepalived), or undefined for fleet-wide files (DNS). */
   readonly director?: string;
   /** Sorted by service name. */
   readonly services: readonly RenderService[];
-  /** Where the data came from, for the header: the commit of the VIPs and the etcd revision. */
+  /** Where the data came from, for the header: the commit in force (sync/current) and the etcd revision. */
   readonly commit?: string;
   readonly revision: string;
+  /** Records left out of `services`, each with why: they are reported, never a reason to stop rendering. */
+  readonly skipped?: readonly SkippedInput[];
 }

@@ -68,3 +68,27 @@ export class RenderReloadError extends Error {
     return { name: this.name, code: this.code, message: this.message, file: this.file, checksum: this.checksum };
   }
 }
+
+const MAX_NAMED_DIRECTORS = 20;
+
+/** No VIP record and no hosts/ record names the director: most likely a typo. Nothing is written. */
+export class UnknownDirectorError extends Error {
+  readonly code = 'E_RENDER_UNKNOWN_DIRECTOR';
+  readonly retryable = false;
+  constructor(
+    readonly director: string,
+    /** The directors etcd knows, the closest to `director` first. */
+    readonly known: readonly string[],
+    readonly closest: string | undefined,
+  ) {
+    const hint = closest === undefined ? '' : ` (did you mean ${closest}?)`;
+    // A fleet has thousands of hosts: the message names the first few, `known` has them all.
+    const more = known.length > MAX_NAMED_DIRECTORS ? ` and ${known.length - MAX_NAMED_DIRECTORS} more` : '';
+    super(`unknown director ${JSON.stringify(director)}${hint}: no VIP record and no host names it; known directors: ${known.slice(0, MAX_NAMED_DIRECTORS).join(', ')}${more}`);
+    this.name = 'UnknownDirectorError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, director: this.director, known: this.known };
+  }
+}

@@ -1,6 +1,6 @@
 // The renderer's state as Prometheus metrics, read from its status at scrape time.
 import { Gauge, type Registry } from 'prom-client';
-import type { RenderStatusRecord } from './debounced-renderer.js';
+import type { RenderStatusRecord } from './render-status.js';
 
 export function registerRenderMetrics(registry: Registry, status: () => RenderStatusRecord | undefined): void {
   const read = (pick: (record: RenderStatusRecord) => number) => () => {
@@ -20,5 +20,7 @@ export function registerRenderMetrics(registry: Registry, status: () => RenderSt
   gauge('ygg_render_writes_total', 'Renders that changed the file (each one reloaded keepalived).', read((record) => record.writes));
   gauge('ygg_render_last_success_timestamp_seconds', 'When the file in place was rendered.', read((record) => (record.lastRenderAt ? Date.parse(record.lastRenderAt) / 1000 : 0)));
   gauge('ygg_render_last_error_timestamp_seconds', 'When the last render failed (0: never).', read((record) => (record.lastErrorAt ? Date.parse(record.lastErrorAt) / 1000 : 0)));
-  gauge('ygg_render_held', '1 while the empty-set guard keeps the last file (etcd unreachable or reset).', read((record) => (record.held ? 1 : 0)));
+  gauge('ygg_render_held', '1 while the render gate keeps the file as it is (unknown store state, reset, or a mass removal nobody committed).', read((record) => (record.held ? 1 : 0)));
+  gauge('ygg_render_held_total', 'Times the render gate started holding the file since the renderer started.', read((record) => record.holds));
+  gauge('ygg_render_skipped_inputs', 'Invalid records (e.g. naming entries) the last render left out.', read((record) => record.skipped));
 }

@@ -2,6 +2,7 @@
 // leaving the file in place), watch VIPs and endpoints, render debounced. Shared by `ygg render` and
 // the agent's director role (`ygg agent --render-keepalived FILE`).
 import type { Logger } from 'pino';
+import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, RENDERER_STATUS_NAME } from '../store/keys.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
@@ -9,7 +10,7 @@ import { EtcdStateStore } from '../store/state-store.js';
 import type { Etcd3 } from 'etcd3';
 import { DebouncedRenderer } from './debounced-renderer.js';
 import { EndpointView } from './endpoint-view.js';
-import { renderZone } from './render-zone.js';
+import { dnsFormat } from './render-formats.js';
 import type { WriteCheckedOptions } from './write-checked-file.js';
 
 export interface RendererConfig {
@@ -26,6 +27,9 @@ export interface RendererConfig {
   readonly logger: Logger;
   /** Render once and stop: no retry of etcd, no status record. */
   readonly once?: boolean;
+  /** The render gate's knobs (render-gate.ts). */
+  readonly allowMassRemoval?: boolean;
+  readonly maxRemovedPercent?: number;
 }
 
 export interface RunningRenderer {
@@ -44,8 +48,14 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
       ? await connect()
       : await retryWithBackoff(connect, { ...(signal ? { signal } : {}), onRetry: (error, _attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', delayMs, error: (error as Error).message }, 'etcd unreachable; the file stays as it is') });
     const store = new EtcdStateStore(client, layout);
-    view = new EndpointView(store, layout, { onProblem: (key, problem) => logger.warn({ key }, problem) });
+    view = new EndpointView(store, layout, {
+      onProblem: (key, problem) => logger.warn({ key }, problem),
+      onRevisionBackwards: (from, to) => logger.error({ event: 'etcd_revision_backwards', from, to }, `etcd revision went backwards from ${from} to ${to}: etcd was restored or replaced; treating it as reset`),
+    });
     const started = view;
+    const connectionLog = createConnectionLog(logger, { consequence: 'the file stays as it is' });
+    started.on('disconnected', () => connectionLog.report(false));
+    started.on('changed', () => connectionLog.report(started.connected));
     if (config.once) await started.start();
     else await retryWithBackoff(() => started.start(), { ...(signal ? { signal } : {}) });
     const renderer = new DebouncedRenderer({
@@ -57,13 +67,16 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
       minWaitMs: config.minWaitMs,
       maxWaitMs: config.maxWaitMs,
       logger,
-      ...(config.kind === 'dns' && { render: (text: string, data: Parameters<typeof renderZone>[1]) => renderZone(text, data, { zone: config.zone!, serial: Number(data.revision) % 4_294_967_296 }) }),
+      ...(config.kind === 'dns' && { format: dnsFormat(config.zone!) }),
+      ...(config.allowMassRemoval !== undefined && { allowMassRemoval: config.allowMassRemoval }),
+      ...(config.maxRemovedPercent !== undefined && { maxRemovedPercent: config.maxRemovedPercent }),
       ...(config.kind === 'keepalived' && config.director && !config.once && { status: { store, key: layout.status(config.director, RENDERER_STATUS_NAME) } }),
     });
     const running = { view, client };
     return {
       renderer,
       async close() {
+        connectionLog.close();
         await renderer.stop();
         await running.view.close();
         running.client.close();

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import type { Kind } from '../model/types.js';
-import { closestMatch } from './closest-match.js';
+import { closestMatch } from '../util/closest-match.js';
 
 export interface SchemaProblem {
   readonly path: readonly (string | number)[];

@@ -14,6 +14,7 @@ export interface ControllerMetrics {
   readonly reconcileTotal: Counter<'result'>;
   readonly reconcileDurationSeconds: Histogram;
   readonly rolloutsInProgress: Gauge;
+  readonly rescheduleHeldIdcs: Gauge;
   readonly rejectedCommitsTotal: Counter;
   readonly etcdErrorsTotal: Counter<'operation'>;
   readonly webhooksTotal: Counter<'provider' | 'result'>;
@@ -51,6 +52,11 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     help: 'Jobs whose rolling update has started and not yet finished or failed.',
     registers: [registry],
   });
+  const rescheduleHeldIdcs = new Gauge({
+    name: `${METRIC_PREFIX}reschedule_held_idcs`,
+    help: 'Idcs with so many hosts lost at once that it looks like a partition: while above 0, no replica is moved.',
+    registers: [registry],
+  });
   const rejectedCommitsTotal = new Counter({
     name: `${METRIC_PREFIX}rejected_commits_total`,
     help: 'Commits refused whole because they failed validation or the prune guard.',
@@ -74,6 +80,7 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     reconcileTotal,
     reconcileDurationSeconds,
     rolloutsInProgress,
+    rescheduleHeldIdcs,
     rejectedCommitsTotal,
     etcdErrorsTotal,
     webhooksTotal,

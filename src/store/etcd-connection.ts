@@ -1,9 +1,9 @@
 // Building an etcd3 client from `--etcd URL[,URL]`, TLS files and user/password, with fault handling
 // tuned for a control plane: fail fast and typed when etcd is down, recover quickly when it is back.
 import { readFileSync } from 'node:fs';
-import { Etcd3, EtcdPermissionDeniedError, isRecoverableError, type IOptions } from 'etcd3';
+import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
+import { hostGate, retryRecoverable } from './etcd-fault-handling.js';
 import { toStoreError } from './map-etcd-error.js';
-import { backoffDelayMs } from './retry-with-backoff.js';
 import { StoreError } from './store-errors.js';
 
 export interface EtcdConnectionOptions {
@@ -13,13 +13,23 @@ export interface EtcdConnectionOptions {
   /** How long a request waits for a connection (and an answer): the deadline of every unary call.
    * etcd3 1.1.2 accepts a `dialTimeout` option but never reads it. Default 5000. */
   readonly dialTimeoutMs?: number;
-  /** Longest wait between attempts to re-open a watch stream after a disconnect. Default 2000. */
+  /** Longest wait between attempts to reach etcd again after a disconnect (gRPC reconnects, watch
+   * reconnects and resync reads: see range-watch.ts). Default 2000. */
   readonly reconnectMaxMs?: number;
 }
 
 const DEFAULT_PORT = '2379';
 const PROBE_KEY = '/';
-const endpointsByClient = new WeakMap<Etcd3, string>();
+const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+const DEFAULT_RECONNECT_MAX_MS = 2000;
+
+/** What a client was created with, for the parts of the store that wait for etcd themselves. */
+export interface ConnectionSettings {
+  readonly endpoints: readonly string[];
+  readonly reconnectMaxMs: number;
+}
+
+const settingsByClient = new WeakMap<Etcd3, ConnectionSettings>();
 
 /** Splits and checks `http://a:2379,https://b:2379`; returns normalized `scheme://host:port` URLs. */
 export function parseEtcdEndpoints(text: string): string[] {
@@ -51,7 +61,7 @@ function badUrl(text: string, reason: string): StoreError {
 
 export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
   const endpoints = parseEtcdEndpoints(options.endpoints.join(','));
-  const { tls, auth, dialTimeoutMs = 5000, reconnectMaxMs = 2000 } = options;
+  const { tls, auth, dialTimeoutMs = DEFAULT_DIAL_TIMEOUT_MS, reconnectMaxMs = DEFAULT_RECONNECT_MAX_MS } = options;
   const secure = endpoints[0]!.startsWith('https:');
   if (tls && (tls.caFile || tls.certFile || tls.keyFile) && !secure) throw badUrl(endpoints.join(','), 'TLS files are given, so the endpoints must use https');
   const client = new Etcd3({
@@ -76,14 +86,13 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
       'grpc.keepalive_timeout_ms': 5_000,
     },
     faultHandling: {
-      // etcd3's default per-host circuit breaker refuses every call for 5 s after 3 failures, which
-      // only delays recovery; failover across endpoints comes from retrying on the next host instead.
-      host: () => passThroughPolicy,
+      host: (host) => hostGate(host, dialTimeoutMs),
+      // failover across endpoints: an "unreachable" failure is retried on the next host
       global: retryRecoverable(endpoints.length + 1),
-      watchBackoff: cappedBackoff(100, reconnectMaxMs, 0),
+      // No watchBackoff: etcd3's own watch reconnects are not used (range-watch.ts reconnects itself).
     },
   });
-  endpointsByClient.set(client, endpoints.join(','));
+  settingsByClient.set(client, { endpoints, reconnectMaxMs });
   return client;
 }
 
@@ -106,38 +115,10 @@ export async function connectEtcd(options: EtcdConnectionOptions): Promise<Etcd3
 
 /** The endpoints a client was created with, for error messages. */
 export function describeEndpoints(client: Etcd3): string {
-  return endpointsByClient.get(client) ?? 'etcd';
+  return settingsByClient.get(client)?.endpoints.join(',') ?? 'etcd';
 }
 
-type FaultHandling = NonNullable<IOptions['faultHandling']>;
-type Policy = NonNullable<FaultHandling['global']>;
-type Backoff = NonNullable<FaultHandling['watchBackoff']>;
-
-// Minimal objects in the shape of cockatiel's policies (etcd3 only calls `execute`), so that we do
-// not import cockatiel, which is etcd3's dependency and not ours.
-const neverAborted = new AbortController().signal;
-const passThroughPolicy = {
-  execute: async <T>(fn: (context: { signal: AbortSignal }) => T | PromiseLike<T>) => fn({ signal: neverAborted }),
-} as unknown as Policy;
-
-function retryRecoverable(attempts: number): Policy {
-  return {
-    execute: async <T>(fn: (context: { signal: AbortSignal }) => T | PromiseLike<T>) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await fn({ signal: neverAborted });
-        } catch (error) {
-          const recoverable = typeof error === 'object' && error !== null && isRecoverableError(error as Error);
-          if (!recoverable || attempt >= attempts) throw error;
-        }
-      }
-    },
-  } as unknown as Policy;
-}
-
-function cappedBackoff(initialMs: number, maxMs: number, attempt: number): Backoff {
-  return {
-    duration: backoffDelayMs(attempt, initialMs, maxMs, Math.random),
-    next: () => cappedBackoff(initialMs, maxMs, attempt + 1),
-  } as unknown as Backoff;
+/** The settings of a client made by createEtcdClient; the defaults (and no endpoints) for another. */
+export function connectionSettings(client: Etcd3): ConnectionSettings {
+  return settingsByClient.get(client) ?? { endpoints: [], reconnectMaxMs: DEFAULT_RECONNECT_MAX_MS };
 }

@@ -7,6 +7,7 @@ export interface KeyLayout {
   readonly leader: string;
   agent(host: string): string;
   readonly agents: string;
+  /** An AssignmentRecord, or a RemovalRecord (the explicit decision to stop the job there). */
   assignment(host: string, job: string): string;
   /** All assignments, or one host's. */
   assignments(host?: string): string;
@@ -17,6 +18,9 @@ export interface KeyLayout {
   namings(service?: string): string;
   vip(service: string): string;
   readonly vips: string;
+  /** The Host documents of the commit in force: which hosts (and directors) exist. */
+  host(name: string): string;
+  readonly hosts: string;
   readonly syncCurrent: string;
   /** Sortable by time: `sync/history/<ISO time>-<sha>`. */
   syncHistory(time: Date, sha: string): string;
@@ -24,6 +28,9 @@ export interface KeyLayout {
   /** A job's rollout that failed and was reverted: the controller does not retry that spec. */
   rollout(job: string): string;
   readonly rollouts: string;
+  /** A host the controller saw assigned without a live agent: since when, and when its replicas started to move. */
+  lostHost(host: string): string;
+  readonly lostHosts: string;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/ygg/v1';
@@ -47,11 +54,15 @@ export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
     namings: (service) => (service === undefined ? key('naming', '') : key('naming', service, '')),
     vip: (service) => key('vips', service),
     vips: key('vips', ''),
+    host: (name) => key('hosts', name),
+    hosts: key('hosts', ''),
     syncCurrent: key('sync', 'current'),
     syncHistory: (time, sha) => key('sync', 'history', `${time.toISOString()}-${sha}`),
     syncHistories: key('sync', 'history', ''),
     rollout: (job) => key('rollouts', job),
     rollouts: key('rollouts', ''),
+    lostHost: (host) => key('lost', host),
+    lostHosts: key('lost', ''),
   };
 }
 

@@ -1,23 +1,39 @@
 // A watch that never misses or replays stale updates: it resumes from the last revision it delivered
-// after a disconnect, and when that revision has been compacted away it reads the whole range again
-// and hands the handler a `resync` to rebuild from.
+// after a disconnect; when that revision has been compacted away, or etcd was reset (wiped and
+// recreated, or restored from an older snapshot), it reads the whole range again and hands the
+// handler a `resync` to rebuild from.
 //
 // How etcd3 1.1.2 behaves, and why this module looks the way it does:
-// * Its watch manager re-attaches watchers by itself after a disconnect, from `request.start_revision`,
-//   which it advances to the *header* revision + 1 of every response, including the "created"
-//   response. Events still in flight from an older start revision would then be skipped, so on every
-//   'disconnected' we set `start_revision` back to what we actually delivered + 1.
-// * A watch on a compacted revision is answered "created" and then cancelled with compact_revision
-//   set; etcd3 drops the compact_revision and emits 'error' ("Watcher canceled: ") and forgets the
-//   watcher. Any server-side cancel therefore means "history unavailable": we resync.
+// * Its watch manager reconnects by itself, and badly: a failed stream calls its error handler twice
+//   ('error', then 'end'), each call emits 'disconnected' to every watcher and arms a reconnect timer,
+//   and since an attempt against a dead etcd fails at once, both timers find the manager idle and
+//   each starts its own attempt. The number of reconnect loops doubles every round: with etcd down,
+//   hundreds of attempts (and 'disconnected' events) per second after 20 s, growing CPU and memory.
+//   So we never let it reconnect our watchers: on the first 'disconnected' we detach the watcher (its
+//   timers then find no watcher and stop), wait for etcd ourselves with capped exponential backoff and
+//   jitter, probing with a one-key count, and attach a fresh watcher once etcd answers.
+// * etcd accepts a watch from a revision it has not reached yet and sends nothing until it gets
+//   there. After a restore from an older snapshot, a watch resumed from our last revision would sit
+//   silent; so every header we get (probe, 'created', events) is checked: a revision below the one we
+//   delivered, or another cluster id, means a reset. Limit: a store recreated with the same cluster
+//   id that has already written past our revision looks like the old one.
+// * A watch on a compacted revision is answered "created" and then cancelled; etcd3 drops the
+//   compact_revision, emits 'error' ("Watcher canceled: ") and forgets the watcher. Any server-side
+//   cancel therefore means "history unavailable": we resync.
 // * `create()` resolves on 'connected' and only then could we attach listeners; an 'error' arriving in
 //   the same tick would have no listener and crash the process. `watcher()` attaches the watcher
 //   without waiting, so our listeners are in place before anything can be emitted.
-import { ClientClosedError, type Etcd3, type IWatchResponse, type Watcher } from 'etcd3';
+import { ClientClosedError, Range, type Etcd3, type IResponseHeader, type IWatchResponse, type Watcher } from 'etcd3';
 import { decodeEntry, type SkippedEntry, type StoredEntry, type ValueCheck } from './decode-entry.js';
+import { connectionSettings, describeEndpoints } from './etcd-connection.js';
+import { toStoreError } from './map-etcd-error.js';
 import { retryWithBackoff } from './retry-with-backoff.js';
+import { RetryAbortedError } from './store-errors.js';
 
 export type WatchRange = { readonly prefix: string } | { readonly key: string };
+
+/** Why a watch could not simply go on: its history was compacted away, or etcd was reset. */
+export type ResyncReason = 'compacted' | 'reset';
 
 export type WatchEvent<T> =
   | { readonly type: 'put'; readonly key: string; readonly value: T; readonly modRevision: string; readonly createRevision: string; readonly lease: string }
@@ -25,15 +41,18 @@ export type WatchEvent<T> =
   /** The key now holds a value that is not a valid T: treat it as absent, and report `problem`. */
   | { readonly type: 'skipped'; readonly key: string; readonly problem: string; readonly modRevision: string }
   /** History was unavailable: `entries` is the whole range at `revision`; rebuild from it and diff. */
-  | { readonly type: 'resync'; readonly entries: ReadonlyMap<string, StoredEntry<T>>; readonly skipped: readonly SkippedEntry[]; readonly revision: string };
+  | { readonly type: 'resync'; readonly reason: ResyncReason; readonly entries: ReadonlyMap<string, StoredEntry<T>>; readonly skipped: readonly SkippedEntry[]; readonly revision: string };
 
 export type WatchHandler<T> = (event: WatchEvent<T>) => void | Promise<void>;
 
 export interface WatchOptions {
-  /** Handler failures, and failed reads while resyncing (retried). Default: ignored. */
+  /** Handler failures, and a failure that ends the watch (client closed, no permission). Default: ignored. */
   readonly onError?: (error: unknown) => void;
+  /** Called once when the watch loses etcd, and once when it is watching again; never twice in a row
+   * with the same value. It starts connected. */
   readonly onConnectionChange?: (connected: boolean) => void;
-  /** Backoff of resync reads. */
+  /** Backoff while waiting for etcd (reconnects, resync reads). Default: 100 ms up to the client's
+   * `reconnectMaxMs`. */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
 }
 
@@ -60,10 +79,13 @@ export function startRangeWatch<T>(
   handler: WatchHandler<T>,
   options: WatchOptions = {},
 ): WatchHandle {
-  const { onError = () => {}, onConnectionChange, retry } = options;
+  const { onError = () => {}, onConnectionChange } = options;
   const abort = new AbortController();
+  const endpoints = describeEndpoints(client);
   let received = BigInt(fromRevision);
+  let clusterId: string | undefined;
   let watcher: Watcher | undefined;
+  let connected = true;
   // Handler calls run one at a time, in revision order, even when the handler is async.
   let queue = Promise.resolve();
   const deliver = (run: () => void | Promise<void>) => {
@@ -72,36 +94,95 @@ export function startRangeWatch<T>(
     });
   };
 
+  const setConnected = (value: boolean) => {
+    if (value === connected || abort.signal.aborted) return;
+    connected = value;
+    onConnectionChange?.(value);
+  };
+
+  /** Retries `fn` until etcd answers, reporting the connection lost on the first failure. (While etcd
+   * is down an attempt costs a refused TCP connect: see etcd-fault-handling.ts.) */
+  const untilAnswered = <R>(fn: () => Promise<R>) =>
+    retryWithBackoff(
+      async () => {
+        try {
+          return await fn();
+        } catch (error) {
+          throw toStoreError(error, endpoints);
+        }
+      },
+      { initialMs: options.retry?.initialMs ?? 100, maxMs: options.retry?.maxMs ?? connectionSettings(client).reconnectMaxMs, signal: abort.signal, onRetry: () => setConnected(false) },
+    );
+
+  /** Runs a wait for etcd in the background; a failure that waiting cannot cure ends the watch. */
+  const background = (run: () => Promise<void>) => {
+    run().catch((error: unknown) => {
+      if (abort.signal.aborted || error instanceof RetryAbortedError) return;
+      abort.abort();
+      onError(error);
+    });
+  };
+
+  /** True when `header` comes from a different store than the revisions we delivered. */
+  const isReset = (header: IResponseHeader): boolean => {
+    const reset = BigInt(header.revision) < received || (clusterId !== undefined && header.cluster_id !== clusterId);
+    clusterId = header.cluster_id;
+    return reset;
+  };
+
+  const detach = () => {
+    const current = watcher;
+    watcher = undefined;
+    void current?.cancel().catch(() => {});
+  };
+
   const attach = () => {
     const builder = client.watch();
     if ('prefix' in range) builder.prefix(range.prefix);
     else builder.key(range.key);
-    // From the last revision already seen (its events are filtered out below); see the note on reconnects.
+    // Resume AT the last delivered revision, not after it: etcd 3.4 < 3.4.34 silently drops the
+    // first event when a watch starts exactly at the compaction revision (etcd-io/etcd#18089).
+    // The repeat is filtered in onData; a compaction past it still cancels the watch and resyncs.
     const attached = builder.startRevision(String(received > 0n ? received : 1n)).watcher();
     watcher = attached;
-    attached.on('data', (response) => onData(response));
-    attached.on('connected', () => onConnectionChange?.(true));
+    const current = () => watcher === attached && !abort.signal.aborted;
+    attached.on('connected', (response: IWatchResponse) => {
+      if (!current()) return;
+      if (isReset(response.header)) return restart('reset');
+      setConnected(true);
+    });
+    attached.on('data', (response) => {
+      if (current()) onData(response);
+    });
     attached.on('disconnected', (error) => {
+      if (!current()) return;
+      detach();
       if (error instanceof ClientClosedError) {
-        // the client is gone: stop etcd3's endless reconnect loop for this watcher
         abort.abort();
-        void attached.cancel();
         onError(error);
         return;
       }
-      // Resume AT the last delivered revision, not after it: etcd 3.4 < 3.4.34 silently drops the
-      // first event when a watch starts exactly at the compaction revision (etcd-io/etcd#18089).
-      // The repeat is filtered below; a compaction past it still cancels the watch and resyncs.
-      attached.request.start_revision = String(received);
-      onConnectionChange?.(false);
+      setConnected(false);
+      background(reconnect);
     });
     attached.on('error', () => {
-      if (watcher === attached) watcher = undefined;
-      if (!abort.signal.aborted) resync();
+      if (!current()) return;
+      watcher = undefined; // etcd3 has already forgotten it
+      resync('compacted');
     });
   };
 
+  /** Waits until etcd answers a cheap read of the range, then watches again (or resyncs after a reset). */
+  const reconnect = async () => {
+    const { start, end } = 'prefix' in range ? Range.prefix(range.prefix) : { start: Buffer.from(range.key), end: undefined };
+    const probe = await untilAnswered(() => client.kv.range({ key: start, ...(end && { range_end: end }), limit: 1, count_only: true }));
+    if (abort.signal.aborted) return;
+    if (isReset(probe.header)) resync('reset');
+    else attach();
+  };
+
   const onData = (response: IWatchResponse) => {
+    if (isReset(response.header)) return restart('reset');
     for (const event of response.events) {
       const revision = BigInt(event.kv.mod_revision);
       if (revision <= received) continue;
@@ -124,13 +205,18 @@ export function startRangeWatch<T>(
     else received = bigMax(received, BigInt(response.header.revision));
   };
 
-  const resync = () => {
+  const restart = (reason: ResyncReason) => {
+    detach();
+    resync(reason);
+  };
+
+  const resync = (reason: ResyncReason) => {
     deliver(async () => {
-      const snapshot = await retryWithBackoff(read, { ...retry, signal: abort.signal, onRetry: onError });
+      const snapshot = await untilAnswered(read);
       if (abort.signal.aborted) return;
       received = BigInt(snapshot.revision);
       attach();
-      await handler({ type: 'resync', entries: snapshot.entries, skipped: snapshot.skipped, revision: snapshot.revision });
+      await handler({ type: 'resync', reason, entries: snapshot.entries, skipped: snapshot.skipped, revision: snapshot.revision });
     });
   };
 

@@ -3,15 +3,19 @@
 // can trust the types it is handed, and skip and report anything hand-edited or foreign.
 import type {
   AgentRecord,
+  AssignmentEntry,
   AssignmentRecord,
+  HostRecord,
+  LostHostRecord,
   NamingRecord,
+  RemovalRecord,
   RolloutRecord,
   StatusRecord,
   SyncCurrentRecord,
   SyncHistoryRecord,
   VipRecord,
 } from './records.js';
-import { arrayOf, boolean, nullable, number, object, oneOf, optional, recordCheck, recordOf, string, type Shape } from './record-shape.js';
+import { arrayOf, boolean, exactly, nullable, number, object, oneOf, optional, recordCheck, recordOf, string, type Shape } from './record-shape.js';
 
 const strings = arrayOf(string);
 
@@ -26,8 +30,8 @@ const jobSpec: Shape = object({
   cron: arrayOf(object({ name: string, schedule: string, command: strings, timeoutSeconds: optional(number) })),
   health: optional(
     object({
-      http: optional(object({ port: string, path: string })),
-      tcp: optional(object({ port: string })),
+      http: optional(object({ port: string, path: string, host: optional(string) })),
+      tcp: optional(object({ port: string, host: optional(string) })),
       exec: optional(object({ command: strings })),
       intervalSeconds: number,
       timeoutSeconds: number,
@@ -53,6 +57,19 @@ export const isAssignmentRecord = recordCheck<AssignmentRecord>(
   }),
 );
 
+export const isRemovalRecord = recordCheck<RemovalRecord>('RemovalRecord', object({ job: string, removed: exactly(true), commit: string, removedAt: string }));
+
+/** What assign/<host>/<job> may hold: an assignment or a removal. */
+export const isAssignmentEntry = recordCheck<AssignmentEntry>('AssignmentEntry', (value) => {
+  const removal = typeof value === 'object' && value !== null && 'removed' in value;
+  return removal ? isRemovalRecord.problems(value) : isAssignmentRecord.problems(value);
+});
+
+export const isHostRecord = recordCheck<HostRecord>(
+  'HostRecord',
+  object({ name: string, ip: string, labels: recordOf(string), state: oneOf('online', 'spare', 'maintenance'), commit: string }),
+);
+
 const instanceState = oneOf('Starting', 'Running', 'Healthy', 'Unhealthy', 'CrashLoop', 'Stopped', 'Failed');
 
 export const isStatusRecord = recordCheck<StatusRecord>(
@@ -65,6 +82,7 @@ export const isStatusRecord = recordCheck<StatusRecord>(
     restarts: number,
     lastExit: optional(object({ code: nullable(number), signal: nullable(string), at: string })),
     lastError: optional(string),
+    orphaned: optional(object({ since: string, reason: string })),
     since: string,
     updatedAt: string,
     metrics: optional(object({ cpuSeconds: number, rssBytes: number, openFds: number, uptimeSeconds: number })),
@@ -82,6 +100,7 @@ export const isAgentRecord = recordCheck<AgentRecord>(
     diskFreeBytes: number,
     os: string,
     agentVersion: string,
+    process: optional(object({ pid: number, startTime: number })),
     startedAt: string,
     updatedAt: string,
   }),
@@ -142,3 +161,5 @@ export const isRolloutRecord = recordCheck<RolloutRecord>(
   'RolloutRecord',
   object({ job: string, jobSpecHash: string, state: oneOf('InProgress', 'Failed'), commit: string, startedAt: string, reason: optional(string), failedAt: optional(string) }),
 );
+
+export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string), partitioned: optional(exactly(true)) }));

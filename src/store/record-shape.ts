@@ -50,6 +50,10 @@ export function oneOf(...allowed: readonly string[]): Shape {
   return expect((value) => typeof value === 'string' && allowed.includes(value), `one of ${allowed.join(', ')}`);
 }
 
+export function exactly(expected: boolean | number | string): Shape {
+  return expect((value) => value === expected, JSON.stringify(expected));
+}
+
 export function optional(shape: Shape): Shape {
   return (value, path) => (value === undefined ? [] : shape(value, path));
 }

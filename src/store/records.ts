@@ -20,6 +20,35 @@ export interface AssignmentRecord {
   readonly previous?: { readonly tag: string; readonly host: Pick<Host, 'name' | 'ip' | 'labels'>; readonly spec: JobSpec; readonly specHash: string; readonly commit: string };
 }
 
+/**
+ * assign/<host>/<job> after the controller decided the job no longer runs there. Removal is an
+ * explicit act: an agent stops a job only on this record, never because the key vanished (an etcd
+ * wipe, a hand delete) or holds something unreadable. The controller deletes it once the agent has
+ * removed status/<host>/<job>.
+ */
+export interface RemovalRecord {
+  readonly job: string;
+  readonly removed: true;
+  readonly commit: string;
+  readonly removedAt: string;
+}
+
+/** What assign/<host>/<job> holds: a job to run, or the decision to stop it. */
+export type AssignmentEntry = AssignmentRecord | RemovalRecord;
+
+export function isRemoval(entry: AssignmentEntry): entry is RemovalRecord {
+  return 'removed' in entry;
+}
+
+/** hosts/<host>, written by the controller from the Host documents of the commit in force. */
+export interface HostRecord {
+  readonly name: string;
+  readonly ip: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: Host['state'];
+  readonly commit: string;
+}
+
 export type InstanceState = 'Starting' | 'Running' | 'Healthy' | 'Unhealthy' | 'CrashLoop' | 'Stopped' | 'Failed';
 
 /** status/<host>/<job>, written by the agent: what runs there. */
@@ -35,6 +64,11 @@ export interface StatusRecord {
   readonly since: string;
   readonly updatedAt: string;
   readonly metrics?: { readonly cpuSeconds: number; readonly rssBytes: number; readonly openFds: number; readonly uptimeSeconds: number };
+  /**
+   * Set while the instance runs with no assignment behind it (its key vanished or stopped parsing):
+   * it keeps running on the last good spec until the controller restores or removes it.
+   */
+  readonly orphaned?: { readonly since: string; readonly reason: string };
   /** Per cron task: its last run and how it ended. */
   readonly cron?: Readonly<
     Record<
@@ -60,6 +94,8 @@ export interface AgentRecord {
   readonly diskFreeBytes: number;
   readonly os: string;
   readonly agentVersion: string;
+  /** The agent's process, so a restarted agent on the same machine can tell its dead predecessor from a live twin. */
+  readonly process?: { readonly pid: number; readonly startTime: number };
   readonly startedAt: string;
   readonly updatedAt: string;
 }
@@ -129,4 +165,22 @@ export interface RolloutRecord {
   /** Failed only: why and when. */
   readonly reason?: string;
   readonly failedAt?: string;
+}
+
+/**
+ * lost/<host>, written by the controller when it first sees a host assigned without a live agent and
+ * deleted when the agent is back. In etcd, not in the controller's memory, so a new leader keeps
+ * the clock running instead of starting it again.
+ */
+export interface LostHostRecord {
+  readonly host: string;
+  /** When the controller first saw the host without its agent. */
+  readonly since: string;
+  /** When its replicas were released to move to other hosts: counts against reschedule.maxHostsPercentPerMinute. */
+  readonly rescheduledAt?: string;
+  /**
+   * Lost during a partition of its idc. When the partition heals its clock starts again: hosts come
+   * back one by one, and the last ones must not look like long-dead single failures.
+   */
+  readonly partitioned?: true;
 }

@@ -101,6 +101,18 @@ export class EtcdStateStore {
     return { created: response.succeeded, revision: String(response.header.revision), existing };
   }
 
+  /** Deletes `key` only if it is still the value read at `modRevision`; true when it was deleted. */
+  async deleteIfUnchanged(key: string, modRevision: string): Promise<boolean> {
+    const response = await this.request(() =>
+      this.client.kv.txn({
+        compare: [{ key: Buffer.from(key), target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: modRevision }],
+        success: [{ request_delete_range: { key: Buffer.from(key) } }],
+        failure: [],
+      }),
+    );
+    return response.succeeded;
+  }
+
   /**
    * Watches every key under `prefix`, delivering changes after `fromRevision` (the `revision` of the
    * read the caller built its state from). Survives disconnects; after a compaction the handler gets

@@ -1,11 +1,12 @@
-// A lease kept alive by etcd3's own keep-alive (every ttl/3), with loss reported through `onLost`.
+// A lease kept alive (lease-keepalive.ts: every TTL/3), with loss reported through `onLost`.
 //
-// etcd3 emits 'lost' when etcd answers that the lease is gone (expired or revoked), but while etcd is
-// unreachable it waits 2 × TTL before saying so, long after the keys under the lease have vanished
-// for everyone else. So we also watch the clock: no successful renewal for `lostAfterMs` (default:
-// the TTL) means lost. A lost handle stops renewing and revokes, so its keys never outlive the owner's
-// belief that it holds them. (With etcd3's `autoKeepAlive: false`, 'lost' never fires at all.)
-import type { Etcd3, Lease } from 'etcd3';
+// etcd says a lease is gone (expired or revoked) only when it can be asked; while etcd is unreachable
+// the keys under the lease vanish for everyone else after the TTL. So we also watch the clock: no
+// successful renewal for `lostAfterMs` (default: the TTL) means lost. A lost handle stops renewing and
+// revokes, so its keys never outlive the owner's belief that it holds them.
+import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
+import { connectionSettings } from './etcd-connection.js';
+import { keepLeaseAlive } from './lease-keepalive.js';
 import { toStoreError } from './map-etcd-error.js';
 import { LeaseLostError } from './store-errors.js';
 
@@ -31,28 +32,23 @@ export interface LeaseHandle {
 
 export async function grantLease(client: Etcd3, endpoints: string, ttlSeconds: number, options: LeaseOptions = {}): Promise<LeaseHandle> {
   const lostAfterMs = options.lostAfterMs ?? ttlSeconds * 1000;
-  const lease: Lease = client.lease(ttlSeconds);
-  // etcd3 reports a failed grant both by rejecting grant() and by emitting 'lost'; listen from the
-  // start so neither goes unheard.
-  let grantFailure: unknown;
-  let granted = false;
-  lease.on('lost', (error) => {
-    if (granted) markLost(error.message, error);
-    else grantFailure = error;
-  });
   let id: string;
   try {
-    id = await lease.grant();
+    id = String((await client.leaseClient.leaseGrant({ TTL: ttlSeconds })).ID);
   } catch (error) {
-    throw toStoreError(grantFailure ?? error, endpoints);
+    throw toStoreError(error, endpoints);
   }
-  granted = true;
 
   const listeners = new Set<(error: LeaseLostError) => void>();
   let lostError: LeaseLostError | undefined;
   let renewedAt = Date.now();
   let ended = false;
-  lease.on('keepaliveSucceeded', () => (renewedAt = Date.now()));
+  const keepAlive = keepLeaseAlive(client, id, {
+    ttlSeconds,
+    onRenewed: () => (renewedAt = Date.now()),
+    onExpired: () => markLost('etcd says it expired or was revoked'),
+    retry: { initialMs: 100, maxMs: Math.min(connectionSettings(client).reconnectMaxMs, lostAfterMs / 4) },
+  });
   const watchdog = setInterval(
     () => {
       const silentMs = Date.now() - renewedAt;
@@ -65,14 +61,23 @@ export async function grantLease(client: Etcd3, endpoints: string, ttlSeconds: n
   function end() {
     ended = true;
     clearInterval(watchdog);
+    keepAlive.stop();
   }
 
-  function markLost(reason: string, cause?: unknown) {
+  async function revoke() {
+    try {
+      await client.leaseClient.leaseRevoke({ ID: id });
+    } catch (error) {
+      if (!(error instanceof EtcdLeaseInvalidError)) throw error;
+    }
+  }
+
+  function markLost(reason: string) {
     if (ended) return;
     end();
-    lostError = new LeaseLostError(id, reason, { cause });
+    lostError = new LeaseLostError(id, reason);
     // best effort: if etcd is reachable again, make sure the lease does not linger
-    lease.revoke().catch(() => {});
+    revoke().catch(() => {});
     for (const listener of listeners) listener(lostError);
     listeners.clear();
   }
@@ -98,7 +103,7 @@ export async function grantLease(client: Etcd3, endpoints: string, ttlSeconds: n
       end();
       listeners.clear();
       try {
-        await lease.revoke();
+        await revoke();
       } catch (error) {
         throw toStoreError(error, endpoints);
       }
@@ -106,7 +111,6 @@ export async function grantLease(client: Etcd3, endpoints: string, ttlSeconds: n
     release() {
       end();
       listeners.clear();
-      lease.release();
     },
   };
 }

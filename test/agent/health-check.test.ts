@@ -10,8 +10,12 @@ import type { HealthCheck } from '../../src/model/types.js';
 import { freePort } from '../fixtures/etcd-server.js';
 import { waitFor } from '../store/wait-for.js';
 
-function listen(server: http.Server | net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+/** The host's IP in these tests: its own loopback address, as every test host has (DESIGN §3b). */
+const HOST_IP = '127.0.0.31';
+const context = { hostIp: HOST_IP };
+
+function listen(server: http.Server | net.Server, address = HOST_IP, port = 0): Promise<number> {
+  return new Promise((resolve) => server.listen(port, address, () => resolve((server.address() as net.AddressInfo).port)));
 }
 
 function close(server: http.Server | net.Server): Promise<void> {
@@ -53,49 +57,46 @@ describe('runHealthCheck', () => {
   const exec = (command: string[], timeoutSeconds = 2): HealthCheck => ({ exec: { command }, intervalSeconds: 1, timeoutSeconds });
 
   test('http: 2xx is healthy, anything else or no listener is not', async () => {
-    assert.deepEqual(await runHealthCheck(http_('http', '/health'), ports), { healthy: true, detail: 'HTTP 200 from /health' });
+    assert.deepEqual(await runHealthCheck(http_('http', '/health'), ports, context), { healthy: true, detail: 'HTTP 200 from /health' });
     status = 503;
-    assert.deepEqual(await runHealthCheck(http_('http', '/health'), ports), { healthy: false, detail: 'HTTP 503 from /health' });
+    assert.deepEqual(await runHealthCheck(http_('http', '/health'), ports, context), { healthy: false, detail: 'HTTP 503 from /health' });
     status = 200;
-    assert.deepEqual(await runHealthCheck(http_('http', '/missing'), ports), { healthy: false, detail: 'HTTP 404 from /missing' });
-    const refused = await runHealthCheck(http_('closed', '/health'), ports);
-    assert.equal(refused.healthy, false);
-    assert.match(refused.detail, /^ECONNREFUSED/);
+    assert.deepEqual(await runHealthCheck(http_('http', '/missing'), ports, context), { healthy: false, detail: 'HTTP 404 from /missing' });
+    // nothing listens on the port anywhere: a plain refusal, no guess about loopback
+    assert.deepEqual(await runHealthCheck(http_('closed', '/health'), ports, context), { healthy: false, detail: `connect ECONNREFUSED ${HOST_IP}:${ports['closed']}` });
   });
 
   test('http: a server that never answers times out at timeoutSeconds', async () => {
     const started = Date.now();
-    const result = await runHealthCheck(http_('http', '/hang', 0.3), ports);
+    const result = await runHealthCheck(http_('http', '/hang', 0.3), ports, context);
     const elapsedMs = Date.now() - started;
     assert.deepEqual(result, { healthy: false, detail: 'timed out after 300 ms' });
     assert.ok(elapsedMs >= 290 && elapsedMs < 1000, `took ${elapsedMs} ms`);
   });
 
   test('tcp: a listener is healthy, a closed port is not', async () => {
-    assert.equal((await runHealthCheck({ tcp: { port: 'tcp' }, intervalSeconds: 1, timeoutSeconds: 1 }, ports)).healthy, true);
-    const refused = await runHealthCheck({ tcp: { port: 'closed' }, intervalSeconds: 1, timeoutSeconds: 1 }, ports);
-    assert.equal(refused.healthy, false);
-    assert.match(refused.detail, /^ECONNREFUSED/);
+    assert.deepEqual(await runHealthCheck({ tcp: { port: 'tcp' }, intervalSeconds: 1, timeoutSeconds: 1 }, ports, context), { healthy: true, detail: `connected to ${HOST_IP}:${ports['tcp']}` });
+    const refused = await runHealthCheck({ tcp: { port: 'closed' }, intervalSeconds: 1, timeoutSeconds: 1 }, ports, context);
+    assert.deepEqual(refused, { healthy: false, detail: `connect ECONNREFUSED ${HOST_IP}:${ports['closed']}` });
   });
 
-  test('exec: exit 0 is healthy, in cwd with the given env, no shell', async () => {
-    const result = await runHealthCheck(exec(['sh', '-c', 'test "$PROBE" = yes && pwd']), ports, { cwd: dir, env: { PATH: process.env['PATH'], PROBE: 'yes' } });
-    assert.deepEqual(result, { healthy: true, detail: `exit 0: ${dir}` });
+  test('exec: exit 0 is healthy, in cwd with the given env plus YGG_HOST_IP, no shell', async () => {
+    const result = await runHealthCheck(exec(['sh', '-c', 'test "$PROBE" = yes && echo "$YGG_HOST_IP" && pwd']), ports, { ...context, cwd: dir, env: { PATH: process.env['PATH'], PROBE: 'yes' } });
+    assert.deepEqual(result, { healthy: true, detail: `exit 0: ${HOST_IP}\n${dir}` });
     // argv, not a shell string: the `;` reaches echo as text
-    assert.deepEqual(await runHealthCheck(exec(['echo', 'a;', 'false']), ports), { healthy: true, detail: 'exit 0: a; false' });
+    assert.deepEqual(await runHealthCheck(exec(['echo', 'a;', 'false']), ports, context), { healthy: true, detail: 'exit 0: a; false' });
   });
 
   test('exec: a non-zero exit or a missing command is unhealthy, with its output', async () => {
-    assert.deepEqual(await runHealthCheck(exec(['sh', '-c', 'echo disk full >&2; exit 3']), ports), { healthy: false, detail: 'exit 3: disk full' });
-    const missing = await runHealthCheck(exec(['/nonexistent/probe']), ports);
-    assert.equal(missing.healthy, false);
-    assert.match(missing.detail, /^ENOENT/);
+    assert.deepEqual(await runHealthCheck(exec(['sh', '-c', 'echo disk full >&2; exit 3']), ports, context), { healthy: false, detail: 'exit 3: disk full' });
+    const missing = await runHealthCheck(exec(['/nonexistent/probe']), ports, context);
+    assert.deepEqual(missing, { healthy: false, detail: 'spawn /nonexistent/probe ENOENT' });
   });
 
   test('exec: a probe past its timeout is killed with everything it started', async () => {
     const pidFile = path.join(dir, 'background.pid');
     const started = Date.now();
-    const result = await runHealthCheck(exec(['sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`], 0.5), ports);
+    const result = await runHealthCheck(exec(['sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`], 0.5), ports, context);
     assert.deepEqual(result, { healthy: false, detail: 'timed out after 500 ms' });
     assert.ok(Date.now() - started < 1500);
     const backgroundPid = Number(readFileSync(pidFile, 'utf8'));
@@ -103,16 +104,58 @@ describe('runHealthCheck', () => {
   });
 
   test('a port the job does not declare, or no kind at all, is a spec error', async () => {
-    await assert.rejects(runHealthCheck(http_('admin', '/'), ports), (error: unknown) => error instanceof HealthCheckSpecError && error.code === 'E_HEALTH_CHECK_SPEC' && /"admin"/.test(error.message));
-    await assert.rejects(runHealthCheck({ intervalSeconds: 1, timeoutSeconds: 1 }, ports), HealthCheckSpecError);
+    await assert.rejects(runHealthCheck(http_('admin', '/'), ports, context), (error: unknown) => error instanceof HealthCheckSpecError && error.code === 'E_HEALTH_CHECK_SPEC' && /"admin"/.test(error.message));
+    await assert.rejects(runHealthCheck({ intervalSeconds: 1, timeoutSeconds: 1 }, ports, context), HealthCheckSpecError);
   });
 
   test('an aborted signal ends a check at once', async () => {
     const controller = new AbortController();
-    const pending = runHealthCheck(http_('http', '/hang', 10), ports, { signal: controller.signal });
+    const pending = runHealthCheck(http_('http', '/hang', 10), ports, { ...context, signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
     assert.deepEqual(await pending, { healthy: false, detail: 'aborted' });
     assert.ok(!existsSync(path.join(dir, 'nothing')));
+  });
+});
+
+describe('the address a check probes', () => {
+  const servers: (http.Server | net.Server)[] = [];
+  const httpServer = () => {
+    const server = http.createServer((_request, response) => response.writeHead(200).end('ok'));
+    servers.push(server);
+    return server;
+  };
+  after(() => Promise.all(servers.map(close)));
+  const check = (kind: 'http' | 'tcp', host?: string): HealthCheck =>
+    kind === 'http' ? { http: { port: 'main', path: '/health', ...(host ? { host } : {}) }, intervalSeconds: 1, timeoutSeconds: 1 } : { tcp: { port: 'main', ...(host ? { host } : {}) }, intervalSeconds: 1, timeoutSeconds: 1 };
+
+  test('http and tcp connect to the host IP: a job bound to it is healthy, another host IP is not', async () => {
+    const port = await listen(httpServer(), '127.0.0.32');
+    for (const kind of ['http', 'tcp'] as const) {
+      assert.equal((await runHealthCheck(check(kind), { main: port }, { hostIp: '127.0.0.32' })).healthy, true, kind);
+      assert.deepEqual(await runHealthCheck(check(kind), { main: port }, { hostIp: '127.0.0.33' }), { healthy: false, detail: `connect ECONNREFUSED 127.0.0.33:${port}` }, kind);
+    }
+  });
+
+  test('a job bound to 127.0.0.1 only is unhealthy at its host IP, and the detail says why', async () => {
+    const port = await listen(httpServer(), '127.0.0.1');
+    const expected = `connect ECONNREFUSED 127.0.0.34:${port} — the check probes the host IP (the address naming registers); 127.0.0.1:${port} accepts: is the job bound to 127.0.0.1 only?`;
+    for (const kind of ['http', 'tcp'] as const) {
+      assert.deepEqual(await runHealthCheck(check(kind), { main: port }, { hostIp: '127.0.0.34' }), { healthy: false, detail: expected }, kind);
+    }
+  });
+
+  test('a job bound to 0.0.0.0 answers at its host IP', async () => {
+    const port = await listen(httpServer(), '0.0.0.0');
+    assert.deepEqual(await runHealthCheck(check('http'), { main: port }, { hostIp: '127.0.0.35' }), { healthy: true, detail: 'HTTP 200 from /health' });
+  });
+
+  test('a per-check host overrides the host IP (IPv4 or IPv6), and a refusal there is not blamed on loopback', async () => {
+    const port = await listen(httpServer(), '127.0.0.36');
+    assert.equal((await runHealthCheck(check('http', '127.0.0.36'), { main: port }, { hostIp: '127.0.0.37' })).healthy, true);
+    const loopbackPort = await listen(httpServer(), '127.0.0.1');
+    assert.deepEqual(await runHealthCheck(check('tcp', '127.0.0.38'), { main: loopbackPort }, { hostIp: '127.0.0.37' }), { healthy: false, detail: `connect ECONNREFUSED 127.0.0.38:${loopbackPort}` });
+    const v6Port = await listen(httpServer(), '::1');
+    assert.deepEqual(await runHealthCheck(check('tcp', '::1'), { main: v6Port }, { hostIp: '127.0.0.37' }), { healthy: true, detail: `connected to [::1]:${v6Port}` });
   });
 });
 
@@ -121,7 +164,7 @@ describe('HealthMonitor', () => {
     let healthy = true;
     const server = http.createServer((_request, response) => response.writeHead(healthy ? 200 : 500).end());
     const port = await listen(server);
-    const monitor = new HealthMonitor({ check: { http: { port: 'http', path: '/health' }, intervalSeconds: 0.1, timeoutSeconds: 1 }, ports: { http: port } });
+    const monitor = new HealthMonitor({ check: { http: { port: 'http', path: '/health' }, intervalSeconds: 0.1, timeoutSeconds: 1 }, ports: { http: port }, context });
     const transitions: HealthTransition[] = [];
     monitor.onTransition((transition) => transitions.push(transition));
     try {
@@ -151,6 +194,7 @@ describe('HealthMonitor', () => {
     const monitor = new HealthMonitor({
       check: { tcp: { port: 'x' }, intervalSeconds: 0.02, timeoutSeconds: 1 },
       ports: {},
+      context,
       healthyThreshold: 3,
       unhealthyThreshold: 3,
       probe: async () => ({ healthy: results[index++] ?? false, detail: `probe ${index}` }),
@@ -171,6 +215,7 @@ describe('HealthMonitor', () => {
     const monitor = new HealthMonitor({
       check: { exec: { command: ['true'] }, intervalSeconds: 0.01, timeoutSeconds: 1 },
       ports: {},
+      context,
       probe: (signal) =>
         new Promise<HealthResult>((resolve) => {
           calls += 1;
@@ -202,7 +247,7 @@ describe('HealthMonitor', () => {
   });
 
   test('a spec error counts as a failing check, not a crashed monitor', async () => {
-    const monitor = new HealthMonitor({ check: { http: { port: 'admin', path: '/' }, intervalSeconds: 0.02, timeoutSeconds: 1 }, ports: {} });
+    const monitor = new HealthMonitor({ check: { http: { port: 'admin', path: '/' }, intervalSeconds: 0.02, timeoutSeconds: 1 }, ports: {}, context });
     monitor.start();
     await waitFor(() => monitor.state === 'unhealthy', 'unhealthy');
     await monitor.stop();

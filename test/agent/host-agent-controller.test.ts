@@ -17,6 +17,8 @@ import { freePort, sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures
 import { createGitFleet } from '../fixtures/git-fleet.js';
 
 const HOST = 'web-a1';
+/** The host's own loopback address: the job binds it, the agent probes it, naming registers it. */
+const HOST_IP = '127.0.0.25';
 let etcd: SharedEtcd;
 let view: FleetView;
 let controller: RunningController | undefined;
@@ -43,7 +45,7 @@ function fleetChanges(port: number): Record<string, string | null> {
     'hosts.yaml': `apiVersion: ygg/v1
 kind: Host
 metadata: { name: ${HOST} }
-spec: { ip: 10.0.0.1, labels: { idc: a, rack: r1 } }
+spec: { ip: ${HOST_IP}, labels: { idc: a, rack: r1 } }
 `,
     'tree.yaml': `apiVersion: ygg/v1
 kind: TreeNode
@@ -61,7 +63,7 @@ metadata:
 spec:
   version: 1.1.0
   artifact: { path: artifacts/echo-server-1.1.0.tar.gz, sha256: ${ECHO_SHA256} }
-  command: [bin/server.js, --port, "{{ports.http}}", --host, 127.0.0.1, --config, conf/app.yaml]
+  command: [bin/server.js, --port, "{{ports.http}}", --host, "{{host.ip}}", --config, conf/app.yaml]
   ports: { http: ${port} }
   configs:
     - path: conf/app.yaml
@@ -111,11 +113,11 @@ test('controller assigns a repo-path artifact, the agent fetches it from /conten
   assert.equal(assignment.spec.artifact.path, 'artifacts/echo-server-1.1.0.tar.gz');
   assert.equal(assignment.spec.artifact.url, undefined, 'a repo path: only the controller can serve it');
   const status = await waitForStatus(view, HOST, 'frontend', (s) => s.state === 'Healthy' && s.specHash === assignment.specHash, 'frontend Healthy', 15_000);
-  assert.equal(await httpStatus(port), 200);
+  assert.equal(await httpStatus(port, '/health', HOST_IP), 200);
   assert.ok(existsSync(path.join(jobPaths(root, 'frontend').current, 'conf/app.yaml')), 'configs rendered into the release');
   const namingKey = view.layout.naming('acme.shop.www', HOST, port);
   const naming = await waitUntil(async () => (await namingKeys(view, 'acme.shop.www')).get(namingKey) as NamingRecord | undefined, 'naming entry');
-  assert.equal(naming.ip, '10.0.0.1');
+  assert.equal(naming.ip, HOST_IP);
   assert.equal(naming.specHash, status.specHash);
 
   // What `ygg status` prints, computed the way it does (etcd alone).

@@ -11,8 +11,6 @@ import type { AssignmentRecord } from '../../src/store/records.js';
 import {
   agentRootDir,
   buildTarball,
-  cleanUp,
-  closeAgents,
   echoAssignment,
   httpStatus,
   isAlive,
@@ -20,6 +18,7 @@ import {
   startAgent,
   trackPid,
   waitForStatus,
+  tearDownAgentTest,
 } from '../fixtures/agent-harness.js';
 import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
@@ -40,16 +39,7 @@ before(async () => {
   ({ agent } = await startAgent({ host: HOST, root, etcdPrefix: prefix, etcdUrl: etcd.url, restartPolicy: POLICY }));
 });
 
-after(async () => {
-  try {
-    await closeAgents();
-  } finally {
-    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+after(() => tearDownAgentTest(view, etcd));
 
 const assign = (record: AssignmentRecord) => view.store.applyBatch([{ put: view.layout.assignment(HOST, record.job), value: record }]);
 

@@ -12,8 +12,6 @@ import { jobPaths } from '../../src/agent/agent-layout.js';
 import type { AgentRecord, AssignmentRecord, NamingRecord } from '../../src/store/records.js';
 import {
   agentRootDir,
-  cleanUp,
-  closeAgents,
   echoAssignment,
   HOST_IP,
   httpStatus,
@@ -23,7 +21,9 @@ import {
   statusOf,
   trackPid,
   waitForStatus,
+  tearDownAgentTest,
 } from '../fixtures/agent-harness.js';
+import { removalRecord } from '../../src/controller/removal-records.js';
 import { FleetView, sleep, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, startEtcd, uniquePrefix, type EtcdServer } from '../fixtures/etcd-server.js';
 
@@ -40,16 +40,7 @@ before(async () => {
   await startAgent({ host: HOST, root, etcdPrefix: prefix, etcdUrl: etcd.url });
 });
 
-after(async () => {
-  try {
-    await closeAgents();
-  } finally {
-    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+after(() => tearDownAgentTest(view, etcd));
 
 const assign = (record: AssignmentRecord) => view.store.applyBatch([{ put: view.layout.assignment(HOST, record.job), value: record }]);
 
@@ -67,7 +58,7 @@ async function deployHealthy(job: string, port: number): Promise<{ record: Assig
 async function measureStartMs(agentRoot: string): Promise<number> {
   const port = await freePort();
   const startedAt = Date.now();
-  const child = spawn(path.join(jobPaths(agentRoot, 'web').current, 'bin/server.js'), ['--port', String(port), '--host', '127.0.0.1'], { stdio: 'ignore', detached: true });
+  const child = spawn(path.join(jobPaths(agentRoot, 'web').current, 'bin/server.js'), ['--port', String(port), '--host', HOST_IP], { stdio: 'ignore', detached: true });
   trackPid(child.pid);
   try {
     while ((await httpStatus(port)) !== 200) {
@@ -152,11 +143,11 @@ test('a config template with an unknown variable fails the deploy; the old relea
   assert.ok((await namingKeys(view, 'svc.template')).has(namingKey), 'still registered');
 });
 
-test('a deleted assignment drains the instance (naming first), stops it, keeps data and logs, deletes its status', async () => {
+test('a removal record drains the instance (naming first), stops it, keeps data and logs, deletes its status', async () => {
   const port = await freePort();
   const { pid, namingKey } = await deployHealthy('removal', port);
   const paths = jobPaths(root, 'removal');
-  await view.store.applyBatch([{ delete: view.layout.assignment(HOST, 'removal') }]);
+  await view.store.applyBatch([{ put: view.layout.assignment(HOST, 'removal'), value: removalRecord('removal', 'c2', Date.now()) }]);
 
   await waitUntil(async () => !(await namingKeys(view, 'svc.removal')).has(namingKey), 'naming entry removed', 5_000);
   assert.ok(isAlive(pid), 'the process still runs while it drains');

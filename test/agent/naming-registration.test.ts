@@ -81,12 +81,14 @@ describe('NamingRegistration on a real etcd', () => {
   test('health check failing → endpoint gone within one interval; recovery restores it', async () => {
     let healthy = true;
     const server = http.createServer((_request, response) => response.writeHead(healthy ? 200 : 503).end());
-    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+    // the host's own loopback IP: the address naming registers is the one the check probes
+    const hostIp = '127.0.0.43';
+    const port = await new Promise<number>((resolve) => server.listen(0, hostIp, () => resolve((server.address() as net.AddressInfo).port)));
     const lease = await grant();
-    const naming = new NamingRegistration({ store, host: 'h3', ip: '10.0.0.3', leaseId: lease.id });
+    const naming = new NamingRegistration({ store, host: 'h3', ip: hostIp, leaseId: lease.id });
     const intervalSeconds = 0.2;
     // threshold 1: the bound is one interval; with the default of 2 it is two
-    const monitor = new HealthMonitor({ check: { http: { port: 'http', path: '/health' }, intervalSeconds, timeoutSeconds: 1 }, ports: { http: port }, unhealthyThreshold: 1 });
+    const monitor = new HealthMonitor({ check: { http: { port: 'http', path: '/health' }, intervalSeconds, timeoutSeconds: 1 }, ports: { http: port }, context: { hostIp }, unhealthyThreshold: 1 });
     const key = layout.naming('svc3', 'h3', port);
     monitor.onTransition(({ to }) => void naming.setHealthy(web, [{ service: 'svc3', port }], to === 'healthy'));
     monitor.start();

@@ -24,11 +24,13 @@ describe('controller on a real etcd and git repo', () => {
     await etcd.stop();
   });
 
-  /** A fleet repo, a view on a fresh prefix and a controller following the repo's main branch. */
+  /** A fleet repo, a view on a fresh prefix, live agents on the job hosts and a controller following the repo's main branch. */
   async function setUp(label: string): Promise<{ fleet: GitFleet; view: FleetView; controller: InProcessController; firstSha: string }> {
     const prefix = uniquePrefix(label);
     const fleet = createGitFleet();
     const view = new FleetView(etcd.url, prefix);
+    // Without them every assigned host is lost, and the controller records that (lost/<host>, audited).
+    await view.registerAgents(FRONTEND_HOSTS);
     const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: etcd.url });
     cleanups.push(() => view.close(), () => controller.close());
     const firstSha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: fleet.dir, encoding: 'utf8' }).trim();
@@ -56,9 +58,12 @@ describe('controller on a real etcd and git repo', () => {
     assert.equal(audit!.commit.author, 'Alice Ops');
     assert.equal(audit!.commit.email, 'alice@example.com');
     assert.equal(audit!.commit.message.trim(), 'Initial fleet');
+    const hosts = [...(await view.values(view.layout.hosts)).keys()].map((key) => key.slice(view.layout.hosts.length));
+    assert.deepEqual(hosts.sort(), ['lvs-a1', 'web-a1', 'web-a2', 'web-b1', 'web-b2'], 'hosts/ holds every Host of the commit');
     const expectedActions = [
       ...[...assignments].map(([, record]) => ({ type: 'assign', job: record.job, host: record.host.name, specHash: record.specHash })),
       { type: 'vip.put', service: 'acme.shop.www' },
+      ...hosts.map((host) => ({ type: 'host.put', host })),
     ];
     assert.deepEqual(sortActions(audit!.actions), sortActions(expectedActions));
     assert.equal((await view.current())!.commit.sha, firstSha);

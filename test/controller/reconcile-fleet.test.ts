@@ -2,11 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMPTY_OBSERVED, type ObservedAssignment, type ObservedState } from '../../src/controller/observed-state.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type ReconcileOutput, type StoreOp } from '../../src/controller/reconcile-fleet.js';
+import { removalRecord } from '../../src/controller/removal-records.js';
+import { describePartition } from '../../src/controller/reschedule-lost-hosts.js';
 import { hashInstanceSpec, hashJobSpec } from '../../src/controller/spec-hash.js';
 import { buildFleetIndex } from '../../src/model/fleet-index.js';
 import type { HealthCheck, Job, Model, RepoConfig, Service } from '../../src/model/types.js';
 import { keyLayout, keySegments } from '../../src/store/keys.js';
-import type { AssignmentRecord, CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
+import { isRemovalRecord } from '../../src/store/record-checks.js';
+import type { AssignmentRecord, CommitRef, LostHostRecord, RemovalRecord, RolloutRecord, StatusRecord, VipRecord } from '../../src/store/records.js';
 import { CLUSTER_TAG, DEFAULT_VIP, host, job, model, placementObject, service, treeNode } from '../fixtures/model-builder.js';
 import { assignmentRecord, iso, statusRecord, T0 } from '../fixtures/observed-builder.js';
 
@@ -24,6 +27,7 @@ const HOSTS = [
   host('zw-2', { ip: '10.0.0.22', labels: { idc: 'zw' } }),
 ];
 const hostNamed = (name: string) => HOSTS.find((item) => item.name === name)!;
+const HOST_NAMES = HOSTS.map((item) => item.name);
 const NODE = treeNode(CLUSTER_TAG, { hosts: HOSTS.map((item) => item.name) });
 
 const apiJob = (version: string) => job('api', { version, ports: { http: 8080 }, health: HEALTH });
@@ -73,31 +77,50 @@ const recordOf = (target: Job, hostName: string, commit: string, assignedAtMs: n
 const VIP_RECORD: VipRecord = { service: SERVICE_NAME, job: 'api', port: 'http', vip: DEFAULT_VIP, directors: ['lg-lvs-01', 'lg-lvs-02'], commit: 'c1' };
 
 const keyOf = (op: StoreOp): string => ('put' in op ? op.put : op.delete);
+/** The controller stops a job on a host by writing a RemovalRecord, never by deleting the key. */
+const removalOp = (hostName: string, jobName: string, sha: string, nowMs: number) => ({ put: assignKey(hostName, jobName), value: removalRecord(jobName, sha, nowMs) });
 
 /** What etcd holds after `ops` land on `observed`: the controller's writes are intact by construction. */
 function applyOps(observed: ObservedState, ops: readonly StoreOp[]): ObservedState {
   const assignments = new Map([...observed.assignments].map(([hostName, jobs]) => [hostName, new Map(jobs)]));
+  const removals = new Map([...(observed.removals ?? [])].map(([hostName, jobs]) => [hostName, new Map(jobs)]));
   const rollouts = new Map(observed.rollouts);
   const vips = new Map(observed.vips);
+  const lostSince = new Map(observed.lostSince);
+  const rescheduledAt = new Map(observed.rescheduledAt);
+  const partitionedHosts = new Set(observed.partitionedHosts);
   for (const op of ops) {
     const key = keyOf(op);
     const [kind, first, second] = keySegments(key, LAYOUT.prefix);
     if (kind === 'assign') {
       const jobs = assignments.get(first!) ?? new Map<string, ObservedAssignment>();
-      if ('put' in op) jobs.set(second!, { record: op.value as AssignmentRecord, intact: true });
-      else jobs.delete(second!);
+      const removed = removals.get(first!) ?? new Map<string, RemovalRecord>();
+      jobs.delete(second!);
+      removed.delete(second!);
+      if ('put' in op && isRemovalRecord(op.value)) removed.set(second!, op.value);
+      else if ('put' in op) jobs.set(second!, { record: op.value as AssignmentRecord, intact: true });
       assignments.set(first!, jobs);
+      removals.set(first!, removed);
     } else if (kind === 'rollouts') {
       if ('put' in op) rollouts.set(first!, op.value as RolloutRecord);
       else rollouts.delete(first!);
     } else if (kind === 'vips') {
       if ('put' in op) vips.set(first!, op.value as VipRecord);
       else vips.delete(first!);
+    } else if (kind === 'lost') {
+      // What the informer makes of lost/<host>: since and rescheduledAt as ms.
+      const record = 'put' in op ? (op.value as LostHostRecord) : undefined;
+      lostSince.delete(first!);
+      rescheduledAt.delete(first!);
+      partitionedHosts.delete(first!);
+      if (record?.partitioned) partitionedHosts.add(first!);
+      if (record) lostSince.set(first!, Date.parse(record.since));
+      if (record?.rescheduledAt) rescheduledAt.set(first!, Date.parse(record.rescheduledAt));
     } else {
       assert.fail(`unexpected key ${key}`);
     }
   }
-  return { ...observed, assignments, rollouts, vips };
+  return { ...observed, assignments, removals, rollouts, vips, lostSince, rescheduledAt, partitionedHosts };
 }
 
 /** Every assignment reports its own spec: `Healthy` for api (health-checked), `Running` for worker. */
@@ -122,10 +145,10 @@ function withoutAssignment(observed: ObservedState, hostName: string, jobName: s
 }
 
 /** The fleet after the first reconcile at T0 landed and every instance has been up since T0 + 5 s. */
-function steadyCluster(): ObservedState {
-  const first = reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 });
+function steadyCluster(built = fleet()): ObservedState {
+  const first = reconcile(built, EMPTY_OBSERVED, { nowMs: T0 });
   const written = applyOps(EMPTY_OBSERVED, first.ops);
-  return { ...upStatuses(written, T0 + 5_000), liveAgents: new Set(HOSTS.map((item) => item.name)) };
+  return { ...upStatuses(written, T0 + 5_000), liveAgents: new Set(built.hosts.keys()) };
 }
 const LATER = T0 + HOUR_MS;
 
@@ -158,7 +181,7 @@ test('an empty cluster gets one assignment put per placed instance and the VIP, 
 });
 
 test('the written records fed back, with or without statuses yet, write nothing more', () => {
-  const written = applyOps(EMPTY_OBSERVED, reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 }).ops);
+  const written = { ...applyOps(EMPTY_OBSERVED, reconcile(fleet(), EMPTY_OBSERVED, { nowMs: T0 }).ops), liveAgents: new Set(HOSTS.map((item) => item.name)) };
   const starting = reconcile(fleet(), written, { nowMs: T0 + 1_000 });
   assert.deepEqual(starting.ops, []);
   assert.deepEqual(starting.actions, []);
@@ -197,7 +220,7 @@ test('a hand-edited assignment is restored', () => {
 
 test('a job removed from the model has its assignments deleted', () => {
   const out = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 50 } } }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
-  assert.deepEqual(out.ops, WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') })));
+  assert.deepEqual(out.ops, WORKER_HOSTS.map((name) => removalOp(name, 'worker', 'c2', LATER)));
   assert.deepEqual(
     out.actions,
     WORKER_HOSTS.map((name) => ({ type: 'remove', job: 'worker', host: name, specHash: hashOf(WORKER, name) })),
@@ -217,12 +240,12 @@ test('the prune guard refuses a commit that removes more than maxDeletePercent o
 });
 
 test('the prune guard lets the deletes through with the override, or under the configured percent', () => {
-  const deletes = WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') }));
+  const deletes = (sha: string) => WORKER_HOSTS.map((name) => removalOp(name, 'worker', sha, LATER));
   const overridden = reconcile(fleet({ jobs: [API_V1] }), steadyCluster(), { nowMs: LATER, sha: 'c2', allowPrune: true });
-  assert.deepEqual(overridden.ops, deletes);
+  assert.deepEqual(overridden.ops, deletes('c2'));
   assert.equal(overridden.pruneRefused, undefined);
   const looser = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 34 } } }), steadyCluster(), { nowMs: LATER });
-  assert.deepEqual(looser.ops, deletes);
+  assert.deepEqual(looser.ops, deletes('c1'));
   const stricter = reconcile(fleet({ jobs: [API_V1], config: { pruneGuard: { maxDeletePercent: 33 } } }), steadyCluster(), { nowMs: LATER });
   assert.deepEqual(stricter.pruneRefused, { removing: 2, total: 6, maxPercent: 33 });
 });
@@ -232,34 +255,52 @@ test('PRUNE_OVERRIDE_TOKEN is a fixed, quotable token', () => {
   assert.match(PRUNE_OVERRIDE_TOKEN, /^\S+$/);
 });
 
+/** The agents of `lostSince` are gone; lost/<host> records say since when. */
+function withLost(observed: ObservedState, lostSince: Record<string, number>): ObservedState {
+  const liveAgents = new Set([...observed.liveAgents].filter((name) => !(name in lostSince)));
+  return { ...observed, liveAgents, lostSince: new Map(Object.entries(lostSince)), rescheduledAt: new Map() };
+}
+
 /** lg-1's agent has been gone since `lostAtMs`. */
 function lostLg1(observed: ObservedState, lostAtMs: number): ObservedState {
-  return { ...observed, liveAgents: new Set(['lg-2', 'zw-1', 'zw-2']), lostSince: new Map([['lg-1', lostAtMs]]) };
+  return withLost(observed, { 'lg-1': lostAtMs });
 }
+
+const LOST_PREFIX = '/ygg/v1/lost/';
+/** lost/<host> once its replicas were released to move at `rescheduledAtMs`. */
+const rescheduledRecord = (hostName: string, sinceMs: number, rescheduledAtMs: number) => ({
+  put: `${LOST_PREFIX}${hostName}`,
+  value: { host: hostName, since: iso(sinceMs), rescheduledAt: iso(rescheduledAtMs) } satisfies LostHostRecord,
+});
+const rescheduleAction = (hostName: string, sinceMs: number) => ({ type: 'host.reschedule', host: hostName, lostSince: iso(sinceMs) });
 
 test('a replica on a host lost for rescheduleAfterSeconds moves to another online host, as one audited move', () => {
   const out = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER });
   assert.deepEqual(out.ops, [
+    // The release is recorded first, so the rate limit counts it even if the moves are cut off.
+    rescheduledRecord('lg-1', LATER - 300_000, LATER),
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c1', LATER) },
-    { delete: assignKey('lg-1', 'worker') },
+    removalOp('lg-1', 'worker', 'c1', LATER),
   ]);
   assert.deepEqual(out.actions, [
+    rescheduleAction('lg-1', LATER - 300_000),
     { type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') },
     { type: 'remove', job: 'worker', host: 'lg-1', specHash: hashOf(WORKER, 'lg-1') },
     { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' },
   ]);
   assert.equal(out.opActions.length, out.ops.length);
-  assert.deepEqual(out.opActions[1]?.map((action) => action.type), ['remove', 'reschedule']);
+  assert.deepEqual(out.opActions[2]?.map((action) => action.type), ['remove', 'reschedule']);
   // The job on every host of the node stays on lg-1.
   assert.deepEqual(placementObject(out.placement), { api: ['lg-1', 'lg-2', 'zw-1', 'zw-2'], worker: ['lg-2', 'zw-2'] });
   assert.equal(out.pruneRefused, undefined);
 });
 
-test('a replica on a lost host is not moved before rescheduleAfterSeconds', () => {
+test('a replica on a lost host is not moved before rescheduleAfterSeconds; the step wakes when it is due', () => {
   const out = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 299_999), { nowMs: LATER });
   assert.deepEqual(out.ops, []);
   assert.deepEqual(out.actions, []);
   assert.deepEqual(placementObject(out.placement), { api: ['lg-1', 'lg-2', 'zw-1', 'zw-2'], worker: WORKER_HOSTS });
+  assert.equal(out.wakeAtMs, LATER + 1);
 });
 
 test('rescheduleAfterSeconds comes from the repo config', () => {
@@ -273,7 +314,7 @@ test('rescheduleAfterSeconds comes from the repo config', () => {
 
 test('a job without replicas is never moved off a lost host, however long it is gone', () => {
   const onlyApi = fleet({ jobs: [API_V1] });
-  const steady = applyOps(steadyCluster(), WORKER_HOSTS.map((name) => ({ delete: assignKey(name, 'worker') })));
+  const steady = steadyCluster(onlyApi);
   const out = reconcile(onlyApi, lostLg1(steady, LATER - 30 * 24 * HOUR_MS), { nowMs: LATER });
   assert.deepEqual(out.ops, []);
   assert.deepEqual(out.actions, []);
@@ -289,13 +330,15 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   });
   const out = reconcile(replaced, lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER, sha: 'c2' });
   assert.deepEqual(out.ops, [
+    rescheduledRecord('lg-1', LATER - 300_000, LATER),
     { put: assignKey('lg-3', 'api'), value: assignmentRecord(API_V1, lg3, { commit: 'c2', assignedAtMs: LATER, services: servicesOf(API_V1) }) },
-    { delete: assignKey('lg-1', 'api') },
+    removalOp('lg-1', 'api', 'c2', LATER),
     { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c2', LATER) },
-    { delete: assignKey('lg-1', 'worker') },
+    removalOp('lg-1', 'worker', 'c2', LATER),
   ]);
   // Each op carries its own audit actions; a reschedule rides with the last op of the move.
   assert.deepEqual(out.opActions, [
+    [rescheduleAction('lg-1', LATER - 300_000)],
     [{ type: 'assign', job: 'api', host: 'lg-3', specHash: hashInstanceSpec(API_V1, lg3).specHash }],
     [{ type: 'remove', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') }],
     [{ type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') }],
@@ -307,13 +350,160 @@ test('a commit that takes a lost host out of the node moves its jobs, and only r
   assert.deepEqual(out.actions, out.opActions.flat());
 });
 
-test('a moved replica stays where it went when the lost host comes back', () => {
-  const moved = reconcile(fleet(), lostLg1(steadyCluster(), LATER - 300_000), { nowMs: LATER });
-  const afterMove = withStatus(applyOps(steadyCluster(), moved.ops), 'lg-2', 'worker', statusRecord(hashOf(WORKER, 'lg-2'), 'Running', LATER + 1_000));
-  const back = { ...afterMove, liveAgents: new Set(HOSTS.map((item) => item.name)), lostSince: new Map<string, number>() };
+test('a moved replica stays where it went when the lost host comes back, and lost/<host> is deleted', () => {
+  const lost = lostLg1(steadyCluster(), LATER - 300_000);
+  const moved = reconcile(fleet(), lost, { nowMs: LATER });
+  const afterMove = withStatus(applyOps(lost, moved.ops), 'lg-2', 'worker', statusRecord(hashOf(WORKER, 'lg-2'), 'Running', LATER + 1_000));
+  const back = { ...afterMove, liveAgents: new Set(HOST_NAMES) };
   const out = reconcile(fleet(), back, { nowMs: LATER + HOUR_MS });
-  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.ops, [{ delete: `${LOST_PREFIX}lg-1` }]);
+  assert.deepEqual(out.actions, [{ type: 'host.back', host: 'lg-1' }]);
   assert.deepEqual(out.placement.get('worker'), ['lg-2', 'zw-2']);
+  assert.deepEqual(reconcile(fleet(), applyOps(back, out.ops), { nowMs: LATER + HOUR_MS }).ops, []);
+});
+
+test('a host first seen assigned without a live agent gets lost/<host> since now; its instances count as down', () => {
+  const out = reconcile(fleet(), { ...steadyCluster(), liveAgents: new Set(['lg-2', 'zw-1', 'zw-2']) }, { nowMs: LATER });
+  assert.deepEqual(out.ops, [{ put: `${LOST_PREFIX}lg-1`, value: { host: 'lg-1', since: iso(LATER) } satisfies LostHostRecord }]);
+  assert.deepEqual(out.actions, [{ type: 'host.lost', host: 'lg-1' }]);
+  // Its statuses still say Healthy and Running, but nobody is there to vouch for them.
+  assert.deepEqual(Object.fromEntries(out.jobs), {
+    api: { health: 'Degraded', desired: 4, healthy: 3, version: '1.0.0', rolling: false },
+    worker: { health: 'Degraded', desired: 2, healthy: 1, version: '1.0.0', rolling: false },
+  });
+  assert.equal(out.wakeAtMs, LATER + 300_000);
+  // The record is the clock: fed back, it is not written again, and the move comes 300 s after it.
+  const recorded = applyOps({ ...steadyCluster(), liveAgents: new Set(['lg-2', 'zw-1', 'zw-2']) }, out.ops);
+  assert.deepEqual(reconcile(fleet(), recorded, { nowMs: LATER + 299_999 }).ops, []);
+  const due = reconcile(fleet(), recorded, { nowMs: LATER + 300_000 });
+  assert.deepEqual(due.actions.filter((action) => action.type === 'reschedule'), [{ type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' }]);
+});
+
+/** Every host lost an hour before LATER; moves limited to `maxHostsPercentPerMinute`. */
+function everyHostLost(maxHostsPercentPerMinute: number) {
+  // Every host lost would be a partition at any lower threshold: this is about having nowhere to go.
+  const built = fleet({ config: { reschedule: { maxHostsPercentPerMinute, unhealthyIdcThresholdPercent: 100 } } });
+  return { built, observed: withLost(steadyCluster(), Object.fromEntries(HOST_NAMES.map((name) => [name, LATER - HOUR_MS]))) };
+}
+
+test('a replica with nowhere to go stays assigned to its lost host, the job Degraded with 0 healthy; it moves once a host can take it', () => {
+  const { built, observed } = everyHostLost(100);
+  const out = reconcile(built, observed, { nowMs: LATER });
+  // lg-1 and zw-2 hold worker's replicas: released to move, but no host can take them. Nothing is unassigned.
+  assert.deepEqual(out.ops, [rescheduledRecord('lg-1', LATER - HOUR_MS, LATER), rescheduledRecord('zw-2', LATER - HOUR_MS, LATER)]);
+  assert.deepEqual(placementObject(out.placement), { api: HOST_NAMES, worker: WORKER_HOSTS });
+  assert.deepEqual(Object.fromEntries(out.jobs), {
+    api: { health: 'Degraded', desired: 4, healthy: 0, version: '1.0.0', rolling: false },
+    worker: { health: 'Degraded', desired: 2, healthy: 0, version: '1.0.0', rolling: false },
+  });
+  assert.equal(out.pruneRefused, undefined);
+  const released = applyOps(observed, out.ops);
+  assert.deepEqual(reconcile(built, released, { nowMs: LATER + HOUR_MS }).ops, []);
+
+  // lg-2's agent is back: one replica moves there; the other still has nowhere to go and stays.
+  const lg2Back = { ...released, liveAgents: new Set(['lg-2']) };
+  const moved = reconcile(built, lg2Back, { nowMs: LATER + HOUR_MS });
+  assert.deepEqual(moved.ops, [
+    { delete: `${LOST_PREFIX}lg-2` },
+    { put: assignKey('lg-2', 'worker'), value: recordOf(WORKER, 'lg-2', 'c1', LATER + HOUR_MS) },
+    removalOp('lg-1', 'worker', 'c1', LATER + HOUR_MS),
+  ]);
+  assert.deepEqual(moved.actions.at(-1), { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' });
+  assert.deepEqual(moved.placement.get('worker'), ['lg-2', 'zw-2']);
+});
+
+test('at most maxHostsPercentPerMinute of the fleet’s hosts (at least one) start moving per minute; the next waits for the minute to pass', () => {
+  const since = LATER - HOUR_MS;
+  const lost = withLost(steadyCluster(), { 'lg-1': since, 'zw-2': since });
+  const moves = (out: ReconcileOutput) => out.actions.filter((action) => action.type === 'host.reschedule' || action.type === 'reschedule');
+  // 10 % of 4 hosts is less than one: one host a minute. Lost at the same time, they go by name.
+  const first = reconcile(fleet(), lost, { nowMs: LATER });
+  assert.deepEqual(moves(first), [rescheduleAction('lg-1', since), { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' }]);
+  assert.equal(first.wakeAtMs, LATER + 60_000);
+  const afterFirst = applyOps(lost, first.ops);
+  const early = reconcile(fleet(), afterFirst, { nowMs: LATER + 59_999 });
+  assert.deepEqual(early.ops, []);
+  assert.equal(early.wakeAtMs, LATER + 60_000);
+  const next = reconcile(fleet(), afterFirst, { nowMs: LATER + 60_000 });
+  assert.deepEqual(moves(next), [rescheduleAction('zw-2', since), { type: 'reschedule', job: 'worker', from: 'zw-2', to: 'zw-1' }]);
+  assert.equal(next.wakeAtMs, undefined);
+
+  // 50 % of 4 hosts: both move in the same minute.
+  const wider = fleet({ config: { reschedule: { maxHostsPercentPerMinute: 50, unhealthyIdcThresholdPercent: 30 } } });
+  assert.deepEqual(moves(reconcile(wider, lost, { nowMs: LATER })), [
+    rescheduleAction('lg-1', since),
+    rescheduleAction('zw-2', since),
+    { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' },
+    { type: 'reschedule', job: 'worker', from: 'zw-2', to: 'zw-1' },
+  ]);
+});
+
+test('a host whose replicas all moved away keeps lost/<host> while it counts against the rate limit, then it is cleared', () => {
+  const since = LATER - HOUR_MS;
+  const onlyWorker = fleet({ jobs: [WORKER] });
+  const lost = withLost(steadyCluster(onlyWorker), { 'lg-1': since, 'zw-2': since });
+  const first = reconcile(onlyWorker, lost, { nowMs: LATER });
+  assert.deepEqual(first.actions.at(-1), { type: 'reschedule', job: 'worker', from: 'lg-1', to: 'lg-2' });
+  // lg-1 holds nothing now, but its move still counts: zw-2 waits for the minute.
+  const emptied = applyOps(lost, first.ops);
+  const soon = reconcile(onlyWorker, emptied, { nowMs: LATER + 1_000 });
+  assert.deepEqual(soon.ops, []);
+  assert.equal(soon.wakeAtMs, LATER + 60_000);
+  const later = reconcile(onlyWorker, emptied, { nowMs: LATER + 60_000 });
+  assert.deepEqual(later.opActions.slice(0, 2), [[{ type: 'host.cleared', host: 'lg-1' }], [rescheduleAction('zw-2', since)]]);
+  assert.deepEqual(later.ops[0], { delete: `${LOST_PREFIX}lg-1` });
+});
+
+/** 5 hosts in each of 2 idcs, one job with 6 replicas (3 per idc). */
+const BIG_HOSTS = ['lg', 'zw'].flatMap((idc, idcIndex) => [1, 2, 3, 4, 5].map((number) => host(`${idc}-${number}`, { ip: `10.0.${idcIndex + 1}.${number}`, labels: { idc } })));
+const SPREAD = job('spread', { replicas: 6 });
+function bigFleet(reschedule: RepoConfig['reschedule']): Model {
+  return model({ hosts: BIG_HOSTS, treeNodes: [treeNode(CLUSTER_TAG, { hosts: BIG_HOSTS.map((item) => item.name) })], jobs: [SPREAD], config: { reschedule } });
+}
+
+test('more than unhealthyIdcThresholdPercent of one idc’s hosts lost at once is a partition: nothing moves, lost/ still records them', () => {
+  const built = bigFleet({ maxHostsPercentPerMinute: 100, unhealthyIdcThresholdPercent: 30 });
+  const steady = steadyCluster(built);
+  const lgSpread = [...steady.assignments].filter(([name, jobs]) => name.startsWith('lg-') && jobs.has('spread')).map(([name]) => name).sort();
+  assert.equal(lgSpread.length, 3);
+  const live = BIG_HOSTS.map((item) => item.name).filter((name) => !lgSpread.includes(name));
+  const firstSeen = reconcile(built, { ...steady, liveAgents: new Set(live) }, { nowMs: LATER });
+  assert.deepEqual(firstSeen.actions, lgSpread.map((name) => ({ type: 'host.lost', host: name })));
+  assert.deepEqual(firstSeen.partition, [{ idc: 'lg', lost: 3, hosts: 5 }]);
+  assert.equal(describePartition(firstSeen.partition!), 'idc lg: 3/5 hosts lost — treated as a partition; not rescheduling');
+
+  // Long past rescheduleAfterSeconds, with room in the rate limit: still nothing moves.
+  const longLost = withLost(steady, Object.fromEntries(lgSpread.map((name) => [name, LATER - HOUR_MS])));
+  const held = reconcile(built, longLost, { nowMs: LATER });
+  // The partition marks its lost hosts once, so their clocks can restart when it heals.
+  const marked = lgSpread.map((name) => ({ put: `${LOST_PREFIX}${name}`, value: { host: name, since: iso(LATER - HOUR_MS), partitioned: true } }));
+  assert.deepEqual(held.ops, marked);
+  assert.deepEqual(held.partition, [{ idc: 'lg', lost: 3, hosts: 5 }]);
+  assert.equal(held.wakeAtMs, undefined);
+  assert.deepEqual(held.placement.get('spread'), [...steady.assignments].filter(([, jobs]) => jobs.has('spread')).map(([name]) => name).sort());
+  const heldLater = applyOps(longLost, held.ops);
+  assert.deepEqual(reconcile(built, heldLater, { nowMs: LATER + 1000 }).ops, []);
+
+  // Healing host by host: with two back, the last one lost is no partition, but it does not look an
+  // hour dead either — its clock starts again now, and it moves only rescheduleAfterSeconds later.
+  const healing = { ...heldLater, liveAgents: new Set([...heldLater.liveAgents, lgSpread[0]!, lgSpread[1]!]) };
+  const restarted = reconcile(built, healing, { nowMs: LATER + 2000 });
+  assert.equal(restarted.partition, undefined);
+  assert.equal(restarted.actions.filter((action) => action.type === 'reschedule').length, 0);
+  assert.deepEqual(restarted.ops.find((op) => keyOf(op) === `${LOST_PREFIX}${lgSpread[2]}`), { put: `${LOST_PREFIX}${lgSpread[2]}`, value: { host: lgSpread[2], since: iso(LATER + 2000) } });
+  assert.equal(restarted.wakeAtMs, LATER + 2000 + 300_000);
+
+  // 3 of 5 is not more than a 60 % threshold, and one lost host is a host failure: the replicas move.
+  const looser = reconcile(bigFleet({ maxHostsPercentPerMinute: 100, unhealthyIdcThresholdPercent: 60 }), longLost, { nowMs: LATER });
+  assert.equal(looser.partition, undefined);
+  assert.equal(looser.actions.filter((action) => action.type === 'reschedule').length, 3);
+  const oneLost = withLost(steady, { [lgSpread[0]!]: LATER - HOUR_MS });
+  const failure = reconcile(built, oneLost, { nowMs: LATER });
+  assert.equal(failure.partition, undefined);
+  assert.equal(failure.actions.filter((action) => action.type === 'reschedule').length, 1);
+  // Two of five (40 %) at once is past the 30 % threshold: a partition.
+  const twoLost = withLost(steady, Object.fromEntries(lgSpread.slice(0, 2).map((name) => [name, LATER - HOUR_MS])));
+  assert.deepEqual(reconcile(built, twoLost, { nowMs: LATER }).partition, [{ idc: 'lg', lost: 2, hosts: 5 }]);
 });
 
 test('scaling replicas adds or removes instances without touching the ones that stay', () => {
@@ -323,7 +513,7 @@ test('scaling replicas adds or removes instances without touching the ones that 
   assert.deepEqual(scaledUp.actions, [{ type: 'assign', job: 'worker', host: 'lg-2', specHash: hashOf(WORKER, 'lg-2') }]);
   const down = job('worker', { replicas: 1 });
   const scaledDown = reconcile(fleet({ jobs: [API_V1, down] }), steadyCluster(), { nowMs: LATER, sha: 'c2' });
-  assert.deepEqual(scaledDown.ops, [{ delete: assignKey('zw-2', 'worker') }]);
+  assert.deepEqual(scaledDown.ops, [removalOp('zw-2', 'worker', 'c2', LATER)]);
   assert.deepEqual(scaledDown.actions, [{ type: 'remove', job: 'worker', host: 'zw-2', specHash: hashOf(WORKER, 'zw-2') }]);
 });
 
@@ -465,8 +655,6 @@ test('going back to the old spec by a commit only deletes rollouts/<job>', () =>
   assert.deepEqual(out.actions, []);
   assert.equal(out.jobs.get('api')?.health, 'Healthy');
 });
-
-const HOST_NAMES = HOSTS.map((item) => item.name);
 
 /**
  * Runs reconciles of `built` from `sha`, each one's writes landing and every instance it wrote reporting

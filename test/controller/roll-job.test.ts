@@ -47,6 +47,7 @@ function input(overrides: Partial<JobInput>): JobInput {
     desired: new Map(),
     current: new Map(),
     statuses: undefined,
+    lost: new Set(),
     rollout: undefined,
     jobSpecHash: hashJobSpec(V2),
     services: [],
@@ -500,12 +501,13 @@ test('a different spec after a failed one rolls again, its InProgress record rep
 });
 
 /** Job health when every instance already has the desired v1 assignment. */
-function healthWith(reported: Record<string, StatusRecord>, hasHealthCheck = true): JobStep {
+function healthWith(reported: Record<string, StatusRecord>, hasHealthCheck = true, lost: readonly string[] = []): JobStep {
   return rollJob(
     input({
       desired: desiredOf(V1, ['h1', 'h2']),
       current: currentAssignments([v1Record('h1'), v1Record('h2')]),
       statuses: statuses(reported),
+      lost: new Set(lost),
       hasHealthCheck,
       jobSpecHash: hashJobSpec(V1),
     }),
@@ -553,6 +555,15 @@ test('health is Missing when no desired instance reports a status', () => {
   assert.equal(noStatuses.health, 'Missing');
   // A status from a host the job no longer runs on does not count.
   assert.equal(healthWith({ h3: v1Status('h3', 'Healthy') }).health, 'Missing');
+});
+
+test('an instance on a lost host is down whatever its last status said: the job is Degraded, not Missing', () => {
+  const bothHealthy = { h1: v1Status('h1', 'Healthy'), h2: v1Status('h2', 'Healthy') };
+  assert.deepEqual(healthWith(bothHealthy, true, ['h2']), { changes: [], health: 'Degraded', rolling: false, desired: 2, healthy: 1 } satisfies JobStep);
+  assert.deepEqual(healthWith(bothHealthy, true, ['h1', 'h2']), { changes: [], health: 'Degraded', rolling: false, desired: 2, healthy: 0 } satisfies JobStep);
+  assert.equal(healthWith({}, true, ['h1', 'h2']).health, 'Degraded');
+  // A lost host that holds nothing of the job changes nothing.
+  assert.equal(healthWith(bothHealthy, true, ['h3']).health, 'Healthy');
 });
 
 test('a single-host job starts its rollout with the one host and the InProgress record', () => {

@@ -213,3 +213,47 @@ test('a previous host that went into maintenance is replaced, the others stay', 
     for (const hostName of previous) if (hostName !== target) assert.ok(next.includes(hostName), `${name}: ${hostName} moved`);
   }
 });
+
+/** 2 idcs × 2 racks × 2 hosts, one job with 2 replicas, and where it landed. */
+function placedPair() {
+  const hosts = grid();
+  const built = model({ hosts, treeNodes: [treeNode(CLUSTER_TAG, { hosts: hosts.map((item) => item.name) })], jobs: [job('api', { replicas: 2 }), job('everywhere')] });
+  const index = buildFleetIndex(built);
+  return { hosts, built, index, before: placeInstances(built, index) };
+}
+
+test('a replica on an evacuated host moves to a host that is not lost; the other replica and every-host jobs stay', () => {
+  const { hosts, built, index, before } = placedPair();
+  const [gone, stays] = before.get('api')!;
+  // Every host but `stays` is lost; only one that is not lost can take the replica.
+  const spare = hosts.map((item) => item.name).find((name) => name !== gone && name !== stays)!;
+  const lost = new Set(hosts.map((item) => item.name).filter((name) => name !== stays && name !== spare));
+  const after = placeInstances(built, index, before, { lost, evacuate: new Set([gone!]) });
+  assert.deepEqual(after.get('api'), [spare, stays!].sort());
+  assert.deepEqual(after.get('everywhere'), before.get('everywhere'));
+});
+
+test('a replica on an evacuated host with nowhere to go stays there: never an unassign without a replacement', () => {
+  const { hosts, built, index, before } = placedPair();
+  const names = hosts.map((item) => item.name);
+  const [first, second] = before.get('api')!;
+  const everyoneLost = placeInstances(built, index, before, { lost: new Set(names), evacuate: new Set([first!, second!]) });
+  assert.deepEqual(everyoneLost.get('api'), before.get('api'));
+  // With one host left to take a replica, one moves there and the other stays where it is.
+  const free = names.find((name) => name !== first && name !== second)!;
+  const oneFree = placeInstances(built, index, before, { lost: new Set(names.filter((name) => name !== free)), evacuate: new Set([first!, second!]) });
+  const placed = oneFree.get('api')!;
+  assert.equal(placed.length, 2);
+  assert.ok(placed.includes(free), placed.join(', '));
+  assert.ok(placed.includes(first!) !== placed.includes(second!), placed.join(', '));
+});
+
+test('a lost host keeps its replicas until evacuated, but gets no new ones', () => {
+  const { hosts, built, before } = placedPair();
+  const placed = before.get('api')!;
+  const grown = model({ hosts, treeNodes: [...built.treeNodes.values()], jobs: [job('api', { replicas: 8 }), job('everywhere')] });
+  const growIndex = buildFleetIndex(grown);
+  const lostName = hosts.map((item) => item.name).find((name) => !placed.includes(name))!;
+  const kept = placeInstances(grown, growIndex, before, { lost: new Set([lostName, placed[0]!]), evacuate: new Set() });
+  assert.deepEqual(kept.get('api'), hosts.map((item) => item.name).filter((name) => name !== lostName).sort());
+});

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { keepalivedCheck } from '../../src/render/check-commands.js';
 import { DebouncedRenderer } from '../../src/render/debounced-renderer.js';
-import { EndpointView, type RenderSource } from '../../src/render/endpoint-view.js';
+import { EndpointView, type RenderSource, type ViewFacts } from '../../src/render/endpoint-view.js';
 import type { RenderData } from '../../src/render/render-data.js';
 import { connectEtcd } from '../../src/store/etcd-connection.js';
 import { keyLayout } from '../../src/store/keys.js';
@@ -146,43 +146,57 @@ test('etcd unreachable: the file stays byte-identical', async () => {
   }
 });
 
-/** The empty-set guard on plain data: a source we can disconnect and empty at will. */
+/** The render gate on plain data: a source whose store we can cut off, wipe and move at will. */
 class FakeSource extends EventEmitter implements RenderSource {
-  connected = true;
-  resyncedEmpty = false;
+  store: ViewFacts = { connected: true, revision: '10', syncCommit: 'c1', vipRecords: 1, namingRecords: 1, directors: new Set(['lb1']) };
   constructor(public data: RenderData) {
     super();
   }
   current(): RenderData {
     return this.data;
   }
+  facts(): ViewFacts {
+    return this.store;
+  }
 }
 
-test('empty-set guard: fail static when disconnected or reset, render with none when live', async () => {
+test('render gate: fail static when disconnected or wiped, and a lost last real server needs a commit or the flag', async () => {
   const vip = vipRecord('web', '192.0.2.10', ['lb1']);
   const service = (endpoints: RenderData['services'][number]['endpoints']) => ({ name: 'web', job: 'web', port: 'http', vip: vip.vip, directors: ['lb1'], endpoints });
-  const full: RenderData = { director: 'lb1', revision: '10', services: [service([{ host: 'h1', ip: '10.0.0.1', port: 80, weight: 1, job: 'web' }])] };
-  const empty: RenderData = { director: 'lb1', revision: '11', services: [service([])] };
+  const full: RenderData = { director: 'lb1', commit: 'c1', revision: '10', services: [service([{ host: 'h1', ip: '10.0.0.1', port: 80, weight: 1, job: 'web' }])] };
+  const empty: RenderData = { director: 'lb1', commit: 'c1', revision: '11', services: [service([])] };
   const source = new FakeSource(full);
   const target = path.join(directory, 'guard.conf');
   const renderer = new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target });
   await renderer.renderNow();
   const good = readFileSync(target, 'utf8');
+  assert.match(good, /from commit c1, etcd revision 10\./);
 
   source.data = empty;
-  source.connected = false;
-  assert.match((await renderer.renderNow()).held ?? '', /unreachable/);
+  source.store = { ...source.store, connected: false };
+  assert.match((await renderer.renderNow()).heldReason ?? '', /unreachable/);
   assert.equal(readFileSync(target, 'utf8'), good);
 
-  source.connected = true;
-  source.resyncedEmpty = true;
-  source.data = { director: 'lb1', revision: '1', services: [] };
-  assert.match((await renderer.renderNow()).held ?? '', /reset/);
+  // a wipe: no sync/current, no VIP record, no host
+  source.store = { connected: true, revision: '12', vipRecords: 0, namingRecords: 0, directors: new Set() };
+  source.data = { director: 'lb1', revision: '12', services: [] };
+  assert.match((await renderer.renderNow()).heldReason ?? '', /no VIP record and no host/);
   assert.equal(readFileSync(target, 'utf8'), good);
 
-  source.resyncedEmpty = false;
+  // back, same commit, but the job's only real server is missing: still recovering from the wipe
+  source.store = { connected: true, revision: '13', syncCommit: 'c1', vipRecords: 1, namingRecords: 0, directors: new Set(['lb1']) };
   source.data = empty;
-  const status = await renderer.renderNow();
+  const recovering = await renderer.renderNow();
+  assert.equal(recovering.held, true);
+  assert.equal(recovering.holds, 1, 'one hold, whatever its reasons, until a render is written');
+  assert.match(recovering.heldReason ?? '', /does not show everything in the file again/);
+  // a renderer that saw no wipe: the file's last real server going is still held (rule 2a)
+  const restarted = await new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target }).renderNow();
+  assert.match(restarted.heldReason ?? '', /all virtual servers of the file/);
+  assert.equal(readFileSync(target, 'utf8'), good);
+
+  const allowed = new DebouncedRenderer({ view: source, director: 'lb1', templateText: TEMPLATE, target, allowMassRemoval: true });
+  const status = await allowed.renderNow();
   assert.equal(status.held, undefined);
   assert.deepEqual(realServers(readFileSync(target, 'utf8')), []);
 });

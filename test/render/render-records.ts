@@ -1,5 +1,5 @@
 // Records for render tests: a VIP on port 80 (DR: real servers listen on the VIP's port) and endpoints.
-import type { NamingRecord, VipRecord } from '../../src/store/records.js';
+import type { NamingRecord, SyncCurrentRecord, VipRecord } from '../../src/store/records.js';
 
 export function vipRecord(service: string, address: string, directors: string[], commit = 'c1'): VipRecord {
   return {
@@ -14,4 +14,13 @@ export function vipRecord(service: string, address: string, directors: string[],
 
 export function namingRecord(host: string, ip: string, port = 80, job = 'web'): NamingRecord {
   return { ip, port, weight: 1, host, job, specHash: `spec-${host}` };
+}
+
+export function syncCurrentRecord(sha: string): SyncCurrentRecord {
+  return { commit: { sha, author: 'ops', email: 'ops@example.net', message: `commit ${sha}`, timestamp: 1_700_000_000 }, result: 'Synced', time: '2026-01-01T00:00:00.000Z' };
+}
+
+/** hosts/<host>, as the controller writes it from the Host document. */
+export function hostRecord(name: string, ip: string): { name: string; ip: string; labels: Record<string, string>; state: 'online'; commit: string } {
+  return { name, ip, labels: {}, state: 'online', commit: 'c1' };
 }

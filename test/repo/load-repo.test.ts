@@ -32,7 +32,12 @@ describe('loader on a valid fleet', () => {
     assert.deepEqual(model.jobs.get('search')!.spec.rollout, { maxParallel: 1, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300 });
     assert.deepEqual(model.jobs.get('search')!.spec.env, {});
     assert.equal(model.jobs.get('frontend')!.spec.health!.intervalSeconds, 5);
-    assert.deepEqual(model.config, { etcdPrefix: '/ygg/v1', pruneGuard: { maxDeletePercent: 50 }, rescheduleAfterSeconds: 300 });
+    assert.deepEqual(model.config, {
+      etcdPrefix: '/ygg/v1',
+      pruneGuard: { maxDeletePercent: 50 },
+      rescheduleAfterSeconds: 300,
+      reschedule: { maxHostsPercentPerMinute: 10, unhealthyIdcThresholdPercent: 30 },
+    });
     const vip = model.services.get('acme.shop.www')!.vip!;
     assert.deepEqual([vip.protocol, vip.lbAlgo, vip.lbKind, vip.persistenceSeconds], ['TCP', 'wrr', 'NAT', 0]);
     assert.deepEqual(model.jobs.get('frontend')!.origin, { file: 'jobs/frontend.yaml', docIndex: 0 });

@@ -208,6 +208,13 @@ test('the Repo schema documents the defaults of DEFAULT_REPO_CONFIG', () => {
     DEFAULT_REPO_CONFIG.pruneGuard.maxDeletePercent,
   );
   assert.equal((props.rescheduleAfterSeconds as JsonObject).default, DEFAULT_REPO_CONFIG.rescheduleAfterSeconds);
+  const reschedule = props.reschedule as JsonObject;
+  assert.deepEqual(reschedule.default, DEFAULT_REPO_CONFIG.reschedule);
+  const limits = reschedule.properties as JsonObject;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(limits).map(([name, limit]) => [name, (limit as JsonObject).default])),
+    DEFAULT_REPO_CONFIG.reschedule,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -257,6 +264,8 @@ const GOOD: readonly GoodCase[] = [
     d.spec.health = { tcp: { port: 'http' } };
     d.spec.resources = { cpu: 0.5 };
   }) },
+  { name: 'a job whose http health check probes its own address (IPv4)', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health.http.host = '127.0.0.1'; }) },
+  { name: 'a job whose tcp health check probes its own address (IPv6)', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health = { tcp: { port: 'http', host: 'fd00::11' } }; }) },
   { name: 'a service without a VIP', kind: 'Service', doc: mutated('Service', (d) => { d.spec = { job: 'alias-job-dispatcher', port: 'http' }; }) },
   { name: 'a service with an http check, sorry server, UDP and defaults left out', kind: 'Service', doc: mutated('Service', (d) => {
     d.spec.vip = {
@@ -332,6 +341,10 @@ const BAD: readonly BadCase[] = [
     keyword: 'anyOf', instancePath: '/spec/vip/address' },
   { name: 'IPv6 with a zone index', kind: 'Host', doc: mutated('Host', (d) => { d.spec.ip = 'fe80::1%eth0'; }),
     keyword: 'anyOf', instancePath: '/spec/ip' },
+  { name: 'a hostname as the health check host', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health.http.host = 'localhost'; }),
+    keyword: 'anyOf', instancePath: '/spec/health/http/host' },
+  { name: 'a host on an exec health check', kind: 'Job', doc: mutated('Job', (d) => { d.spec.health = { exec: { command: ['bin/check'], host: '127.0.0.1' } }; }),
+    keyword: 'additionalProperties', instancePath: '/spec/health/exec', params: { additionalProperty: 'host' } },
 
   // cron
   { name: 'cron schedule with shell chars', kind: 'Job', doc: mutated('Job', (d) => { d.spec.cron[0].schedule = '0 * * * *; rm -rf /'; }),
@@ -475,6 +488,10 @@ const BAD: readonly BadCase[] = [
     keyword: 'enum', instancePath: '/spec/state' },
   { name: 'maxDeletePercent 150', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.pruneGuard.maxDeletePercent = 150; }),
     keyword: 'maximum', instancePath: '/spec/pruneGuard/maxDeletePercent' },
+  { name: 'reschedule.maxHostsPercentPerMinute 0', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.reschedule = { maxHostsPercentPerMinute: 0 }; }),
+    keyword: 'exclusiveMinimum', instancePath: '/spec/reschedule/maxHostsPercentPerMinute' },
+  { name: 'reschedule.unhealthyIdcThresholdPercent 120', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.reschedule = { unhealthyIdcThresholdPercent: 120 }; }),
+    keyword: 'maximum', instancePath: '/spec/reschedule/unhealthyIdcThresholdPercent' },
   { name: 'relative etcdPrefix', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.etcdPrefix = 'ygg'; }),
     keyword: 'pattern', instancePath: '/spec/etcdPrefix' },
   { name: 'etcdPrefix with a trailing slash', kind: 'Repo', doc: mutated('Repo', (d) => { d.spec.etcdPrefix = '/ygg/'; }),

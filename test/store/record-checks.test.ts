@@ -60,6 +60,9 @@ describe('record checks', () => {
     assert.deepEqual(isAgentRecord.problems({ ...valid.agent, ips: ['10.0.0.1', 7] }), ['ips[1]: expected a string, got number 7']);
     assert.deepEqual(isVipRecord.problems({ ...valid.vip, vip: { ...DEFAULT_VIP, lbKind: 'XX' } }), ['vip.lbKind: expected one of DR, NAT, TUN, got "XX"']);
     assert.deepEqual(isAssignmentRecord.problems({ ...valid.assignment, spec: { ...valid.assignment.spec, env: { A: 1 } } }), ['spec.env.A: expected a string, got number 1']);
+    // the agent connects to a health check's host: anything but a string is not an address
+    const health = { http: { port: 'http', path: '/health', host: 7 }, intervalSeconds: 1, timeoutSeconds: 1 };
+    assert.deepEqual(isAssignmentRecord.problems({ ...valid.assignment, spec: { ...valid.assignment.spec, health } }), ['spec.health.http.host: expected a string, got number 7']);
     assert.deepEqual(isSyncCurrentRecord.problems(null), ['value: expected an object, got null']);
     assert.deepEqual(isRolloutRecord.problems([]), ['value: expected an object, got an array']);
     assert.deepEqual(isRolloutRecord.problems({ ...valid.rollout, state: 'Done', startedAt: undefined }), [

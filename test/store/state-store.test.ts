@@ -203,6 +203,7 @@ describe('EtcdStateStore watches across an etcd restart and a compaction (privat
     await proxy.restore();
 
     const resync = await waitFor(() => events.find((event) => event.type === 'resync'), 'a resync');
+    assert.equal(resync.reason, 'compacted');
     assert.equal(resync.revision, String(header.revision));
     assert.deepEqual(
       [...resync.entries].map(([key, entry]) => [key, entry.value]),

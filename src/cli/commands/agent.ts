@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { createAgentMetrics } from '../../agent/agent-metrics.js';
 import { currentTwinRole, keepTwinAlive } from '../../agent/agent-watchdog.js';
+import { HostClaimedError } from '../../agent/host-claim.js';
 import { HostAgent } from '../../agent/host-agent.js';
 import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
@@ -16,7 +17,7 @@ import { renderWriteOptions } from './render-write-options.js';
 import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
-import { EXIT_OK, UsageError } from '../usage-error.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped } from '../service-options.js';
 
 type Values = EtcdFlagValues & {
@@ -69,6 +70,8 @@ export const agentCommand: Command<Values> = {
       return EXIT_OK;
     }
     const logger = pino({ level, base: { component: 'agent', host } });
+    let reportConflict: (error: HostClaimedError) => void = () => {};
+    const conflict = new Promise<HostClaimedError>((resolve) => (reportConflict = resolve));
     const agent = new HostAgent({
       host,
       root: values.root,
@@ -78,6 +81,7 @@ export const agentCommand: Command<Values> = {
       leaseTtlSeconds: Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '10s', 'lease-ttl') / 1000)),
       agentVersion: AGENT_VERSION,
       logger,
+      onFatal: (error) => reportConflict(error),
     });
     await agent.start();
     const renderAbort = new AbortController();
@@ -89,7 +93,7 @@ export const agentCommand: Command<Values> = {
         if (pid === undefined) continue;
         try {
           const sample = await readProcessMetrics(pid);
-          samples.push({ job, ...sample, restarts: instance.status().restarts, healthy: instance.isHealthy() });
+          samples.push({ job, ...sample, restarts: instance.status().restarts, healthy: instance.isHealthy(), orphaned: agent.isOrphaned(job) });
         } catch (error) {
           if (!(error instanceof ProcessGoneError)) throw error;
         }
@@ -123,12 +127,17 @@ export const agentCommand: Command<Values> = {
       ? undefined
       : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onRestart: (role, pid) => logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`) });
     io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
-    await untilStopped();
+    const stopped = await Promise.race([untilStopped(), conflict]);
+    // Refused as a second agent for the host: the watchdog must not start this one again.
     await twin?.stopForGood();
     renderAbort.abort();
     await (await director)?.close();
     server.close();
     await agent.close();
+    if (stopped instanceof HostClaimedError) {
+      io.stderr(`ygg agent: ${stopped.message}`);
+      return EXIT_FINDINGS;
+    }
     return EXIT_OK;
   },
 };

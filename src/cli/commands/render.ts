@@ -4,18 +4,17 @@
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
+import { DEFAULT_MAX_REMOVED_PERCENT } from '../../render/render-gate.js';
 import { runRenderer } from '../../render/run-renderer.js';
 import { TEMPLATES_DIR } from '../../render/template-dir.js';
 import { StoreError } from '../../store/store-errors.js';
 import { ClusterUnavailableError } from '../cluster.js';
-import type { Command } from '../command.js';
+import type { Command, CommandIo } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 import { renderWriteOptions } from './render-write-options.js';
 import { LOG_LEVEL_OPTION, logLevel, untilStopped } from '../service-options.js';
-
-
 
 type RenderValues = EtcdFlagValues & {
   director?: string;
@@ -25,6 +24,8 @@ type RenderValues = EtcdFlagValues & {
   check?: string;
   reload?: string;
   once?: boolean;
+  'allow-mass-removal'?: boolean;
+  'max-removed-percent'?: string;
   'min-wait'?: string;
   'max-wait'?: string;
   'log-level'?: string;
@@ -33,7 +34,7 @@ type RenderValues = EtcdFlagValues & {
 export const renderCommand: Command<RenderValues> = {
   name: 'render',
   summary: 'Render keepalived.conf (or a DNS zone) from the VIPs and live endpoints in etcd, and keep it current.',
-  usage: 'render keepalived --director NAME --out FILE | render dns --zone ZONE --out FILE  [--etcd URL] [--template FILE] [--check CMD] [--reload CMD] [--once]',
+  usage: 'render keepalived --director NAME --out FILE | render dns --zone ZONE --out FILE  [--etcd URL] [--template FILE] [--check CMD] [--reload CMD] [--once] [--allow-mass-removal] [--max-removed-percent N]',
   positionals: ['keepalived|dns'],
   options: {
     ...ETCD_OPTIONS,
@@ -44,15 +45,19 @@ export const renderCommand: Command<RenderValues> = {
     check: { type: 'string', valueName: 'CMD', description: 'validate the temp file before it replaces FILE; {file} is its path (keepalived default: keepalived -t -f {file} when installed)' },
     reload: { type: 'string', valueName: 'CMD', description: 'run after the content changed (keepalived default: SIGHUP to the pid in /run/keepalived.pid when it exists)' },
     once: { type: 'boolean', description: 'render once and exit (1 when the render failed)' },
+    'allow-mass-removal': { type: 'boolean', description: 'let a render remove every virtual server, or most real servers, at once without a commit that removed them' },
+    'max-removed-percent': { type: 'string', valueName: 'N', description: `hold a render that removes more than N% of the file's real servers at once (default ${DEFAULT_MAX_REMOVED_PERCENT})` },
     'min-wait': { type: 'string', valueName: 'DURATION', description: 'render this long after the last change (default 200ms)' },
     'max-wait': { type: 'string', valueName: 'DURATION', description: 'but no later than this after the first change of a burst (default 2s)' },
     ...LOG_LEVEL_OPTION,
   },
   details: [
     'Without --once it runs until SIGINT/SIGTERM and publishes its state to status/<director>/_render (not a job: job names have no "_")',
-    '(keepalived only). When etcd is unreachable or was reset, a VIP that had endpoints keeps them: the last file stays.',
+    '(keepalived only). The file on disk is the reference: a render is HELD (the file stays, loudly) when etcd looks wiped or',
+    'reset, or when it would remove every virtual server or most real servers at once without a commit that removed them.',
+    'A director that no VIP and no host names is an error (exit 1), and the file is not touched.',
   ].join('\n'),
-  async run(values, positionals) {
+  async run(values, positionals, io) {
     const kind = positionals[0];
     if (kind !== 'keepalived' && kind !== 'dns') throw new UsageError('expected "keepalived" or "dns"');
     if (!values.out) throw new UsageError('--out FILE is required');
@@ -60,6 +65,7 @@ export const renderCommand: Command<RenderValues> = {
     if (kind === 'dns' && !values.zone) throw new UsageError('--zone ZONE is required');
     const minWaitMs = values['min-wait'] ? parseDurationMs(values['min-wait'], 'min-wait') : DEFAULT_MIN_WAIT_MS;
     const maxWaitMs = values['max-wait'] ? parseDurationMs(values['max-wait'], 'max-wait') : DEFAULT_MAX_WAIT_MS;
+    const maxRemovedPercent = values['max-removed-percent'] === undefined ? DEFAULT_MAX_REMOVED_PERCENT : percent(values['max-removed-percent'], 'max-removed-percent');
     const templateFile = values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES_DIR);
     let templateText: string;
     try {
@@ -85,13 +91,15 @@ export const renderCommand: Command<RenderValues> = {
         maxWaitMs,
         logger,
         ...(values.once ? { once: true } : {}),
+        allowMassRemoval: values['allow-mass-removal'] === true,
+        maxRemovedPercent,
       },
       abort.signal,
     ).catch((error: unknown) => {
       throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
     });
     try {
-      if (values.once) return outcome(await running.renderer.renderNow());
+      if (values.once) return outcome(await running.renderer.renderNow(), io);
       await running.renderer.start();
       await untilStopped();
       return EXIT_OK;
@@ -102,6 +110,16 @@ export const renderCommand: Command<RenderValues> = {
   },
 };
 
-function outcome(status: RenderStatusRecord): number {
-  return status.lastError === undefined && status.held === undefined ? EXIT_OK : EXIT_FINDINGS;
+/** --once: 0 when the file is in place, else 1 and the reason on stderr (the file was not touched). */
+function outcome(status: RenderStatusRecord, io: CommandIo): number {
+  if (status.lastError !== undefined) io.stderr(`ygg render: ${status.lastError}`);
+  else if (status.held) io.stderr(`ygg render: held, ${status.target} not changed: ${status.heldReason ?? ''}`);
+  else return EXIT_OK;
+  return EXIT_FINDINGS;
+}
+
+function percent(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 100) throw new UsageError(`--${flag} must be a number from 0 to 100, got "${text}"`);
+  return value;
 }

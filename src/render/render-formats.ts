@@ -1,0 +1,38 @@
+// What the debounced renderer needs to know about each kind of file: how to render it, how to read
+// an existing one back (the render gate's reference), which groups the store still declares, and
+// which records the file is made from (none at all in the store looks like a wipe).
+import type { ViewFacts } from './endpoint-view.js';
+import { keepalivedInventory, virtualServerKey, zoneInventory, type FileInventory } from './file-inventory.js';
+import { renderConfig } from './render-config.js';
+import { KEEPALIVED_NOUNS, type GateNouns } from './render-gate.js';
+import type { RenderData } from './render-data.js';
+import { renderZone } from './render-zone.js';
+
+export interface RenderFormat {
+  render(templateText: string, data: RenderData): string;
+  inventory(text: string): FileInventory;
+  /** Groups the data declares: a group removed from the file and not among these may be a commit's doing. */
+  declaredGroups(data: RenderData): Set<string>;
+  sourceRecords(facts: ViewFacts): number;
+  readonly nouns: GateNouns;
+}
+
+/** keepalived.conf: groups are virtual servers (address port protocol), members real servers. */
+export const KEEPALIVED_FORMAT: RenderFormat = {
+  render: renderConfig,
+  inventory: keepalivedInventory,
+  declaredGroups: (data) => new Set(data.services.flatMap((service) => (service.vip ? [virtualServerKey(service.vip.address, service.vip.port, service.vip.protocol)] : []))),
+  sourceRecords: (facts) => facts.vipRecords,
+  nouns: KEEPALIVED_NOUNS,
+};
+
+/** A DNS zone fragment: groups are names, members their addresses; the serial is the etcd revision. */
+export function dnsFormat(zone: string): RenderFormat {
+  return {
+    render: (templateText, data) => renderZone(templateText, data, { zone, serial: Number(data.revision) % 4_294_967_296 }),
+    inventory: zoneInventory,
+    declaredGroups: (data) => new Set(data.services.filter((service) => service.vip !== undefined).map((service) => service.name)),
+    sourceRecords: (facts) => facts.vipRecords + facts.namingRecords,
+    nouns: { groups: 'names', members: 'addresses' },
+  };
+}

@@ -1,0 +1,178 @@
+// The records a render is made from, as the view last saw them (keys relative to the etcd prefix):
+// vips/<service>, naming/<service>/<host>:<port>, sync/current (the commit in force, for the
+// header and the render gate) and hosts/<host> (which directors exist). Pure: the view feeds it.
+//
+// A value that is not a valid record never takes anything away: a key that held a valid record
+// keeps it (the last good value), a new key is left out; either way the problem is kept and
+// reported with every render until the key is fixed or deleted. A hand edit or a buggy writer
+// must not be able to drop a real server, nor block the render of every other one.
+import { isNamingRecord, isSyncCurrentRecord, isVipRecord } from '../store/record-checks.js';
+import type { NamingRecord, VipRecord } from '../store/records.js';
+import { compareEndpoints, compareText } from './compare-endpoints.js';
+import type { RenderData, RenderService, SkippedInput } from './render-data.js';
+import { checkToken } from './render-values.js';
+
+const VIPS = 'vips/';
+const NAMING = 'naming/';
+const HOSTS = 'hosts/';
+const SYNC_CURRENT = 'sync/current';
+
+export class RenderInputs {
+  private readonly vips = new Map<string, VipRecord>();
+  /** service → `host:port` → record */
+  private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
+  private readonly hosts = new Set<string>();
+  private syncCommit: string | undefined;
+  /** relative key → why its value was not taken */
+  private readonly invalid = new Map<string, string>();
+
+  /** Whether a change of `key` can change a render. */
+  static reads(key: string): boolean {
+    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key === SYNC_CURRENT;
+  }
+
+  /** Whether a change of `key` changes what is served (and so the revision a render names). */
+  static serves(key: string): boolean {
+    return key.startsWith(VIPS) || key.startsWith(NAMING);
+  }
+
+  /** A put: returns the problem when the value is not a valid record (and was not taken). */
+  put(key: string, value: unknown): string | undefined {
+    const problem = this.take(key, value);
+    if (problem === undefined) {
+      this.invalid.delete(key);
+      return undefined;
+    }
+    return this.reject(key, problem);
+  }
+
+  /** A value that cannot be taken (not JSON, not the record): returns the problem as reported. */
+  reject(key: string, problem: string): string {
+    const reported = `${problem}; ${this.has(key) ? 'kept the last valid value' : 'left out'}`;
+    this.invalid.set(key, reported);
+    return reported;
+  }
+
+  remove(key: string): void {
+    this.invalid.delete(key);
+    if (key === SYNC_CURRENT) this.syncCommit = undefined;
+    else if (key.startsWith(VIPS)) this.vips.delete(key.slice(VIPS.length));
+    else if (key.startsWith(HOSTS)) this.hosts.delete(key.slice(HOSTS.length));
+    else if (key.startsWith(NAMING)) {
+      const [service, address] = namingParts(key);
+      const byAddress = this.endpoints.get(service);
+      byAddress?.delete(address);
+      if (byAddress?.size === 0) this.endpoints.delete(service);
+    }
+  }
+
+  /** The whole range again (after a compaction or a reset): keys not in it are gone. */
+  replaceAll(values: ReadonlyMap<string, unknown>, rejected: readonly SkippedInput[]): void {
+    const present = new Set([...values.keys(), ...rejected.map((entry) => entry.key)]);
+    for (const key of this.keys()) if (!present.has(key)) this.remove(key);
+    for (const key of [...this.invalid.keys()]) if (!present.has(key)) this.invalid.delete(key);
+    for (const [key, value] of values) this.put(key, value);
+    for (const { key, problem } of rejected) this.reject(key, problem);
+  }
+
+  /** The services a director serves (its VIPs), or every service with a VIP or endpoints (DNS). */
+  current(director: string | undefined, revision: string): RenderData {
+    const names = new Set([...this.vips.keys(), ...(director === undefined ? this.endpoints.keys() : [])]);
+    const services: RenderService[] = [];
+    for (const name of [...names].sort(compareText)) {
+      const vip = this.vips.get(name);
+      if (director !== undefined && !vip?.directors.includes(director)) continue;
+      const endpoints = [...(this.endpoints.get(name)?.values() ?? [])]
+        .map((record) => ({ host: record.host, ip: record.ip, port: record.port, weight: record.weight, job: record.job }))
+        .sort(compareEndpoints);
+      // A service without a VIP is known only by its endpoints: DNS names them directly.
+      services.push(vip ? { name, job: vip.job, port: vip.port, vip: vip.vip, directors: [...vip.directors].sort(compareText), endpoints } : { name, job: endpoints[0]?.job ?? '', port: '', directors: [], endpoints });
+    }
+    const rendered = new Set(services.map((service) => service.name));
+    // A bad naming entry of a service this file does not render is not this file's problem.
+    const skipped = this.skippedInputs()
+      .filter(({ key }) => !key.startsWith(NAMING) || rendered.has(namingParts(key)[0]));
+    return {
+      ...(director !== undefined && { director }),
+      services,
+      ...(this.syncCommit !== undefined && { commit: this.syncCommit }),
+      revision,
+      ...(skipped.length > 0 && { skipped }),
+    };
+  }
+
+  /** Every value not taken, by key. */
+  skippedInputs(): SkippedInput[] {
+    return [...this.invalid].sort(([a], [b]) => compareText(a, b)).map(([key, problem]) => ({ key, problem }));
+  }
+
+  /** Directors named by a VIP record or by a hosts/ record. */
+  knownDirectors(): Set<string> {
+    return new Set([...[...this.vips.values()].flatMap((vip) => vip.directors), ...this.hosts]);
+  }
+
+  get commit(): string | undefined {
+    return this.syncCommit;
+  }
+
+  get vipRecords(): number {
+    return this.vips.size;
+  }
+
+  get namingRecords(): number {
+    let count = 0;
+    for (const byAddress of this.endpoints.values()) count += byAddress.size;
+    return count;
+  }
+
+  /** Stores a valid value; returns the problem of an invalid one (leaving the last good value). */
+  private take(key: string, value: unknown): string | undefined {
+    if (key === SYNC_CURRENT) {
+      if (!isSyncCurrentRecord(value)) return invalidRecord('SyncCurrentRecord', isSyncCurrentRecord.problems(value));
+      const problem = checkToken(value.commit.sha);
+      if (problem !== undefined) return `commit.sha: ${problem}`;
+      this.syncCommit = value.commit.sha;
+    } else if (key.startsWith(VIPS)) {
+      if (!isVipRecord(value)) return invalidRecord('VipRecord', isVipRecord.problems(value));
+      this.vips.set(key.slice(VIPS.length), value);
+    } else if (key.startsWith(HOSTS)) {
+      const name = key.slice(HOSTS.length);
+      if ((value as { name?: unknown } | null)?.name !== name) return `not a Host record named ${JSON.stringify(name)}`;
+      this.hosts.add(name);
+    } else if (key.startsWith(NAMING)) {
+      const [service, address] = namingParts(key);
+      if (service === '' || address === '') return 'not a key naming/<service>/<host>:<port>';
+      if (!isNamingRecord(value)) return invalidRecord('NamingRecord', isNamingRecord.problems(value));
+      let byAddress = this.endpoints.get(service);
+      if (!byAddress) this.endpoints.set(service, (byAddress = new Map()));
+      byAddress.set(address, value);
+    }
+    return undefined;
+  }
+
+  private has(key: string): boolean {
+    if (key === SYNC_CURRENT) return this.syncCommit !== undefined;
+    if (key.startsWith(VIPS)) return this.vips.has(key.slice(VIPS.length));
+    if (key.startsWith(HOSTS)) return this.hosts.has(key.slice(HOSTS.length));
+    const [service, address] = namingParts(key);
+    return this.endpoints.get(service)?.has(address) ?? false;
+  }
+
+  private keys(): string[] {
+    return [
+      ...(this.syncCommit !== undefined ? [SYNC_CURRENT] : []),
+      ...[...this.vips.keys()].map((service) => VIPS + service),
+      ...[...this.hosts].map((host) => HOSTS + host),
+      ...[...this.endpoints].flatMap(([service, byAddress]) => [...byAddress.keys()].map((address) => `${NAMING}${service}/${address}`)),
+    ];
+  }
+}
+
+function invalidRecord(record: string, problems: readonly string[]): string {
+  return `not a valid ${record}: ${problems.slice(0, 3).join('; ')}`;
+}
+
+function namingParts(key: string): [service: string, address: string] {
+  const [service = '', address = '', ...rest] = key.slice(NAMING.length).split('/');
+  return rest.length > 0 ? ['', ''] : [service, address];
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RenderInputs } from '../../src/render/render-inputs.js';
+import { hostRecord, namingRecord, syncCurrentRecord, vipRecord } from './render-records.js';
+
+test('the commit in force comes from sync/current, directors from VIPs and hosts', () => {
+  const inputs = new RenderInputs();
+  inputs.put('vips/web', vipRecord('web', '192.0.2.10', ['lb1', 'lb2'], 'old'));
+  inputs.put('hosts/lb3', hostRecord('lb3', '10.0.9.3'));
+  inputs.put('sync/current', syncCurrentRecord('c7'));
+  assert.equal(inputs.current('lb1', '5').commit, 'c7', 'not the VIP record’s commit');
+  assert.deepEqual([...inputs.knownDirectors()].sort(), ['lb1', 'lb2', 'lb3']);
+  inputs.remove('sync/current');
+  assert.equal(inputs.current('lb1', '6').commit, undefined);
+});
+
+test('a bad value never takes a record away: the last valid one stays, a new key is left out, both are reported', () => {
+  const inputs = new RenderInputs();
+  inputs.put('vips/web', vipRecord('web', '192.0.2.10', ['lb1']));
+  inputs.put('naming/web/h1:80', namingRecord('h1', '10.0.0.1'));
+  assert.match(inputs.put('naming/web/h1:80', { ip: 1 }) ?? '', /not a valid NamingRecord: .*; kept the last valid value/);
+  assert.match(inputs.reject('naming/web/h2:80', 'not JSON: "{"'), /left out/);
+  assert.match(inputs.put('sync/current', { ...syncCurrentRecord('x'), commit: { ...syncCurrentRecord('x').commit, sha: 'a b\n}' } }) ?? '', /commit\.sha/);
+  const data = inputs.current('lb1', '9');
+  assert.deepEqual(data.services[0]!.endpoints.map((endpoint) => endpoint.ip), ['10.0.0.1']);
+  assert.deepEqual(data.skipped?.map((entry) => entry.key), ['naming/web/h1:80', 'naming/web/h2:80', 'sync/current']);
+  // fixed or deleted: no longer reported
+  inputs.put('naming/web/h1:80', namingRecord('h1', '10.0.0.11'));
+  inputs.remove('naming/web/h2:80');
+  assert.deepEqual(inputs.current('lb1', '10').skipped?.map((entry) => entry.key), ['sync/current']);
+});
+
+test('a bad naming entry of a service this director does not render is not in its report', () => {
+  const inputs = new RenderInputs();
+  inputs.put('vips/web', vipRecord('web', '192.0.2.10', ['lb1']));
+  inputs.put('naming/other/h1:80', { nope: true });
+  assert.equal(inputs.current('lb1', '1').skipped, undefined);
+  assert.equal(inputs.current(undefined, '1').skipped, undefined, 'a service known only by a bad entry renders nowhere');
+  inputs.put('naming/other/h2:80', namingRecord('h2', '10.0.0.2', 80, 'other'));
+  assert.deepEqual(inputs.current(undefined, '1').skipped?.map((entry) => entry.key), ['naming/other/h1:80']);
+});
+
+test('replaceAll forgets keys that are gone, keeps last valid values of keys that went bad', () => {
+  const inputs = new RenderInputs();
+  inputs.put('vips/web', vipRecord('web', '192.0.2.10', ['lb1']));
+  inputs.put('naming/web/h1:80', namingRecord('h1', '10.0.0.1'));
+  inputs.put('naming/web/h2:80', namingRecord('h2', '10.0.0.2'));
+  inputs.replaceAll(new Map<string, unknown>([['vips/web', vipRecord('web', '192.0.2.10', ['lb1'])], ['naming/web/h1:80', 'garbage']]), []);
+  const data = inputs.current('lb1', '3');
+  assert.deepEqual(data.services[0]!.endpoints.map((endpoint) => endpoint.host), ['h1']);
+  assert.equal(inputs.namingRecords, 1);
+  assert.deepEqual(data.skipped?.map((entry) => entry.key), ['naming/web/h1:80']);
+});
