@@ -13,7 +13,6 @@ const run = promisify(execFile);
 export interface EtcdMember {
   readonly name: string;
   readonly clientUrl: string;
-  readonly pid: () => number | undefined;
   /** SIGKILL; the data stays. */
   kill(): Promise<void>;
   /** SIGTERM, as an operator stops it; the data stays. */
@@ -82,7 +81,6 @@ export async function startEtcdCluster(dir: string, size: 1 | 3): Promise<EtcdCl
     return {
       name: config.name,
       clientUrl,
-      pid: () => child?.pid,
       launch,
       kill,
       stop: () => end('SIGTERM'),

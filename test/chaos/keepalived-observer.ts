@@ -117,7 +117,7 @@ export function realServersOf(text: string): string[] {
 }
 
 /** undefined when keepalived accepts the config; else what it said. An empty file is not a config. */
-export async function checkKeepalived(text: string, copyFile: string): Promise<string | undefined> {
+async function checkKeepalived(text: string, copyFile: string): Promise<string | undefined> {
   if (text.trim() === '') return 'empty keepalived.conf';
   await writeFile(copyFile, text);
   return new Promise((resolve) => {
