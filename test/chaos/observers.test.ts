@@ -57,7 +57,7 @@ test('the instance observer counts a restart into a release the host already ran
     assert.equal(observer.counted().restarts, 1, 'a release the host never ran is a rollout, not a restart');
     assert.equal(observer.counted().lost, 0);
     await stopJob(rolled);
-    await sleep(1500);
+    await sleep(2000);
     assert.equal(observer.counted().lost, 1, 'none left for longer than the grace');
   } finally {
     observer.stop();
