@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { canonicalJson } from '../../src/plan/canonical-json.js';
-import type { AssignmentRecord } from '../../src/store/records.js';
+import type { AssignmentRecord, SyncHistoryRecord } from '../../src/store/records.js';
 import { FleetView, putsByKey, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController } from '../fixtures/controller-harness.js';
 import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
 import { BROKEN_SEARCH, FRONTEND_HOSTS, jobFile } from '../fixtures/fleet-changes.js';
@@ -172,7 +172,9 @@ describe('controller on a real etcd and git repo', () => {
     assert.equal((await view.current())!.commit.sha, indexerSha);
     const jobs = new Set([...(await view.assignments()).values()].map((record) => record.job));
     assert.deepEqual([...jobs].sort(), ['frontend', 'indexer', 'search']);
-    const audit = (await view.history()).filter((record) => record.commit.sha === indexerSha);
+    // Later records of the commit only settle removal records (no agent reports worker here).
+    const settling = (record: SyncHistoryRecord) => record.actions.every((action) => (action as { type: string }).type === 'removal.settled');
+    const audit = (await view.history()).filter((record) => record.commit.sha === indexerSha && !settling(record));
     assert.equal(audit.length, 1);
     assert.match(audit[0]!.note ?? '', /force-push: main moved from [0-9a-f]{12} to [0-9a-f]{12}/);
     assert.ok(audit[0]!.note!.includes(workerSha.slice(0, 12)) && audit[0]!.note!.includes(indexerSha.slice(0, 12)));
