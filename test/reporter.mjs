@@ -38,9 +38,19 @@ export default async function* reporter(source) {
   /** @type {Map<string, number>} files whose own process failed: their line waits for that failure (it comes after) */
   const closing = new Map();
 
+  /**
+   * Where it failed: the first line of the stack in the test's file, else where the test is declared
+   * (under tsx that declaration's line and column point into the compiled code; the stack is mapped).
+   * @param {TestResult} test
+   */
+  const location = (test) => {
+    const stack = String(/** @type {any} */ (test.details.error?.cause)?.stack ?? '');
+    const frame = test.file ? stack.split('\n').map((line) => line.match(/\(?(?:file:\/\/)?(\/[^():]+):(\d+):(\d+)\)?$/)).find((match) => match?.[1] === test.file) : undefined;
+    return frame ? `${relative(test.file)}:${frame[2]}:${frame[3]}` : `${relative(test.file)}:${test.line}:${test.column}`;
+  };
   /** @param {TestResult} test */
   const title = (test) => {
-    const at = `${relative(test.file)}:${test.line}:${test.column}`;
+    const at = location(test);
     if (test.name === test.file) return at; // the file itself (its process, a file-level hook), not a test in it
     const names = [...(running.get(test.file ?? '') ?? []).slice(0, test.nesting), test.name];
     return `${at} › ${names.join(' › ')}`;

@@ -30,12 +30,12 @@ test('failures come with their error and file:line:col, passes with one line per
   const output = lines.join('\n');
   assert.equal(status, 1);
   assert.equal(lines.at(-1), '2 passed, 2 failed, 1 skipped', output);
-  assert.match(output, /^✖ FAIL broken\.test\.mjs:5:11 › outer › inner wrong \(\d+ ms\)$/m);
+  assert.match(output, /^✖ FAIL broken\.test\.mjs:5:44 › outer › inner wrong \(\d+ ms\)$/m);
   assert.match(output, /AssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal:\n[\s\S]*42 !== 41/);
-  assert.match(output, /at .*broken\.test\.mjs:5:\d+/, 'the stack points into the test file');
+  assert.match(output, /at .*broken\.test\.mjs:5:44/, 'the stack points into the test file');
   assert.match(output, /^✔ fine\.test\.mjs {2}1 passed, 1 skipped {2}\d+ ms$/m);
   assert.match(output, /^✖ broken\.test\.mjs {2}1 passed, 2 failed {2}\d+ ms$/m);
-  assert.match(output, /^Failed:\n {2}✖ broken\.test\.mjs:5:11 › outer › inner wrong$/m);
+  assert.match(output, /^Failed:\n {2}✖ broken\.test\.mjs:5:44 › outer › inner wrong$/m);
   assert.doesNotMatch(output, /TAP version|# Subtest|^ok \d/m, 'no TAP');
 });
 
