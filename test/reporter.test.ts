@@ -20,6 +20,8 @@ function runWithReporter(files: Record<string, string>): { status: number | null
   return { status: result.status, lines: result.stdout.trimEnd().split('\n') };
 }
 
+/** How the reporter writes a duration: `87 ms`, `2.4 s`. */
+const DURATION = String.raw`(?:\d+ ms|\d+\.\d s)`;
 const HEADER = "import assert from 'node:assert/strict';\nimport { test } from 'node:test';\n";
 
 test('failures come with their error and file:line:col, passes with one line per file, and the last line is the count', () => {
@@ -30,11 +32,11 @@ test('failures come with their error and file:line:col, passes with one line per
   const output = lines.join('\n');
   assert.equal(status, 1);
   assert.equal(lines.at(-1), '2 passed, 2 failed, 1 skipped', output);
-  assert.match(output, /^✖ FAIL broken\.test\.mjs:5:44 › outer › inner wrong \(\d+ ms\)$/m);
+  assert.match(output, new RegExp(`^✖ FAIL broken\\.test\\.mjs:5:44 › outer › inner wrong \\(${DURATION}\\)$`, 'm'));
   assert.match(output, /AssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal:\n[\s\S]*42 !== 41/);
   assert.match(output, /at .*broken\.test\.mjs:5:44/, 'the stack points into the test file');
-  assert.match(output, /^✔ fine\.test\.mjs {2}\d+ ms$/m);
-  assert.match(output, /^✖ broken\.test\.mjs {2}\d+ ms$/m);
+  assert.match(output, new RegExp(`^✔ fine\\.test\\.mjs {2}${DURATION}$`, 'm'));
+  assert.match(output, new RegExp(`^✖ broken\\.test\\.mjs {2}${DURATION}$`, 'm'));
   assert.match(output, /^Failed:\n {2}✖ broken\.test\.mjs:5:44 › outer › inner wrong$/m);
   assert.doesNotMatch(output, /TAP version|# Subtest|^ok \d/m, 'no TAP');
 });
