@@ -116,7 +116,7 @@ export class AgentRegistration {
       this.options.onFatal(new HostClaimedError(this.options.host, 'an agent that took agents/ over'));
       return;
     }
-    this.options.logger.warn({ event: 'agent_record_vanished', host: this.options.host }, 'agents/ record vanished (etcd wiped or edited by hand); registering again');
+    this.options.logger.warn({ event: 'agent_record_vanished' }, 'agents/ record vanished (etcd wiped or edited by hand); registering again');
     this.registering = this.claim(lease)
       .then(() => this.options.onRegistered(lease.id))
       .catch((error: unknown) => {

@@ -56,7 +56,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     ? await startHttpServer({
         host: config.listen.host,
         port: config.listen.port,
-        logger: logger.child({ component: 'http' }),
+        logger: logger.child({ server: 'http' }),
         metrics,
         webhookSecret: config.webhookSecret,
         isReady: () => (notReady ? { ready: false, reason: notReady } : { ready: true }),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { createAgentMetrics } from '../../agent/agent-metrics.js';
-import { currentTwinRole, keepTwinAlive } from '../../agent/agent-watchdog.js';
+import { currentTwinRole, keepTwinAlive, type TwinOptions } from '../../agent/agent-watchdog.js';
 import { HostClaimedError } from '../../agent/host-claim.js';
 import { HostAgent } from '../../agent/host-agent.js';
 import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
@@ -64,11 +64,13 @@ export const agentCommand: Command<Values> = {
     const twinCommand = () => [process.execPath, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)];
     if (currentTwinRole() === 'watchdog') {
       // This process is the twin: it only keeps the agent alive, until the agent stops for good.
-      const twin = await keepTwinAlive({ role: 'watchdog', root: values.root, command: twinCommand });
+      const watchdogLogger = pino({ level, base: { component: 'agent-watchdog', host } });
+      const twin = await keepTwinAlive({ role: 'watchdog', root: values.root, command: twinCommand, onStarted: logTwinStart(watchdogLogger) });
       await untilStopped();
       twin.close();
       return EXIT_OK;
     }
+    // `host` is bound here, once: the agent's own lines and its director role's never repeat it.
     const logger = pino({ level, base: { component: 'agent', host } });
     let reportConflict: (error: HostClaimedError) => void = () => {};
     const conflict = new Promise<HostClaimedError>((resolve) => (reportConflict = resolve));
@@ -125,7 +127,7 @@ export const agentCommand: Command<Values> = {
     });
     const twin = values['no-watchdog']
       ? undefined
-      : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onRestart: (role, pid) => logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`) });
+      : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onStarted: logTwinStart(logger) });
     io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
     const stopped = await Promise.race([untilStopped(), conflict]);
     // Refused as a second agent for the host: the watchdog must not start this one again.
@@ -142,12 +144,20 @@ export const agentCommand: Command<Values> = {
   },
 };
 
+/** A twin started with the agent is expected; one that had to be started again is worth a warning. */
+function logTwinStart(logger: Logger): TwinOptions['onStarted'] {
+  return (role, pid, restart) => {
+    if (restart) logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`);
+    else logger.info({ event: 'twin_started', role, pid }, `${role} started`);
+  };
+}
+
 /** The director role: render keepalived.conf in this process, coming up even while etcd is down. */
 async function startDirectorRole(target: string, host: string, etcd: EtcdConnectionOptions, prefix: string, logger: Logger, signal: AbortSignal): Promise<RunningRenderer | undefined> {
   const templateText = await readFile(new URL('keepalived.conf.hbs', TEMPLATES_DIR), 'utf8');
   const write = await renderWriteOptions('keepalived', undefined);
   try {
-    const running = await runRenderer({ kind: 'keepalived', etcd, etcdPrefix: prefix, director: host, target, templateText, write, minWaitMs: DEFAULT_MIN_WAIT_MS, maxWaitMs: DEFAULT_MAX_WAIT_MS, logger: logger.child({ component: 'render-keepalived' }) }, signal);
+    const running = await runRenderer({ kind: 'keepalived', etcd, etcdPrefix: prefix, director: host, target, templateText, write, minWaitMs: DEFAULT_MIN_WAIT_MS, maxWaitMs: DEFAULT_MAX_WAIT_MS, logger: logger.child({ renderer: 'keepalived' }) }, signal);
     await running.renderer.start();
     return running;
   } catch (error) {
