@@ -56,7 +56,7 @@ function checkJob(job: Job): DocumentProblem[] {
   problems.push(...findDuplicates(files, ['spec'], 'path', 'file').map((problem) => ({ ...problem, path: filePath(spec, problem.path) })));
   const health = spec.health;
   const healthPort = health?.http?.port ?? health?.tcp?.port;
-  if (healthPort !== undefined && !(healthPort in spec.ports)) {
+  if (healthPort !== undefined && !Object.hasOwn(spec.ports, healthPort)) {
     const probe = health?.http ? 'http' : 'tcp';
     problems.push({ code: 'E_REF_PORT', path: ['spec', 'health', probe, 'port'], message: `health check port "${healthPort}" is not one of the job's ports (${Object.keys(spec.ports).join(', ') || 'none'})` });
   }

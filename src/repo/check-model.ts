@@ -78,7 +78,7 @@ function labelsReadBy(job: Job): readonly { label: string; path: DocumentPath }[
 /** A template that reads `host.labels.X` fails to render on a host without label X: say so now. */
 function checkLabelsInTemplates(job: Job, hosts: readonly Host[], report: Report): void {
   for (const { label, path } of labelsReadBy(job)) {
-    const missing = hosts.filter((host) => !(label in host.labels)).map((host) => host.name);
+    const missing = hosts.filter((host) => !Object.hasOwn(host.labels, label)).map((host) => host.name);
     if (missing.length === 0) continue;
     const names = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
     report(job.origin, path, 'E_TEMPLATE_LABEL', `the template reads host.labels.${label}, but host(s) ${names} of the job's tree node have no label "${label}"`);
@@ -132,7 +132,7 @@ function checkServices(model: Model, isInvalid: InvalidDeclaration, report: Repo
     const job = model.jobs.get(service.job);
     if (!job) {
       if (!isInvalid('Job', service.job)) report(service.origin, ['spec', 'job'], 'E_REF_JOB', `unknown job "${service.job}" (no Job document has that name)`);
-    } else if (!(service.port in job.spec.ports)) {
+    } else if (!Object.hasOwn(job.spec.ports, service.port)) {
       const ports = Object.keys(job.spec.ports).join(', ') || 'none';
       report(service.origin, ['spec', 'port'], 'E_REF_PORT', `job ${job.name} has no port named "${service.port}" (ports: ${ports})`);
     }
