@@ -183,7 +183,7 @@ describe('loader on bad input: one located line per problem', () => {
     },
     {
       name: 'VIP clash',
-      changes: { 'services2.yaml': 'apiVersion: ygg/v1\nkind: Service\nmetadata: { name: acme.shop.search }\nspec:\n  job: search\n  port: http\n  vip: { address: 10.0.100.1, port: 80 }\n  directors: [lvs-a1]\n' },
+      changes: { 'services2.yaml': 'apiVersion: ygg/v1\nkind: Service\nmetadata: { name: acme.shop.search }\nspec:\n  job: search\n  port: http\n  vip: { address: 10.0.100.1, port: 80, lbKind: NAT }\n  directors: [lvs-a1]\n' },
       expected: ['services2.yaml:7:19: vip 10.0.100.1:80/TCP is already used by service acme.shop.www'],
     },
     {
