@@ -98,7 +98,10 @@ describe('controller on a real etcd and git repo', () => {
     await reconcileNow(controller);
     assert.deepEqual(await view.assignments(), before, 'nothing under assign/ changed');
     assert.deepEqual(events.filter((event) => event.type !== 'resync' && event.key.startsWith(view.layout.assignments())), []);
-    assert.equal((await view.history()).length, 1, 'no audit record for a rejected commit');
+    const audits = await view.history();
+    assert.deepEqual(audits.map((record) => record.commit.sha).sort(), [firstSha, badSha].sort(), 'the rejection has its own audit record');
+    const rejection = audits.find((record) => record.commit.sha === badSha)!;
+    assert.deepEqual([rejection.outcome, rejection.actions], ['Rejected', []]);
 
     const fixSha = fleet.commit('Fix the search port', { 'jobs/search.yaml': SMALL_FLEET['jobs/search.yaml']! });
     await reconcileNow(controller);
