@@ -4,6 +4,7 @@ import { Cron } from 'croner';
 import { parseTag, TagSyntaxError, tagLevelValue } from '../model/tag.js';
 import type { Host, Job, Service } from '../model/types.js';
 import { unusableAddress } from './check-addresses.js';
+import { checkJobRuntime } from './check-job-runtime.js';
 import { checkTemplate, jobTemplateVariables } from './check-template.js';
 import type { LoadedDocument } from './parse-file.js';
 
@@ -86,8 +87,12 @@ function checkJob(job: Job): DocumentProblem[] {
   if (healthPort !== undefined && !Object.hasOwn(spec.ports, healthPort)) {
     problems.push({ code: 'E_REF_PORT', path: ['spec', 'health', probe, 'port'], message: `health check port "${healthPort}" is not one of the job's ports (${Object.keys(spec.ports).join(', ') || 'none'})` });
   }
+  problems.push(...checkJobRuntime(job));
   return problems;
 }
+
+/** Croner looks for the next run from here: any fixed time will do, the clock stays out of the loader. */
+const SCHEDULE_REFERENCE = new Date(Date.UTC(2000, 0, 1));
 
 const scheduleProblems = new Map<string, string | undefined>();
 
@@ -96,7 +101,8 @@ function checkSchedule(schedule: string): string | undefined {
   if (scheduleProblems.has(schedule)) return scheduleProblems.get(schedule);
   let problem: string | undefined;
   try {
-    new Cron(schedule);
+    // A date that never comes (30 February) parses, and the task would silently never run.
+    if (new Cron(schedule).nextRun(SCHEDULE_REFERENCE) === null) problem = `cron schedule "${schedule}" never fires (no such date)`;
   } catch (error) {
     problem = `invalid cron schedule "${schedule}": ${(error as Error).message.replace(/^CronPattern: /, '')}`;
   }
