@@ -51,7 +51,15 @@ export function checkFleetAddresses(model: Model, report: Report): void {
   }
   const localFleet = loopback.length > 0 && !reachable;
   for (const service of model.services.values()) {
-    if (!service.vip || localFleet || !isLoopback(service.vip.address)) continue;
-    report(service.origin, ['spec', 'vip', 'address'], 'E_VIP_LOOPBACK', `vip address ${service.vip.address} is a loopback address: clients on other machines cannot reach it (allowed only when every host is on loopback, a fleet on one machine)`);
+    const address = service.vip?.address;
+    if (address === undefined) continue;
+    if (!localFleet && isLoopback(address)) {
+      report(service.origin, ['spec', 'vip', 'address'], 'E_VIP_LOOPBACK', `vip address ${address} is a loopback address: clients on other machines cannot reach it (allowed only when every host is on loopback, a fleet on one machine)`);
+    }
+    // A director may serve its own address (LVS-NAT on the director's public ip); any other host's is taken.
+    const owner = byIp.get(canonicalIp(address));
+    if (owner && !service.directors.includes(owner.name)) {
+      report(service.origin, ['spec', 'vip', 'address'], 'E_VIP_HOST_IP', `vip address ${address} is the ip of host ${owner.name} (${owner.origin.file}), which is not one of the service's directors: a VIP needs an address of its own`);
+    }
   }
 }

@@ -105,3 +105,12 @@ describe('the validator and the renderer agree on what a director can serve', ()
     });
   }
 });
+
+describe('a VIP on a host\'s address', () => {
+  it('the ip of a host that is not a director of the service is taken', () =>
+    assertFindings(edit('services.yaml', 'address: 10.0.100.1', 'address: 10.0.0.2'), [
+      'services.yaml:7:19: vip address 10.0.0.2 is the ip of host web-a2 (hosts.yaml), which is not one of the service\'s directors: a VIP needs an address of its own',
+    ]));
+
+  it('the director\'s own ip may serve as the VIP', () => assertFindings(edit('services.yaml', 'address: 10.0.100.1', 'address: 10.0.9.1'), []));
+});
