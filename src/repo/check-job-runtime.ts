@@ -1,13 +1,27 @@
 // What the agent and the controller would refuse or never manage with a schema-valid job, checked
-// at validate time: files placed where the agent keeps its own or where another file is a folder
-// (prepareRelease), URLs fetchArtifact cannot open, health commands written as templates (they run
-// as given), and a rollout whose batches can never settle in time (rollJob).
+// at validate time: a spec too big for etcd, files placed where the agent keeps its own or where
+// another file is a folder (prepareRelease), URLs fetchArtifact cannot open, health commands written
+// as templates (they run as given), and a rollout whose batches can never settle in time (rollJob).
 import { RELEASE_MARKER } from '../model/release-layout.js';
 import type { Job } from '../model/types.js';
 import type { DocumentProblem } from './check-document.js';
 
 export function checkJobRuntime(job: Job): DocumentProblem[] {
-  return [...checkPlacedFiles(job), ...checkUrls(job), ...checkHealthCommand(job), ...checkRollout(job)];
+  return [...checkSpecSize(job), ...checkPlacedFiles(job), ...checkUrls(job), ...checkHealthCommand(job), ...checkRollout(job)];
+}
+
+/**
+ * etcd refuses a request over 1.5 MiB, and assign/<host>/<job> carries the job's spec twice while it
+ * rolls (the new one and the previous one, to revert to): a bigger spec could never be written, and
+ * the controller would retry the write forever.
+ */
+export const MAX_JOB_SPEC_BYTES = 600 * 1024;
+
+function checkSpecSize(job: Job): DocumentProblem[] {
+  const bytes = new TextEncoder().encode(JSON.stringify(job.spec)).length;
+  if (bytes <= MAX_JOB_SPEC_BYTES) return [];
+  const kib = (value: number) => `${Math.ceil(value / 1024)} KiB`;
+  return [{ code: 'E_JOB_TOO_LARGE', path: ['spec'], message: `the job's spec is ${kib(bytes)} as JSON, over ${kib(MAX_JOB_SPEC_BYTES)}: an assignment carries it twice during a rollout and etcd takes at most 1.5 MiB per request; ship big files as dependencies instead of config templates` }];
 }
 
 /** Configs and dependencies share the release directory: one path may not be a file and a folder. */

@@ -9,6 +9,7 @@ import { ArtifactFetchError, fetchArtifact } from '../../src/agent/fetch-artifac
 import { prepareRelease, ReleaseSpecError } from '../../src/agent/prepare-release.js';
 import type { AssignmentRecord } from '../../src/store/records.js';
 import { ARTIFACT_BYTES, edit, sha256 } from '../fixtures/small-fleet.js';
+import { MAX_JOB_SPEC_BYTES } from '../../src/repo/check-job-runtime.js';
 import { assertFindings, loadFleet } from './load-findings.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ygg-runtime-'));
@@ -87,4 +88,14 @@ describe('what the renderer refuses in a Service', () => {
 
   it('a query string in a director\'s HTTP check path', () =>
     assertFindings(edit('services.yaml', 'lbKind: NAT }', 'lbKind: NAT, check: { http: { path: "/health?full=1" } } }'), [/^services\.yaml:7:\d+: spec\.vip\.check\.http\.path: "\/health\?full=1" is not allowed/.source]));
+});
+
+describe('what etcd cannot hold', () => {
+  it('a job spec too big for an assignment record', async () => {
+    const big = 'x'.repeat(MAX_JOB_SPEC_BYTES);
+    await assertFindings(edit('jobs/frontend.yaml', '        listen: {{host.ip}}:{{ports.http}}', `        listen: {{host.ip}}:{{ports.http}}\n        # ${big}`), [
+      /^jobs\/frontend\.yaml:7:3: the job's spec is 60\d KiB as JSON, over 600 KiB: an assignment carries it twice during a rollout and etcd takes at most 1\.5 MiB per request/.source,
+    ]);
+    await assertFindings(edit('jobs/frontend.yaml', '        listen: {{host.ip}}:{{ports.http}}', `        listen: {{host.ip}}:{{ports.http}}\n        # ${big.slice(0, MAX_JOB_SPEC_BYTES - 4096)}`), []);
+  });
 });
