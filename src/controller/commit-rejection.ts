@@ -17,6 +17,8 @@ export interface CommitRejection {
    * fault, or a read may have failed for a while, so the next fetch tries the commit again.
    */
   readonly loadFailure?: string;
+  /** What was thrown, for the log's stack trace. */
+  readonly cause?: unknown;
   /** Whether the audit record of this rejection is written. */
   audited: boolean;
 }
@@ -27,7 +29,7 @@ export function rejection(commit: CommitRef, reasons: readonly string[]): Commit
 
 export function loadFailure(commit: CommitRef, error: unknown): CommitRejection {
   const reason = `the controller failed to load this commit: ${describeError(error)}`;
-  return { commit, errors: boundReasons([reason]), loadFailure: reason, audited: false };
+  return { commit, errors: boundReasons([reason]), loadFailure: reason, cause: error, audited: false };
 }
 
 /** What a commit that could not even be read is known by: its sha alone. */

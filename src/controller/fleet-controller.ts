@@ -216,35 +216,33 @@ export class FleetController {
       if (result.model && result.index) return { commit, model: result.model, index: result.index, snapshot };
       return rejection(commit, result.findings.filter((finding) => finding.severity === 'error').map(formatFinding));
     } catch (error) {
-      this.logLoadFailure(commit, 'load', error);
       return loadFailure(commit, error);
     }
   }
 
   /** The plan of a new commit; a throw rejects the commit (the last good one is planned instead). */
   private planCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput | undefined {
-    if (target === this.lastGood) return this.reconcileCommit(target, observed);
     try {
       return this.reconcileCommit(target, observed);
     } catch (error) {
-      this.logLoadFailure(target.commit, 'plan', error);
+      if (target === this.lastGood) throw error; // nothing to fall back to: the loop retries
       this.reject(loadFailure(target.commit, error));
       return undefined;
     }
   }
 
-  private logLoadFailure(commit: CommitRef, stage: 'load' | 'plan', error: unknown): void {
-    const { message, stack } = error instanceof Error ? error : { message: String(error), stack: undefined };
-    this.options.logger.error({ event: 'commit_load_failed', commit: commit.sha, stage, error: message, stack }, `commit ${commit.sha.slice(0, 12)}: ${stage} failed`);
-  }
-
   /** The same verdict on the same commit is logged, counted and audited once. */
   private reject(next: CommitRejection): void {
+    const { metrics, logger } = this.options;
     const previous = this.rejected;
     if (previous?.commit.sha === next.commit.sha && previous.loadFailure === next.loadFailure) return;
     this.rejected = next;
-    this.options.metrics.rejectedCommitsTotal.inc();
-    this.options.logger.warn({ event: 'commit_rejected', commit: next.commit.sha, errors: next.errors.slice(0, 20) }, `commit ${next.commit.sha.slice(0, 12)} rejected`);
+    metrics.rejectedCommitsTotal.inc();
+    if (next.cause !== undefined) {
+      const stack = next.cause instanceof Error ? next.cause.stack : undefined;
+      logger.error({ event: 'commit_load_failed', commit: next.commit.sha, error: next.loadFailure, stack }, `commit ${next.commit.sha.slice(0, 12)} could not be loaded`);
+    }
+    logger.warn({ event: 'commit_rejected', commit: next.commit.sha, errors: next.errors.slice(0, 20) }, `commit ${next.commit.sha.slice(0, 12)} rejected`);
   }
 
   /** One audit record per rejection; written again by the next reconcile if this write fails. */
