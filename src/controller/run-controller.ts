@@ -59,7 +59,11 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
         logger: logger.child({ server: 'http' }),
         metrics,
         webhookSecret: config.webhookSecret,
-        isReady: () => (notReady ? { ready: false, reason: notReady } : { ready: true }),
+        isReady: () => {
+          // Up, but the newest commit cannot be loaded: the last good one stays in force, and this says why.
+          const reason = notReady ?? controller?.loadFailure();
+          return reason ? { ready: false, reason } : { ready: true };
+        },
         getStatus: () => {
           if (!statusOf) throw new Error(notReady ?? 'starting');
           return statusOf();

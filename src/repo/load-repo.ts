@@ -4,6 +4,7 @@ import { buildFleetIndex, type FleetIndex } from '../model/fleet-index.js';
 import { DEFAULT_REPO_CONFIG, type Host, type Job, type Model, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
 import { checkModel } from './check-model.js';
 import { checkRepoFiles } from './check-repo-files.js';
+import { checkRepoRoot } from './check-repo-root.js';
 import { compareFindings, hasErrors, type Finding, type PendingFinding } from './finding.js';
 import { locateFindings } from './locate-findings.js';
 import { parseFile, type LoadedDocument, type ParsedFile } from './parse-file.js';
@@ -65,6 +66,7 @@ export class RepoLoader {
     const invalid = new Set(parsedFiles.flatMap(({ parsed }) => parsed.invalidDeclarations));
     pending.push(...checkModel(model, index, (kind, name) => invalid.has(`${kind}/${name}`)));
     pending.push(...(await checkRepoFiles(model, snapshot)));
+    pending.push(...checkRepoRoot(parsedFiles));
 
     located.push(...(await locateAll(pending, snapshot)));
     located.sort(compareFindings);
