@@ -51,5 +51,5 @@ export function startYgg(args: readonly string[], env: Readonly<Record<string, s
 
 /** Runs `ygg ARGS` to the end (at most `timeoutMs`). */
 export function runYgg(args: readonly string[], options: { timeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): Promise<ProcessResult> {
-  return startYgg(args, options.env).exited(options.timeoutMs ?? 20_000);
+  return startYgg(args, options.env).exited(options.timeoutMs ?? 60_000);
 }
