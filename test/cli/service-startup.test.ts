@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AUTH_PASSWORD, AUTH_USER, startEtcdWithAuth } from '../fixtures/etcd-auth.js';
-import { freePort, sharedEtcd, uniquePrefix, type EtcdServer, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { freePort, sharedEtcd, uniquePrefix, type EtcdServer } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 import { startNotEtcdServers, type NotEtcdServers } from '../fixtures/not-etcd-servers.js';
 import { removeDir } from '../fixtures/small-fleet.js';

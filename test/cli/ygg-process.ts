@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ENTRY = ['--import', 'tsx', path.join(ROOT, 'test/fixtures/ygg-from-source.ts')];
+const ENTRY = path.join(ROOT, 'test/fixtures/ygg-from-source.ts');
 
 export interface ProcessResult {
   /** null when the process did not exit within the timeout (it was killed). */
@@ -23,9 +23,15 @@ export interface RunningYgg {
   exited(timeoutMs: number): Promise<ProcessResult>;
 }
 
-export function startYgg(args: readonly string[], env: Readonly<Record<string, string>> = {}): RunningYgg {
+export interface YggProcessOptions {
+  readonly env?: Readonly<Record<string, string>>;
+  /** Node flags after tsx is loaded, e.g. ['--import', FILE] to preload a test hook written in TypeScript. */
+  readonly nodeArgs?: readonly string[];
+}
+
+export function startYgg(args: readonly string[], options: YggProcessOptions = {}): RunningYgg {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), ENTRY, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -50,6 +56,6 @@ export function startYgg(args: readonly string[], env: Readonly<Record<string, s
 }
 
 /** Runs `ygg ARGS` to the end (at most `timeoutMs`). */
-export function runYgg(args: readonly string[], options: { timeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): Promise<ProcessResult> {
-  return startYgg(args, options.env).exited(options.timeoutMs ?? 60_000);
+export function runYgg(args: readonly string[], options: YggProcessOptions & { timeoutMs?: number } = {}): Promise<ProcessResult> {
+  return startYgg(args, options).exited(options.timeoutMs ?? 60_000);
 }
