@@ -2,7 +2,7 @@
 // that is not etcd) exit at once with one line and a stable code: never a stack trace, never a
 // process that lingers with a live /healthz after saying it failed.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,6 +137,13 @@ describe('etcd with authentication', () => {
   it('a wrong password: status exits 1 with the same line', async () => {
     const result = await runYgg(['status', '--etcd', server.url, '--etcd-user', AUTH_USER], wrong);
     assertOneLine(result, 1, new RegExp(`^ygg status: authentication with etcd at ${server.url} failed: .*${hint.source}`));
+  });
+
+  it('a wrong password: render (which waits out an etcd outage) exits 1 too, the file untouched', async () => {
+    const out = path.join(scratch, 'keepalived.conf');
+    const result = await runYgg(['render', 'keepalived', '--director', 'lvs-a1', '--out', out, '--etcd', server.url, '--etcd-user', AUTH_USER], wrong);
+    assertOneLine(result, 1, new RegExp(`^ygg render: authentication with etcd at ${server.url} failed: .*${hint.source}`));
+    assert.equal(existsSync(out), false);
   });
 
   it('keys outside the role: one line saying which grant is missing', async () => {
