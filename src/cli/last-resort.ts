@@ -14,7 +14,11 @@ export function logCrashesTo(logger: Logger): void {
 
 /** `label` is what the line starts with, e.g. "ygg status". */
 export function installLastResort(label: string, stderr: (text: string) => void): void {
+  let crashed = false;
   const crash = (event: 'uncaught_exception' | 'unhandled_rejection') => (error: unknown) => {
+    // The first error is the one to read; what breaks while the process winds down only adds noise.
+    if (crashed) return;
+    crashed = true;
     if (serviceLogger) {
       serviceLogger.fatal({ event, err: error }, `${describeFailure(error)}; exiting`);
     } else {
