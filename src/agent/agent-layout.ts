@@ -9,14 +9,14 @@
 //   ROOT/cache/artifacts/<sha256>          downloaded artifacts, content-addressed
 //   ROOT/run/<job>.json                    the supervisor's pid file
 import path from 'node:path';
+import { RELEASE_MARKER } from '../model/release-layout.js';
 import { instanceDirs } from '../plan/render-instance.js';
 
 /** Same rule as Kubernetes names (RFC 1123 label): no dots, slashes or `..`, so no path escapes. */
 export const JOB_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** specHash and artifact digests are sha256 in lowercase hex, as the schema demands. */
 export const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
-/** Written last into a release: a release directory without it is incomplete and never activated. */
-export const RELEASE_MARKER = '.ygg-release.json';
+export { RELEASE_MARKER } from '../model/release-layout.js';
 
 export class AgentLayoutError extends Error {
   readonly code = 'E_AGENT_LAYOUT';

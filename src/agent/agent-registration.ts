@@ -106,19 +106,25 @@ export class AgentRegistration {
     });
   }
 
-  /** agents/<host> changed under us: gone (a wipe, a hand delete) → claim it again; taken → fatal. */
+  /**
+   * agents/<host> changed under us. Events can be stale (a watch on a member that was frozen replays
+   * history), so the key is read again and judged as it is now: ours → nothing; gone (a wipe, a hand
+   * delete) or left by this process under an older lease → claimed again; another live agent's → fatal.
+   */
   private onOwnRecord(event: WatchEvent<unknown>): void {
     const lease = this.leaseHandle;
     if (!lease || lease.lost || this.options.signal.aborted || this.registering) return;
     if (event.type === 'put' && event.lease === lease.id) return;
     if (event.type === 'resync' && [...event.entries.values()].some((entry) => entry.lease === lease.id)) return;
-    if (event.type === 'put') {
-      this.options.onFatal(new HostClaimedError(this.options.host, 'an agent that took agents/ over'));
-      return;
-    }
-    this.options.logger.warn({ event: 'agent_record_vanished', host: this.options.host }, 'agents/ record vanished (etcd wiped or edited by hand); registering again');
-    this.registering = this.claim(lease)
-      .then(() => this.options.onRegistered(lease.id))
+    const key = this.options.layout.agent(this.options.host);
+    this.registering = this.options.store
+      .getJson(key, anyJson)
+      .then(async ({ entry }) => {
+        if (entry?.lease === lease.id || lease.lost) return;
+        if (!entry) this.options.logger.warn({ event: 'agent_record_vanished' }, 'agents/ record vanished (etcd wiped or edited by hand); registering again');
+        await this.claim(lease);
+        await this.options.onRegistered(lease.id);
+      })
       .catch((error: unknown) => {
         if (error instanceof HostClaimedError) this.options.onFatal(error);
         else this.options.logger.warn({ event: 'agent_register_failed', error: (error as Error).message }, 'cannot register the agent again; retrying on the next change');

@@ -17,7 +17,8 @@ export interface TwinOptions {
   /** How to start a process of the other role: node, script, arguments (the agent's own command line). */
   readonly command: (role: TwinRole) => readonly string[];
   readonly pollIntervalMs?: number;
-  readonly onRestart?: (role: TwinRole, pid: number) => void;
+  /** A twin was started: at our own start (`restart` false: nothing was wrong), or because it was gone. */
+  readonly onStarted?: (role: TwinRole, pid: number, restart: boolean) => void;
 }
 
 const ENV_ROLE = 'YGG_TWIN_ROLE';
@@ -76,7 +77,7 @@ export async function keepTwinAlive(options: TwinOptions): Promise<Twin> {
   const self = processIdentity(process.pid)!;
   await writeFileAtomic(pidFile(options.root, options.role), JSON.stringify(self));
   let starting = false;
-  const check = async () => {
+  const check = async (restart: boolean) => {
     if (starting || existsSync(stopMarker(options.root))) {
       if (options.role === 'watchdog' && existsSync(stopMarker(options.root))) process.exit(0);
       return;
@@ -86,7 +87,7 @@ export async function keepTwinAlive(options: TwinOptions): Promise<Twin> {
     starting = true;
     try {
       const pid = startTwin(options, other);
-      options.onRestart?.(other, pid);
+      options.onStarted?.(other, pid, restart);
       // Wait for the new twin to record itself, so it is not started twice.
       for (let waited = 0; waited < 5000; waited += 50) {
         const started = await readIdentity(pidFile(options.root, other));
@@ -97,9 +98,9 @@ export async function keepTwinAlive(options: TwinOptions): Promise<Twin> {
       starting = false;
     }
   };
-  await check();
+  await check(false);
   // Not unref'd: in the watchdog this timer is what keeps the process alive.
-  const timer = setInterval(() => void check(), options.pollIntervalMs ?? 250);
+  const timer = setInterval(() => void check(true), options.pollIntervalMs ?? 250);
   return {
     async stopForGood() {
       clearInterval(timer);

@@ -37,6 +37,7 @@ export interface HostAgentOptions {
   readonly controllerUrl?: string;
   readonly leaseTtlSeconds: number;
   readonly agentVersion: string;
+  /** Names the host already (`ygg agent` binds `host`): no line logged here repeats it. */
   readonly logger: Logger;
   readonly factsIntervalMs?: number;
   /** How often status/ is refreshed with the instances' cpu, memory and fd figures. */
@@ -168,7 +169,7 @@ export class HostAgent {
     const stopMembership = watchMembership({ store, layout: this.layout, host, logger });
     this.abort.signal.addEventListener('abort', stopMembership, { once: true });
     this.statusWriter.flushSoon();
-    logger.info({ event: 'agent_registered', host, lease: this.registration.lease?.id }, 'agent registered');
+    logger.info({ event: 'agent_registered', lease: this.registration.lease?.id }, 'agent registered');
   }
 
   /** Under a new lease, or after agents/<host> vanished: put back the naming entries and every status. */

@@ -40,7 +40,7 @@ export function watchMembership(options: HostMembershipOptions): () => void {
       const hint = membership.closest ? `; did you mean ${membership.closest}?` : '';
       const commit = membership.commit ? ` of commit ${membership.commit.slice(0, 12)}` : '';
       options.logger.error(
-        { event: 'host_unknown', host: options.host, knownHosts: membership.hosts, closest: membership.closest, commit: membership.commit },
+        { event: 'host_unknown', knownHosts: membership.hosts, closest: membership.closest, commit: membership.commit },
         `host ${options.host} is not a Host${commit} (${membership.hosts} hosts known${hint}); nothing will be assigned to it — check --host`,
       );
     }

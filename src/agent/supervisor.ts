@@ -137,13 +137,13 @@ export class InstanceSupervisor {
       const { record } = check;
       const running: Running = { pid: record.pid, processGroup: check.processGroup, startTime: record.startTime };
       this.running = running;
+      // Not logged here: the agent logs the adoption once, with the assignment it adopted for.
       this.update({ state: 'Running', pid: record.pid, specHash: record.specHash, adopted: true });
-      this.log.info({ job: this.options.name, pid: record.pid, specHash: record.specHash }, 'adopted running instance');
       this.watchAdopted(running);
       this.armReset(running);
       return { adopted: true, pid: record.pid, specHash: record.specHash };
     }
-    this.log.info({ job: this.options.name, pidFile: spec.pidFile, reason: check.reason }, 'not adopted, starting afresh');
+    this.log.info({ event: 'instance_not_adopted', job: this.options.name, pidFile: spec.pidFile, reason: check.reason }, 'not adopted, starting afresh');
     this.update({ state: 'Starting', specHash: spec.specHash, adopted: false });
     await this.launch();
     return { adopted: false, reason: check.reason };
@@ -231,7 +231,8 @@ export class InstanceSupervisor {
     // Reported only now, so a Running instance always has its pid file: an agent crash cannot orphan it.
     if (this.running !== running || this.phase !== 'active') return;
     this.update({ state: this.backoff.crashLooping ? 'CrashLoop' : 'Running', pid, specHash: spec.specHash, adopted: false, nextRestartAt: undefined });
-    this.log.info({ job: this.options.name, pid, restarts: this.current.restarts }, 'instance started');
+    // A first start is the agent's to log (it knows why: a deploy); restarts after an exit are ours.
+    if (this.current.restarts > 0) this.log.info({ event: 'instance_restarted', job: this.options.name, pid, restarts: this.current.restarts }, 'instance restarted');
   }
 
   private onExit(running: Running, code: number | null, signal: string | null): void {
@@ -240,7 +241,7 @@ export class InstanceSupervisor {
     this.clearTimers();
     this.update({ pid: undefined, lastExit: { code, signal, at: this.now().toISOString() } });
     if (this.phase !== 'active') return;
-    this.log.warn({ job: this.options.name, pid: running.pid, code, signal }, 'instance exited');
+    this.log.warn({ event: 'instance_exited', job: this.options.name, pid: running.pid, code, signal }, 'instance exited');
     this.scheduleRestart();
   }
 
@@ -307,7 +308,7 @@ export class InstanceSupervisor {
     if (this.spec !== undefined) await removePidFile(this.spec.pidFile);
     this.phase = 'stopped';
     this.update({ state: 'Stopped', pid: undefined, nextRestartAt: undefined });
-    this.log.info({ job: this.options.name, signals }, 'instance stopped');
+    this.log.info({ event: 'instance_stopped', job: this.options.name, signals }, 'instance stopped');
     return { signals };
   }
 

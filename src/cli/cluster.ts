@@ -1,16 +1,11 @@
-// Reading a cluster's state once, for commands that report on it (status, blame, plan --etcd).
+// Reading a cluster's state once, for commands that report on it (status, blame, plan --etcd). etcd
+// errors (StoreError) pass through: main prints them as one line with what to check.
 import type { Etcd3 } from 'etcd3';
 import { FleetInformer } from '../controller/fleet-informer.js';
 import { connectEtcd } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
 import { EtcdStateStore } from '../store/state-store.js';
-import { StoreError } from '../store/store-errors.js';
 import { etcdConnectionFromFlags, type EtcdFlagValues } from './etcd-options.js';
-
-/** etcd could not be read: a clear line and exit code 1, never a stack trace. */
-export class ClusterUnavailableError extends Error {
-  readonly code = 'E_CLUSTER_UNAVAILABLE';
-}
 
 export interface ClusterView {
   readonly client: Etcd3;
@@ -26,22 +21,13 @@ export interface EtcdView {
   readonly store: EtcdStateStore;
 }
 
-/** etcd errors while reading become one clear line (exit 1), never a stack trace. */
-function asUnavailable(error: unknown): unknown {
-  return error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
-}
-
 /** Connects, runs `use`, and always closes the client. */
 export async function withEtcd<T>(values: EtcdFlagValues, use: (etcd: EtcdView) => Promise<T>): Promise<T> {
   const { connection, prefix } = etcdConnectionFromFlags(values);
-  const client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 }).catch((error: unknown) => {
-    throw asUnavailable(error);
-  });
+  const client = await connectEtcd({ ...connection, dialTimeoutMs: connection.dialTimeoutMs ?? 3000 });
   try {
     const layout = keyLayout(prefix);
-    return await use({ client, layout, store: new EtcdStateStore(client, layout) }).catch((error: unknown) => {
-      throw asUnavailable(error);
-    });
+    return await use({ client, layout, store: new EtcdStateStore(client, layout) });
   } finally {
     client.close();
   }

@@ -1,5 +1,6 @@
 // The shape every subcommand shares, and flag parsing with help and clear errors.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closestMatch } from '../util/closest-match.js';
 import { UsageError } from './usage-error.js';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { readonly description: string; readonly valueName?: string };
@@ -55,8 +56,16 @@ export function parseCommandArgs(command: Command<ParsedValues>, argv: readonly 
     if (error instanceof UsageError) throw error;
     // node:util's messages name the flag; drop its internal hints about "--" separators.
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1));
+    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1) + suggestOption(error, Object.keys(options)));
   }
+}
+
+/** "; did you mean --repo?" for `--rpeo`, from the options the command has. */
+function suggestOption(error: unknown, names: readonly string[]): string {
+  if ((error as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return '';
+  const given = /'--([^'=]+)/.exec((error as Error).message)?.[1];
+  const suggestion = given === undefined ? undefined : closestMatch(given, names);
+  return suggestion ? `; did you mean --${suggestion}?` : '';
 }
 
 /** Reads a string flag restricted to a set of values. */

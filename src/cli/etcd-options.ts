@@ -15,6 +15,8 @@ export const ETCD_OPTIONS = {
   'etcd-password-file': { type: 'string', valueName: 'FILE', description: 'file holding the etcd password' },
 } as const;
 
+const CREDENTIALS_HINT = 'give the user with --etcd-user and the password with --etcd-password-file or $YGG_ETCD_PASSWORD';
+
 export interface EtcdFlagValues {
   etcd?: string;
   'etcd-prefix'?: string;
@@ -38,6 +40,7 @@ export function etcdConnectionFromFlags(values: EtcdFlagValues): { connection: E
   try {
     endpoints = parseEtcdEndpoints(values.etcd ?? 'http://127.0.0.1:2379');
   } catch (error) {
+    if (error instanceof StoreError && error.code === 'E_ETCD_URL_CREDENTIALS') throw new UsageError(`--etcd: ${error.message}; ${CREDENTIALS_HINT}`);
     if (error instanceof StoreError) throw new UsageError(`--etcd: ${error.message}`);
     throw error;
   }

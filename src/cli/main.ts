@@ -1,5 +1,9 @@
 // ygg: parse the subcommand, run it, map errors to exit codes. Commands stay thin.
+import { closestMatch } from '../util/closest-match.js';
 import { formatHelp, parseCommandArgs, type Command, type CommandIo, type ParsedValues } from './command.js';
+import { debugStack, describeFailure } from './describe-failure.js';
+import { packageVersion } from './package-version.js';
+import { terminalSafeIo } from './terminal-text.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from './usage-error.js';
 
 type LoadCommand = () => Promise<Command<ParsedValues>>;
@@ -23,10 +27,10 @@ const COMMANDS: readonly (readonly [string, LoadCommand])[] = [
   ['resolve', () => load(import('./commands/resolve.js'), 'resolveCommand')],
 ];
 
-/** User mistakes found while running (an invalid repo, an unreachable cluster): one line, exit 1. */
-const FINDING_CODES = new Set(['E_INVALID_REPO', 'E_TEMPLATE_RENDER', 'E_CLUSTER_UNAVAILABLE', 'E_AGENT_CONFLICT']);
+const HELP_WORDS = ['help', '--help', '-h'];
+const VERSION_WORDS = ['version', '--version'];
 
-const defaultIo: CommandIo = {
+export const processIo: CommandIo = {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
 };
@@ -42,38 +46,50 @@ async function mainHelp(): Promise<string> {
     'Commands:',
     ...commands.map((command) => `  ${command.name.padEnd(width)}${command.summary}`),
     '',
-    'Run "ygg <command> --help" for its options. Exit codes: 0 ok, 1 findings, 2 bad usage.',
+    'Run "ygg <command> --help" for its options, "ygg --version" for the version.',
+    'Exit codes: 0 ok, 1 findings or a failure to fix (the line says what), 2 bad usage.',
   ].join('\n');
 }
 
-export async function main(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
+/** Everything printed goes through terminalSafe: much of it came from git, etcd or the command line. */
+export async function main(argv: readonly string[], io: CommandIo = processIo): Promise<number> {
+  const out = terminalSafeIo(io);
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(await mainHelp());
+  if (name === undefined || HELP_WORDS.includes(name)) {
+    out.stdout(await mainHelp());
     return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (VERSION_WORDS.includes(name)) {
+    out.stdout(`ygg ${packageVersion()}`);
+    return EXIT_OK;
   }
   const loadCommand = COMMANDS.find(([candidate]) => candidate === name)?.[1];
   if (!loadCommand) {
-    io.stderr(`ygg: unknown command "${name}"\n\n${await mainHelp()}`);
+    const suggestion = closestMatch(name, [...COMMANDS.map(([command]) => command), ...HELP_WORDS.slice(0, 1), ...VERSION_WORDS]);
+    out.stderr(`ygg: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\nRun "ygg --help" for the list of commands.`);
     return EXIT_USAGE;
   }
   const command = await loadCommand();
   try {
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
-      io.stdout(formatHelp(command));
+      out.stdout(formatHelp(command));
       return EXIT_OK;
     }
-    return await command.run(values, positionals, io);
+    return await command.run(values, positionals, out);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`ygg ${command.name}: ${error.message}\nUsage: ygg ${command.usage}\nRun "ygg ${command.name} --help" for details.`);
-      return EXIT_USAGE;
-    }
-    if (FINDING_CODES.has((error as { code?: string }).code ?? '')) {
-      io.stderr(`ygg ${command.name}: ${(error as Error).message}`);
-      return EXIT_FINDINGS;
-    }
-    throw error;
+    return reportFailure(command, error, out);
   }
+}
+
+/** The one line a failed command ends with (and the stack trace too with YGG_DEBUG=1). */
+function reportFailure(command: Command<ParsedValues>, error: unknown, out: CommandIo): number {
+  if (error instanceof UsageError) {
+    out.stderr(`ygg ${command.name}: ${error.message}\nUsage: ygg ${command.usage}\nRun "ygg ${command.name} --help" for details.`);
+    return EXIT_USAGE;
+  }
+  out.stderr(`ygg ${command.name}: ${describeFailure(error)}`);
+  const stack = debugStack(error);
+  if (stack) out.stderr(stack);
+  return EXIT_FINDINGS;
 }

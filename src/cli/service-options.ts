@@ -1,8 +1,8 @@
 // What the long-running commands (controller, agent, render) share: the log level, listen addresses
 // as flags, and running until SIGINT/SIGTERM.
-import { parseListenAddress } from '../server/listen-address.js';
+import { HttpServerError, parseListenAddress } from '../server/listen-address.js';
 import { choice } from './command.js';
-import { UsageError } from './usage-error.js';
+import { CommandFailedError, UsageError } from './usage-error.js';
 
 export const LOG_LEVEL_OPTION = {
   'log-level': { type: 'string', valueName: 'LEVEL', description: 'debug, info (default), warn or error' },
@@ -21,6 +21,11 @@ export function listenFlag(value: string | undefined, flag: string, fallback: st
   } catch (error) {
     throw new UsageError(`--${flag}: ${(error as Error).message}`);
   }
+}
+
+/** A failure to listen, with the flag that picks another address; any other error unchanged. */
+export function withListenHint(error: unknown, flag: string): unknown {
+  return error instanceof HttpServerError ? new CommandFailedError(`${error.message}; choose another address with --${flag}`, { cause: error }) : error;
 }
 
 /** Resolves at the first SIGINT or SIGTERM: a service's cue to stop cleanly. */

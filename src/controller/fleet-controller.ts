@@ -1,6 +1,7 @@
 // The controller: fetch the branch → load the commit → reconcile against the etcd mirror → write,
-// audited and guarded by leadership. A commit with any error, or one the prune guard stops, is
-// rejected whole and the last good commit stays in force (and keeps being reconciled).
+// audited and guarded by leadership. A commit with any error, one the prune guard stops, or one
+// whose load or plan throws, is rejected whole and the last good commit stays in force (and keeps
+// being reconciled, drift repair included).
 import type { Logger } from 'pino';
 import type { FleetIndex } from '../model/fleet-index.js';
 import type { Model } from '../model/types.js';
@@ -13,6 +14,7 @@ import type { KeyLayout } from '../store/keys.js';
 import type { CommitRef, SyncCurrentRecord, SyncResult } from '../store/records.js';
 import type { BatchGuard, EtcdStateStore } from '../store/state-store.js';
 import { canonicalJson } from '../plan/canonical-json.js';
+import { loadFailure, rejection, rejectionAudit, unreadCommit, type CommitRejection } from './commit-rejection.js';
 import type { FleetInformer } from './fleet-informer.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
 import { syncHosts } from './sync-hosts.js';
@@ -84,7 +86,7 @@ function commitRef(info: CommitInfo): CommitRef {
 export class FleetController {
   private head: BranchHead | undefined;
   private lastGood: LoadedCommit | undefined;
-  private rejected: { commit: CommitRef; errors: string[] } | undefined;
+  private rejected: CommitRejection | undefined;
   private lastJobs: ReadonlyMap<string, JobSummary> = new Map();
   /** A force-push is seen by one fetch only: keep its note until an audit record carries it, even if that write fails. */
   private forcePushNote: string | undefined;
@@ -108,32 +110,41 @@ export class FleetController {
     return file ? inForce.snapshot.readBytes(file) : undefined;
   }
 
+  /**
+   * Why the newest commit cannot be loaded (something threw while loading or planning it), while
+   * that lasts; undefined when it loaded, even if it was then rejected for its findings.
+   */
+  loadFailure(): string | undefined {
+    const rejected = this.rejected;
+    return rejected?.loadFailure && `commit ${rejected.commit.sha.slice(0, 12)}: ${rejected.loadFailure}`;
+  }
+
   async reconcile(reasons: readonly string[]): Promise<ReconcileReport> {
     const { leadership, metrics, logger } = this.options;
     if (!leadership.isLeader()) return { result: 'Standby', writes: 0 };
     const started = this.now();
-    if (!this.head || reasons.some((reason) => FETCH_REASONS.has(reason))) {
+    const fetching = !this.head || reasons.some((reason) => FETCH_REASONS.has(reason));
+    if (fetching) {
       const head = await this.fetchHead();
       if (head?.forced) this.forcePushNote = `force-push: ${this.options.source.branch} moved from ${head.previous?.slice(0, 12)} to ${head.sha.slice(0, 12)}, which does not descend from it`;
       if (head) this.head = head;
     }
     await this.restoreLastGood();
-    const target = await this.loadHead();
+    const target = await this.loadHead(fetching);
     const observed = this.options.informer.observed();
     let output: ReconcileOutput | undefined;
     let inForce = this.lastGood;
-    if (target) {
-      const candidate = this.reconcileCommit(target, observed);
-      if (candidate.pruneRefused) {
-        const { removing, total, maxPercent } = candidate.pruneRefused;
-        this.reject(target.commit, [`the commit would remove ${removing} of ${total} instances (${((removing / total) * 100).toFixed(0)}% > pruneGuard.maxDeletePercent ${maxPercent}%); put ${PRUNE_OVERRIDE_TOKEN} in the commit message to allow it`]);
-      } else {
-        output = candidate;
-        inForce = target;
-        if (this.rejected?.commit.sha !== target.commit.sha) this.rejected = undefined;
-      }
+    const candidate = target && this.planCommit(target, observed);
+    if (candidate?.pruneRefused) {
+      const { removing, total, maxPercent } = candidate.pruneRefused;
+      this.reject(rejection(target!.commit, [`the commit would remove ${removing} of ${total} instances (${((removing / total) * 100).toFixed(0)}% > pruneGuard.maxDeletePercent ${maxPercent}%); put ${PRUNE_OVERRIDE_TOKEN} in the commit message to allow it`]));
+    } else if (candidate) {
+      output = candidate;
+      inForce = target;
+      this.rejected = undefined;
     }
     if (!output && inForce) output = this.reconcileCommit(inForce, observed);
+    await this.auditRejection(reasons);
     if (!output || !inForce) {
       metrics.countReconcile('rejected', (this.now() - started) / 1000);
       await this.writeCurrent(undefined, 'Rejected');
@@ -180,33 +191,68 @@ export class FleetController {
     if (this.lastGood) return;
     const sha = this.options.informer.current()?.commit.sha;
     if (!sha || sha === this.head?.sha) return;
-    const loaded = await this.load(sha).catch(() => undefined);
-    if (loaded && 'model' in loaded) this.lastGood = loaded;
+    const loaded = await this.load(sha);
+    if ('model' in loaded) this.lastGood = loaded;
   }
 
-  private async loadHead(): Promise<LoadedCommit | undefined> {
+  /** A rejected head is not loaded again, except one whose load failed, at the next fetch. */
+  private async loadHead(fetching: boolean): Promise<LoadedCommit | undefined> {
     if (!this.head) return undefined;
     if (this.lastGood?.commit.sha === this.head.sha) return this.lastGood;
-    if (this.rejected?.commit.sha === this.head.sha) return undefined;
+    if (this.rejected?.commit.sha === this.head.sha && !(this.rejected.loadFailure && fetching)) return undefined;
     const loaded = await this.load(this.head.sha);
     if ('model' in loaded) return loaded;
-    this.reject(loaded.commit, loaded.errors);
+    this.reject(loaded);
     return undefined;
   }
 
-  private async load(sha: string): Promise<LoadedCommit | { commit: CommitRef; errors: string[] }> {
-    const snapshot = await this.options.source.snapshotOf(sha);
-    const result = await this.options.loader.load(snapshot);
-    const commit = commitRef(result.commit!);
-    if (result.model && result.index) return { commit, model: result.model, index: result.index, snapshot };
-    return { commit, errors: result.findings.filter((finding) => finding.severity === 'error').map(formatFinding) };
+  /** Never throws: whatever goes wrong reading or checking the commit rejects it. */
+  private async load(sha: string): Promise<LoadedCommit | CommitRejection> {
+    let commit = unreadCommit(sha);
+    try {
+      const snapshot = await this.options.source.snapshotOf(sha);
+      if (snapshot.commit) commit = commitRef(snapshot.commit);
+      const result = await this.options.loader.load(snapshot);
+      if (result.model && result.index) return { commit, model: result.model, index: result.index, snapshot };
+      return rejection(commit, result.findings.filter((finding) => finding.severity === 'error').map(formatFinding));
+    } catch (error) {
+      return loadFailure(commit, error);
+    }
   }
 
-  private reject(commit: CommitRef, errors: string[]): void {
-    if (this.rejected?.commit.sha === commit.sha) return;
-    this.rejected = { commit, errors };
-    this.options.metrics.rejectedCommitsTotal.inc();
-    this.options.logger.warn({ event: 'commit_rejected', commit: commit.sha, errors: errors.slice(0, 20) }, `commit ${commit.sha.slice(0, 12)} rejected`);
+  /** The plan of a new commit; a throw rejects the commit (the last good one is planned instead). */
+  private planCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput | undefined {
+    try {
+      return this.reconcileCommit(target, observed);
+    } catch (error) {
+      if (target === this.lastGood) throw error; // nothing to fall back to: the loop retries
+      this.reject(loadFailure(target.commit, error));
+      return undefined;
+    }
+  }
+
+  /** The same verdict on the same commit is logged, counted and audited once. */
+  private reject(next: CommitRejection): void {
+    const { metrics, logger } = this.options;
+    const previous = this.rejected;
+    if (previous?.commit.sha === next.commit.sha && previous.loadFailure === next.loadFailure) return;
+    this.rejected = next;
+    metrics.rejectedCommitsTotal.inc();
+    if (next.cause !== undefined) {
+      const stack = next.cause instanceof Error ? next.cause.stack : undefined;
+      logger.error({ event: 'commit_load_failed', commit: next.commit.sha, error: next.loadFailure, stack }, `commit ${next.commit.sha.slice(0, 12)} could not be loaded`);
+    }
+    logger.warn({ event: 'commit_rejected', commit: next.commit.sha, errors: next.errors.slice(0, 20) }, `commit ${next.commit.sha.slice(0, 12)} rejected`);
+  }
+
+  /** One audit record per rejection; written again by the next reconcile if this write fails. */
+  private async auditRejection(reasons: readonly string[]): Promise<void> {
+    const { store, layout, leadership } = this.options;
+    const rejected = this.rejected;
+    if (!rejected || rejected.audited) return;
+    const audit = rejectionAudit(rejected, new Date(this.now()), reasons.join(','));
+    await store.applyBatch([{ put: layout.syncHistory(new Date(audit.time), rejected.commit.sha), value: audit }], leadership.guard());
+    rejected.audited = true;
   }
 
   private reconcileCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput {
@@ -250,7 +296,7 @@ export class FleetController {
       commit: inForce,
       result,
       time: new Date(this.now()).toISOString(),
-      ...(this.rejected ? { rejected: this.rejected } : {}),
+      ...(this.rejected ? { rejected: { commit: this.rejected.commit, errors: this.rejected.errors } } : {}),
     };
     const previous = informer.current();
     if (previous && canonicalJson({ ...previous, time: '' }) === canonicalJson({ ...next, time: '' })) return;

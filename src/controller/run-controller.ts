@@ -1,6 +1,7 @@
 // Wires a controller process together: etcd (retrying until it answers), the etcd mirror, leader
 // election, the git source, the reconcile loop and its triggers, and the HTTP face.
 import type { Logger } from 'pino';
+import type { ControllerSource } from '../repo/controller-source.js';
 import { openControllerSource } from '../repo/open-source.js';
 import { RepoLoader } from '../repo/load-repo.js';
 import { createSchemaValidator } from '../repo/schema-validator.js';
@@ -45,6 +46,20 @@ export interface RunningController {
 }
 
 export async function runController(config: ControllerConfig): Promise<RunningController> {
+  // Opening reads nothing remote: a wrong --repo is refused before anything starts, even with etcd down.
+  const source = await openControllerSource(config.repo, config.branch, config.cacheDir);
+  // What is started so far, stopped again (newest first) when a later step fails: a controller that
+  // cannot start must exit, not linger with a live /healthz.
+  const started: (() => unknown)[] = [];
+  try {
+    return await startController(config, source, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startController(config: ControllerConfig, source: ControllerSource, started: (() => unknown)[]): Promise<RunningController> {
   const { logger } = config;
   const metrics = createControllerMetrics();
   // Until everything below is up, the HTTP face is live (/healthz) but not ready (/readyz says why).
@@ -56,10 +71,14 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     ? await startHttpServer({
         host: config.listen.host,
         port: config.listen.port,
-        logger: logger.child({ component: 'http' }),
+        logger: logger.child({ server: 'http' }),
         metrics,
         webhookSecret: config.webhookSecret,
-        isReady: () => (notReady ? { ready: false, reason: notReady } : { ready: true }),
+        isReady: () => {
+          // Up, but the newest commit cannot be loaded: the last good one stays in force, and this says why.
+          const reason = notReady ?? controller?.loadFailure();
+          return reason ? { ready: false, reason } : { ready: true };
+        },
         getStatus: () => {
           if (!statusOf) throw new Error(notReady ?? 'starting');
           return statusOf();
@@ -68,12 +87,14 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
         getContent: async (sha256) => controller?.content(sha256),
       })
     : undefined;
+  if (server) started.push(() => server.close());
   const client = await retryWithBackoff(() => connectEtcd(config.etcd), {
     onRetry: (error, attempt, delayMs) => {
       metrics.etcdErrorsTotal.inc({ operation: 'connect' });
       logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; retrying');
     },
   });
+  started.push(() => client.close());
   notReady = 'reading etcd';
   const layout = keyLayout(config.etcdPrefix);
   const store = new EtcdStateStore(client, layout);
@@ -87,9 +108,8 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     onProblem: (key, problem) => logger.warn({ event: 'etcd_value_ignored', key, problem }, 'ignored a malformed etcd value'),
     onConnectionChange: connectionLog.report,
   });
+  started.push(() => informer.close(), () => connectionLog.close(), () => clearTimeout(settleTimer));
   await retryWithBackoff(() => informer.start(), { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
-  notReady = 'opening the git source';
-  const source = await openControllerSource(config.repo, config.branch, config.cacheDir);
   const election = new LeaderElection(store, {
     id: config.id,
     leaseTtlSeconds: config.leaseTtlSeconds,
@@ -121,6 +141,7 @@ export async function runController(config: ControllerConfig): Promise<RunningCo
     loop!.trigger('start');
   });
   election.on('deposed', (reason) => logger.warn({ event: 'deposed', id: config.id, reason }, 'no longer leader'));
+  started.push(() => election.resign(), () => loop!.stop());
   await election.campaign();
   const poll = setInterval(() => loop!.trigger('poll'), config.intervalMs);
   statusOf = async () => fleetStatus(informer.current(), informer.observed(), await readRecentHistory(client, layout, 20));

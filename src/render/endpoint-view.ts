@@ -61,7 +61,7 @@ export class EndpointView extends EventEmitter implements RenderSource {
 
   /** Reads what a render needs, then watches the prefix from the oldest of the reads' revisions. */
   async start(): Promise<void> {
-    const prefixes = [this.layout.vips, this.layout.namings(), `${this.layout.prefix}hosts/`];
+    const prefixes = [this.layout.vips, this.layout.namings(), this.layout.hosts, this.layout.agents, this.layout.lostHosts];
     const [reads, current] = await Promise.all([Promise.all(prefixes.map((prefix) => this.store.getPrefixJson(prefix, anyJson))), this.store.getJson(this.layout.syncCurrent, anyJson)]);
     const entries = new Map(reads.flatMap((read) => [...read.entries]));
     if (current.entry) entries.set(this.layout.syncCurrent, current.entry);

@@ -1,6 +1,14 @@
 // The records a render is made from, as the view last saw them (keys relative to the etcd prefix):
 // vips/<service>, naming/<service>/<host>:<port>, sync/current (the commit in force, for the
-// header and the render gate) and hosts/<host> (which directors exist). Pure: the view feeds it.
+// header and the render gate), hosts/<host> (which directors exist), agents/<host> and lost/<host>
+// (whose agent is gone, and whether the controller moved its replicas). Pure: the view feeds it.
+//
+// In a director's file, an endpoint whose naming entry vanished while its host's agent is gone (a
+// lease that ran out: the agent died, or a partition cut it off from etcd) is kept: the job may well still serve, keepalived
+// health-checks every real server itself, and dropping it would empty the LB for a reason that is
+// not the fleet's. It goes when the agent is back (it registers what is really healthy), when the
+// controller releases the host's replicas to move (lost/<host> rescheduledAt), or when the host
+// leaves the repo. An agent that deregisters on purpose (a drain) is alive, so that entry goes at once.
 //
 // A value that is not a valid record never takes anything away: a key that held a valid record
 // keeps it (the last good value), a new key is left out; either way the problem is kept and
@@ -15,6 +23,8 @@ import { checkToken } from './render-values.js';
 const VIPS = 'vips/';
 const NAMING = 'naming/';
 const HOSTS = 'hosts/';
+const AGENTS = 'agents/';
+const LOST = 'lost/';
 const SYNC_CURRENT = 'sync/current';
 
 export class RenderInputs {
@@ -22,13 +32,19 @@ export class RenderInputs {
   /** service → `host:port` → record */
   private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
   private readonly hosts = new Set<string>();
+  /** Hosts with a live agent record. */
+  private readonly agents = new Set<string>();
+  /** Lost hosts whose replicas the controller released to move elsewhere. */
+  private readonly released = new Set<string>();
+  /** service → `host:port` → a vanished entry, kept while its host's agent is gone. */
+  private readonly vanished = new Map<string, Map<string, NamingRecord>>();
   private syncCommit: string | undefined;
   /** relative key → why its value was not taken */
   private readonly invalid = new Map<string, string>();
 
   /** Whether a change of `key` can change a render. */
   static reads(key: string): boolean {
-    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key === SYNC_CURRENT;
+    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key.startsWith(AGENTS) || key.startsWith(LOST) || key === SYNC_CURRENT;
   }
 
   /** Whether a change of `key` changes what is served (and so the revision a render names). */
@@ -58,9 +74,13 @@ export class RenderInputs {
     if (key === SYNC_CURRENT) this.syncCommit = undefined;
     else if (key.startsWith(VIPS)) this.vips.delete(key.slice(VIPS.length));
     else if (key.startsWith(HOSTS)) this.hosts.delete(key.slice(HOSTS.length));
+    else if (key.startsWith(AGENTS)) this.agents.delete(key.slice(AGENTS.length));
+    else if (key.startsWith(LOST)) this.released.delete(key.slice(LOST.length));
     else if (key.startsWith(NAMING)) {
       const [service, address] = namingParts(key);
       const byAddress = this.endpoints.get(service);
+      const record = byAddress?.get(address);
+      if (record) nested(this.vanished, service).set(address, record);
       byAddress?.delete(address);
       if (byAddress?.size === 0) this.endpoints.delete(service);
     }
@@ -82,7 +102,8 @@ export class RenderInputs {
     for (const name of [...names].sort(compareText)) {
       const vip = this.vips.get(name);
       if (director !== undefined && !vip?.directors.includes(director)) continue;
-      const endpoints = [...(this.endpoints.get(name)?.values() ?? [])]
+      // Only the LB keeps them: keepalived checks its real servers, a DNS zone has no health check.
+      const endpoints = [...(this.endpoints.get(name)?.values() ?? []), ...(director !== undefined ? this.keptEndpoints(name) : [])]
         .map((record) => ({ host: record.host, ip: record.ip, port: record.port, weight: record.weight, job: record.job }))
         .sort(compareEndpoints);
       // A service without a VIP is known only by its endpoints: DNS names them directly.
@@ -99,6 +120,27 @@ export class RenderInputs {
       revision,
       ...(skipped.length > 0 && { skipped }),
     };
+  }
+
+  /** The vanished entries of a service still worth serving: their host's agent is gone, nothing moved them. */
+  private keptEndpoints(service: string): NamingRecord[] {
+    const byAddress = this.vanished.get(service);
+    if (!byAddress) return [];
+    const kept: NamingRecord[] = [];
+    for (const [address, record] of byAddress) {
+      const forget = this.agents.has(record.host) || this.released.has(record.host) || (this.hosts.size > 0 && !this.hosts.has(record.host)) || this.endpoints.get(service)?.has(address);
+      if (forget) byAddress.delete(address);
+      else kept.push(record);
+    }
+    if (byAddress.size === 0) this.vanished.delete(service);
+    return kept;
+  }
+
+  /** How many real servers are served only because their host's agent is gone (see the note above). */
+  get keptRecords(): number {
+    let count = 0;
+    for (const byAddress of this.vanished.values()) count += byAddress.size;
+    return count;
   }
 
   /** Every value not taken, by key. */
@@ -139,6 +181,12 @@ export class RenderInputs {
       const name = key.slice(HOSTS.length);
       if ((value as { name?: unknown } | null)?.name !== name) return `not a Host record named ${JSON.stringify(name)}`;
       this.hosts.add(name);
+    } else if (key.startsWith(AGENTS)) {
+      this.agents.add(key.slice(AGENTS.length));
+    } else if (key.startsWith(LOST)) {
+      const host = key.slice(LOST.length);
+      if ((value as { rescheduledAt?: unknown } | null)?.rescheduledAt !== undefined) this.released.add(host);
+      else this.released.delete(host);
     } else if (key.startsWith(NAMING)) {
       const [service, address] = namingParts(key);
       if (service === '' || address === '') return 'not a key naming/<service>/<host>:<port>';
@@ -154,6 +202,8 @@ export class RenderInputs {
     if (key === SYNC_CURRENT) return this.syncCommit !== undefined;
     if (key.startsWith(VIPS)) return this.vips.has(key.slice(VIPS.length));
     if (key.startsWith(HOSTS)) return this.hosts.has(key.slice(HOSTS.length));
+    if (key.startsWith(AGENTS)) return this.agents.has(key.slice(AGENTS.length));
+    if (key.startsWith(LOST)) return this.released.has(key.slice(LOST.length));
     const [service, address] = namingParts(key);
     return this.endpoints.get(service)?.has(address) ?? false;
   }
@@ -163,9 +213,17 @@ export class RenderInputs {
       ...(this.syncCommit !== undefined ? [SYNC_CURRENT] : []),
       ...[...this.vips.keys()].map((service) => VIPS + service),
       ...[...this.hosts].map((host) => HOSTS + host),
+      ...[...this.agents].map((host) => AGENTS + host),
+      ...[...this.released].map((host) => LOST + host),
       ...[...this.endpoints].flatMap(([service, byAddress]) => [...byAddress.keys()].map((address) => `${NAMING}${service}/${address}`)),
     ];
   }
+}
+
+function nested<T>(map: Map<string, Map<string, T>>, key: string): Map<string, T> {
+  let inner = map.get(key);
+  if (!inner) map.set(key, (inner = new Map()));
+  return inner;
 }
 
 function invalidRecord(record: string, problems: readonly string[]): string {

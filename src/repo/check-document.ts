@@ -1,8 +1,10 @@
 // Checks that need one schema-valid document alone (cached with its blob): tag structure,
-// cron schedules, template variables, duplicate entries inside a job.
+// cron schedules, template variables, duplicate entries inside a job, addresses nothing can reach.
 import { Cron } from 'croner';
 import { parseTag, TagSyntaxError, tagLevelValue } from '../model/tag.js';
-import type { Job } from '../model/types.js';
+import type { Host, Job, Service } from '../model/types.js';
+import { unusableAddress } from './check-addresses.js';
+import { checkJobRuntime } from './check-job-runtime.js';
 import { checkTemplate, jobTemplateVariables } from './check-template.js';
 import type { LoadedDocument } from './parse-file.js';
 
@@ -18,9 +20,32 @@ export function checkDocument(document: LoadedDocument): DocumentProblem[] {
       return checkTag(document.value.tag, ['metadata', 'tag']);
     case 'Job':
       return checkJob(document.value);
+    case 'Host':
+      return checkHost(document.value);
+    case 'Service':
+      return checkService(document.value);
     default:
       return [];
   }
+}
+
+/** A problem when nothing can connect to `ip`; `consequence` says what that breaks. */
+function addressProblems(ip: string, path: readonly (string | number)[], field: string, consequence: string): DocumentProblem[] {
+  const problem = unusableAddress(ip);
+  return problem ? [{ code: 'E_ADDRESS', path, message: `${field} ${ip} ${problem}: ${consequence}` }] : [];
+}
+
+function checkHost(host: Host): DocumentProblem[] {
+  return addressProblems(host.ip, ['spec', 'ip'], 'ip', 'nothing can connect to the host there (naming registers it, LVS and health checks connect to it)');
+}
+
+function checkService(service: Service): DocumentProblem[] {
+  const { vip } = service;
+  if (!vip) return [];
+  return [
+    ...addressProblems(vip.address, ['spec', 'vip', 'address'], 'vip address', 'clients cannot reach a virtual server there'),
+    ...(vip.sorryServer ? addressProblems(vip.sorryServer.address, ['spec', 'vip', 'sorryServer', 'address'], 'sorry server', 'LVS cannot send traffic there') : []),
+  ];
 }
 
 function checkTag(tag: string, path: readonly string[]): DocumentProblem[] {
@@ -55,13 +80,19 @@ function checkJob(job: Job): DocumentProblem[] {
   const files = [...spec.configs.map((config) => config.path), ...spec.dependencies.map((dependency) => dependency.path)];
   problems.push(...findDuplicates(files, ['spec'], 'path', 'file').map((problem) => ({ ...problem, path: filePath(spec, problem.path) })));
   const health = spec.health;
+  const probe = health?.http ? 'http' : 'tcp';
+  const healthHost = health?.http?.host ?? health?.tcp?.host;
+  if (healthHost !== undefined) problems.push(...addressProblems(healthHost, ['spec', 'health', probe, 'host'], 'health check host', 'a check cannot connect there'));
   const healthPort = health?.http?.port ?? health?.tcp?.port;
-  if (healthPort !== undefined && !(healthPort in spec.ports)) {
-    const probe = health?.http ? 'http' : 'tcp';
+  if (healthPort !== undefined && !Object.hasOwn(spec.ports, healthPort)) {
     problems.push({ code: 'E_REF_PORT', path: ['spec', 'health', probe, 'port'], message: `health check port "${healthPort}" is not one of the job's ports (${Object.keys(spec.ports).join(', ') || 'none'})` });
   }
+  problems.push(...checkJobRuntime(job));
   return problems;
 }
+
+/** Croner looks for the next run from here: any fixed time will do, the clock stays out of the loader. */
+const SCHEDULE_REFERENCE = new Date(Date.UTC(2000, 0, 1));
 
 const scheduleProblems = new Map<string, string | undefined>();
 
@@ -70,7 +101,8 @@ function checkSchedule(schedule: string): string | undefined {
   if (scheduleProblems.has(schedule)) return scheduleProblems.get(schedule);
   let problem: string | undefined;
   try {
-    new Cron(schedule);
+    // A date that never comes (30 February) parses, and the task would silently never run.
+    if (new Cron(schedule).nextRun(SCHEDULE_REFERENCE) === null) problem = `cron schedule "${schedule}" never fires (no such date)`;
   } catch (error) {
     problem = `invalid cron schedule "${schedule}": ${(error as Error).message.replace(/^CronPattern: /, '')}`;
   }

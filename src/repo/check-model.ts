@@ -1,34 +1,22 @@
 // Cross-document checks on an assembled model: dangling references, jobs with nowhere to run,
-// port clashes between jobs that can share a host, VIP clashes.
+// port clashes between jobs that can share a host, addresses, services and their VIPs.
 import type { FleetIndex } from '../model/fleet-index.js';
-import type { DocumentOrigin, Host, Job, Model } from '../model/types.js';
+import type { Host, Job, Model } from '../model/types.js';
+import { checkFleetAddresses } from './check-addresses.js';
+import { checkServices, type InvalidDeclaration } from './check-services.js';
 import { jobTemplateVariables, templateLabels } from './check-template.js';
-import type { DocumentPath, PendingFinding, Severity } from './finding.js';
-
-type Report = (origin: DocumentOrigin, path: DocumentPath, code: string, message: string, severity?: Severity) => void;
-
-/** Whether a document of that kind and name exists but failed its schema (already reported). */
-export type InvalidDeclaration = (kind: 'Host' | 'Job', name: string) => boolean;
+import type { DocumentPath, PendingFinding, Report } from './finding.js';
 
 export function checkModel(model: Model, index: FleetIndex, isInvalid: InvalidDeclaration = () => false): PendingFinding[] {
   const findings: PendingFinding[] = [];
   const report: Report = (origin, path, code, message, severity = 'error') =>
     findings.push({ code, severity, message, file: origin.file, docIndex: origin.docIndex, path });
-  checkHosts(model, report);
+  checkFleetAddresses(model, report);
   checkTreeNodes(model, index, isInvalid, report);
   checkJobs(model, index, report);
   checkPortClashes(index, report);
-  checkServices(model, isInvalid, report);
+  checkServices(model, index, isInvalid, report);
   return findings;
-}
-
-function checkHosts(model: Model, report: Report): void {
-  const byIp = new Map<string, Host>();
-  for (const host of model.hosts.values()) {
-    const other = byIp.get(host.ip);
-    if (other) report(host.origin, ['spec', 'ip'], 'E_DUPLICATE_IP', `ip ${host.ip} is also the ip of host ${other.name} (${other.origin.file})`);
-    else byIp.set(host.ip, host);
-  }
 }
 
 function checkTreeNodes(model: Model, index: FleetIndex, isInvalid: InvalidDeclaration, report: Report): void {
@@ -78,7 +66,7 @@ function labelsReadBy(job: Job): readonly { label: string; path: DocumentPath }[
 /** A template that reads `host.labels.X` fails to render on a host without label X: say so now. */
 function checkLabelsInTemplates(job: Job, hosts: readonly Host[], report: Report): void {
   for (const { label, path } of labelsReadBy(job)) {
-    const missing = hosts.filter((host) => !(label in host.labels)).map((host) => host.name);
+    const missing = hosts.filter((host) => !Object.hasOwn(host.labels, label)).map((host) => host.name);
     if (missing.length === 0) continue;
     const names = missing.length > 3 ? `${missing.slice(0, 3).join(', ')} and ${missing.length - 3} more` : missing.join(', ');
     report(job.origin, path, 'E_TEMPLATE_LABEL', `the template reads host.labels.${label}, but host(s) ${names} of the job's tree node have no label "${label}"`);
@@ -123,31 +111,5 @@ function checkPortClashes(index: FleetIndex, report: Report): void {
         report(job.origin, ['spec', 'ports', portName], 'E_PORT_CLASH', `port ${port} clashes with port "${owner.portName}" of job ${owner.job.name} (${owner.job.origin.file}): both can run on ${where}`);
       }
     }
-  }
-}
-
-function checkServices(model: Model, isInvalid: InvalidDeclaration, report: Report): void {
-  const vipOwners = new Map<string, string>();
-  for (const service of model.services.values()) {
-    const job = model.jobs.get(service.job);
-    if (!job) {
-      if (!isInvalid('Job', service.job)) report(service.origin, ['spec', 'job'], 'E_REF_JOB', `unknown job "${service.job}" (no Job document has that name)`);
-    } else if (!(service.port in job.spec.ports)) {
-      const ports = Object.keys(job.spec.ports).join(', ') || 'none';
-      report(service.origin, ['spec', 'port'], 'E_REF_PORT', `job ${job.name} has no port named "${service.port}" (ports: ${ports})`);
-    }
-    service.directors.forEach((name, position) => {
-      if (!model.hosts.has(name) && !isInvalid('Host', name)) report(service.origin, ['spec', 'directors', position], 'E_REF_HOST', `unknown director host "${name}" (no Host document has that name)`);
-    });
-    const vip = service.vip;
-    if (!vip) {
-      if (service.directors.length > 0) report(service.origin, ['spec', 'directors'], 'W_DIRECTORS_WITHOUT_VIP', 'directors are only used with a vip', 'warning');
-      continue;
-    }
-    if (service.directors.length === 0) report(service.origin, ['spec', 'vip'], 'E_VIP_DIRECTORS', 'a vip needs at least one director host in spec.directors');
-    const key = `${vip.address}:${vip.port}/${vip.protocol}`;
-    const owner = vipOwners.get(key);
-    if (owner) report(service.origin, ['spec', 'vip', 'address'], 'E_VIP_CLASH', `vip ${key} is already used by service ${owner}`);
-    else vipOwners.set(key, service.name);
   }
 }

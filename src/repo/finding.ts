@@ -1,4 +1,5 @@
 // A problem found in the repo. Findings are collected, never thrown, so one run reports them all.
+import type { DocumentOrigin } from '../model/types.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -16,6 +17,9 @@ export interface PendingFinding {
   /** Point at the key of the last path segment instead of its value (unknown fields). */
   readonly atKey?: boolean;
 }
+
+/** How a cross-document check reports a finding at a path of a document. */
+export type Report = (origin: DocumentOrigin, path: DocumentPath, code: string, message: string, severity?: Severity) => void;
 
 export interface Finding {
   readonly code: string;

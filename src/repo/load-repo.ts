@@ -5,6 +5,7 @@ import { buildFleetIndex, type FleetIndex } from '../model/fleet-index.js';
 import { DEFAULT_REPO_CONFIG, type Host, type Job, type Model, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
 import { checkModel } from './check-model.js';
 import { checkRepoFiles } from './check-repo-files.js';
+import { checkRepoRoot } from './check-repo-root.js';
 import { FileParser, type FileParserOptions, type FileToLocate } from './file-parser.js';
 import { compareFindings, hasErrors, type Finding, type PendingFinding } from './finding.js';
 import { findFleet } from './fleet-layout.js';
@@ -94,6 +95,7 @@ export class RepoLoader {
     const invalid = new Set(parsedFiles.flatMap(({ parsed }) => parsed.invalidDeclarations));
     pending.push(...checkModel(model, index, (kind, name) => invalid.has(`${kind}/${name}`)));
     pending.push(...(await checkRepoFiles(model, fleet)));
+    pending.push(...checkRepoRoot(parsedFiles));
     located.push(...(await this.locateAll(pending, fleet)));
 
     const documents = parsedFiles.reduce((sum, { parsed }) => sum + parsed.documents.length, 0);

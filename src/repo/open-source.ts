@@ -3,7 +3,8 @@
 import { fileURLToPath } from 'node:url';
 import type { ControllerSource } from './controller-source.js';
 import { LocalBranchSource } from './local-branch-source.js';
-import { redactUrl, RemoteGitSource, type Credentials } from './remote-git-source.js';
+import { redactUrl } from '../util/redact-url.js';
+import { RemoteGitSource, type Credentials } from './remote-git-source.js';
 import { SourceError } from './source.js';
 
 export interface ControllerSourceOptions {

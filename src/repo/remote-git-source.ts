@@ -10,6 +10,7 @@ import { FetchedHeadStore } from './fetched-head-store.js';
 import { GitSource } from './git-source.js';
 import { SourceError, type RepoSnapshot } from './source.js';
 import { writeFileAtomic } from './write-file-atomic.js';
+import { redactUrl } from '../util/redact-url.js';
 
 export interface Credentials {
   readonly username: string;
@@ -164,9 +165,4 @@ export function parseRemoteUrl(address: string): { url: string; credentials?: Cr
   // isomorphic-git appends `/info/refs`: a trailing slash would double it.
   const url = parsed.toString().replace(/\/+$/, '');
   return credentials ? { url, credentials } : { url };
-}
-
-/** The address with any `user:password@` hidden, for messages about an address that was not understood. */
-export function redactUrl(address: string): string {
-  return address.replace(/\/\/[^/@]*@/, '//***@');
 }

@@ -1,7 +1,7 @@
 // The controller's HTTP face: probes, metrics, status (JSON and HTML) and the git webhook.
 // It knows nothing of etcd or git: everything it shows or triggers is injected, so it can be
 // started alone in tests and the controller decides what "ready" and "status" mean.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ControllerStatus } from './controller-status.js';
@@ -11,7 +11,9 @@ import { renderStatusPage, renderStatusUnavailablePage } from './status-page.js'
 import { MAX_WEBHOOK_BODY_BYTES, verifyWebhook, type WebhookEvent } from './webhook-verification.js';
 import { CONTENT_PREFIX, serveContent, type ContentLookup } from './content-route.js';
 
-export { parseListenAddress, ListenAddressError, type ListenAddress } from './listen-address.js';
+import { listenOn } from './listen-address.js';
+
+export { parseListenAddress, HttpServerError, ListenAddressError, type ListenAddress } from './listen-address.js';
 
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
@@ -42,18 +44,6 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-export class HttpServerError extends Error {
-  readonly code = 'E_HTTP_LISTEN';
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    override readonly cause: Error,
-  ) {
-    super(`cannot listen on ${host}:${port}: ${cause.message}`);
-    this.name = 'HttpServerError';
-  }
-}
-
 type Handler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 type Method = 'GET' | 'POST';
 
@@ -66,7 +56,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       else response.destroy();
     });
   });
-  await listen(server, options.host, options.port);
+  await listenOn(server, options.host, options.port);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -83,13 +73,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       return closing;
     },
   };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error) => reject(new HttpServerError(host, port, error)));
-    server.listen(port, host, () => resolve());
-  });
 }
 
 function buildRoutes(options: HttpServerOptions): ReadonlyMap<string, Partial<Record<Method, Handler>>> {

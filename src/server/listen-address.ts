@@ -1,5 +1,6 @@
-// Parses `--listen [HOST]:PORT`, the same shapes Go daemons and Prometheus accept.
-import { isIP } from 'node:net';
+// Parses `--listen [HOST]:PORT`, the same shapes Go daemons and Prometheus accept, and listens there
+// with an error that says why not.
+import { isIP, type Server } from 'node:net';
 
 export interface ListenAddress {
   readonly host: string;
@@ -60,4 +61,45 @@ function parsePort(input: string, text: string): number {
   const port = Number(text);
   if (port > 65535) throw new ListenAddressError(input, `port ${port} is above 65535`);
   return port;
+}
+
+/** Why a server could not listen, said so the person who picked the address can pick another. */
+export class HttpServerError extends Error {
+  readonly code = 'E_HTTP_LISTEN';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    override readonly cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot listen on ${isIP(host) === 6 ? `[${host}]` : host}:${port}: ${listenFailureReason(host, port, cause)}`);
+    this.name = 'HttpServerError';
+  }
+}
+
+function listenFailureReason(host: string, port: number, cause: NodeJS.ErrnoException): string {
+  switch (cause.code) {
+    case 'EADDRINUSE':
+      return 'the address is already in use (another ygg, or another program, listens there)';
+    case 'EACCES':
+      return port < 1024 ? `permission denied (port ${port} is below 1024: that needs root or CAP_NET_BIND_SERVICE)` : 'permission denied';
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the host name "${host}" does not resolve`;
+    default:
+      return cause.message;
+  }
+}
+
+/** `server.listen`, resolving once it listens, or rejecting with an HttpServerError. */
+export function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => reject(new HttpServerError(host, port, error));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }

@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, EtcdPermissionDeniedError } from 'etcd3';
 import { hostGate, retryRecoverable } from './etcd-fault-handling.js';
-import { toStoreError } from './map-etcd-error.js';
-import { StoreError } from './store-errors.js';
+import { redactUrl } from '../util/redact-url.js';
+import { answeredButNotEtcd, describeCause, toStoreError } from './map-etcd-error.js';
+import { EtcdNotEtcdError, StoreError } from './store-errors.js';
 
 export interface EtcdConnectionOptions {
   readonly endpoints: readonly string[];
@@ -50,13 +51,15 @@ function parseEndpoint(text: string): string {
     throw badUrl(text, 'not a URL; expected http(s)://HOST:PORT');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badUrl(text, `scheme must be http or https, not ${url.protocol.slice(0, -1)}`);
-  if (url.username || url.password) throw badUrl(text, 'put credentials in the auth options, not in the URL');
+  if (url.username || url.password) {
+    throw new StoreError('E_ETCD_URL_CREDENTIALS', `bad etcd URL "${redactUrl(text)}": credentials do not belong in the URL (it shows in process lists and logs)`);
+  }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) throw badUrl(text, 'an etcd endpoint has no path, query or fragment');
   return `${url.protocol}//${url.hostname}:${url.port || DEFAULT_PORT}`;
 }
 
 function badUrl(text: string, reason: string): StoreError {
-  return new StoreError('E_ETCD_BAD_URL', `bad etcd URL "${text}": ${reason}`);
+  return new StoreError('E_ETCD_BAD_URL', `bad etcd URL "${redactUrl(text)}": ${reason}`);
 }
 
 export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
@@ -97,7 +100,7 @@ export function createEtcdClient(options: EtcdConnectionOptions): Etcd3 {
 }
 
 /** Creates a client and proves it works with one request, so a bad endpoint, password or CA shows
- * up at start as a typed error (EtcdUnavailableError, EtcdTlsError, EtcdAuthError). */
+ * up at start as a typed error (EtcdUnavailableError, EtcdNotEtcdError, EtcdTlsError, EtcdAuthError). */
 export async function connectEtcd(options: EtcdConnectionOptions): Promise<Etcd3> {
   const client = createEtcdClient(options);
   try {
@@ -109,6 +112,7 @@ export async function connectEtcd(options: EtcdConnectionOptions): Promise<Etcd3
     return client;
   } catch (error) {
     client.close();
+    if (answeredButNotEtcd(error)) throw new EtcdNotEtcdError(describeEndpoints(client), describeCause((error as Error).message), { cause: error });
     throw toStoreError(error, describeEndpoints(client));
   }
 }

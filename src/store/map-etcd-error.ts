@@ -7,9 +7,13 @@ import {
   EtcdInvalidAuthTokenError,
   EtcdPermissionDeniedError,
   GRPCDeadlineExceededError,
+  GRPCInternalError,
   GRPCInvalidArgumentError,
+  GRPCNotImplementedError,
+  GRPCResourceExhastedError,
   GRPCUnauthenticatedError,
   GRPCUnavailableError,
+  GRPCUnknownError,
 } from 'etcd3';
 import { EtcdAuthError, EtcdTlsError, EtcdUnavailableError, StoreError } from './store-errors.js';
 
@@ -41,10 +45,26 @@ export function toStoreError(error: unknown, endpoints: string): unknown {
   return error;
 }
 
+/**
+ * True when a server answered, but not as etcd does: an HTTP/1 server or SSH (grpc-js: "Protocol
+ * error"), an HTTP/2 server that is not gRPC ("Received HTTP status code 404", "Call ended without
+ * gRPC status", or its body read as a gRPC frame of absurd length), or a gRPC server without etcd's
+ * services (UNIMPLEMENTED). Only connectEtcd's first request, a read of one key, asks: later a proxy
+ * in front of etcd may answer so for a moment while etcd restarts, and a large read is legitimate.
+ */
+export function answeredButNotEtcd(error: unknown): boolean {
+  if (error instanceof GRPCNotImplementedError) return true;
+  if (error instanceof GRPCUnavailableError) return /Protocol error/i.test(error.message);
+  if (error instanceof GRPCResourceExhastedError) return /Received message larger than max/i.test(error.message);
+  if (error instanceof GRPCInternalError || error instanceof GRPCUnknownError) return /without gRPC status|Received HTTP status code/i.test(error.message);
+  return false;
+}
+
 /** "14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: "
  * → "connect ECONNREFUSED 127.0.0.1:1". */
 export function describeCause(message: string): string {
-  const lastError = /Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/s.exec(message);
-  if (lastError?.[1]) return lastError[1];
-  return message.replace(/^\w*Error: /, '').replace(/^\d+ [A-Z_]+: /, '').trim() || message;
+  const lastError = /Last error: (?:Error: )?(.*?)\.?\s*(?:Resolution note:.*)?$/s.exec(message)?.[1];
+  const cause = lastError || message.replace(/^\w*Error: /, '').replace(/^\d+ [A-Z_]+: /, '');
+  // grpc-js stamps some causes with the time: "Protocol error (2026-11-28T08:20:10.566Z)"
+  return cause.replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/, '').trim() || message;
 }

@@ -3,7 +3,9 @@
 
 export type StoreErrorCode =
   | 'E_ETCD_BAD_URL'
+  | 'E_ETCD_URL_CREDENTIALS'
   | 'E_ETCD_UNAVAILABLE'
+  | 'E_ETCD_NOT_ETCD'
   | 'E_ETCD_TLS'
   | 'E_ETCD_AUTH'
   | 'E_ETCD_PERMISSION'
@@ -37,6 +39,19 @@ export class EtcdUnavailableError extends StoreError {
   ) {
     super('E_ETCD_UNAVAILABLE', `etcd at ${endpoints} is unreachable: ${reason}`, true, options);
     this.name = 'EtcdUnavailableError';
+  }
+}
+
+/** Something answered at the address, but not etcd's gRPC API (an HTTP or SSH server, the wrong port):
+ * configuration, not weather. */
+export class EtcdNotEtcdError extends StoreError {
+  constructor(
+    readonly endpoints: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('E_ETCD_NOT_ETCD', `the server at ${endpoints} is not etcd: ${reason}`, false, options);
+    this.name = 'EtcdNotEtcdError';
   }
 }
 

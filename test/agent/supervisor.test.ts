@@ -141,8 +141,9 @@ test('a job that exits at once goes CrashLoop with growing delays, never a busy 
   // Each gap is the backoff plus Node's start-up time: never less than the backoff, and growing.
   const gaps = starts.slice(1).map((at, index) => at - starts[index]!);
   const backoffs = [50, 100, 200, 400, 400, 400, 400];
+  // The lower bounds are the growth: comparing gaps with each other instead would compare Node's
+  // start-up times, which vary by hundreds of ms on a loaded machine.
   gaps.forEach((gap, index) => assert.ok(gap >= backoffs[index]! - 5, `gap ${index} (${gap} ms) honours the backoff: ${gaps.join(', ')}`));
-  assert.ok(gaps[3]! > 2 * gaps[0]!, `gaps grow: ${gaps.join(', ')}`);
   await supervisor.stop({ drainMs: 0, termTimeoutMs: 1_000 });
 });
 

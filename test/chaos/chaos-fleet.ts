@@ -18,7 +18,7 @@ import { LogBook, spawnYgg, type YggProcess } from './ygg-process.js';
 
 export const PREFIX = '/ygg/v1';
 /** A fleet that works is up in 5 s on this machine; one that is not up in this long will not come. */
-const BRING_UP_TIMEOUT_MS = 30_000;
+const BRING_UP_TIMEOUT_MS = 20_000;
 export const ALL_HOSTS = [...WEB_HOSTS.map((host) => host.name), DIRECTOR.name];
 
 export interface ChaosFleetOptions {

@@ -19,7 +19,7 @@ export const WEB_HOSTS = [
 ] as const;
 export const DIRECTOR = { name: 'lvs-1', ip: '127.0.0.104' } as const;
 export const JOB = 'echo';
-export const SERVICE = 'chaos.echo';
+const SERVICE = 'chaos.echo';
 
 export interface ChaosRepoOptions {
   /** The job's port on every host (a free one: hosts share it, each on its own address). */

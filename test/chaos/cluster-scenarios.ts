@@ -9,10 +9,10 @@ import { currentRevision, doubledAssignWrites, runScenario, type Scenario } from
 import type { ChaosFleet } from './chaos-fleet.js';
 
 /**
- * etcd's default election timeout is 1 s (randomised up to 2 s after a missed heartbeat): a write
- * through the surviving members must succeed within that and a second of slack.
+ * etcd's default election timeout is 1 s, randomised to under 2 s: a write through the surviving
+ * members must succeed within that, the vote, and slack for a loaded CI machine (2 s measured here).
  */
-const WRITE_RESUME_BUDGET_MS = 3000;
+const WRITE_RESUME_BUDGET_MS = 4000;
 /** How far into a rollout the fault lands: the first batch is deploying. */
 const MID_ROLLOUT_MS = 2500;
 
@@ -37,7 +37,7 @@ export const clusterMemberFaults: Scenario = {
   promise: "3-member etcd, every client given all endpoints: the leader member SIGKILLed mid-rollout, then a follower frozen mid-rollout: writes resume within etcd's election time, no job restarts, no assignment write is lost or doubled, and both rollouts complete.",
   run: (reduced) =>
     runScenario({ name: 'etcd-cluster', reduced, etcdMembers: 3, agentLeaseTtl: '10s' }, async (fleet, log) => {
-      const fromRevision = await currentRevision(fleet);
+      const fromRevision = await currentRevision(fleet.reader);
       const checkResume = (what: string, ms: number) => {
         log.note(`writes resumed ${ms} ms after the ${what}`);
         if (ms > WRITE_RESUME_BUDGET_MS) log.violation(`writes resumed only ${ms} ms after the ${what} (budget ${WRITE_RESUME_BUDGET_MS} ms)`);
@@ -59,7 +59,7 @@ export const clusterMemberFaults: Scenario = {
         await sleep(reduced ? 5000 : 15_000);
         follower.thaw();
       });
-      const doubled = await doubledAssignWrites(fleet, fromRevision);
+      const doubled = await doubledAssignWrites(fleet.reader, fromRevision);
       if (doubled.length > 0) log.violation(`${doubled.length} assignment writes repeated: ${doubled.slice(0, 3).join('; ')}`);
     }),
 };

@@ -13,9 +13,10 @@ const run = promisify(execFile);
 export interface EtcdMember {
   readonly name: string;
   readonly clientUrl: string;
-  readonly pid: () => number | undefined;
   /** SIGKILL; the data stays. */
   kill(): Promise<void>;
+  /** SIGTERM, as an operator stops it; the data stays. */
+  stop(): Promise<void>;
   freeze(): void;
   thaw(): void;
   /** Starts it (again) on its ports and data dir. */
@@ -67,21 +68,22 @@ export async function startEtcdCluster(dir: string, size: 1 | 3): Promise<EtcdCl
       child = started;
       return started;
     };
-    const kill = async () => {
+    const end = async (signal: NodeJS.Signals) => {
       const running = child;
       child = undefined;
       if (!running || running.exitCode !== null || running.signalCode !== null) return;
       const exited = new Promise((resolve) => running.once('exit', resolve));
       running.kill('SIGCONT');
-      running.kill('SIGKILL');
+      running.kill(signal);
       await exited;
     };
+    const kill = () => end('SIGKILL');
     return {
       name: config.name,
       clientUrl,
-      pid: () => child?.pid,
       launch,
       kill,
+      stop: () => end('SIGTERM'),
       freeze: () => child?.kill('SIGSTOP'),
       thaw: () => child?.kill('SIGCONT'),
       start: async () => {
@@ -111,7 +113,7 @@ export async function startEtcdCluster(dir: string, size: 1 | 3): Promise<EtcdCl
     restoreSingle: async (snapshotFile) => {
       if (members.length !== 1) throw new Error('restoreSingle is for a single-member etcd');
       const member = members[0]!;
-      await member.kill();
+      await member.stop();
       const restoredDir = path.join(dir, `${member.name}.restored-${Date.now()}`);
       await run('etcdctl', ['snapshot', 'restore', snapshotFile, '--name', member.name, '--data-dir', restoredDir,
         '--initial-cluster', initialCluster, '--initial-advertise-peer-urls', `http://127.0.0.1:${configs[0]!.peerPort}`], { env: { ...process.env, ETCDCTL_API: '3' } });

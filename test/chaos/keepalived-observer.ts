@@ -10,10 +10,11 @@ import path from 'node:path';
 const SAMPLE_INTERVAL_MS = 50;
 /**
  * A real change reaches the file up to the renderer's max wait (2 s) later, longer while etcd elects
- * a leader (a new instance's naming entry waits for the write), and an instance leaves naming a
+ * a leader (a new instance's naming entry waits for the election, < 2 s, and the client's reconnect,
+ * < 2 s: 5 s was seen once in a rollout across a leader's SIGKILL), and an instance leaves naming a
  * drain (2 s) before its process stops: a sample this close to a change is not judged.
  */
-const JUDGED_AFTER_CHANGE_MS = 5000;
+const JUDGED_AFTER_CHANGE_MS = 8000;
 const JUDGED_BEFORE_CHANGE_MS = 3000;
 
 interface Sample {
@@ -117,7 +118,7 @@ export function realServersOf(text: string): string[] {
 }
 
 /** undefined when keepalived accepts the config; else what it said. An empty file is not a config. */
-export async function checkKeepalived(text: string, copyFile: string): Promise<string | undefined> {
+async function checkKeepalived(text: string, copyFile: string): Promise<string | undefined> {
   if (text.trim() === '') return 'empty keepalived.conf';
   await writeFile(copyFile, text);
   return new Promise((resolve) => {

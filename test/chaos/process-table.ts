@@ -3,7 +3,7 @@
 // process reports about itself. Everything a chaos fleet starts names the fleet's directory in its
 // command line (--root, --repo, --out, --data-dir) or runs inside it (jobs), which is how the suite
 // finds its own processes among the machine's, and how clean-up finds every last one.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { parseStatFields } from '../../src/agent/process-metrics.js';
 
 export interface ProcessInfo {
@@ -72,13 +72,16 @@ export function signalGroupAndProcess(pid: number, signal: NodeJS.Signals): void
 const guarded = new Set<string>();
 let exitHookInstalled = false;
 
-/** Until `release`, an exit of this process (normal, SIGINT, SIGTERM) first SIGKILLs everything under `dir`. */
+/** Until `release`, an exit of this process (normal, SIGINT, SIGTERM) SIGKILLs everything under `dir` and removes it. */
 export function killOnExit(dir: string): { release(): void } {
   guarded.add(dir);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', () => {
-      for (const each of guarded) for (const info of processesUnder(each)) signalGroupAndProcess(info.pid, 'SIGKILL');
+      for (const each of guarded) {
+        for (const info of processesUnder(each)) signalGroupAndProcess(info.pid, 'SIGKILL');
+        rmSync(each, { recursive: true, force: true });
+      }
     });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
   }

@@ -6,6 +6,7 @@ import { realServersOf } from './keepalived-observer.js';
 import { runScenario, type Scenario } from './scenario-run.js';
 import { runYggOnce } from './ygg-process.js';
 
+/** A near miss, a near miss the schema allows, a name the schema does not; the reduced form skips the middle one. */
 const TYPOS = ['lvs-l', 'lvs-01', 'LVS-1'];
 
 export const directorTypo: Scenario = {
@@ -15,7 +16,7 @@ export const directorTypo: Scenario = {
     runScenario({ name: 'director-typo', reduced }, async (fleet, log) => {
       const live = readFileSync(fleet.keepalivedFile);
       const render = (director: string, out: string) => runYggOnce(['render', 'keepalived', '--director', director, '--out', out, '--once', '--etcd', fleet.etcd.endpoints, '--log-level', 'warn']);
-      for (const typo of TYPOS) {
+      for (const typo of reduced ? TYPOS.filter((name) => name !== 'lvs-01') : TYPOS) {
         await log.trial(`--director ${typo}`, async () => {
           const copy = path.join(fleet.dir, 'scratch', `typo-${typo}.conf`);
           writeFileSync(copy, live);

@@ -2,7 +2,7 @@
 // trials (each: the fault, then the wait for convergence, both inside the window where log lines and
 // CPU are counted), collect what the observers saw, and tear everything down whatever happened.
 import { ChaosFleet, PREFIX, type ChaosFleetOptions } from './chaos-fleet.js';
-import { parseJson } from './etcd-reader.js';
+import { parseJson, type EtcdReader } from './etcd-reader.js';
 
 export interface ScenarioRow {
   readonly scenario: string;
@@ -130,22 +130,37 @@ export function zeroGoalFailures(row: ScenarioRow): string[] {
 }
 
 /** The etcd revision now: writes after it are what a scenario checks for doubles. */
-export async function currentRevision(fleet: ChaosFleet): Promise<number> {
-  return (await fleet.reader.range(`${PREFIX}/assign/`)).revision;
+export async function currentRevision(reader: EtcdReader): Promise<number> {
+  return (await reader.range(`${PREFIX}/assign/`)).revision;
 }
 
 /**
  * Assignment writes that repeat the one before on the same key (same spec, same commit): the
  * controller did a write twice, e.g. a restarted or deposed leader redoing a batch.
  */
-export async function doubledAssignWrites(fleet: ChaosFleet, fromRevision: number): Promise<string[]> {
+export async function doubledAssignWrites(reader: EtcdReader, fromRevision: number, prefix = PREFIX): Promise<string[]> {
   const last = new Map<string, string>();
   const doubled: string[] = [];
-  for (const put of await fleet.reader.puts(`${PREFIX}/assign/`, fromRevision)) {
+  for (const put of await reader.puts(`${prefix}/assign/`, fromRevision)) {
     const record = parseJson(put.value) as { specHash?: string; commit?: string; removed?: boolean } | undefined;
     const identity = `${record?.specHash ?? '?'}@${record?.commit ?? '?'}${record?.removed ? ' removed' : ''}`;
-    if (last.get(put.key) === identity) doubled.push(`${put.key.slice(PREFIX.length + 1)} ${identity.slice(0, 12)} at revision ${put.revision}`);
+    if (last.get(put.key) === identity) doubled.push(`${put.key.slice(prefix.length + 1)} ${identity.slice(0, 12)} at revision ${put.revision}`);
     last.set(put.key, identity);
   }
   return doubled;
+}
+
+/** sync/current going back to a commit it had already left: a stale leader's write landed. */
+export async function syncCurrentRegressions(reader: EtcdReader, fromRevision: number, prefix = PREFIX): Promise<string[]> {
+  const left = new Set<string>();
+  let last: string | undefined;
+  const regressions: string[] = [];
+  for (const put of await reader.puts(`${prefix}/sync/current`, fromRevision)) {
+    const sha = (parseJson(put.value) as { commit?: { sha?: string } } | undefined)?.commit?.sha ?? '?';
+    if (sha === last) continue;
+    if (left.has(sha)) regressions.push(`sync/current back to ${sha.slice(0, 8)} at revision ${put.revision}`);
+    if (last !== undefined) left.add(last);
+    last = sha;
+  }
+  return regressions;
 }

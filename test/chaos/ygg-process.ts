@@ -2,7 +2,7 @@
 // SIGKILL or SIGSTOP reaches the whole of it and nothing else), run from the built CLI (bin/ygg.js:
 // node starts it in a fraction of tsx's time, which matters with a dozen processes on two cores).
 // Their log lines go to one shared log book, stamped with the time they arrived.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +23,6 @@ export class LogBook {
     this.entries.push({ atMs, source, text });
   }
 
-  /** Entries that arrived in [fromMs, toMs]. */
-  between(fromMs: number, toMs: number): LogEntry[] {
-    return this.entries.filter((entry) => entry.atMs >= fromMs && entry.atMs <= toMs);
-  }
-
   /** The JSON lines of `source` whose `event` is `event`. */
   events(source: string, event: string): Record<string, unknown>[] {
     const found: Record<string, unknown>[] = [];
@@ -45,12 +40,9 @@ export class LogBook {
 }
 
 export interface YggProcess {
-  readonly source: string;
-  readonly child: ChildProcess;
   readonly pid: number;
   /** Resolves with the exit code (null after a signal) once the process is gone. */
   readonly exited: Promise<number | null>;
-  isRunning(): boolean;
   signal(signal: NodeJS.Signals): void;
   /** SIGKILL to the group; waits for the exit. */
   kill(): Promise<void>;
@@ -85,11 +77,8 @@ export function spawnYgg(source: string, args: readonly string[], book: LogBook)
     }
   };
   return {
-    source,
-    child,
     pid,
     exited,
-    isRunning,
     signal,
     kill: async () => {
       if (!isRunning()) return;

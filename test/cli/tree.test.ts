@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { removeDir, writeFleet } from '../fixtures/small-fleet.js';
 import { runCli } from './run-cli.js';
@@ -44,5 +47,25 @@ describe('ygg tree', () => {
     assert.equal(root.tag, 'cop.acme');
     const cluster = root.children[0].children[0].children[0];
     assert.deepEqual([cluster.tag, cluster.owners, cluster.boundHosts], ['cop.acme_owt.shop_pdl.web_cluster.prod', ['web-ops'], 4]);
+  });
+});
+
+describe('ygg tree on a folder that is no fleet', () => {
+  it('with no YAML at all: the error says so, exit 1', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'ygg-empty-'));
+    after(() => removeDir(empty));
+    const result = await runCli('tree', '--repo', empty);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^ygg\.yaml:1:1: no YAML files here: a fleet repo has ygg\.yaml with a Repo document/m);
+    assert.doesNotMatch(result.stderr, /undefined/);
+  });
+
+  it('with only a Repo document: the tree is empty, said in words', async () => {
+    const bare = writeFleet({ 'hosts.yaml': null, 'tree.yaml': null, 'jobs/frontend.yaml': null, 'jobs/search.yaml': null, 'services.yaml': null });
+    after(() => removeDir(bare));
+    const result = await runCli('tree', '--repo', bare);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'the service tree is empty: the repo declares no TreeNode and no Job');
   });
 });

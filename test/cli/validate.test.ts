@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 import { edit, removeDir, writeFleet } from '../fixtures/small-fleet.js';
@@ -62,6 +65,37 @@ describe('ygg validate', () => {
     assert.equal(lenient.code, 0);
     assert.equal(lenient.stdout, 'tree2.yaml:4:19: warning: selector matches no host');
     assert.equal((await runCli('validate', '--repo', dir, '--strict')).code, 1);
+  });
+});
+
+describe('ygg validate on a folder that is no fleet repo fails', () => {
+  it('no YAML at all: exit 1, not "0 documents in 0 files" and green', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'ygg-empty-'));
+    dirs.push(empty);
+    writeFileSync(path.join(empty, 'README.md'), '# not a fleet\n');
+    const result = await runCli('validate', '--repo', empty);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "ygg.yaml:1:1: no YAML files here: a fleet repo has ygg.yaml with a Repo document (apiVersion: ygg/v1, kind: Repo, spec: {}) at its root and the fleet's documents beside it; is this the fleet's folder?");
+    assert.match(result.stderr, /0 documents in 0 files, 1 error\(s\)/);
+  });
+
+  it('YAML but no ygg.yaml: exit 1, naming what is missing', async () => {
+    const dir = writeFleet({ 'ygg.yaml': null });
+    dirs.push(dir);
+    const result = await runCli('validate', '--repo', dir, '--output', 'json');
+    assert.equal(result.code, 1);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.valid, false);
+    assert.deepEqual(report.findings.map((finding: { code: string; file: string; line: number }) => [finding.code, finding.file, finding.line]), [['E_NO_REPO_CONFIG', 'ygg.yaml', 1]]);
+    assert.match(report.findings[0].message, /^no ygg\.yaml at the repo root: a fleet repo declares itself there with a Repo document/);
+  });
+
+  it('a ygg.yaml without a Repo document: exit 1', async () => {
+    const dir = writeFleet({ 'ygg.yaml': 'apiVersion: ygg/v1\nkind: Host\nmetadata: { name: extra }\nspec: { ip: 10.0.0.99 }\n' });
+    dirs.push(dir);
+    const result = await runCli('validate', '--repo', dir);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, 'ygg.yaml:1:1: ygg.yaml holds no Repo document: put a Repo document (apiVersion: ygg/v1, kind: Repo, spec: {}) in it');
   });
 });
 

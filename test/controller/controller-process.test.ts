@@ -7,6 +7,7 @@ import { FleetView, putsByKey, sleep, spawnController, tempDir, waitUntil, type 
 import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
 import { FRONTEND_HOSTS, frontendAt, jobFile } from '../fixtures/fleet-changes.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
+import { repeatedKeys } from '../fixtures/json-keys.js';
 
 const LEASE_TTL_SECONDS = 2;
 
@@ -69,6 +70,7 @@ describe('ygg controller processes', () => {
     assert.deepEqual(workers.map((record) => record.host.name).sort(), [...FRONTEND_HOSTS]);
     // sync/current can land before the log line is read from ctl-b's stdout: wait for it too.
     await b.waitForLog((line) => line.event === 'reconciled' && line.commit === sha && (line.writes as number) > 0, 'ctl-b logging the writes', 5000);
+    for (const line of [...a.lines, ...b.lines]) assert.deepEqual(repeatedKeys(line), [], `each key once: ${line}`);
   });
 
   test('SIGKILL in the middle of a rollout, then restart: the rollout continues where etcd says, nothing twice, nothing lost', async () => {

@@ -76,9 +76,11 @@ test('the rendered config passes keepalived -t, its state is in status/, and ide
   }
 });
 
-test('an endpoint whose lease is revoked or expires leaves within TTL + debounce', async () => {
+test('an endpoint whose lease is revoked or expires while its agent lives leaves within TTL + debounce', async () => {
   const run = await setup('lease');
   try {
+    // The agents are alive (an endpoint of a host whose agent is gone is kept: see render-inputs).
+    for (const host of ['h3', 'h4']) await client.put(run.layout.agent(host)).value(JSON.stringify({ host }));
     const revoked = client.lease(2, { autoKeepAlive: false });
     await revoked.put(run.layout.naming('web', 'h3', 80)).value(JSON.stringify(namingRecord('h3', '10.0.0.3')));
     const expiring = client.lease(2, { autoKeepAlive: false });

@@ -38,6 +38,8 @@ test('builds sorted RenderData for a director from vips/ and naming/, and follow
     { put: layout.naming('web', 'h9', 81), value: naming('h9', '10.0.0.9', 81) },
     { put: layout.naming('web', 'h9', 80), value: naming('h9', '10.0.0.9', 80) },
     { put: layout.naming('dns-only', 'h1', 53), value: naming('h1', '10.0.0.1', 53) },
+    // their agents are alive: an entry deleted is gone (one of a host whose agent is gone is kept)
+    ...['h1', 'h9', 'h10'].map((host) => ({ put: layout.agent(host), value: { host } })),
   ]);
   await view.start();
   try {

@@ -45,9 +45,40 @@ test('replaceAll forgets keys that are gone, keeps last valid values of keys tha
   inputs.put('vips/web', vipRecord('web', '192.0.2.10', ['lb1']));
   inputs.put('naming/web/h1:80', namingRecord('h1', '10.0.0.1'));
   inputs.put('naming/web/h2:80', namingRecord('h2', '10.0.0.2'));
-  inputs.replaceAll(new Map<string, unknown>([['vips/web', vipRecord('web', '192.0.2.10', ['lb1'])], ['naming/web/h1:80', 'garbage']]), []);
+  // both agents alive: h2's entry really went away (had its agent gone, the entry would be kept)
+  const agents: [string, unknown][] = [['agents/h1', { host: 'h1' }], ['agents/h2', { host: 'h2' }]];
+  inputs.replaceAll(new Map<string, unknown>([['vips/web', vipRecord('web', '192.0.2.10', ['lb1'])], ['naming/web/h1:80', 'garbage'], ...agents]), []);
   const data = inputs.current('lb1', '3');
   assert.deepEqual(data.services[0]!.endpoints.map((endpoint) => endpoint.host), ['h1']);
   assert.equal(inputs.namingRecords, 1);
   assert.deepEqual(data.skipped?.map((entry) => entry.key), ['naming/web/h1:80']);
+});
+
+test('an endpoint whose agent is gone is kept until the agent is back, its replicas are released, or its host leaves the repo; a drain drops it at once', () => {
+  const inputs = new RenderInputs();
+  const ips = () => inputs.current('lb1', '1').services[0]!.endpoints.map((endpoint) => endpoint.ip);
+  inputs.put('vips/web', vipRecord('web', '192.0.2.10', ['lb1']));
+  for (const [name, ip] of [['h1', '10.0.0.1'], ['h2', '10.0.0.2'], ['h3', '10.0.0.3']] as const) {
+    inputs.put(`hosts/${name}`, hostRecord(name, ip));
+    inputs.put(`agents/${name}`, { host: name });
+    inputs.put(`naming/web/${name}:80`, namingRecord(name, ip));
+  }
+  // h1 drains (its agent is alive): gone at once
+  inputs.remove('naming/web/h1:80');
+  assert.deepEqual(ips(), ['10.0.0.2', '10.0.0.3']);
+  // h2's and h3's leases run out (agents dead or cut off): the LB keeps them, keepalived checks them
+  for (const name of ['h2', 'h3']) {
+    inputs.remove(`agents/${name}`);
+    inputs.remove(`naming/web/${name}:80`);
+  }
+  assert.deepEqual(ips(), ['10.0.0.2', '10.0.0.3']);
+  assert.equal(inputs.keptRecords, 2);
+  inputs.put('lost/h2', { host: 'h2', since: 'x' });
+  assert.deepEqual(ips(), ['10.0.0.2', '10.0.0.3'], 'lost, not yet moved');
+  inputs.put('lost/h2', { host: 'h2', since: 'x', rescheduledAt: 'y' });
+  assert.deepEqual(ips(), ['10.0.0.3'], 'its replicas released to move: dropped');
+  inputs.put('agents/h3', { host: 'h3' });
+  assert.deepEqual(ips(), [], 'its agent is back and registers what is healthy');
+  inputs.remove('agents/h3');
+  assert.equal(inputs.keptRecords, 0);
 });

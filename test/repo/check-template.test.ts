@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTemplate } from '../../src/repo/check-template.js';
+import type { Host, Job } from '../../src/model/types.js';
+import { instanceDirs, renderInstance, TemplateRenderError } from '../../src/plan/render-instance.js';
+import { checkTemplate, jobTemplateVariables, templateLabels } from '../../src/repo/check-template.js';
 
 const VARIABLES = { portNames: ['http', 'admin'] };
 const check = (template: string) => checkTemplate(template, VARIABLES);
@@ -117,4 +119,122 @@ test('tags: only the levels the job tag has', () => {
   const variables = { portNames: [], tagLevels: ['cop', 'owt', 'pdl', 'cluster', 'service', 'job'] };
   assert.deepEqual(checkTemplate('{{tags.cluster}}', variables), []);
   assert.deepEqual(checkTemplate('{{tags.servicegroup}}', variables), ['the job\'s tag has no level "servicegroup" in "tags.servicegroup" (levels: cop, owt, pdl, cluster, service, job)']);
+});
+
+test('names from Object.prototype are unknown variables, not a crash', () => {
+  for (const name of ['toString', 'constructor', 'valueOf', 'hasOwnProperty', '__proto__', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__']) {
+    assertOneProblem(`{{${name}}}`, new RegExp(`^unknown template variable "${name}" \\(known: host, job, dirs, tags, ports\\)$`));
+    assertOneProblem(`{{${name}.x}}`, /^unknown template variable/);
+    assertOneProblem(`{{#with ${name}}}x{{/with}}`, /^unknown template variable/);
+  }
+  assertOneProblem('{{host.constructor}}', /^unknown field "constructor" in "host.constructor" \(host has name, ip, labels\)$/);
+  assertOneProblem('{{ports.constructor}}', /^unknown port "constructor"/);
+  assertOneProblem('{{tags.toString}}', /^unknown field "toString"/);
+  assertOneProblem('{{dirs.__proto__}}', /^unknown field "__proto__"/);
+});
+
+test('inside #each and #with, paths are checked against the context the block sets', () => {
+  assertOneProblem('{{#each ports}}{{foo}}{{/each}}', /^"foo" the context here is a single value$/);
+  assertOneProblem('{{#with host}}{{name}} {{nope}}{{/with}}', /^unknown field "nope" in "nope" \(host has name, ip, labels\)$/);
+  assertOneProblem('{{#with host}}{{labels}}{{/with}}', /"labels" is an object: name a label/);
+  assertOneProblem('{{#with ports}}{{grpc}}{{/with}}', /^unknown port "grpc"/);
+  assertOneProblem('{{#each ports}}{{this.x}}{{/each}}', /the context here is a single value/);
+  assert.deepEqual(check('{{#each ports}}{{../host.ip}}:{{this}} {{@key}} {{@index}} {{@first}} {{@last}}{{/each}}'), []);
+  assert.deepEqual(check('{{#with job}}{{name}} {{#with ../host}}{{ip}} {{../../dirs.log}}{{/with}}{{/with}}'), []);
+  assert.deepEqual(check('{{#each host}}{{this}}{{/each}}'), [], 'a record of mixed fields: not checked inside');
+});
+
+test('block params are typed like the context they stand for', () => {
+  assert.deepEqual(check('{{#each ports as |port name|}}{{name}}={{port}} {{/each}}{{#with host as |h|}}{{h.ip}}{{/with}}'), []);
+  assertOneProblem('{{#each ports as |p|}}{{p.x}}{{/each}}', /^"p.x" goes deeper than the variable$/);
+  assertOneProblem('{{#with host as |h|}}{{h.ip}}{{h.nope}}{{/with}}', /^unknown field "nope" in "h.nope"/);
+  assertOneProblem('{{#each ports as |p|}}{{this.p}}{{/each}}', /the context here is a single value/);
+});
+
+test('../ above the template, and @data outside #each, are reported', () => {
+  assertOneProblem('{{../host.ip}}', /^"..\/host.ip" steps above the template's context/);
+  assertOneProblem('{{#if host.ip}}{{../host.ip}}{{/if}}', /steps above/);
+  assertOneProblem('{{#each ports}}{{../../host.ip}}{{/each}}', /steps above/);
+  assertOneProblem('{{@key}}', /^"@key" is only set inside #each$/);
+  assertOneProblem('{{#each ports}}{{@../key}}{{/each}}', /only set inside 2 nested #each/);
+  assertOneProblem('{{@foo}}', /^unknown data variable "@foo"/);
+  assertOneProblem('{{@root.nope}}', /^unknown template variable "@root.nope"/);
+  assert.deepEqual(check('{{@root.host.ip}}{{#each ports}}{{@root.job.name}}{{/each}}'), []);
+});
+
+test('literals, subexpressions and wrong argument counts are reported', () => {
+  assertOneProblem('{{"text"}}', /is a literal/);
+  assertOneProblem('{{5}}', /is a literal/);
+  assertOneProblem('{{true}}', /is a literal/);
+  assertOneProblem('{{#if (host.ip)}}x{{/if}}', /^subexpression "\(host.ip \.\.\.\)" calls a helper/);
+  assertOneProblem('{{#each}}x{{/each}}', /^#each takes exactly one argument, found 0$/);
+  assertOneProblem('{{#if host.ip ports.http}}x{{/if}}', /^#if takes exactly one argument, found 2$/);
+  assertOneProblem('{{#each host.ip}}x{{/each}}', /^#each over "host.ip", a single value, renders nothing/);
+  assertOneProblem('{{this}}', /^"this" is the whole context/);
+  assert.deepEqual(check('{{#if true}}x{{/if}}'), []);
+});
+
+test('a label read only under #if of that label is not required of every host', () => {
+  assert.deepEqual(templateLabels('{{#if host.labels.zone}}zone={{host.labels.zone}}{{/if}}', VARIABLES), []);
+  assert.deepEqual(templateLabels('{{#unless host.labels.zone}}none{{else}}{{host.labels.zone}}{{/unless}}', VARIABLES), []);
+  assert.deepEqual(templateLabels('{{#if host.labels.zone}}{{host.labels.rack}}{{else}}{{host.labels.zone}}{{/if}}', VARIABLES), ['rack', 'zone']);
+  assert.deepEqual(templateLabels('{{#with host}}{{labels.idc}}{{/with}}{{#with host.labels as |l|}}{{l.rack}}{{/with}}', VARIABLES), ['idc', 'rack']);
+});
+
+/** A job and a host that has exactly the labels the template reads, rendered as the agent does. */
+function renderOnHost(template: string): string {
+  const job: Job = {
+    name: 'web',
+    tag: 'cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.web',
+    spec: {
+      version: '1.0.0',
+      artifact: { url: 'https://example.com/a.tar.gz', sha256: '0'.repeat(64) },
+      command: ['bin/web'],
+      env: {},
+      ports: { http: 8080, admin: 8081 },
+      configs: [{ path: 'conf/a', template }],
+      dependencies: [],
+      cron: [],
+      rollout: { maxParallel: 1, minHealthySeconds: 0, autoRevert: true, progressDeadlineSeconds: 60 },
+    },
+    origin: { file: 'jobs/web.yaml', docIndex: 0 },
+  };
+  const labels = Object.fromEntries(templateLabels(template, jobTemplateVariables(job)).map((label) => [label, 'x']));
+  const host: Host = { name: 'web-1', ip: '10.0.0.1', labels, state: 'online', origin: { file: 'hosts.yaml', docIndex: 0 } };
+  return renderInstance(job, host, instanceDirs('/var/lib/ygg', 'web')).configs[0]!.content;
+}
+
+test('the checker agrees with the renderer: what passes renders, what it reports throws', () => {
+  const variables = { portNames: ['http', 'admin'], tagLevels: ['cop', 'owt', 'pdl', 'cluster', 'service', 'job'] };
+  const passing = [
+    '{{#each ports}}{{../host.ip}}:{{this}} {{@key}}{{/each}}',
+    '{{#with host}}{{name}} {{labels.idc}}{{/with}}',
+    '{{#each ports as |port name|}}{{name}}={{port}}{{/each}}',
+    '{{#if host.labels.zone}}{{host.labels.zone}}{{else}}none{{/if}}',
+    '{{@root.tags.cluster}} {{#each host.labels}}{{@key}}={{this}}{{/each}}',
+    '{{#with job}}{{#with ../dirs}}{{log}} {{../../ports.admin}}{{/with}}{{/with}}',
+  ];
+  for (const template of passing) {
+    assert.deepEqual(checkTemplate(template, variables), [], template);
+    assert.doesNotThrow(() => renderOnHost(template), template);
+  }
+  const throwing = [
+    '{{#each ports}}{{foo}}{{/each}}',
+    '{{#with host}}{{nope}}{{/with}}',
+    '{{../host.ip}}',
+    '{{#if host.ip}}{{../job.name}}{{/if}}',
+    '{{@key}}',
+    '{{"text"}}',
+    '{{#each}}x{{/each}}',
+    '{{#if host.ip job.name}}x{{/if}}',
+    '{{#if (host.ip)}}x{{/if}}',
+    '{{#each ports as |p|}}{{this.p}}{{/each}}',
+    '{{#with ports}}{{grpc}}{{/with}}',
+    '{{tags.servicegroup}}',
+    '{{#each ports}}{{#with ../host}}{{../job.name}}{{/with}}{{/each}}',
+  ];
+  for (const template of throwing) {
+    assert.notDeepEqual(checkTemplate(template, variables), [], template);
+    assert.throws(() => renderOnHost(template), TemplateRenderError, template);
+  }
 });

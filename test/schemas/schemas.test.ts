@@ -270,7 +270,7 @@ const GOOD: readonly GoodCase[] = [
   { name: 'a service with an http check, sorry server, UDP and defaults left out', kind: 'Service', doc: mutated('Service', (d) => {
     d.spec.vip = {
       address: '10.1.100.10', port: 53, protocol: 'UDP',
-      check: { http: { path: '/health?deep=1', statusCode: 204 } },
+      check: { http: { path: '/health/deep', statusCode: 204 } },
       sorryServer: { address: '10.1.0.99', port: 8080 },
     };
   }) },
@@ -482,6 +482,10 @@ const BAD: readonly BadCase[] = [
     keyword: 'pattern', instancePath: '/spec/vip/check/http/path' },
   { name: 'http check path not starting with /', kind: 'Service', doc: mutated('Service', (d) => { d.spec.vip.check = { http: { path: 'health' } }; }),
     keyword: 'pattern', instancePath: '/spec/vip/check/http/path' },
+  { name: 'http check path with a query string (the renderer refuses it)', kind: 'Service', doc: mutated('Service', (d) => { d.spec.vip.check = { http: { path: '/health?deep=1' } }; }),
+    keyword: 'pattern', instancePath: '/spec/vip/check/http/path' },
+  { name: 'a service name label longer than 63 characters (DNS, the renderer)', kind: 'Service', doc: mutated('Service', (d) => { d.metadata.name = `xiaomi.${'a'.repeat(64)}.im`; }),
+    keyword: 'pattern', instancePath: '/metadata/name' },
 
   // misc numbers and enums
   { name: 'unknown host state', kind: 'Host', doc: mutated('Host', (d) => { d.spec.state = 'offline'; }),

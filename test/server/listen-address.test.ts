@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ListenAddressError, parseListenAddress } from '../../src/server/listen-address.js';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { HttpServerError, ListenAddressError, listenOn, parseListenAddress } from '../../src/server/listen-address.js';
 
 const valid: [string, string, number][] = [
   ['127.0.0.1:8080', '127.0.0.1', 8080],
@@ -51,3 +52,31 @@ for (const [input, reason] of invalid) {
     );
   });
 }
+
+/** listenOn's failure for `host:port`, asserted to be an HttpServerError. */
+async function listenFailure(host: string, port: number): Promise<HttpServerError> {
+  const server: Server = createServer();
+  try {
+    await listenOn(server, host, port);
+  } catch (error) {
+    assert.ok(error instanceof HttpServerError, String(error));
+    assert.equal(error.code, 'E_HTTP_LISTEN');
+    return error;
+  }
+  server.close();
+  throw new Error(`listening on ${host}:${port} worked`);
+}
+
+test('listenOn says why it cannot listen, in words that point at the fix', async () => {
+  const taken = createServer();
+  await listenOn(taken, '127.0.0.1', 0);
+  const { port } = taken.address() as AddressInfo;
+  try {
+    assert.equal((await listenFailure('127.0.0.1', port)).message, `cannot listen on 127.0.0.1:${port}: the address is already in use (another ygg, or another program, listens there)`);
+  } finally {
+    taken.close();
+  }
+  // TEST-NET-1 (RFC 5737) is never an address of this machine.
+  assert.equal((await listenFailure('192.0.2.1', 7070)).message, 'cannot listen on 192.0.2.1:7070: 192.0.2.1 is not an address of this machine');
+  assert.equal((await listenFailure('no-such-host.invalid', 7070)).message, 'cannot listen on no-such-host.invalid:7070: the host name "no-such-host.invalid" does not resolve');
+});

@@ -1,10 +1,10 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { createAgentMetrics } from '../../agent/agent-metrics.js';
-import { currentTwinRole, keepTwinAlive } from '../../agent/agent-watchdog.js';
+import { currentTwinRole, keepTwinAlive, type Twin, type TwinOptions } from '../../agent/agent-watchdog.js';
 import { HostClaimedError } from '../../agent/host-claim.js';
 import { HostAgent } from '../../agent/host-agent.js';
 import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
@@ -18,7 +18,10 @@ import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
-import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped } from '../service-options.js';
+import { listenOn } from '../../server/listen-address.js';
+import { logCrashesTo } from '../last-resort.js';
+import { packageVersion } from '../package-version.js';
+import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped, withListenHint } from '../service-options.js';
 
 type Values = EtcdFlagValues & {
   host?: string;
@@ -31,7 +34,7 @@ type Values = EtcdFlagValues & {
   'render-keepalived'?: string;
 };
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = packageVersion();
 
 export const agentCommand: Command<Values> = {
   name: 'agent',
@@ -64,12 +67,16 @@ export const agentCommand: Command<Values> = {
     const twinCommand = () => [process.execPath, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)];
     if (currentTwinRole() === 'watchdog') {
       // This process is the twin: it only keeps the agent alive, until the agent stops for good.
-      const twin = await keepTwinAlive({ role: 'watchdog', root: values.root, command: twinCommand });
+      const watchdogLogger = pino({ level, base: { component: 'agent-watchdog', host } });
+      const twin = await keepTwinAlive({ role: 'watchdog', root: values.root, command: twinCommand, onStarted: logTwinStart(watchdogLogger) });
       await untilStopped();
       twin.close();
       return EXIT_OK;
     }
+    // `host` is bound here, once: the agent's own lines and its director role's never repeat it.
+    const leaseTtlSeconds = Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '10s', 'lease-ttl') / 1000));
     const logger = pino({ level, base: { component: 'agent', host } });
+    logCrashesTo(logger);
     let reportConflict: (error: HostClaimedError) => void = () => {};
     const conflict = new Promise<HostClaimedError>((resolve) => (reportConflict = resolve));
     const agent = new HostAgent({
@@ -78,54 +85,46 @@ export const agentCommand: Command<Values> = {
       etcd: connection,
       etcdPrefix: prefix,
       ...(values.controller ? { controllerUrl: values.controller } : {}),
-      leaseTtlSeconds: Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '10s', 'lease-ttl') / 1000)),
+      leaseTtlSeconds,
       agentVersion: AGENT_VERSION,
       logger,
       onFatal: (error) => reportConflict(error),
     });
-    await agent.start();
-    const renderAbort = new AbortController();
-    const director = values['render-keepalived'] ? startDirectorRole(values['render-keepalived'], host, connection, prefix, logger, renderAbort.signal) : undefined;
-    const metrics = createAgentMetrics(async () => {
-      const samples = [];
-      for (const [job, instance] of agent.instancesByJob()) {
-        const pid = instance.pid();
-        if (pid === undefined) continue;
-        try {
-          const sample = await readProcessMetrics(pid);
-          samples.push({ job, ...sample, restarts: instance.status().restarts, healthy: instance.isHealthy(), orphaned: agent.isOrphaned(job) });
-        } catch (error) {
-          if (!(error instanceof ProcessGoneError)) throw error;
-        }
-      }
-      return samples;
-    });
+    const metrics = createAgentMetrics(() => instanceSamples(agent));
     let rendererStatus: (() => RenderStatusRecord) | undefined;
-    void director?.then((running) => {
-      if (running) rendererStatus = () => running.renderer.status;
-    });
-    if (director) registerRenderMetrics(metrics.registry, () => rendererStatus?.());
-    const server = createServer((request, response) => {
-      if (request.url === '/metrics') {
-        void metrics.metrics().then((text) => {
-          response.writeHead(200, { 'content-type': metrics.contentType });
-          response.end(text);
+    const server = createMetricsServer(metrics);
+    // Everything started so far, stopped (newest first) when a later step fails: an agent that cannot
+    // start exits; its jobs keep running for the next one to adopt.
+    const started: (() => unknown)[] = [() => agent.close()];
+    const renderAbort = new AbortController();
+    let director: Promise<RunningRenderer | undefined> | undefined;
+    let twin: Twin | undefined;
+    try {
+      // Listen first: a taken metrics address is refused before any job is adopted.
+      await listenOn(server, metricsAddress.host, metricsAddress.port).catch((error: unknown) => {
+        throw withListenHint(error, 'metrics-listen');
+      });
+      started.push(() => server.close());
+      await agent.start();
+      if (values['render-keepalived']) {
+        const running = startDirectorRole(values['render-keepalived'], host, connection, prefix, logger, renderAbort.signal);
+        director = running;
+        started.push(async () => {
+          renderAbort.abort();
+          await (await running)?.close();
         });
-      } else if (request.url === '/healthz') {
-        response.writeHead(200, { 'content-type': 'text/plain' });
-        response.end('ok\n');
-      } else {
-        response.writeHead(404, { 'content-type': 'text/plain' });
-        response.end('not found\n');
+        registerRenderMetrics(metrics.registry, () => rendererStatus?.());
+        void running.then((renderer) => {
+          if (renderer) rendererStatus = () => renderer.renderer.status;
+        });
       }
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(metricsAddress.port, metricsAddress.host, resolve);
-    });
-    const twin = values['no-watchdog']
-      ? undefined
-      : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onRestart: (role, pid) => logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`) });
+      twin = values['no-watchdog']
+        ? undefined
+        : await keepTwinAlive({ role: 'agent', root: values.root, command: twinCommand, onStarted: logTwinStart(logger) });
+    } catch (error) {
+      for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+      throw error;
+    }
     io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
     const stopped = await Promise.race([untilStopped(), conflict]);
     // Refused as a second agent for the host: the watchdog must not start this one again.
@@ -142,12 +141,53 @@ export const agentCommand: Command<Values> = {
   },
 };
 
+/** A twin started with the agent is expected; one that had to be started again is worth a warning. */
+function logTwinStart(logger: Logger): TwinOptions['onStarted'] {
+  return (role, pid, restart) => {
+    if (restart) logger.warn({ event: 'twin_restarted', role, pid }, `${role} was gone: restarted`);
+    else logger.info({ event: 'twin_started', role, pid }, `${role} started`);
+  };
+}
+
+/** cpu, memory and fd figures of the job processes, for /metrics. */
+async function instanceSamples(agent: HostAgent) {
+  const samples = [];
+  for (const [job, instance] of agent.instancesByJob()) {
+    const pid = instance.pid();
+    if (pid === undefined) continue;
+    try {
+      const sample = await readProcessMetrics(pid);
+      samples.push({ job, ...sample, restarts: instance.status().restarts, healthy: instance.isHealthy(), orphaned: agent.isOrphaned(job) });
+    } catch (error) {
+      if (!(error instanceof ProcessGoneError)) throw error;
+    }
+  }
+  return samples;
+}
+
+function createMetricsServer(metrics: ReturnType<typeof createAgentMetrics>): Server {
+  return createServer((request, response) => {
+    if (request.url === '/metrics') {
+      void metrics.metrics().then((text) => {
+        response.writeHead(200, { 'content-type': metrics.contentType });
+        response.end(text);
+      });
+    } else if (request.url === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end('ok\n');
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('not found\n');
+    }
+  });
+}
+
 /** The director role: render keepalived.conf in this process, coming up even while etcd is down. */
 async function startDirectorRole(target: string, host: string, etcd: EtcdConnectionOptions, prefix: string, logger: Logger, signal: AbortSignal): Promise<RunningRenderer | undefined> {
   const templateText = await readFile(new URL('keepalived.conf.hbs', TEMPLATES_DIR), 'utf8');
   const write = await renderWriteOptions('keepalived', undefined);
   try {
-    const running = await runRenderer({ kind: 'keepalived', etcd, etcdPrefix: prefix, director: host, target, templateText, write, minWaitMs: DEFAULT_MIN_WAIT_MS, maxWaitMs: DEFAULT_MAX_WAIT_MS, logger: logger.child({ component: 'render-keepalived' }) }, signal);
+    const running = await runRenderer({ kind: 'keepalived', etcd, etcdPrefix: prefix, director: host, target, templateText, write, minWaitMs: DEFAULT_MIN_WAIT_MS, maxWaitMs: DEFAULT_MAX_WAIT_MS, logger: logger.child({ renderer: 'keepalived' }) }, signal);
     await running.renderer.start();
     return running;
   } catch (error) {

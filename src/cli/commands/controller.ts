@@ -7,7 +7,8 @@ import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, readSecret, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_OK, UsageError } from '../usage-error.js';
-import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped } from '../service-options.js';
+import { logCrashesTo } from '../last-resort.js';
+import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped, withListenHint } from '../service-options.js';
 
 type Values = EtcdFlagValues & {
   repo?: string;
@@ -48,7 +49,10 @@ export const controllerCommand: Command<Values> = {
     const level = logLevel(values);
     const listen = listenFlag(values.listen, 'listen', '127.0.0.1:7070');
     const webhookSecret = values['webhook-secret-file'] ? readSecret(values['webhook-secret-file'], 'webhook-secret-file') : process.env.YGG_WEBHOOK_SECRET;
+    const intervalMs = parseDurationMs(values.interval ?? '30s', 'interval');
+    const leaseTtlSeconds = Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '15s', 'lease-ttl') / 1000));
     const logger = pino({ level, base: { component: 'controller' } });
+    logCrashesTo(logger);
     if (!webhookSecret) logger.warn({ event: 'webhook_disabled' }, 'no webhook secret: POST /hooks/git answers 401; polling only');
     let running;
     try {
@@ -58,16 +62,17 @@ export const controllerCommand: Command<Values> = {
         cacheDir: values['cache-dir'] ?? path.join(homedir(), '.cache', 'ygg', 'controller'),
         etcd: connection,
         etcdPrefix: prefix,
-        intervalMs: parseDurationMs(values.interval ?? '30s', 'interval'),
+        intervalMs,
         listen,
         ...(webhookSecret ? { webhookSecret } : {}),
         id: values.id ?? `${hostname()}-${process.pid}`,
-        leaseTtlSeconds: Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '15s', 'lease-ttl') / 1000)),
+        leaseTtlSeconds,
         logger,
       });
     } catch (error) {
+      // runController stopped what it had started: the command ends here (exit 2 or 1), at once.
       if (error instanceof SourceError) throw new UsageError(error.message);
-      throw error;
+      throw withListenHint(error, 'listen');
     }
     io.stderr(`ygg controller: following ${values.branch ?? 'main'} of ${values.repo}${running.url ? `, serving ${running.url}` : ''}`);
     await untilStopped();

@@ -7,13 +7,12 @@ import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } fro
 import { DEFAULT_MAX_REMOVED_PERCENT } from '../../render/render-gate.js';
 import { runRenderer } from '../../render/run-renderer.js';
 import { TEMPLATES_DIR } from '../../render/template-dir.js';
-import { StoreError } from '../../store/store-errors.js';
-import { ClusterUnavailableError } from '../cluster.js';
 import type { Command, CommandIo } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 import { renderWriteOptions } from './render-write-options.js';
+import { logCrashesTo } from '../last-resort.js';
 import { LOG_LEVEL_OPTION, logLevel, untilStopped } from '../service-options.js';
 
 type RenderValues = EtcdFlagValues & {
@@ -74,8 +73,9 @@ export const renderCommand: Command<RenderValues> = {
       throw new UsageError(`--template: cannot read ${String(templateFile)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     const write = await renderWriteOptions(kind, values.zone, values.check, values.reload);
-    const logger = pino({ level: logLevel(values), base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
     const { connection, prefix } = etcdConnectionFromFlags(values);
+    const logger = pino({ level: logLevel(values), base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
+    if (!values.once) logCrashesTo(logger);
     const abort = new AbortController();
     const running = await runRenderer(
       {
@@ -95,9 +95,7 @@ export const renderCommand: Command<RenderValues> = {
         maxRemovedPercent,
       },
       abort.signal,
-    ).catch((error: unknown) => {
-      throw error instanceof StoreError ? new ClusterUnavailableError(error.message) : error;
-    });
+    );
     try {
       if (values.once) return outcome(await running.renderer.renderNow(), io);
       await running.renderer.start();

@@ -23,7 +23,8 @@ export const treeCommand: Command<{ repo?: string; ref?: string; match?: string;
     const matches = values.match === undefined ? undefined : compileTagPattern(values.match);
     const selected = matches ? roots.flatMap((root) => prune(root, matches)) : roots;
     if (output === 'json') io.stdout(JSON.stringify(selected, null, 2));
-    else io.stdout(selected.length === 0 ? `no node matches ${values.match}` : renderTree(selected));
+    else if (selected.length > 0) io.stdout(renderTree(selected));
+    else io.stdout(values.match === undefined ? 'the service tree is empty: the repo declares no TreeNode and no Job' : `no node matches ${values.match}`);
     return EXIT_OK;
   },
 };
