@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { createEtcdClient } from '../../src/store/etcd-connection.js';
+import { keyLayout } from '../../src/store/keys.js';
+import type { SyncHistoryRecord } from '../../src/store/records.js';
+import { EtcdStateStore } from '../../src/store/state-store.js';
+import { sharedEtcd, uniquePrefix } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 import { edit, removeDir } from '../fixtures/small-fleet.js';
 import { runCli } from './run-cli.js';
@@ -37,5 +42,29 @@ describe('ygg history', () => {
   it('limits the number of commits', async () => {
     const result = await runCli('history', '--repo', fleet.dir, '--limit', '2');
     assert.equal(result.stdout.split('\n').filter((line) => !line.startsWith(' ')).length, 2);
+  });
+});
+
+describe('ygg history --etcd', () => {
+  it('says "rejected", not "applied", for the audit record of a rejected commit', async () => {
+    const etcd = await sharedEtcd();
+    const prefix = uniquePrefix('history-audit');
+    const layout = keyLayout(prefix);
+    const store = new EtcdStateStore(createEtcdClient({ endpoints: [etcd.url] }), layout);
+    try {
+      const commit = { sha: unbind, author: 'Dave Ops', email: 'dave@example.com', message: 'Take web-b2 out of the web cluster', timestamp: 0 };
+      const audit = (time: string, outcome: SyncHistoryRecord['outcome']): SyncHistoryRecord => ({ commit, time, trigger: 'poll', actions: [], outcome });
+      await store.applyBatch([
+        { put: layout.syncHistory(new Date('2026-01-01T00:00:00Z'), unbind), value: audit('2026-01-01T00:00:00.000Z', 'Rejected') },
+        { put: layout.syncHistory(new Date('2026-01-01T00:01:00Z'), unbind), value: audit('2026-01-01T00:01:00.000Z', 'Synced') },
+      ]);
+      const result = await runCli('history', '--repo', fleet.dir, '--limit', '2', '--etcd', etcd.url, '--etcd-prefix', prefix);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^ {4}rejected 2026-01-01T00:00:00\.000Z \(poll\): 0 action\(s\), Rejected$/m);
+      assert.match(result.stdout, /^ {4}applied 2026-01-01T00:01:00\.000Z \(poll\): 0 action\(s\), Synced$/m);
+    } finally {
+      store.client.close();
+      await etcd.stop();
+    }
   });
 });

@@ -50,7 +50,11 @@ export const historyCommand: Command<Values> = {
       const date = new Date(commit.timestamp * 1000).toISOString().replace('T', ' ').slice(0, 16);
       io.stdout(`${commit.sha.slice(0, 10)}  ${date}  ${commit.author} <${commit.email}>  ${commit.message.split('\n')[0]}`);
       for (const line of summarizeChanges(changes)) io.stdout(`    ${line}`);
-      for (const record of appliedOf(commit.sha)) io.stdout(`    applied ${record.time} (${record.trigger}): ${record.actions.length} action(s), ${record.outcome}${record.note ? ` — ${record.note}` : ''}`);
+      for (const record of appliedOf(commit.sha)) {
+        // A rejected commit's audit record says so: it was refused, not applied.
+        const verb = record.outcome === 'Rejected' ? 'rejected' : 'applied';
+        io.stdout(`    ${verb} ${record.time} (${record.trigger}): ${record.actions.length} action(s), ${record.outcome}${record.note ? ` — ${record.note}` : ''}`);
+      }
     }
     if (audits && values.job === undefined && values.host === undefined) {
       const shown = new Set(entries.map((entry) => entry.commit.sha));
