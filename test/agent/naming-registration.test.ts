@@ -3,7 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Etcd3 } from 'etcd3';
-import { HealthMonitor } from '../../src/agent/health-check.js';
+import { HealthMonitor } from '../../src/agent/health-monitor.js';
 import { NamingRegistration } from '../../src/agent/naming-registration.js';
 import { createEtcdClient } from '../../src/store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../../src/store/keys.js';
