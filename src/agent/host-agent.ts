@@ -10,12 +10,13 @@ import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
 import { isAssignmentEntry } from '../store/record-checks.js';
-import type { AssignmentEntry, AssignmentRecord, StatusRecord } from '../store/records.js';
+import type { AssignmentEntry, AssignmentRecord } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
-import { EtcdStateStore, type SkippedEntry, type WatchEvent, type WatchHandle } from '../store/state-store.js';
+import { EtcdStateStore, type WatchHandle } from '../store/state-store.js';
 import { agentRoot } from './agent-layout.js';
 import { AgentRegistration } from './agent-registration.js';
 import { AssignmentBook } from './assignment-book.js';
+import { AssignmentEvents } from './assignment-events.js';
 import { HostClaimedError, lockAgentRoot } from './host-claim.js';
 import { watchMembership } from './host-membership.js';
 import { CgroupLimiter } from './cgroup-limits.js';
@@ -52,6 +53,7 @@ export class HostAgent {
   private readonly layout: KeyLayout;
   private readonly instances = new Map<string, JobInstance>();
   private readonly book = new AssignmentBook();
+  private readonly events: AssignmentEvents;
   /** One deploy at a time per job; jobs deploy in parallel. */
   private readonly jobQueues = new Map<string, Promise<void>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -70,6 +72,14 @@ export class HostAgent {
   constructor(private readonly options: HostAgentOptions) {
     this.root = agentRoot(options.root);
     this.layout = keyLayout(options.etcdPrefix);
+    this.events = new AssignmentEvents({
+      book: this.book,
+      prefix: this.layout.assignments(options.host),
+      logger: options.logger,
+      runningJobs: () => this.instances.keys(),
+      schedule: (job) => this.schedule(job),
+      reportStatus: (job) => this.reportStatus(job),
+    });
     // One limiter for the agent: "no cgroup v2 here" is said once, not per job.
     this.limiter = new CgroupLimiter({ onWarning: (error) => options.logger.warn({ event: 'cgroup_unavailable', code: error.code, error: error.message }, 'resource limits not applied') });
     this.rotation = startLogRotation({
@@ -155,10 +165,10 @@ export class HostAgent {
     });
     await this.registration.start();
     if (this.abort.signal.aborted) return;
-    this.replaceAssignments(read, false);
+    this.events.replace(read, false);
     const connectionLog = createConnectionLog(logger, { consequence: 'jobs keep running' });
     this.abort.signal.addEventListener('abort', () => connectionLog.close(), { once: true });
-    this.watch = store.watchPrefix<AssignmentEntry>(prefix, read.revision, (event) => this.onAssignmentEvent(event), {
+    this.watch = store.watchPrefix<AssignmentEntry>(prefix, read.revision, (event) => this.events.onEvent(event), {
       check: isAssignmentEntry,
       onConnectionChange: (connected) => {
         connectionLog.report(connected);
@@ -188,52 +198,6 @@ export class HostAgent {
     const lease = this.registration?.lease;
     if (this.naming || !ip || !this.store || !lease) return;
     this.naming = new NamingRegistration({ store: this.store, host: this.options.host, ip, leaseId: lease.id });
-  }
-
-  private onAssignmentEvent(event: WatchEvent<AssignmentEntry>): void {
-    if (event.type === 'resync') {
-      this.replaceAssignments(event, event.reason === 'reset');
-      return;
-    }
-    const job = this.jobOf(event.key);
-    if (event.type === 'put') this.put(job, event.value, false);
-    else this.vanish(job, event.type === 'delete' ? 'its assign key was deleted' : `its assign key holds an invalid value (${event.problem})`);
-  }
-
-  /** A whole read of assign/<host>/: what is there is in force, what is missing or unreadable is orphaned. */
-  private replaceAssignments(read: { entries: ReadonlyMap<string, { value: AssignmentEntry }>; skipped: readonly SkippedEntry[] }, reset: boolean): void {
-    const present = new Set<string>();
-    for (const [key, entry] of read.entries) {
-      present.add(this.jobOf(key));
-      this.put(this.jobOf(key), entry.value, reset);
-    }
-    const invalid = new Map(read.skipped.map((skipped) => [this.jobOf(skipped.key), skipped.problem]));
-    for (const job of new Set([...this.book.jobs(), ...this.instances.keys()])) {
-      if (present.has(job)) continue;
-      const problem = invalid.get(job);
-      this.vanish(job, problem ? `its assign key holds an invalid value (${problem})` : reset ? 'etcd was reset and no longer holds its assign key' : 'its assign key is missing');
-    }
-  }
-
-  private put(job: string, entry: AssignmentEntry, reset: boolean): void {
-    const wasOrphan = this.book.orphan(job);
-    const outcome = this.book.put(job, entry, { ignoreOlder: reset });
-    if (outcome === 'stale') {
-      this.options.logger.warn({ event: 'assignment_stale', job }, 'etcd was reset to an older state: its assignment is older than the one in force; kept running, waiting for the controller');
-      return;
-    }
-    if (wasOrphan) this.options.logger.info({ event: 'assignment_restored', job }, 'assignment back: no longer orphaned');
-    this.schedule(job);
-  }
-
-  private vanish(job: string, reason: string): void {
-    if (!this.book.vanish(job, reason)) return;
-    this.options.logger.warn({ event: 'instance_orphaned', job, reason }, `${job}: ${reason}; keeps running on its last spec until the controller restores or removes it`);
-    this.reportStatus(job);
-  }
-
-  private jobOf(key: string): string {
-    return key.slice(this.layout.assignments(this.options.host).length);
   }
 
   private schedule(job: string): void {
@@ -272,18 +236,9 @@ export class HostAgent {
     await this.deploy(wanted, { adopt: false });
   }
 
-  /** The instance's status, marked orphaned while nothing assigns it. */
-  private withOrphan(job: string, status: StatusRecord): StatusRecord {
-    const orphan = this.book.orphan(job);
-    if (orphan) return { ...status, orphaned: orphan };
-    if (!status.orphaned) return status;
-    const { orphaned: _cleared, ...rest } = status;
-    return rest;
-  }
-
   private reportStatus(job: string): void {
     const instance = this.instances.get(job);
-    if (instance) this.statusWriter.set(job, this.withOrphan(job, instance.status()));
+    if (instance) this.statusWriter.set(job, this.events.withOrphan(job, instance.status()));
   }
 
   /** Prepares the release and (re)starts the instance on it; a failed prepare leaves the old one running. */
@@ -314,7 +269,7 @@ export class HostAgent {
       rendered: prepared.rendered,
       naming: () => this.naming,
       logger,
-      onStatus: (status) => this.statusWriter.set(job, this.withOrphan(job, status)),
+      onStatus: (status) => this.statusWriter.set(job, this.events.withOrphan(job, status)),
       limiter: this.limiter,
       ...(this.options.restartPolicy ? { restartPolicy: this.options.restartPolicy } : {}),
     });
@@ -333,7 +288,7 @@ export class HostAgent {
       if (pid === undefined) continue;
       try {
         const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = await readProcessMetrics(pid);
-        this.statusWriter.set(job, this.withOrphan(job, { ...instance.status(), metrics: { cpuSeconds, rssBytes, openFds, uptimeSeconds } }));
+        this.statusWriter.set(job, this.events.withOrphan(job, { ...instance.status(), metrics: { cpuSeconds, rssBytes, openFds, uptimeSeconds } }));
       } catch (error) {
         if (!(error instanceof ProcessGoneError)) throw error;
       }
