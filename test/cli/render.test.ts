@@ -3,33 +3,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Etcd3 } from 'etcd3';
-import { connectEtcd } from '../../src/store/etcd-connection.js';
+import { test } from 'node:test';
 import { keyLayout } from '../../src/store/keys.js';
 import { EtcdStateStore } from '../../src/store/state-store.js';
-import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { hostRecord, namingRecord, syncCurrentRecord, vipRecord } from '../render/render-records.js';
 import { runCli } from './run-cli.js';
 
 const directory = mkdtempSync(path.join(os.tmpdir(), 'ygg-cli-render-'));
-let etcd: SharedEtcd;
-let client: Etcd3;
-
-before(async () => {
-  etcd = await sharedEtcd();
-  client = await connectEtcd({ endpoints: [etcd.url] });
-});
-
-after(async () => {
-  client.close();
-  await etcd.stop();
-});
+const etcd = useSharedEtcd();
 
 async function fleet(name: string, director: string, hosts: readonly string[], endpoints: number) {
   const prefix = uniquePrefix(name);
   const layout = keyLayout(prefix);
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   await store.applyBatch([
     { put: layout.vip('web'), value: vipRecord('web', '192.0.2.10', [director]) },
     { put: layout.syncCurrent, value: syncCurrentRecord('c1') },

@@ -2,12 +2,12 @@
 // (agents/<host> under a lease; losing the agent is its lease going away). Replicas move off lost
 // hosts only to a host that takes them, at the time lost/<host> says, even across a leader change.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ControllerStatus } from '../../src/server/controller-status.js';
 import { isRemovalRecord } from '../../src/store/record-checks.js';
 import type { AssignmentRecord, LostHostRecord } from '../../src/store/records.js';
 import { FleetView, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController } from '../fixtures/controller-harness.js';
-import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 import { edit, SMALL_FLEET } from '../fixtures/small-fleet.js';
 
@@ -18,16 +18,8 @@ const YGG_YAML = `${SMALL_FLEET['ygg.yaml']}  rescheduleAfterSeconds: ${RESCHEDU
 `;
 
 describe('controller rescheduling', () => {
-  let etcd: SharedEtcd;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    etcd = await sharedEtcd();
-  });
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await etcd.stop();
-  });
+  const etcd = useSharedEtcd();
+  const { cleanups } = etcd;
 
   test('2 of 3 hosts lost: search moves only where a host takes it, at the lost/ time across a leader change; nothing is unassigned without a replacement', async (t) => {
     const prefix = uniquePrefix('reschedule');

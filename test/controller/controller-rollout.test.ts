@@ -2,24 +2,16 @@
 // reports, and the automatic revert of a batch that never gets healthy. Agents are simulated the
 // way real ones behave: a heartbeat under a lease and status records with the specHash they run.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { AssignmentRecord, RolloutRecord } from '../../src/store/records.js';
 import { FleetView, putsByKey, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController, type RecordedEvent } from '../fixtures/controller-harness.js';
-import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { FRONTEND_HOSTS, frontendAt } from '../fixtures/fleet-changes.js';
 import { createGitFleet, type GitFleet } from '../fixtures/git-fleet.js';
 
 describe('controller rollouts', () => {
-  let etcd: SharedEtcd;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    etcd = await sharedEtcd();
-  });
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await etcd.stop();
-  });
+  const etcd = useSharedEtcd();
+  const { cleanups } = etcd;
 
   /** frontend (3 hosts) at 1.0.0 with a fast rollout policy, assigned, and reported healthy long ago. */
   async function setUp(label: string): Promise<{ fleet: GitFleet; view: FleetView; controller: InProcessController; v1: Map<string, AssignmentRecord> }> {

@@ -6,26 +6,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { canonicalJson } from '../../src/plan/canonical-json.js';
 import type { AssignmentRecord, SyncHistoryRecord } from '../../src/store/records.js';
 import { FleetView, putsByKey, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController } from '../fixtures/controller-harness.js';
-import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { BROKEN_SEARCH, FRONTEND_HOSTS, jobFile } from '../fixtures/fleet-changes.js';
 import { createGitFleet, type GitFleet } from '../fixtures/git-fleet.js';
 import { edit, SMALL_FLEET } from '../fixtures/small-fleet.js';
 
 describe('controller on a real etcd and git repo', () => {
-  let etcd: SharedEtcd;
-  const cleanups: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    etcd = await sharedEtcd();
-  });
-  after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await etcd.stop();
-  });
+  const etcd = useSharedEtcd();
+  const { cleanups } = etcd;
 
   /** A fleet repo, a view on a fresh prefix, live agents on the job hosts and a controller following the repo's main branch. */
   async function setUp(label: string): Promise<{ fleet: GitFleet; view: FleetView; controller: InProcessController; firstSha: string }> {

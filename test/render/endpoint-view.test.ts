@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Etcd3 } from 'etcd3';
+import { test } from 'node:test';
 import { EndpointView } from '../../src/render/endpoint-view.js';
-import { connectEtcd } from '../../src/store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../../src/store/keys.js';
 import { EtcdStateStore } from '../../src/store/state-store.js';
-import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { waitFor } from '../store/wait-for.js';
 import { namingRecord as naming, vipRecord } from './render-records.js';
 
-let etcd: SharedEtcd;
-let client: Etcd3;
-
-before(async () => {
-  etcd = await sharedEtcd();
-  client = await connectEtcd({ endpoints: [etcd.url] });
-});
-
-after(async () => {
-  client.close();
-  await etcd.stop();
-});
+const etcd = useSharedEtcd();
 
 async function setup(): Promise<{ layout: KeyLayout; store: EtcdStateStore; view: EndpointView }> {
   const layout = keyLayout(uniquePrefix('view'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   return { layout, store, view: new EndpointView(store, layout) };
 }
 
@@ -56,9 +43,9 @@ test('builds sorted RenderData for a director from vips/ and naming/, and follow
     let changes = 0;
     view.on('changed', () => changes++);
     const before = BigInt(data.revision);
-    await client.delete().key(layout.naming('web', 'h9', 81));
-    await client.put(`${layout.prefix}status/lb1/unrelated`).value('{}');
-    await client.delete().key(layout.vip('api'));
+    await etcd.client.delete().key(layout.naming('web', 'h9', 81));
+    await etcd.client.put(`${layout.prefix}status/lb1/unrelated`).value('{}');
+    await etcd.client.delete().key(layout.vip('api'));
     await waitFor(() => view.current('lb1').services.length === 1, 'the api VIP to go');
     const after = view.current('lb1');
     assert.deepEqual(after.services[0]!.endpoints.map((endpoint) => `${endpoint.ip}:${endpoint.port}`), ['10.0.0.9:80', '10.0.0.10:80']);
@@ -89,10 +76,10 @@ test('identical etcd content gives identical data', async () => {
 
 test('a malformed record is reported and left out', async () => {
   const layout = keyLayout(uniquePrefix('view'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const problems: string[] = [];
   const view = new EndpointView(store, layout, { onProblem: (key) => problems.push(key) });
-  await client.put(layout.naming('web', 'h1', 80)).value('{"ip":1}');
+  await etcd.client.put(layout.naming('web', 'h1', 80)).value('{"ip":1}');
   await view.start();
   try {
     assert.deepEqual(view.current().services, []);

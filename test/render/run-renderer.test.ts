@@ -6,8 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import type { Etcd3 } from 'etcd3';
+import { test } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { keepalivedCheck } from '../../src/render/check-commands.js';
@@ -17,25 +16,14 @@ import { runRenderer, type RunningRenderer } from '../../src/render/run-renderer
 import { connectEtcd } from '../../src/store/etcd-connection.js';
 import { keyLayout, RENDERER_STATUS_NAME, type KeyLayout } from '../../src/store/keys.js';
 import { anyJson, EtcdStateStore, type BatchOp } from '../../src/store/state-store.js';
-import { sharedEtcd, startEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { startEtcd, uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { waitFor } from '../store/wait-for.js';
 import { waitUntil } from '../fixtures/controller-harness.js';
 import { hostRecord, namingRecord, syncCurrentRecord, vipRecord } from './render-records.js';
 
 const TEMPLATE = readFileSync(new URL('../../templates/keepalived.conf.hbs', import.meta.url), 'utf8');
 const directory = mkdtempSync(path.join(os.tmpdir(), 'ygg-run-renderer-'));
-let etcd: SharedEtcd;
-let client: Etcd3;
-
-before(async () => {
-  etcd = await sharedEtcd();
-  client = await connectEtcd({ endpoints: [etcd.url] });
-});
-
-after(async () => {
-  client.close();
-  await etcd.stop();
-});
+const etcd = useSharedEtcd();
 
 /** web (h1-h3) and api (h4, h5) on director lb1, commit c1: what the controller and agents write. */
 function fleetOps(layout: KeyLayout, commit = 'c1'): { controller: BatchOp[]; agents: BatchOp[] } {
@@ -93,7 +81,7 @@ function sleep(ms: number): Promise<void> {
 
 test('etcdctl del --prefix: the file never loses a virtual or real server, from the wipe until agents and controller have put everything back', async () => {
   const layout = keyLayout(uniquePrefix('wipe'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const ops = fleetOps(layout);
   await store.applyBatch([...ops.controller, ...ops.agents]);
   const target = path.join(directory, 'wipe.conf');
@@ -135,7 +123,7 @@ test('etcdctl del --prefix: the file never loses a virtual or real server, from 
 
 test('a renderer restarted onto a wiped etcd leaves the file untouched and reports the hold', async () => {
   const layout = keyLayout(uniquePrefix('restart-wiped'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const ops = fleetOps(layout);
   await store.applyBatch([...ops.controller, ...ops.agents]);
   const target = path.join(directory, 'restart-wiped.conf');
@@ -159,11 +147,11 @@ test('a renderer restarted onto a wiped etcd leaves the file untouched and repor
 
 test('a renderer restarted onto a fresh etcd (revision below the file’s, sync/current and most endpoints missing) holds, then applies once the data is back', async () => {
   const layout = keyLayout(uniquePrefix('fresh'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const ops = fleetOps(layout);
   // push the shared etcd's revision well past what a fresh one will reach in this test
   await store.applyBatch(Array.from({ length: 40 }, (_, index) => ({ put: `${layout.prefix}status/filler/${index}`, value: {} })));
-  for (let index = 0; index < 40; index++) await client.put(`${layout.prefix}status/filler/again`).value(String(index));
+  for (let index = 0; index < 40; index++) await etcd.client.put(`${layout.prefix}status/filler/again`).value(String(index));
   await store.applyBatch([...ops.controller, ...ops.agents]);
   const target = path.join(directory, 'fresh.conf');
   const first = await startRenderer(etcd.url, layout, target);
@@ -198,7 +186,7 @@ test('a renderer restarted onto a fresh etcd (revision below the file’s, sync/
 
 test('a VIP removed by a commit loses its block once sync/current names the new commit; the header names the commit in force', async () => {
   const layout = keyLayout(uniquePrefix('commit'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const ops = fleetOps(layout);
   // api is another director's VIP: the store still holds VIP records after web's goes
   await store.applyBatch([...ops.controller, { put: layout.vip('api'), value: vipRecord('api', '192.0.2.20', ['lb2']) }, ...ops.agents.slice(0, 3)]);
@@ -224,7 +212,7 @@ test('a VIP removed by a commit loses its block once sync/current names the new 
 
 test('most real servers vanishing at once is held, loudly (status, log, metrics), and applied when they come back', async () => {
   const layout = keyLayout(uniquePrefix('mass'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const ops = fleetOps(layout);
   await store.applyBatch([...ops.controller, ...ops.agents]);
   const target = path.join(directory, 'mass.conf');
@@ -261,7 +249,7 @@ test('most real servers vanishing at once is held, loudly (status, log, metrics)
 
 test('invalid naming entries are skipped and counted; the rest renders, and a later valid change still renders', async () => {
   const layout = keyLayout(uniquePrefix('invalid'));
-  const store = new EtcdStateStore(client, layout);
+  const store = new EtcdStateStore(etcd.client, layout);
   const ops = fleetOps(layout);
   await store.applyBatch([...ops.controller, ...ops.agents]);
   const target = path.join(directory, 'invalid.conf');
@@ -275,7 +263,7 @@ test('invalid naming entries are skipped and counted; the rest renders, and a la
       { put: layout.naming('web', 'h9', 8080), value: namingRecord('h9', '10.0.0.9', 8080) },
       { put: layout.naming('web', 'h10', 80), value: { ip: '10.0.0.10' } },
     ]);
-    await client.put(layout.naming('web', 'h11', 80)).value('{not json');
+    await etcd.client.put(layout.naming('web', 'h11', 80)).value('{not json');
     await waitFor(() => run.status().skipped === 5, 'five entries skipped');
     const keys = (run.status().skippedInputs ?? []).map((entry) => entry.key);
     assert.deepEqual(keys.sort(), ['naming/web/h10:80', 'naming/web/h11:80', 'naming/web/h7:80', 'naming/web/h8:80', 'naming/web/h9:8080']);
