@@ -30,7 +30,11 @@ export class AgentRegistration {
   private leaseHandle: LeaseHandle | undefined;
   private watch: WatchHandle | undefined;
   private factsTimer: NodeJS.Timeout | undefined;
-  private registering: Promise<void> | undefined;
+  /** The pass in progress, and whether another was asked for meanwhile. */
+  private ensuring: Promise<void> | undefined;
+  private again = false;
+  /** The lease everything the agent keeps under it was last put back under (onRegistered succeeded). */
+  private registeredLease: string | undefined;
 
   constructor(private readonly options: AgentRegistrationOptions) {}
 
@@ -40,10 +44,10 @@ export class AgentRegistration {
 
   /** Registers (retrying until it works or the host is found taken), then keeps the registration. */
   async start(): Promise<void> {
-    await this.registerWithRetry();
+    await this.ensure();
     if (this.options.signal.aborted) return;
     const key = this.options.layout.agent(this.options.host);
-    const { revision } = await this.options.store.getJson(key, anyJson);
+    const { revision } = await retryWithBackoff(() => this.options.store.getJson(key, anyJson), { signal: this.options.signal, maxMs: 5000 });
     this.watch = this.options.store.watchKey(key, revision, (event) => this.onOwnRecord(event));
     this.factsTimer = setInterval(() => void this.putFacts().catch(() => undefined), this.options.factsIntervalMs);
   }
@@ -55,40 +59,70 @@ export class AgentRegistration {
     this.leaseHandle?.release();
   }
 
-  private registerWithRetry(): Promise<void> {
-    this.registering ??= retryWithBackoff(() => this.register(), {
-      signal: this.options.signal,
-      maxMs: 5000,
-      shouldRetry: (error) => !(error instanceof HostClaimedError) && isRetryable(error),
-      onRetry: (error, attempt, delayMs) => {
-        // etcd being down is said once, by the connection log; each retry is only worth a debug line
-        this.options.logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
-      },
-    })
+  /**
+   * Level-triggered: each pass makes sure there is a live lease, agents/<host> is ours under it, and
+   * what the agent keeps under it was put back since the last reason to doubt it. One pass at a time;
+   * a request during a pass runs one more. Retried with backoff until it works, the agent closes, or
+   * another agent is found holding the host (fatal).
+   */
+  private ensure(): Promise<void> {
+    if (this.ensuring) {
+      this.again = true;
+      return this.ensuring;
+    }
+    this.ensuring = (async () => {
+      do {
+        this.again = false;
+        await retryWithBackoff(() => this.ensureOnce(), {
+          signal: this.options.signal,
+          maxMs: 5000,
+          shouldRetry: (error) => !(error instanceof HostClaimedError) && isRetryable(error),
+          onRetry: (error, attempt, delayMs) => {
+            // etcd being down is said once, by the connection log; each retry is only worth a debug line
+            this.options.logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'agent_register_failed', attempt, retryInMs: delayMs, error: (error as Error).message }, 'cannot register the agent; retrying');
+          },
+        });
+      } while (this.again && !this.options.signal.aborted);
+    })()
       .catch((error: unknown) => {
         if (error instanceof HostClaimedError) this.options.onFatal(error);
         // The caller stops here: refused, or closing.
         throw error;
       })
-      .finally(() => (this.registering = undefined));
-    return this.registering;
+      .finally(() => (this.ensuring = undefined));
+    return this.ensuring;
   }
 
-  private async register(): Promise<void> {
-    const lease = await this.options.store.grantLease(this.options.leaseTtlSeconds);
-    try {
+  private async ensureOnce(): Promise<void> {
+    let lease = this.leaseHandle;
+    if (!lease || lease.lost) {
+      lease = await this.options.store.grantLease(this.options.leaseTtlSeconds);
+      try {
+        await this.claim(lease);
+      } catch (error) {
+        // The next attempt grants another lease: this one must not stay alive (kept alive, it never expires).
+        void lease.revoke().catch(() => undefined);
+        throw error;
+      }
+      this.adopt(lease);
+    } else {
+      const { entry } = await this.options.store.getJson(this.options.layout.agent(this.options.host), anyJson);
+      if (entry?.lease === lease.id && this.registeredLease === lease.id) return;
+      if (!entry) this.options.logger.warn({ event: 'agent_record_vanished' }, 'agents/ record vanished (etcd wiped or edited by hand); registering again');
       await this.claim(lease);
-    } catch (error) {
-      // The next attempt grants another lease: this one must not stay alive (kept alive, it never expires).
-      void lease.revoke().catch(() => undefined);
-      throw error;
     }
-    this.leaseHandle = lease;
     await this.options.onRegistered(lease.id);
+    this.registeredLease = lease.id;
+  }
+
+  /** The lease in force from now on; its loss starts a new pass. */
+  private adopt(lease: LeaseHandle): void {
+    this.leaseHandle = lease;
+    this.registeredLease = undefined;
     lease.onLost(() => {
       if (this.options.signal.aborted || this.leaseHandle !== lease) return;
       this.options.logger.warn({ event: 'lease_lost', lease: lease.id }, 'agent lease lost; re-registering');
-      void this.registerWithRetry().catch(() => undefined);
+      void this.ensure().catch(() => undefined);
     });
   }
 
@@ -108,37 +142,30 @@ export class AgentRegistration {
 
   /**
    * agents/<host> changed under us. Events can be stale (a watch on a member that was frozen replays
-   * history), so the key is read again and judged as it is now: ours → nothing; gone (a wipe, a hand
-   * delete) or left by this process under an older lease → claimed again; another live agent's → fatal.
+   * history), so a pass reads the key again and judges it as it is now: ours → nothing; gone (a wipe,
+   * a hand delete) or left by this process under an older lease → claimed again, and what the agent
+   * keeps under its lease put back (a wipe took that too); another live agent's → fatal.
    */
   private onOwnRecord(event: WatchEvent<unknown>): void {
     const lease = this.leaseHandle;
-    if (!lease || lease.lost || this.options.signal.aborted || this.registering) return;
+    if (!lease || this.options.signal.aborted) return;
     if (event.type === 'put' && event.lease === lease.id) return;
     if (event.type === 'resync' && [...event.entries.values()].some((entry) => entry.lease === lease.id)) return;
-    const key = this.options.layout.agent(this.options.host);
-    this.registering = this.options.store
-      .getJson(key, anyJson)
-      .then(async ({ entry }) => {
-        if (entry?.lease === lease.id || lease.lost) return;
-        if (!entry) this.options.logger.warn({ event: 'agent_record_vanished' }, 'agents/ record vanished (etcd wiped or edited by hand); registering again');
-        await this.claim(lease);
-        await this.options.onRegistered(lease.id);
-      })
-      .catch((error: unknown) => {
-        if (error instanceof HostClaimedError) this.options.onFatal(error);
-        else this.options.logger.warn({ event: 'agent_register_failed', error: (error as Error).message }, 'cannot register the agent again; retrying on the next change');
-      })
-      .finally(() => (this.registering = undefined));
+    this.registeredLease = undefined;
+    void this.ensure().catch(() => undefined);
   }
 
   private facts() {
     return readMachineFacts(this.options.host, this.options.root, this.options.agentVersion, this.options.startedAt);
   }
 
+  /** Fresh facts under the lease; while the registration is in doubt, a pass instead (it writes them). */
   private async putFacts(): Promise<void> {
     const lease = this.leaseHandle;
-    if (!lease || lease.lost) return;
+    if (!lease || lease.lost || this.ensuring || this.registeredLease !== lease.id) {
+      await this.ensure();
+      return;
+    }
     await this.options.store.applyBatch([{ put: this.options.layout.agent(this.options.host), value: await this.facts(), lease: lease.id }]);
   }
 }

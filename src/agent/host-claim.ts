@@ -6,6 +6,7 @@
 // A predecessor that died (SIGKILL, crash) is told apart from a live twin by its (pid, start time)
 // on this machine; on another machine only its lease running out proves it gone.
 import os from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../repo/write-file-atomic.js';
@@ -91,7 +92,7 @@ export async function claimHost(options: ClaimOptions): Promise<void> {
     if (Date.now() >= deadline) throw new HostClaimedError(options.host, holder ? describeHolder(holder) : 'an unreadable agents/ record under a live lease');
     if (!told) options.onWaiting?.(holder ? describeHolder(holder) : 'unknown');
     told = true;
-    await sleep(500, options.signal);
+    await setTimeout(500, undefined, options.signal ? { signal: options.signal } : {}).catch(() => undefined);
   }
 }
 
@@ -107,14 +108,4 @@ function parseHolder(value: Buffer): AgentRecord | undefined {
 function describeHolder(holder: AgentRecord): string {
   const pid = holder.process ? ` pid ${holder.process.pid}` : '';
   return `the agent on ${holder.hostname}${pid}, started ${holder.startedAt}`;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
