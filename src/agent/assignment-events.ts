@@ -26,7 +26,7 @@ export class AssignmentEvents {
 
   onEvent(event: WatchEvent<AssignmentEntry>): void {
     if (event.type === 'resync') {
-      this.replace(event, event.reason === 'reset');
+      this.replace(event, event.reason);
       return;
     }
     const job = this.jobOf(event.key);
@@ -34,12 +34,17 @@ export class AssignmentEvents {
     else this.vanish(job, event.type === 'delete' ? 'its assign key was deleted' : `its assign key holds an invalid value (${event.problem})`);
   }
 
-  /** A whole read of assign/<host>/: what is there is in force, what is missing or unreadable is orphaned. */
-  replace(read: AssignmentRead, reset: boolean): void {
+  /**
+   * A whole read of assign/<host>/: what is there is in force, what is missing or unreadable is
+   * orphaned. The agent's first read and a read after a reset may meet history (etcd restored from an
+   * older backup): a record decided before the one the agent runs is ignored.
+   */
+  replace(read: AssignmentRead, why: 'first' | 'compacted' | 'reset'): void {
+    const reset = why === 'reset';
     const present = new Set<string>();
     for (const [key, entry] of read.entries) {
       present.add(this.jobOf(key));
-      this.put(this.jobOf(key), entry.value, reset);
+      this.put(this.jobOf(key), entry.value, why !== 'compacted');
     }
     const invalid = new Map(read.skipped.map((skipped) => [this.jobOf(skipped.key), skipped.problem]));
     for (const job of new Set([...this.options.book.jobs(), ...this.options.runningJobs()])) {
@@ -58,15 +63,20 @@ export class AssignmentEvents {
     return rest;
   }
 
-  private put(job: string, entry: AssignmentEntry, reset: boolean): void {
+  private put(job: string, entry: AssignmentEntry, ignoreOlder: boolean): void {
     const { book, logger } = this.options;
     const wasOrphan = book.orphan(job);
-    const outcome = book.put(job, entry, { ignoreOlder: reset });
+    const outcome = book.put(job, entry, { ignoreOlder });
     if (outcome === 'stale') {
-      logger.warn({ event: 'assignment_stale', job }, 'etcd was reset to an older state: its assignment is older than the one in force; kept running, waiting for the controller');
+      logger.warn({ event: 'assignment_stale', job }, 'etcd holds an assignment older than the one in force (restored from an older state?); kept running, waiting for the controller');
       return;
     }
     if (wasOrphan) logger.info({ event: 'assignment_restored', job }, 'assignment back: no longer orphaned');
+    // The same decision again (a resync, the first read after adopting) changes nothing to run.
+    if (outcome === 'unchanged') {
+      if (wasOrphan) this.options.reportStatus(job);
+      return;
+    }
     this.options.schedule(job);
   }
 

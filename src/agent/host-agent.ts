@@ -165,7 +165,7 @@ export class HostAgent {
     });
     await this.registration.start();
     if (this.abort.signal.aborted) return;
-    this.events.replace(read, false);
+    this.events.replace(read, 'first');
     const connectionLog = createConnectionLog(logger, { consequence: 'jobs keep running' });
     this.abort.signal.addEventListener('abort', () => connectionLog.close(), { once: true });
     this.watch = store.watchPrefix<AssignmentEntry>(prefix, read.revision, (event) => this.events.onEvent(event), {
