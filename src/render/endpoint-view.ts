@@ -114,9 +114,12 @@ export class EndpointView extends EventEmitter implements RenderSource {
     if (BigInt(event.modRevision) > BigInt(this.storeRevision)) this.storeRevision = event.modRevision;
     const key = this.relative(event.key);
     if (!RenderInputs.reads(key)) return;
+    const version = this.inputs.version;
     if (event.type === 'put') this.report(event.key, this.inputs.put(key, event.value));
     else if (event.type === 'delete') this.inputs.remove(key);
     else this.report(event.key, this.inputs.reject(key, event.problem));
+    // Refreshed agent facts change nothing to render.
+    if (this.inputs.version === version) return;
     if (RenderInputs.serves(key)) this.revision = event.modRevision;
     this.emit('changed');
   }

@@ -39,6 +39,8 @@ export class RenderInputs {
   /** service → `host:port` → a vanished entry, kept while its host's agent is gone. */
   private readonly vanished = new Map<string, Map<string, NamingRecord>>();
   private syncCommit: string | undefined;
+  /** Counts every change a render could see (refreshed agent facts are none). */
+  private changes = 0;
   /** relative key → why its value was not taken */
   private readonly invalid = new Map<string, string>();
 
@@ -50,6 +52,11 @@ export class RenderInputs {
   /** Whether a change of `key` changes what is served (and so the revision a render names). */
   static serves(key: string): boolean {
     return key.startsWith(VIPS) || key.startsWith(NAMING);
+  }
+
+  /** Moves whenever a render could come out different. */
+  get version(): number {
+    return this.changes;
   }
 
   /** A put: returns the problem when the value is not a valid record (and was not taken). */
@@ -65,11 +72,14 @@ export class RenderInputs {
   /** A value that cannot be taken (not JSON, not the record): returns the problem as reported. */
   reject(key: string, problem: string): string {
     const reported = `${problem}; ${this.has(key) ? 'kept the last valid value' : 'left out'}`;
+    // The render reports what it skipped.
+    if (this.invalid.get(key) !== reported) this.changes++;
     this.invalid.set(key, reported);
     return reported;
   }
 
   remove(key: string): void {
+    this.changes++;
     this.invalid.delete(key);
     if (key === SYNC_CURRENT) this.syncCommit = undefined;
     else if (key.startsWith(VIPS)) this.vips.delete(key.slice(VIPS.length));
@@ -80,7 +90,9 @@ export class RenderInputs {
       const [service, address] = namingParts(key);
       const byAddress = this.endpoints.get(service);
       const record = byAddress?.get(address);
-      if (record) nested(this.vanished, service).set(address, record);
+      // A live agent deregistered it (a drain): gone. Without one (a lease that ran out takes agents/
+      // first: etcd deletes a lease's keys in key order), it is kept.
+      if (record && !this.agents.has(record.host)) nested(this.vanished, service).set(address, record);
       byAddress?.delete(address);
       if (byAddress?.size === 0) this.endpoints.delete(service);
     }
@@ -124,16 +136,21 @@ export class RenderInputs {
 
   /** The vanished entries of a service still worth serving: their host's agent is gone, nothing moved them. */
   private keptEndpoints(service: string): NamingRecord[] {
-    const byAddress = this.vanished.get(service);
-    if (!byAddress) return [];
     const kept: NamingRecord[] = [];
-    for (const [address, record] of byAddress) {
-      const forget = this.agents.has(record.host) || this.released.has(record.host) || (this.hosts.size > 0 && !this.hosts.has(record.host)) || this.endpoints.get(service)?.has(address);
-      if (forget) byAddress.delete(address);
-      else kept.push(record);
+    for (const [address, record] of this.vanished.get(service) ?? []) {
+      // Judged, not forgotten: a hosts/ list being rewritten (after a wipe) must not lose them for good.
+      const gone = this.hosts.size > 0 && !this.hosts.has(record.host);
+      if (!gone && !this.agents.has(record.host) && !this.released.has(record.host) && !this.endpoints.get(service)?.has(address)) kept.push(record);
     }
-    if (byAddress.size === 0) this.vanished.delete(service);
     return kept;
+  }
+
+  /** Its agent is back (it registers what is really healthy), or its replicas were released: nothing of the host is kept. */
+  private forgetVanished(host: string): void {
+    for (const [service, byAddress] of this.vanished) {
+      for (const [address, record] of byAddress) if (record.host === host) byAddress.delete(address);
+      if (byAddress.size === 0) this.vanished.delete(service);
+    }
   }
 
   /** How many real servers are served only because their host's agent is gone (see the note above). */
@@ -182,11 +199,19 @@ export class RenderInputs {
       if ((value as { name?: unknown } | null)?.name !== name) return `not a Host record named ${JSON.stringify(name)}`;
       this.hosts.add(name);
     } else if (key.startsWith(AGENTS)) {
-      this.agents.add(key.slice(AGENTS.length));
+      const host = key.slice(AGENTS.length);
+      // Refreshed facts every 30 s are no change to render.
+      if (this.agents.has(host)) return undefined;
+      this.agents.add(host);
+      this.forgetVanished(host);
     } else if (key.startsWith(LOST)) {
       const host = key.slice(LOST.length);
-      if ((value as { rescheduledAt?: unknown } | null)?.rescheduledAt !== undefined) this.released.add(host);
-      else this.released.delete(host);
+      const released = (value as { rescheduledAt?: unknown } | null)?.rescheduledAt !== undefined;
+      if (released === this.released.has(host)) return undefined;
+      if (released) {
+        this.released.add(host);
+        this.forgetVanished(host);
+      } else this.released.delete(host);
     } else if (key.startsWith(NAMING)) {
       const [service, address] = namingParts(key);
       if (service === '' || address === '') return 'not a key naming/<service>/<host>:<port>';
@@ -194,7 +219,9 @@ export class RenderInputs {
       let byAddress = this.endpoints.get(service);
       if (!byAddress) this.endpoints.set(service, (byAddress = new Map()));
       byAddress.set(address, value);
+      this.vanished.get(service)?.delete(address);
     }
+    this.changes++;
     return undefined;
   }
 

@@ -82,3 +82,17 @@ test('an endpoint whose agent is gone is kept until the agent is back, its repli
   inputs.remove('agents/h3');
   assert.equal(inputs.keptRecords, 0);
 });
+
+test('refreshed agent facts and an unchanged lost/ record are no change to render; a new agent or a release is', () => {
+  const inputs = new RenderInputs();
+  inputs.put('agents/h1', { host: 'h1' });
+  const version = inputs.version;
+  inputs.put('agents/h1', { host: 'h1', updatedAt: 'later' });
+  inputs.put('lost/h2', { host: 'h2', since: 'x' });
+  assert.equal(inputs.version, version);
+  inputs.put('lost/h2', { host: 'h2', since: 'x', rescheduledAt: 'y' });
+  assert.ok(inputs.version > version);
+  const released = inputs.version;
+  inputs.put('agents/h3', { host: 'h3' });
+  assert.ok(inputs.version > released);
+});
