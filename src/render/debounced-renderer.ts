@@ -181,6 +181,7 @@ export class DebouncedRenderer {
       declared: format.declaredGroups(data),
       store: { connected: facts.connected, revision: facts.revision, ...(facts.syncCommit !== undefined && { syncCommit: facts.syncCommit }), sourceRecords: format.sourceRecords(facts) },
       recovering: this.recovering,
+      deregistered: (member) => facts.liveAddresses.has(format.memberAddress(member)),
       nouns: format.nouns,
       ...(this.options.allowMassRemoval !== undefined && { allowMassRemoval: this.options.allowMassRemoval }),
       ...(this.options.maxRemovedPercent !== undefined && { maxRemovedPercent: this.options.maxRemovedPercent }),

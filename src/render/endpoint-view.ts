@@ -29,6 +29,8 @@ export interface ViewFacts {
   readonly namingRecords: number;
   /** Directors named by VIP records or hosts/ records. */
   readonly directors: ReadonlySet<string>;
+  /** Addresses of hosts whose agent is alive (see RenderInputs.liveAddresses). */
+  readonly liveAddresses: ReadonlySet<string>;
 }
 
 /** What the debounced renderer needs from a view: data, facts, and a `changed` event. */
@@ -100,6 +102,7 @@ export class EndpointView extends EventEmitter implements RenderSource {
       vipRecords: this.inputs.vipRecords,
       namingRecords: this.inputs.namingRecords,
       directors: this.inputs.knownDirectors(),
+      liveAddresses: this.inputs.liveAddresses(),
     };
   }
 

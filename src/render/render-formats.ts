@@ -14,6 +14,8 @@ export interface RenderFormat {
   /** Groups the data declares: a group removed from the file and not among these may be a commit's doing. */
   declaredGroups(data: RenderData): Set<string>;
   sourceRecords(facts: ViewFacts): number;
+  /** The address of a member as the inventory names it. */
+  memberAddress(member: string): string;
   readonly nouns: GateNouns;
 }
 
@@ -23,6 +25,8 @@ export const KEEPALIVED_FORMAT: RenderFormat = {
   inventory: keepalivedInventory,
   declaredGroups: (data) => new Set(data.services.flatMap((service) => (service.vip ? [virtualServerKey(service.vip.address, service.vip.port, service.vip.protocol)] : []))),
   sourceRecords: (facts) => facts.vipRecords,
+  // `ip port`, as real_server lines name them
+  memberAddress: (member) => member.split(' ')[0]!,
   nouns: KEEPALIVED_NOUNS,
 };
 
@@ -33,6 +37,7 @@ export function dnsFormat(zone: string): RenderFormat {
     inventory: zoneInventory,
     declaredGroups: (data) => new Set(data.services.filter((service) => service.vip !== undefined).map((service) => service.name)),
     sourceRecords: (facts) => facts.vipRecords + facts.namingRecords,
+    memberAddress: (member) => member,
     nouns: { groups: 'names', members: 'addresses' },
   };
 }

@@ -29,8 +29,9 @@
 //    no longer declared (its VIP record is gone, or no longer lists this director) AND sync/current
 //    names a commit other than the file's header: the controller applied a commit since the file
 //    was written, and that commit removed it. The share in b is taken out of the real servers of
-//    the unexplained groups (those of VIPs a commit removed are not at stake). A real server lost
-//    from a group still declared is never explained by a commit: agents deregister it.
+//    the unexplained groups (those of VIPs a commit removed are not at stake). A real server of a
+//    host whose agent is alive is explained too: that agent deregistered it on purpose (a drain, a
+//    failing health check, a commit scaling the job down), the fleet's own reason.
 //
 // Before the rule, the director must be known (checkDirector): an unknown one is an error, and an
 // etcd that knows no director at all (no VIP, no host) is held like a reset.
@@ -65,6 +66,8 @@ export interface GateInput {
   /** Groups the store still declares for this file (keepalived: VIP records serving the director). */
   readonly declared: ReadonlySet<string>;
   readonly store: StoreFacts;
+  /** Members their live agent deregistered on purpose: explained for rule 2. */
+  readonly deregistered?: (member: string) => boolean;
   /** A render was held as a reset (a, b, c) and none was written since: rule 1e. */
   readonly recovering?: boolean;
   readonly allowMassRemoval?: boolean;
@@ -87,10 +90,12 @@ export function judgeRender(input: GateInput): GateVerdict {
   const { reference, proposed, declared, store } = input;
   const nouns = input.nouns ?? KEEPALIVED_NOUNS;
   const commitMoved = store.syncCommit !== undefined && store.syncCommit !== reference.commit;
+  const deregistered = input.deregistered ?? (() => false);
   const lost = [...reference.groups].map(([group, members]) => {
     const kept = proposed.groups.get(group);
-    const removed = kept ? [...members].filter((member) => !kept.has(member)).length : members.size;
-    return { group, removed, gone: !kept, explained: commitMoved && !declared.has(group) };
+    const dropped = [...members].filter((member) => !kept?.has(member));
+    const undeliberate = dropped.filter((member) => !deregistered(member)).length;
+    return { group, removed: dropped.length, undeliberate, gone: !kept, explained: commitMoved && !declared.has(group) };
   });
   const removedMembers = lost.reduce((sum, entry) => sum + entry.removed, 0);
   if (removedMembers > 0) {
@@ -106,7 +111,7 @@ export function judgeRender(input: GateInput): GateVerdict {
   }
   // Out of the real servers meant to stay: those of VIPs a commit removed are not at stake.
   const total = unexplained.reduce((sum, entry) => sum + reference.groups.get(entry.group)!.size, 0);
-  const unexplainedRemoved = unexplained.reduce((sum, entry) => sum + entry.removed, 0);
+  const unexplainedRemoved = unexplained.reduce((sum, entry) => sum + entry.undeliberate, 0);
   const maxPercent = input.maxRemovedPercent ?? DEFAULT_MAX_REMOVED_PERCENT;
   if (unexplainedRemoved * 100 > maxPercent * total) {
     const percent = Math.round((unexplainedRemoved * 100) / total);

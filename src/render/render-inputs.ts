@@ -31,7 +31,8 @@ export class RenderInputs {
   private readonly vips = new Map<string, VipRecord>();
   /** service → `host:port` → record */
   private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
-  private readonly hosts = new Set<string>();
+  /** hosts/<host>: name → the host's IP. */
+  private readonly hosts = new Map<string, string>();
   /** Hosts with a live agent record. */
   private readonly agents = new Set<string>();
   /** Lost hosts whose replicas the controller released to move elsewhere. */
@@ -165,9 +166,23 @@ export class RenderInputs {
     return [...this.invalid].sort(([a], [b]) => compareText(a, b)).map(([key, problem]) => ({ key, problem }));
   }
 
+  /**
+   * The addresses of hosts whose agent is alive. A real server of one of them that leaves the file
+   * was deregistered by its agent on purpose (a drain, a failing health check, a commit scaling the
+   * job down): the fleet's own reason, which the render gate does not hold.
+   */
+  liveAddresses(): Set<string> {
+    const addresses = new Set<string>();
+    for (const host of this.agents) {
+      const ip = this.hosts.get(host);
+      if (ip) addresses.add(ip);
+    }
+    return addresses;
+  }
+
   /** Directors named by a VIP record or by a hosts/ record. */
   knownDirectors(): Set<string> {
-    return new Set([...[...this.vips.values()].flatMap((vip) => vip.directors), ...this.hosts]);
+    return new Set([...[...this.vips.values()].flatMap((vip) => vip.directors), ...this.hosts.keys()]);
   }
 
   get commit(): string | undefined {
@@ -196,8 +211,9 @@ export class RenderInputs {
       this.vips.set(key.slice(VIPS.length), value);
     } else if (key.startsWith(HOSTS)) {
       const name = key.slice(HOSTS.length);
-      if ((value as { name?: unknown } | null)?.name !== name) return `not a Host record named ${JSON.stringify(name)}`;
-      this.hosts.add(name);
+      const record = value as { name?: unknown; ip?: unknown } | null;
+      if (record?.name !== name) return `not a Host record named ${JSON.stringify(name)}`;
+      this.hosts.set(name, typeof record.ip === 'string' ? record.ip : '');
     } else if (key.startsWith(AGENTS)) {
       const host = key.slice(AGENTS.length);
       // Refreshed facts every 30 s are no change to render.
@@ -239,7 +255,7 @@ export class RenderInputs {
     return [
       ...(this.syncCommit !== undefined ? [SYNC_CURRENT] : []),
       ...[...this.vips.keys()].map((service) => VIPS + service),
-      ...[...this.hosts].map((host) => HOSTS + host),
+      ...[...this.hosts.keys()].map((host) => HOSTS + host),
       ...[...this.agents].map((host) => AGENTS + host),
       ...[...this.released].map((host) => LOST + host),
       ...[...this.endpoints].flatMap(([service, byAddress]) => [...byAddress.keys()].map((address) => `${NAMING}${service}/${address}`)),

@@ -150,7 +150,7 @@ test('etcd unreachable: the file stays byte-identical', async () => {
 
 /** The render gate on plain data: a source whose store we can cut off, wipe and move at will. */
 class FakeSource extends EventEmitter implements RenderSource {
-  store: ViewFacts = { connected: true, revision: '10', syncCommit: 'c1', vipRecords: 1, namingRecords: 1, directors: new Set(['lb1']) };
+  store: ViewFacts = { connected: true, revision: '10', syncCommit: 'c1', vipRecords: 1, namingRecords: 1, directors: new Set(['lb1']), liveAddresses: new Set<string>() };
   constructor(public data: RenderData) {
     super();
   }
@@ -180,13 +180,13 @@ test('render gate: fail static when disconnected or wiped, and a lost last real 
   assert.equal(readFileSync(target, 'utf8'), good);
 
   // a wipe: no sync/current, no VIP record, no host
-  source.store = { connected: true, revision: '12', vipRecords: 0, namingRecords: 0, directors: new Set() };
+  source.store = { connected: true, revision: '12', vipRecords: 0, namingRecords: 0, directors: new Set(), liveAddresses: new Set<string>() };
   source.data = { director: 'lb1', revision: '12', services: [] };
   assert.match((await renderer.renderNow()).heldReason ?? '', /no VIP record and no host/);
   assert.equal(readFileSync(target, 'utf8'), good);
 
   // back, same commit, but the job's only real server is missing: still recovering from the wipe
-  source.store = { connected: true, revision: '13', syncCommit: 'c1', vipRecords: 1, namingRecords: 0, directors: new Set(['lb1']) };
+  source.store = { connected: true, revision: '13', syncCommit: 'c1', vipRecords: 1, namingRecords: 0, directors: new Set(['lb1']), liveAddresses: new Set<string>() };
   source.data = empty;
   const recovering = await renderer.renderNow();
   assert.equal(recovering.held, true);

@@ -81,6 +81,15 @@ describe('judgeRender', () => {
     assert.equal(recovering.write ? undefined : recovering.reset, true);
     assert.equal(judge({ proposed, recovering: true, store: { ...healthy, syncCommit: 'c2' } }).write, true);
   });
+
+  it('writes real servers their live agents deregistered (a commit scaling a job down drains them), however many', () => {
+    const scaledDown = inventory({ a: 1, b: 1 });
+    assert.equal(judge({ proposed: scaledDown }).write, false, 'without knowing why: 6 of 8 at once is held');
+    const live = new Set(['m2', 'm3', 'm4']);
+    assert.deepEqual(judge({ proposed: scaledDown, deregistered: (member) => live.has(member) }), { write: true });
+    // agents gone (a wipe, a partition): not deregistered on purpose, still held
+    assert.equal(judge({ proposed: scaledDown, deregistered: () => false }).write, false);
+  });
 });
 
 describe('checkDirector', () => {
