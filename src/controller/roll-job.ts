@@ -140,12 +140,16 @@ export function rollJob(input: JobInput): JobStep {
   const startedAtMs = Date.parse(tracked.startedAt) || 0;
   const assignedAt = (host: string) => Date.parse(input.current.get(host)!.record.assignedAt);
   const rolled = atDesired.filter((host) => assignedAt(host) >= startedAtMs);
-  // The current batch: instances moved to the new spec that have not been healthy long enough.
+  // The current batch: instances moved to the new spec that have not been healthy long enough, as
+  // their agents last said (an agent gone for a moment does not unsettle what it reported).
+  const reported = (host: string) => input.statuses?.get(host);
   const unsettled = rolled.filter((host) => {
-    const status = statusOf(host);
+    const status = reported(host);
     return !(isInstanceUp(status, desiredHash(host), input.hasHealthCheck) && input.nowMs - Date.parse(status!.since) >= minHealthyMs);
   });
-  const late = unsettled.filter((host) => input.nowMs - assignedAt(host) > deadlineMs);
+  // A host whose agent is gone cannot show its instance healthy: it holds the rollout, never fails it
+  // (failing would revert, and so restart, every instance already rolled on the live hosts).
+  const late = unsettled.filter((host) => !input.lost.has(host) && input.nowMs - assignedAt(host) > deadlineMs);
   if (late.length > 0) {
     const failed: RolloutRecord = {
       ...tracked,
@@ -164,7 +168,7 @@ export function rollJob(input: JobInput): JobStep {
   if (unsettled.length > 0) {
     const wake = Math.min(
       ...unsettled.map((host) => {
-        const status = statusOf(host);
+        const status = reported(host);
         const settlesAt = isInstanceUp(status, desiredHash(host), input.hasHealthCheck) ? Date.parse(status!.since) + minHealthyMs : Infinity;
         return Math.min(settlesAt, assignedAt(host) + deadlineMs + 1);
       }),

@@ -833,3 +833,17 @@ test('a host assigned in the step that completes a rollout leaves the job Progre
     healthy: 3,
   } satisfies JobStep);
 });
+
+test('a rolled host whose agent is gone for a moment neither unsettles its batch nor fails the rollout: it holds it', () => {
+  const settled = statuses({ ...V1_HEALTHY, h1: statusRecord(hashOf(V2, 'h1'), 'Healthy', T0 + 5_000), h2: statusRecord(hashOf(V2, 'h2'), 'Healthy', T0 + 5_000) });
+  // The first batch settled long ago; h1's agent restarts: the next batch goes on as before.
+  const onward = rollJob(midRollout({ h1: T0, h2: T0 }, { statuses: settled, lost: new Set(['h1']), nowMs: T0 + DEADLINE_MS * 3 }));
+  assert.equal(onward.rollout, undefined);
+  assert.deepEqual(summary(onward), ['update h3', 'update h4']);
+  // A batch that never got healthy on a host whose agent is gone, long past its deadline: held, nothing reverted.
+  const starting = statuses({ ...V1_HEALTHY, h1: statusRecord(hashOf(V2, 'h1'), 'Starting', T0 + 1_000), h2: statusRecord(hashOf(V2, 'h2'), 'Healthy', T0 + 5_000) });
+  const held = rollJob(midRollout({ h1: T0, h2: T0 }, { statuses: starting, lost: new Set(['h1']), nowMs: T0 + DEADLINE_MS * 3 }));
+  assert.equal(held.rollout, undefined, 'not Failed');
+  assert.deepEqual(held.changes, []);
+  assert.equal(held.rolling, true);
+});
