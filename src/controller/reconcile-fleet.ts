@@ -67,8 +67,16 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const current = assignmentsByJob(observed);
   const statuses = statusesByJob(observed);
   const removals = removalsByJob(observed);
-  // Only replicas jobs look at where they ran before: build those lists on demand.
-  const previous = { get: (job: string) => (current.has(job) ? [...current.get(job)!.keys()].sort() : undefined) };
+  // Only replicas jobs look at where they ran before: build those lists on demand. Where an agent
+  // still reports the job and no removal is under way counts too: after an etcd wipe or a hand delete
+  // the replicas stay where they run instead of being placed afresh (and moved).
+  const previous = {
+    get: (job: string) => {
+      const reporting = [...(statuses.get(job)?.keys() ?? [])].filter((host) => !removals.get(job)?.has(host));
+      const hosts = new Set([...(current.get(job)?.keys() ?? []), ...reporting]);
+      return hosts.size > 0 ? [...hosts].sort() : undefined;
+    },
+  };
   const lostHosts = rescheduleLostHosts({ model, observed, layout, nowMs });
   const placement = placeInstances(model, input.index, previous, lostHosts);
 

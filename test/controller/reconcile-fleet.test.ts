@@ -744,3 +744,14 @@ test('a rollouts/<job> record of a job neither in the repo nor assigned anywhere
   assert.deepEqual(out.actions, []);
   assert.deepEqual([...out.jobs.keys()], ['api', 'worker']);
 });
+
+test('after a wipe, replicas stay where agents still report them: assigned back there, not placed afresh and moved', () => {
+  const elsewhere = ['lg-2', 'zw-1'];
+  assert.notDeepEqual(elsewhere, WORKER_HOSTS);
+  const reported = new Map(elsewhere.map((name) => [name, new Map([['worker', statusRecord(hashOf(WORKER, name), 'Running', T0)]])]));
+  const wiped = { ...EMPTY_OBSERVED, statuses: reported, liveAgents: new Set(HOST_NAMES) };
+  const out = reconcile(fleet(), wiped, { nowMs: LATER });
+  assert.deepEqual(out.placement.get('worker'), elsewhere);
+  const workerOps = out.ops.filter((op) => keyOf(op).endsWith('/worker'));
+  assert.deepEqual(workerOps, elsewhere.map((name) => ({ put: assignKey(name, 'worker'), value: recordOf(WORKER, name, 'c1', LATER) })));
+});
