@@ -9,7 +9,8 @@ bash scripts/preflight.sh
 ygg() { node bin/ygg.js "$@"; }
 step() { printf '\n\033[1m$ ygg %s\033[0m\n' "$*"; }
 
-[ -f dist/cli/main.js ] || npm run build --silent
+# A dist/ older than the sources (or from before a module existed) would run yesterday's code.
+[ -f dist/cli/process-entry.js ] && [ -z "$(find src -name '*.ts' -newer dist/cli/process-entry.js | head -1)" ] || npm run build --silent
 
 step validate --repo example-repo
 ygg validate --repo example-repo

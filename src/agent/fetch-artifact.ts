@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { redactUrl } from '../util/redact-url.js';
 import { assertDigest } from './agent-layout.js';
 import { readJsonFile } from './read-json-file.js';
 
@@ -222,17 +223,4 @@ async function writeStamp(file: string, sha256: string): Promise<void> {
   const stat = await fs.stat(file);
   const stamp: VerifiedStamp = { sha256, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino };
   await fs.writeFile(stampPath(file), `${JSON.stringify(stamp)}\n`);
-}
-
-/** URLs end up in status and logs: credentials in them must not. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '***';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

@@ -6,7 +6,7 @@ import type { Host, Job, Model, Service } from '../model/types.js';
 import { canonicalJson } from '../plan/canonical-json.js';
 import { placeInstances, type Placement } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
-import type { CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../store/records.js';
+import type { CommitRef, RolloutRecord, VipRecord } from '../store/records.js';
 import { assignmentsByJob, removalsByJob, statusesByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
 import { removalRecord, settleRemovals } from './removal-records.js';
 import { rescheduleLostHosts, type LostIdc } from './reschedule-lost-hosts.js';
@@ -114,7 +114,7 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
       hasHealthCheck: job?.spec.health !== undefined,
       desired,
       current: currentHosts,
-      statuses: collectStatuses(observed, jobName, [...desired.keys()]),
+      statuses: statuses.get(jobName),
       lost: lostHosts.lost,
       rollout,
       jobSpecHash,
@@ -202,15 +202,6 @@ class Writes {
   note(action: AuditAction): void {
     this.opActions[this.opActions.length - 1]?.push(action);
   }
-}
-
-function collectStatuses(observed: ObservedState, job: string, hosts: readonly string[]): Map<string, StatusRecord> {
-  const statuses = new Map<string, StatusRecord>();
-  for (const host of hosts) {
-    const status = observed.statuses.get(host)?.get(job);
-    if (status) statuses.set(host, status);
-  }
-  return statuses;
 }
 
 function applyChange(change: InstanceChange, job: string, input: ReconcileInput, writes: Writes): void {

@@ -6,7 +6,7 @@
 // lives in lost/<host>, so a new leader neither restarts it nor forgets which hosts already moved.
 // Pure: the time comes in, the lost/ writes go out.
 import type { Model } from '../model/types.js';
-import type { LostHosts } from '../plan/place-instances.js';
+import { IDC_LABEL, type LostHosts } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
 import type { LostHostRecord } from '../store/records.js';
 import type { ObservedState } from './observed-state.js';
@@ -45,7 +45,6 @@ export interface RescheduleInput {
   readonly nowMs: number;
 }
 
-const IDC_LABEL = 'idc';
 
 export function rescheduleLostHosts({ model, observed, layout, nowMs }: RescheduleInput): RescheduleDecision {
   const isLive = (host: string) => observed.liveAgents.has(host);

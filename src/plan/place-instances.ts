@@ -6,8 +6,10 @@ import type { Host, Job, Model, TreeNode } from '../model/types.js';
 /** Job name → the names of the hosts it runs on, sorted. */
 export type Placement = ReadonlyMap<string, readonly string[]>;
 
+/** The label that names a host's data center: replicas spread across it first; partitions are judged by it. */
+export const IDC_LABEL = 'idc';
 /** Replicas are spread across these labels, the first one first. */
-const SPREAD_LABELS = ['idc', 'rack'] as const;
+const SPREAD_LABELS = [IDC_LABEL, 'rack'] as const;
 
 /** 32-bit FNV-1a: a cheap, well-mixed hash, so each job ranks hosts in its own order. */
 function fnv1a(text: string): number {
