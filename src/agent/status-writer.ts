@@ -15,6 +15,7 @@ export class StatusWriter {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failures = 0;
+  private closed = false;
 
   constructor(
     private readonly host: string,
@@ -33,12 +34,15 @@ export class StatusWriter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.timer);
+    this.timer = undefined;
     await this.flushing;
   }
 
   private schedule(delayMs: number): void {
-    if (this.timer) return;
+    // Closed: a flush that failed while closing must not retry for ever against a closed client.
+    if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
