@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AUTH_PASSWORD, AUTH_USER, startEtcdWithAuth } from '../fixtures/etcd-auth.js';
-import { freePort, sharedEtcd, uniquePrefix, type EtcdServer } from '../fixtures/etcd-server.js';
+import { freePort, uniquePrefix, useSharedEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 import { startNotEtcdServers, type NotEtcdServers } from '../fixtures/not-etcd-servers.js';
 import { removeDir } from '../fixtures/small-fleet.js';
@@ -59,10 +59,12 @@ describe('bad usage of a long-running command exits 2 at once', () => {
 });
 
 describe('an address in use', { concurrency: true }, () => {
+  // Stopped after the tests (a private etcd left running would keep this file from ever ending).
+  const etcd = useSharedEtcd();
+
   it('controller --listen: exit 1, one line naming the address and the flag', async () => {
     const held = await occupyPort();
     try {
-      const etcd = await sharedEtcd();
       const result = await runYgg(['controller', '--repo', fleet.dir, '--listen', `127.0.0.1:${held.port}`, '--etcd', etcd.url, '--etcd-prefix', uniquePrefix('startup'), '--cache-dir', path.join(scratch, 'cache')]);
       assertOneLine(result, 1, new RegExp(`^ygg controller: cannot listen on 127\\.0\\.0\\.1:${held.port}: the address is already in use .*; choose another address with --listen$`));
     } finally {
@@ -73,7 +75,6 @@ describe('an address in use', { concurrency: true }, () => {
   it('agent --metrics-listen: exit 1, one line naming the flag, before any job is adopted', async () => {
     const held = await occupyPort();
     try {
-      const etcd = await sharedEtcd();
       const root = mkdtempSync(path.join(scratch, 'agent-'));
       const result = await runYgg(['agent', '--host', 'h1', '--root', root, '--etcd', etcd.url, '--etcd-prefix', uniquePrefix('startup'), '--metrics-listen', `127.0.0.1:${held.port}`, '--no-watchdog']);
       assertOneLine(result, 1, new RegExp(`^ygg agent: cannot listen on 127\\.0\\.0\\.1:${held.port}: the address is already in use .*; choose another address with --metrics-listen$`));
