@@ -9,6 +9,7 @@ import { EtcdStateStore } from '../../src/store/state-store.js';
 import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 import { hostRecord, namingRecord, syncCurrentRecord, vipRecord } from '../render/render-records.js';
 import { runCli } from './run-cli.js';
+import { runYgg } from './ygg-process.js';
 
 const directory = mkdtempSync(path.join(os.tmpdir(), 'ygg-cli-render-'));
 const etcd = useSharedEtcd();
@@ -25,7 +26,7 @@ async function fleet(name: string, director: string, hosts: readonly string[], e
   ]);
   const target = path.join(directory, `${name}.conf`);
   const render = (...flags: string[]) => runCli('render', 'keepalived', '--etcd', etcd.url, '--etcd-prefix', prefix, '--out', target, '--once', '--reload', 'true', '--log-level', 'error', ...flags);
-  return { layout, store, target, render };
+  return { layout, store, target, render, prefix };
 }
 
 const realServers = (text: string) => [...text.matchAll(/^\s+real_server (\S+) (\d+)/gm)].map((match) => `${match[1]}:${match[2]}`);
@@ -41,6 +42,12 @@ test('a director nobody names is exit 1 with the known directors, closest first,
   const typo = await run.render('--director', 'c3-lvs01');
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /unknown director "c3-lvs01" \(did you mean c3-lvs-01\?\).*known directors: c3-lvs-01, a1-lvs-01, c3-lvs-02$/m);
+  assert.ok(readFileSync(run.target).equals(before), 'byte-identical');
+
+  // Running as a service (no --once) it does not wait for ever on a director that will never render.
+  const service = await runYgg(['render', 'keepalived', '--etcd', etcd.url, '--etcd-prefix', run.prefix, '--out', run.target, '--director', 'c3-lvs01', '--reload', 'true', '--log-level', 'error'], { timeoutMs: 20_000 });
+  assert.equal(service.code, 1, `still running after ${service.elapsedMs} ms`);
+  assert.match(service.stderr, /^ygg render: unknown director "c3-lvs01" \(did you mean c3-lvs-01\?\)/m);
   assert.ok(readFileSync(run.target).equals(before), 'byte-identical');
 });
 

@@ -99,6 +99,8 @@ export const renderCommand: Command<RenderValues> = {
     try {
       if (values.once) return outcome(await running.renderer.renderNow(), io);
       await running.renderer.start();
+      // A typo in --director is no state to wait out: nothing would ever render.
+      if (running.renderer.status.lastErrorCode === 'E_RENDER_UNKNOWN_DIRECTOR') return outcome(running.renderer.status, io);
       await untilStopped();
       return EXIT_OK;
     } finally {
