@@ -1,5 +1,5 @@
 // The etcd flags every command that talks to a cluster shares.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { parseEtcdEndpoints, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { DEFAULT_ETCD_PREFIX } from '../store/keys.js';
 import { StoreError } from '../store/store-errors.js';
@@ -43,6 +43,16 @@ export function etcdConnectionFromFlags(values: EtcdFlagValues): { connection: E
     if (error instanceof StoreError && error.code === 'E_ETCD_URL_CREDENTIALS') throw new UsageError(`--etcd: ${error.message}; ${CREDENTIALS_HINT}`);
     if (error instanceof StoreError) throw new UsageError(`--etcd: ${error.message}`);
     throw error;
+  }
+  // Read later by the client: a missing or unreadable file is the flag's mistake, said as such now.
+  for (const flag of ['etcd-ca', 'etcd-cert', 'etcd-key'] as const) {
+    const file = values[flag];
+    if (file === undefined) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (error) {
+      throw new UsageError(`--${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
   }
   const tlsFiles = { caFile: values['etcd-ca'], certFile: values['etcd-cert'], keyFile: values['etcd-key'] };
   const tls = Object.fromEntries(Object.entries(tlsFiles).filter(([, file]) => file !== undefined)) as EtcdConnectionOptions['tls'];

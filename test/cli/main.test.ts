@@ -48,3 +48,13 @@ describe('the version', () => {
     assert.equal(result.stdout, `ygg ${version}\n`);
   });
 });
+
+describe('files named by etcd flags', () => {
+  it('a TLS file that cannot be read is a usage error naming its flag (not a raw ENOENT)', async () => {
+    for (const flag of ['--etcd-ca', '--etcd-cert', '--etcd-key']) {
+      const result = await runCli('status', '--etcd', 'https://127.0.0.1:1', flag, '/nonexistent/file.pem');
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stderr.split('\n')[0], `ygg status: ${flag}: cannot read /nonexistent/file.pem: ENOENT`);
+    }
+  });
+});
