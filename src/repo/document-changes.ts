@@ -1,6 +1,9 @@
 // What changed between two versions of the repo's documents, by kind and name, down to the fields.
 // Reads raw YAML (no schema), so the history of documents that were once invalid still shows.
 import jsYaml from 'js-yaml';
+import { LOAD_OPTIONS } from './parse-file.js';
+import { applyLimits } from './repo-limits.js';
+import { checkYamlText, expandsPast, mayHaveAliases } from './yaml-limits.js';
 
 export interface FieldChange {
   readonly field: string;
@@ -18,14 +21,20 @@ export interface DocumentChange {
 export type RawDocuments = ReadonlyMap<string, { readonly kind: string; readonly name: string; readonly body: unknown }>;
 
 /** Documents of one file keyed by `kind/name`; unreadable YAML yields none. */
+/** History reads any old commit: the loader's default bounds apply, so a hostile file cannot stall it. */
+const HISTORY_LIMITS = applyLimits(undefined, 'ygg.yaml');
+
 export function readRawDocuments(text: string): RawDocuments {
   const documents = new Map<string, { kind: string; name: string; body: unknown }>();
   let values: unknown[];
   try {
-    values = jsYaml.loadAll(text, undefined, { schema: jsYaml.CORE_SCHEMA });
+    if (checkYamlText(text, HISTORY_LIMITS)) return documents; // over the bounds: nothing to attribute
+    values = jsYaml.loadAll(text, undefined, LOAD_OPTIONS);
   } catch {
     return documents; // a syntax error in an old commit: nothing to attribute
   }
+  // Comparing documents expands their aliases: one that expands past its text is a bomb, not a fleet.
+  if (mayHaveAliases(text) && values.some((value) => expandsPast(value, text.length))) return documents;
   for (const value of values) {
     if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
     const record = value as { kind?: unknown; metadata?: { name?: unknown; tag?: unknown } };

@@ -36,7 +36,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 const MAX_DEPTH = 100;
 // The core schema matches YAML 1.2 (as `yaml` reads it): no timestamps, no merge keys. `maxDepth`
 // (js-yaml ≥ 4.2, 100 by default) is missing from @types/js-yaml.
-const LOAD_OPTIONS = { schema: jsYaml.CORE_SCHEMA, maxDepth: MAX_DEPTH } as jsYaml.LoadOptions;
+export const LOAD_OPTIONS = { schema: jsYaml.CORE_SCHEMA, maxDepth: MAX_DEPTH } as jsYaml.LoadOptions;
 
 function parseYaml(text: string): { values: unknown[] } | { syntaxError: TextProblem } {
   try {

@@ -68,3 +68,26 @@ describe('ygg history --etcd', () => {
     }
   });
 });
+
+describe('ygg history on hostile commits', () => {
+  it('a YAML alias bomb changed across commits is read within the loader’s bounds: no stall, no crash', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let level = 1; level < 9; level++) {
+      const [name, previous] = [String.fromCharCode(97 + level), String.fromCharCode(96 + level)];
+      levels.push(`${name}: &${name} [${Array.from({ length: 9 }, () => `*${previous}`).join(', ')}]`);
+    }
+    const bomb = (first: string) => `kind: Job\nmetadata: { name: boom }\n${levels.join('\n').replace('[x,', `[${first},`)}\n`;
+    const hostile = createGitFleet();
+    try {
+      hostile.commit('Bomb', { 'jobs/boom.yaml': bomb('x') });
+      hostile.commit('Bomb again', { 'jobs/boom.yaml': bomb('y') });
+      const started = Date.now();
+      const result = await runCli('history', '--repo', hostile.dir, '--limit', '3');
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+      assert.match(result.stdout, /Initial fleet/);
+    } finally {
+      removeDir(hostile.dir);
+    }
+  });
+});
