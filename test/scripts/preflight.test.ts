@@ -4,16 +4,23 @@
 // runs as nobody. `npm test`, `npm run demo` and `.ci/run` must stop at once on the same check.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const PREFLIGHT = path.join(REPO, 'scripts/preflight.sh');
 const scratch = mkdtempSync(path.join(tmpdir(), 'ygg-preflight-'));
 chmodSync(scratch, 0o755); // nobody must reach the PATH directories in it
 after(() => rmSync(scratch, { recursive: true, force: true }));
+// The entry points, copied where nobody can read them: a checkout under a private home (root's is
+// 0700 on Debian) is out of nobody's reach. Each one runs the preflight before anything else.
+const REPO = path.join(scratch, 'repo');
+for (const file of ['package.json', 'scripts/preflight.sh', 'scripts/demo.sh', '.ci/run']) {
+  mkdirSync(path.dirname(path.join(REPO, file)), { recursive: true, mode: 0o755 });
+  copyFileSync(path.resolve(import.meta.dirname, '../..', file), path.join(REPO, file));
+  chmodSync(path.join(REPO, file), 0o755);
+}
+const PREFLIGHT = path.join(REPO, 'scripts/preflight.sh');
 
 /** Where PATH finds `command` now (the preflight of this very run found them all). */
 function realPath(command: string): string {
