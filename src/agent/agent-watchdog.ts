@@ -98,7 +98,9 @@ export async function keepTwinAlive(options: TwinOptions): Promise<Twin> {
       starting = false;
     }
   };
-  await check(false);
+  // The agent starts its watchdog: that first start is expected. The watchdog is only ever started by a
+  // live agent, so an agent already gone at its first look died, and starting it again is a restart.
+  await check(options.role === 'watchdog');
   // Not unref'd: in the watchdog this timer is what keeps the process alive.
   const timer = setInterval(() => void check(true), options.pollIntervalMs ?? 250);
   return {

@@ -2,11 +2,12 @@
 // the agent keeps retrying in the background, which is all this needs).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { keepTwinAlive } from '../../src/agent/agent-watchdog.js';
 import { isSameProcess, processIdentity } from '../../src/agent/process-identity.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'ygg-agent-test-watchdog-'));
@@ -65,4 +66,29 @@ test('each twin restarts the other within a second, and a deliberate stop ends b
   await waitFor(() => (processIdentity(restartedAgent) === undefined && processIdentity(newWatchdog) === undefined ? true : undefined), 'both to exit', 5000);
   await sleep(600);
   assert.equal(twinPid('agent'), undefined, 'nobody restarted the agent after a deliberate stop');
+});
+
+test('a watchdog that finds its agent already gone at its first look reports a restart, not a first start', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ygg-agent-test-watchdog-first-'));
+  const agentPidFile = path.join(dir, 'run', 'agent.pid.json');
+  // The agent that started this watchdog, killed before the watchdog's first look.
+  const gone = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => gone.on('exit', resolve));
+  mkdirSync(path.dirname(agentPidFile), { recursive: true });
+  writeFileSync(agentPidFile, JSON.stringify({ pid: gone.pid, startTime: 1 }));
+  // A stand-in agent that records its identity the way the real one does.
+  const standIn = `const fs = require('node:fs');
+    const startTime = Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[19]);
+    fs.writeFileSync(${JSON.stringify(agentPidFile)}, JSON.stringify({ pid: process.pid, startTime }));
+    setTimeout(() => {}, 60_000);`;
+  const started: [string, number, boolean][] = [];
+  const twin = await keepTwinAlive({ role: 'watchdog', root: dir, command: () => [process.execPath, '-e', standIn], pollIntervalMs: 60_000, onStarted: (role, pid, restart) => started.push([role, pid, restart]) });
+  try {
+    assert.equal(started.length, 1);
+    assert.deepEqual(started.map(([role, , restart]) => [role, restart]), [['agent', true]]);
+  } finally {
+    twin.close();
+    for (const [, pid] of started) process.kill(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
