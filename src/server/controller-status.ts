@@ -20,8 +20,39 @@ export interface RejectedCommit {
   readonly errors: readonly string[];
 }
 
+/**
+ * A job's rollout as people follow it: which batch, how far, until when, and when it failed, why,
+ * on which hosts and what was put back.
+ */
+export interface RolloutView {
+  /** The commit whose spec is being (or failed to be) rolled out. */
+  readonly commit: string;
+  readonly state: 'InProgress' | 'Failed';
+  readonly startedAt: string;
+  /** 1-based batch in progress (the last one when failed), out of `batches`. */
+  readonly batch: number;
+  readonly batches: number;
+  /** Instances healthy on the new spec, out of `total` instances to roll. */
+  readonly done: number;
+  readonly total: number;
+  /** ISO time the batch in progress fails unless healthy (progressDeadlineSeconds). */
+  readonly deadline?: string;
+  readonly failure?: {
+    readonly reason: string;
+    readonly failedAt: string;
+    /** Hosts whose instance did not become healthy in time. */
+    readonly hosts: readonly string[];
+    /** The commit whose spec autoRevert put back on the hosts already rolled; absent: nothing reverted. */
+    readonly revertedTo?: string;
+  };
+}
+
 export interface JobHealth {
   readonly name: string;
+  /** The job's service-tree tag (cop.….job.<name>), when the commit in force names it. */
+  readonly tag?: string;
+  /** The rollout in progress or the last one that failed. */
+  readonly rollout?: RolloutView;
   /** Instances the commit in force asks for. */
   readonly desired: number;
   /** Instances reporting the desired spec healthy. */
