@@ -19,7 +19,9 @@ import type { FleetInformer } from './fleet-informer.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
 import { syncHosts } from './sync-hosts.js';
 import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
-import { chunkWrites } from './write-chunks.js';
+import type { JobInForce } from './fleet-status.js';
+import { describeFailure } from './rollout-text.js';
+import { chunkWrites, type WriteChunk } from './write-chunks.js';
 
 export interface Leadership {
   isLeader(): boolean;
@@ -102,6 +104,15 @@ export class FleetController {
     return this.lastJobs;
   }
 
+  /** The jobs of the commit in force, as its last reconcile counted them: status lists even those with nothing assigned. */
+  jobsInForce(): ReadonlyMap<string, JobInForce> {
+    const jobs = new Map<string, JobInForce>();
+    for (const job of this.lastGood?.model.jobs.values() ?? []) {
+      jobs.set(job.name, { tag: job.tag, desired: this.lastJobs.get(job.name)?.desired ?? 0, version: job.spec.version });
+    }
+    return jobs;
+  }
+
   /** A file of the commit in force that a job names as artifact or dependency, by its sha256. */
   async content(sha256: string): Promise<Uint8Array | undefined> {
     const inForce = this.lastGood;
@@ -154,9 +165,9 @@ export class FleetController {
     this.lastJobs = output.jobs;
     this.notePartition(output.partition);
     // A rollout that failed (and is held) is a failure to sync, not progress.
-    const failedRollout = [...observed.rollouts.values()].some((rollout) => rollout.state === 'Failed');
+    const failedRollout = output.rolloutFailures.length > 0 || [...observed.rollouts.values()].some((rollout) => rollout.state === 'Failed');
     const result: SyncResult = failedRollout ? 'Failed' : [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
-    const writes = await this.write(output, inForce.commit, reasons, result, this.forcePushNote);
+    const writes = (await this.writeRolloutFailures(output, inForce.commit, reasons)) + (await this.write(output, inForce.commit, reasons, result, this.forcePushNote));
     this.forcePushNote = undefined;
     await this.writeCurrent(inForce.commit, this.rejected ? 'Rejected' : result);
     metrics.rolloutsInProgress.set([...output.jobs.values()].filter((job) => job.rolling).length);
@@ -272,19 +283,48 @@ export class FleetController {
   }
 
   private async write(output: ReconcileOutput, commit: CommitRef, reasons: readonly string[], outcome: SyncResult, note: string | undefined): Promise<number> {
-    const { store, layout, informer, leadership } = this.options;
     const context = { commit, trigger: reasons.join(','), outcome, nowMs: this.now(), ...(note ? { note } : {}) };
     const chunks = chunkWrites(output.ops, output.opActions, context);
     // A force-push is audited even when the new head changes nothing.
     if (chunks.length === 0 && note) chunks.push({ ops: [], audit: { commit, time: new Date(context.nowMs).toISOString(), trigger: context.trigger, actions: [], outcome, note } });
+    return this.writeChunks(chunks);
+  }
+
+  /** Each failed rollout's reverts and record, audited as RolloutFailed under the commit that failed. */
+  private async writeRolloutFailures(output: ReconcileOutput, inForce: CommitRef, reasons: readonly string[]): Promise<number> {
+    let written = 0;
+    for (const failure of output.rolloutFailures) {
+      const sha = failure.rollout.commit;
+      const commit = sha === inForce.sha ? inForce : await this.commitRef(sha);
+      const note = `${failure.rollout.job}: ${describeFailure(failure.rollout)}`;
+      written += await this.writeChunks(chunkWrites(failure.ops, failure.opActions, { commit, trigger: reasons.join(','), outcome: 'RolloutFailed', nowMs: this.now(), note }));
+    }
+    return written;
+  }
+
+  private async writeChunks(chunks: readonly WriteChunk[]): Promise<number> {
+    const { store, layout, informer, leadership } = this.options;
     let written = 0;
     for (const chunk of chunks) {
-      const audit = { put: layout.syncHistory(new Date(chunk.audit.time), commit.sha), value: chunk.audit };
+      const audit = { put: layout.syncHistory(new Date(chunk.audit.time), chunk.audit.commit.sha), value: chunk.audit };
       await store.applyBatch([...chunk.ops, audit], leadership.guard());
       informer.applyLocally(chunk.ops);
       written += chunk.ops.length;
     }
     return written;
+  }
+
+  /**
+   * Who made a commit that is no longer the one in force, read from the fetched objects. The revert
+   * it is needed for must be written whatever goes wrong here: the audit then names the sha alone.
+   */
+  private async commitRef(sha: string): Promise<CommitRef> {
+    try {
+      return commitRef(await this.options.source.git.repository.readCommit(sha));
+    } catch (error) {
+      this.options.logger.warn({ event: 'commit_unreadable', commit: sha, error: (error as Error).message }, 'cannot read the commit of a failed rollout; auditing it by sha');
+      return unreadCommit(sha);
+    }
   }
 
   /** sync/current changes only when the commit in force, the result or the rejection changes. */

@@ -22,7 +22,15 @@ export type AuditAction =
   | { readonly type: 'reschedule'; readonly job: string; readonly from: string; readonly to: string }
   | { readonly type: 'host.lost' | 'host.back' | 'host.cleared'; readonly host: string }
   | { readonly type: 'host.reschedule'; readonly host: string; readonly lostSince: string }
-  | { readonly type: 'rollout-failed'; readonly job: string; readonly reason: string }
+  | {
+      readonly type: 'rollout-failed';
+      readonly job: string;
+      readonly reason: string;
+      readonly batch?: number;
+      readonly hosts?: readonly string[];
+      readonly reverted?: readonly string[];
+      readonly revertedTo?: string;
+    }
   | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string }
   | { readonly type: 'host.put' | 'host.delete'; readonly host: string };
 
@@ -45,11 +53,24 @@ export interface ReconcileInput {
   readonly allowPrune: boolean;
 }
 
+/**
+ * The writes of a rollout that just failed (its reverts, then its Failed record): audited under the
+ * commit whose rollout failed, not the one in force, which may be a later commit about other jobs.
+ */
+export interface RolloutFailureWrites {
+  /** The Failed record: its commit is the one the writes are audited under. */
+  readonly rollout: RolloutRecord;
+  readonly ops: readonly StoreOp[];
+  readonly opActions: readonly (readonly AuditAction[])[];
+}
+
 export interface ReconcileOutput {
+  /** The writes audited under the commit in force (rolloutFailures apart). */
   readonly ops: readonly StoreOp[];
   readonly actions: readonly AuditAction[];
   /** The audit actions each op carries out (same order as ops), so each transaction audits itself. */
   readonly opActions: readonly (readonly AuditAction[])[];
+  readonly rolloutFailures: readonly RolloutFailureWrites[];
   readonly jobs: ReadonlyMap<string, JobSummary>;
   readonly placement: Placement;
   /** Set when the commit would remove too many instances: nothing is written. */
@@ -81,6 +102,7 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const placement = placeInstances(model, input.index, previous, lostHosts);
 
   const writes = new Writes();
+  const rolloutFailures: RolloutFailureWrites[] = [];
   // lost/ records first: a host's move is never in etcd without the rate limit counting it.
   for (const { op, action } of lostHosts.writes) writes.add(op, action);
   const jobs = new Map<string, JobSummary>();
@@ -125,16 +147,19 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
     // A rollout's InProgress record goes before its first batch and a Failed one after the reverts:
     // if the writes are cut between two transactions, the next step neither starts a second batch
     // beside an unrecorded one nor holds a spec whose batch was never reverted.
-    const starting = step.rollout?.state === 'InProgress';
-    if (starting) writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord });
-    for (const change of step.changes) applyChange(change, jobName, input, writes);
+    // Each later batch rewrites the record the same way, naming the batch and its deadline.
+    const batchStarting = step.rollout?.state === 'InProgress';
+    if (batchStarting) writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord });
+    const failure = step.rollout?.state === 'Failed' ? new Writes() : undefined;
+    for (const change of step.changes) applyChange(change, jobName, input, change.kind === 'revert' && failure ? failure : writes);
     for (const write of settleRemovals({ job: jobName, desiredHosts: new Set(desired.keys()), current: currentHosts, statuses: statuses.get(jobName), removals: removals.get(jobName), commit: input.commit.sha, nowMs, layout })) {
       if ('put' in write.op) writes.add(write.op, { type: 'remove', job: jobName, host: write.host, specHash: 'specHash' in write ? write.specHash : '', orphan: true });
       else writes.add(write.op, { type: 'removal.settled', job: jobName, host: write.host });
     }
     if (job?.spec.replicas !== undefined) for (const move of reschedules(jobName, step.changes, lostHosts.evacuate)) writes.note(move);
-    if (step.rollout && !starting) {
-      writes.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord }, { type: 'rollout-failed', job: jobName, reason: step.rollout.reason ?? '' });
+    if (failure && step.rollout) {
+      failure.add({ put: layout.rollout(jobName), value: step.rollout satisfies RolloutRecord }, rolloutFailed(step.rollout));
+      rolloutFailures.push({ rollout: step.rollout, ops: failure.ops, opActions: failure.opActions });
     } else if (step.rollout === null) {
       writes.add({ delete: layout.rollout(jobName) });
     }
@@ -152,12 +177,13 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
   const removing = currentTotal - desiredTotal;
   const maxPercent = model.config.pruneGuard.maxDeletePercent;
   if (!input.allowPrune && currentTotal > 0 && removing > 0 && (removing / currentTotal) * 100 > maxPercent) {
-    return { ops: [], actions: [], opActions: [], jobs, placement, pruneRefused: { removing, total: currentTotal, maxPercent } };
+    return { ops: [], actions: [], opActions: [], rolloutFailures: [], jobs, placement, pruneRefused: { removing, total: currentTotal, maxPercent } };
   }
   return {
     ops: writes.ops,
     actions: writes.opActions.flat(),
     opActions: writes.opActions,
+    rolloutFailures,
     jobs,
     placement,
     ...(lostHosts.partition ? { partition: lostHosts.partition } : {}),
@@ -212,6 +238,18 @@ function applyChange(change: InstanceChange, job: string, input: ReconcileInput,
   }
   const from = change.kind === 'update' ? change.record.previous?.specHash : undefined;
   writes.add({ put: key, value: change.record }, { type: change.kind, job, host: change.host, specHash: change.record.specHash, ...(from ? { from } : {}) });
+}
+
+function rolloutFailed(rollout: RolloutRecord): AuditAction {
+  return {
+    type: 'rollout-failed',
+    job: rollout.job,
+    reason: rollout.reason ?? '',
+    ...(rollout.batch !== undefined ? { batch: rollout.batch } : {}),
+    hosts: rollout.failedHosts ?? [],
+    reverted: rollout.revertedHosts ?? [],
+    ...(rollout.revertedTo !== undefined ? { revertedTo: rollout.revertedTo } : {}),
+  };
 }
 
 /** A replica leaving a lost host for another one is one move, recorded as such. */

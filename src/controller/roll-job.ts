@@ -7,6 +7,7 @@ import type { AssignmentRecord, RolloutRecord, StatusRecord } from '../store/rec
 import { isInstanceUp, type ObservedAssignment } from './observed-state.js';
 import type { HashedSpec } from './spec-hash.js';
 import { canonicalJson } from '../plan/canonical-json.js';
+import { batchProgress, countDone, isRolledUpdate, lateReason } from './rollout-progress.js';
 
 export type JobHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';
 
@@ -132,7 +133,7 @@ export function rollJob(input: JobInput): JobStep {
   const startedAt = new Date(input.nowMs).toISOString();
   if (tracked?.state !== 'InProgress') {
     // A new rollout: the instances already on this spec are not a batch of it.
-    return nextBatch(input, updates, policy.maxParallel, changes, base, { job: input.job, jobSpecHash: input.jobSpecHash, state: 'InProgress', commit: input.commit, startedAt }, deadlineMs);
+    return nextBatch(input, updates, policy, changes, base, { job: input.job, jobSpecHash: input.jobSpecHash, state: 'InProgress', commit: input.commit, startedAt }, 0);
   }
   // The instances this rollout moved (or assigned) since it started; ones on the spec from before,
   // such as a completed rollout of the same spec, are not part of it: not waited for, not reverted.
@@ -149,20 +150,30 @@ export function rollJob(input: JobInput): JobStep {
   });
   // A host whose agent is gone cannot show its instance healthy: it holds the rollout, never fails it
   // (failing would revert, and so restart, every instance already rolled on the live hosts).
-  const late = unsettled.filter((host) => !input.lost.has(host) && input.nowMs - assignedAt(host) > deadlineMs);
+  const late = unsettled.filter((host) => !input.lost.has(host) && input.nowMs - assignedAt(host) > deadlineMs).sort();
+  const rolledRecords = () => rolled.map((host) => input.current.get(host)!.record);
   if (late.length > 0) {
-    const failed: RolloutRecord = {
-      ...tracked,
-      state: 'Failed',
-      reason: `batch not healthy within ${policy.progressDeadlineSeconds}s on ${late.sort().join(', ')}`,
-      failedAt: new Date(input.nowMs).toISOString(),
-    };
+    const lateInstances = late.map((host) => ({ host, status: reported(host), specHash: desiredHash(host), up: isInstanceUp(reported(host), desiredHash(host), input.hasHealthCheck) }));
+    const revertedHosts: string[] = [];
+    let revertedTo: string | undefined;
     if (policy.autoRevert) {
       for (const host of rolled) {
         const back = reverted(input, input.current.get(host)!.record);
-        if (back) changes.push({ kind: 'revert', host, record: back });
+        if (!back) continue;
+        changes.push({ kind: 'revert', host, record: back });
+        revertedHosts.push(host);
+        revertedTo ??= back.commit;
       }
     }
+    const failed: RolloutRecord = {
+      ...tracked,
+      state: 'Failed',
+      reason: lateReason(lateInstances, policy.progressDeadlineSeconds, policy.minHealthySeconds, input.nowMs),
+      failedAt: new Date(input.nowMs).toISOString(),
+      failedHosts: late,
+      done: countDone(rolledRecords(), startedAtMs, reported),
+      ...(revertedTo !== undefined ? { revertedHosts: revertedHosts.sort(), revertedTo } : {}),
+    };
     return { changes, rollout: failed, health: 'Degraded', rolling: false, ...base };
   }
   if (unsettled.length > 0) {
@@ -179,22 +190,26 @@ export function rollJob(input: JobInput): JobStep {
     // Every batch settled: the rollout is complete.
     return { changes, rollout: null, health: settledHealth, rolling: false, ...base };
   }
-  return nextBatch(input, updates, policy.maxParallel, changes, base, undefined, deadlineMs);
+  const rolledUpdates = rolledRecords().filter((current) => isRolledUpdate(current, startedAtMs)).length;
+  return nextBatch(input, updates, policy, changes, base, tracked, rolledUpdates);
 }
 
-/** Writes the next batch (and, for a new rollout, its record). */
+/** Writes the next batch and the rollout's record, which now names that batch and its deadline. */
 function nextBatch(
   input: JobInput,
   updates: string[],
-  maxParallel: number,
+  policy: RolloutPolicy,
   changes: InstanceChange[],
   base: { desired: number; healthy: number },
-  rollout: RolloutRecord | undefined,
-  deadlineMs: number,
+  rollout: RolloutRecord,
+  rolledUpdates: number,
 ): JobStep {
-  for (const host of updates.sort().slice(0, maxParallel)) {
+  const batch = updates.sort().slice(0, policy.maxParallel);
+  for (const host of batch) {
     const current = input.current.get(host)!.record;
     changes.push({ kind: 'update', host, record: record(input, input.desired.get(host)!, current) });
   }
-  return { changes, health: 'Progressing', rolling: true, wakeAtMs: input.nowMs + deadlineMs + 1, ...(rollout ? { rollout } : {}), ...base };
+  const deadlineMs = input.nowMs + policy.progressDeadlineSeconds * 1000;
+  const progress = batchProgress(rolledUpdates, batch.length, updates.length, policy.maxParallel);
+  return { changes, rollout: { ...rollout, ...progress, deadline: new Date(deadlineMs).toISOString() }, health: 'Progressing', rolling: true, wakeAtMs: deadlineMs + 1, ...base };
 }

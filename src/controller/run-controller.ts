@@ -144,7 +144,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
   started.push(() => election.resign(), () => loop!.stop());
   await election.campaign();
   const poll = setInterval(() => loop!.trigger('poll'), config.intervalMs);
-  statusOf = async () => fleetStatus(informer.current(), informer.observed(), await readRecentHistory(client, layout, 20));
+  statusOf = async () => fleetStatus(informer.current(), informer.observed(), await readRecentHistory(client, layout, 20), controller!.jobsInForce());
   notReady = undefined;
   logger.info({ event: 'controller_started', id: config.id, repo: source.label, branch: config.branch, url: server?.url, leader: election.isLeader }, 'controller started');
   return {

@@ -1,7 +1,7 @@
 // Splits a reconcile's writes into transactions that each carry their own audit record, so a crash
 // between two transactions loses no audit and repeats none: the next reconcile recomputes only
 // what is still missing and audits exactly that.
-import type { CommitRef, SyncHistoryRecord, SyncResult } from '../store/records.js';
+import type { AuditOutcome, CommitRef, SyncHistoryRecord } from '../store/records.js';
 import type { AuditAction, StoreOp } from './reconcile-fleet.js';
 
 /** etcd's default --max-txn-ops is 128; the store splits above 64, so a chunk and its audit fit in one. */
@@ -15,7 +15,7 @@ export interface WriteChunk {
 export interface AuditContext {
   readonly commit: CommitRef;
   readonly trigger: string;
-  readonly outcome: SyncResult;
+  readonly outcome: AuditOutcome;
   readonly note?: string;
   /** The reconcile's time; chunk i is stamped i ms later so every audit key is distinct and ordered. */
   readonly nowMs: number;

@@ -44,6 +44,8 @@ export interface RolloutView {
     readonly hosts: readonly string[];
     /** The commit whose spec autoRevert put back on the hosts already rolled; absent: nothing reverted. */
     readonly revertedTo?: string;
+    /** The hosts autoRevert put back on that spec. */
+    readonly revertedHosts?: readonly string[];
   };
 }
 

@@ -152,14 +152,30 @@ export const isSyncHistoryRecord = recordCheck<SyncHistoryRecord>(
     time: string,
     trigger: string,
     actions: arrayOf(() => []),
-    outcome: syncResult,
+    outcome: oneOf('Synced', 'Progressing', 'Rejected', 'Failed', 'RolloutFailed'),
     note: optional(string),
   }),
 );
 
 export const isRolloutRecord = recordCheck<RolloutRecord>(
   'RolloutRecord',
-  object({ job: string, jobSpecHash: string, state: oneOf('InProgress', 'Failed'), commit: string, startedAt: string, reason: optional(string), failedAt: optional(string) }),
+  object({
+    job: string,
+    jobSpecHash: string,
+    state: oneOf('InProgress', 'Failed'),
+    commit: string,
+    startedAt: string,
+    batch: optional(number),
+    batches: optional(number),
+    total: optional(number),
+    deadline: optional(string),
+    reason: optional(string),
+    failedAt: optional(string),
+    failedHosts: optional(strings),
+    done: optional(number),
+    revertedHosts: optional(strings),
+    revertedTo: optional(string),
+  }),
 );
 
 export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string), partitioned: optional(exactly(true)) }));

@@ -122,6 +122,9 @@ export interface VipRecord {
 
 export type SyncResult = 'Synced' | 'Progressing' | 'Rejected' | 'Failed';
 
+/** What an audit record says a reconcile did: a sync result, or the revert of a rollout that failed. */
+export type AuditOutcome = SyncResult | 'RolloutFailed';
+
 export interface CommitRef {
   readonly sha: string;
   readonly author: string;
@@ -146,7 +149,7 @@ export interface SyncHistoryRecord {
   readonly time: string;
   readonly trigger: string;
   readonly actions: readonly unknown[];
-  readonly outcome: SyncResult;
+  readonly outcome: AuditOutcome;
   readonly note?: string;
 }
 
@@ -162,9 +165,24 @@ export interface RolloutRecord {
   readonly state: 'InProgress' | 'Failed';
   readonly commit: string;
   readonly startedAt: string;
+  /**
+   * The batch last started (1-based) out of the batches the rollout needs, the instances it rolls
+   * and when that batch fails unless healthy. Absent in records written before they were kept.
+   */
+  readonly batch?: number;
+  readonly batches?: number;
+  readonly total?: number;
+  readonly deadline?: string;
   /** Failed only: why and when. */
   readonly reason?: string;
   readonly failedAt?: string;
+  /** Failed only: the hosts whose instance was not healthy in time. */
+  readonly failedHosts?: readonly string[];
+  /** Failed only: instances that were healthy on the new spec when it failed. */
+  readonly done?: number;
+  /** Failed with autoRevert: the hosts put back on their previous spec, and that spec's commit. */
+  readonly revertedHosts?: readonly string[];
+  readonly revertedTo?: string;
 }
 
 /**
