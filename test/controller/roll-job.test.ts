@@ -67,8 +67,24 @@ const inProgress = (target: Job, commit: string, startedAtMs: number): RolloutRe
 });
 /** The v1 → v2 rollout from commit c2, started at T0. */
 const ROLLING_V2 = inProgress(V2, 'c2', T0);
-/** The v2 rollout failed at `failedAtMs` for `reason`. */
-const failedV2 = (reason: string, failedAtMs: number): RolloutRecord => ({ ...ROLLING_V2, state: 'Failed', reason, failedAt: iso(failedAtMs) });
+/** `record` as the step that starts its batch `batch` of `batches` (`total` instances to roll) at `atMs` writes it. */
+const batchOf = (record: RolloutRecord, batch: number, batches: number, total: number, atMs: number): RolloutRecord => ({
+  ...record,
+  batch,
+  batches,
+  total,
+  deadline: iso(atMs + DEADLINE_MS),
+});
+/** The v2 rollout (from a record without batches) failed at `failedAtMs`, as `failure` says. */
+const failedV2 = (failedAtMs: number, failure: Partial<RolloutRecord>): RolloutRecord => ({ ...ROLLING_V2, state: 'Failed', failedAt: iso(failedAtMs), ...failure });
+/** h1 and h2 rolled at T0; h2 crash-looped past the deadline, h1 was up: both go back to v1 from c1. */
+const FAILED_V2: RolloutRecord = failedV2(T0 + DEADLINE_MS + 1, {
+  reason: 'h2 not healthy within 60s (CrashLoop)',
+  failedHosts: ['h2'],
+  done: 1,
+  revertedHosts: ['h1', 'h2'],
+  revertedTo: 'c1',
+});
 
 /** Rolling v1 → v2 from commit c2 (rollouts/web InProgress): `updated` hosts got v2 at `atMs`, the rest still run v1. */
 function midRollout(updated: Record<string, number>, overrides: Partial<JobInput> = {}): JobInput {
@@ -116,7 +132,7 @@ test('a host that joins as a rollout starts gets the new spec at once, beside th
       { kind: 'assign', host: 'h3', record: recordOf(V2, 'h3', 'c2', T0) },
       { kind: 'update', host: 'h1', record: updatedRecord(V2, 'h1', 'c2', T0) },
     ],
-    rollout: ROLLING_V2,
+    rollout: batchOf(ROLLING_V2, 1, 2, 2, T0),
     health: 'Progressing',
     rolling: true,
     wakeAtMs: T0 + DEADLINE_MS + 1,
@@ -217,7 +233,7 @@ test('an update starts a rollout: rollouts/<job> InProgress and the first maxPar
       { kind: 'update', host: 'h1', record: updatedRecord(V2, 'h1', 'c2', T0) },
       { kind: 'update', host: 'h2', record: updatedRecord(V2, 'h2', 'c2', T0) },
     ],
-    rollout: { job: 'web', jobSpecHash: hashJobSpec(V2), state: 'InProgress', commit: 'c2', startedAt: iso(T0) },
+    rollout: { job: 'web', jobSpecHash: hashJobSpec(V2), state: 'InProgress', commit: 'c2', startedAt: iso(T0), batch: 1, batches: 3, total: 5, deadline: iso(T0 + DEADLINE_MS) },
     health: 'Progressing',
     rolling: true,
     wakeAtMs: T0 + DEADLINE_MS + 1,
@@ -299,6 +315,7 @@ test('the batch must stay up for minHealthySeconds; the step wakes when it will 
       { kind: 'update', host: 'h3', record: updatedRecord(V2, 'h3', 'c2', T0 + 35_000) },
       { kind: 'update', host: 'h4', record: updatedRecord(V2, 'h4', 'c2', T0 + 35_000) },
     ],
+    rollout: batchOf(ROLLING_V2, 2, 3, 5, T0 + 35_000),
     health: 'Progressing',
     rolling: true,
     wakeAtMs: T0 + 35_000 + DEADLINE_MS + 1,
@@ -367,8 +384,12 @@ test('a batch past its deadline fails the rollout; autoRevert puts the previous 
       state: 'Failed',
       commit: 'c2',
       startedAt: iso(T0),
-      reason: 'batch not healthy within 60s on h2',
+      reason: 'h2 not healthy within 60s (CrashLoop)',
       failedAt: iso(nowMs),
+      failedHosts: ['h2'],
+      done: 1,
+      revertedHosts: ['h1', 'h2'],
+      revertedTo: 'c1',
     },
     health: 'Degraded',
     rolling: false,
@@ -382,7 +403,8 @@ test('hosts that never reported fail the batch at its deadline too, named in sor
   const step = rollJob(
     midRollout({ h1: T0, h2: T0 }, { desired: desiredOf(V2, reversed), statuses: statuses(V1_HEALTHY), nowMs: T0 + DEADLINE_MS + 1 }),
   );
-  assert.equal(step.rollout?.reason, 'batch not healthy within 60s on h1, h2');
+  assert.equal(step.rollout?.reason, 'h1, h2 not healthy within 60s (h1 still on its previous spec; h2 still on its previous spec)');
+  assert.deepEqual(step.rollout?.failedHosts, ['h1', 'h2']);
   assert.deepEqual(
     step.changes.map((change) => `${change.kind} ${change.host}`),
     ['revert h2', 'revert h1'],
@@ -406,7 +428,8 @@ test('a later batch that misses its deadline reverts the earlier, settled batche
       },
     ),
   );
-  assert.equal(step.rollout?.reason, 'batch not healthy within 60s on h3, h4');
+  assert.equal(step.rollout?.reason, 'h3, h4 not healthy within 60s (h3 Starting; h4 Unhealthy)');
+  assert.deepEqual([step.rollout?.done, step.rollout?.revertedHosts, step.rollout?.revertedTo], [2, ['h1', 'h2', 'h3', 'h4'], 'c1'], 'the settled batch counts as done, and goes back too');
   assert.deepEqual(
     step.changes.map((change) => (change.kind === 'remove' ? change : { kind: change.kind, host: change.host, specHash: change.record.specHash, commit: change.record.commit })),
     ['h1', 'h2', 'h3', 'h4'].map((name) => ({ kind: 'revert', host: name, specHash: hashOf(V1, name), commit: 'c1' })),
@@ -440,7 +463,8 @@ test('a host assigned fresh during the rollout has nothing to revert to and keep
     step.changes.map((change) => (change.kind === 'remove' ? change : { kind: change.kind, host: change.host, specHash: change.record.specHash })),
     ['h2', 'h3'].map((name) => ({ kind: 'revert', host: name, specHash: hashOf(V1, name) })),
   );
-  assert.deepEqual(step.rollout, failedV2('batch not healthy within 60s on h2', nowMs));
+  // h1 was assigned fresh: it is neither done (a rolled update) nor reverted.
+  assert.deepEqual(step.rollout, failedV2(nowMs, { reason: 'h2 not healthy within 60s (CrashLoop)', failedHosts: ['h2'], done: 1, revertedHosts: ['h2', 'h3'], revertedTo: 'c1' }));
 });
 
 test('without autoRevert a failed batch is recorded but nothing is reverted', () => {
@@ -448,7 +472,7 @@ test('without autoRevert a failed batch is recorded but nothing is reverted', ()
   const step = rollJob(midRollout({ h1: T0, h2: T0 }, { statuses: crashingBatch, nowMs, policy: { ...POLICY, autoRevert: false } }));
   assert.deepEqual(step, {
     changes: [],
-    rollout: failedV2('batch not healthy within 60s on h2', nowMs),
+    rollout: failedV2(nowMs, { reason: 'h2 not healthy within 60s (CrashLoop)', failedHosts: ['h2'], done: 1 }),
     health: 'Degraded',
     rolling: false,
     desired: 5,
@@ -457,7 +481,6 @@ test('without autoRevert a failed batch is recorded but nothing is reverted', ()
 });
 
 /** After the v2 rollout failed and h1, h2 were reverted to v1. */
-const FAILED_V2: RolloutRecord = failedV2('batch not healthy within 60s on h2', T0 + DEADLINE_MS + 1);
 const REVERTED = ALL.map((name) => (name === 'h1' || name === 'h2' ? recordOf(V1, name, 'c1', T0 + DEADLINE_MS + 1) : v1Record(name)));
 
 test('a spec whose rollout failed is held: no updates, health Degraded', () => {
@@ -491,7 +514,7 @@ test('a different spec after a failed one rolls again, its InProgress record rep
       { kind: 'update', host: 'h1', record: recordOf(V3, 'h1', 'c3', nowMs, REVERTED[0]) },
       { kind: 'update', host: 'h2', record: recordOf(V3, 'h2', 'c3', nowMs, REVERTED[1]) },
     ],
-    rollout: inProgress(V3, 'c3', nowMs),
+    rollout: batchOf(inProgress(V3, 'c3', nowMs), 1, 3, 5, nowMs),
     health: 'Progressing',
     rolling: true,
     wakeAtMs: nowMs + DEADLINE_MS + 1,
@@ -570,7 +593,7 @@ test('a single-host job starts its rollout with the one host and the InProgress 
   const step = rollJob(input({ desired: desiredOf(V2, ['h1']), current: currentAssignments([v1Record('h1')]), statuses: statuses({ h1: V1_HEALTHY.h1! }) }));
   assert.deepEqual(step, {
     changes: [{ kind: 'update', host: 'h1', record: updatedRecord(V2, 'h1', 'c2', T0) }],
-    rollout: ROLLING_V2,
+    rollout: batchOf(ROLLING_V2, 1, 1, 1, T0),
     health: 'Progressing',
     rolling: true,
     wakeAtMs: T0 + DEADLINE_MS + 1,
@@ -594,7 +617,7 @@ test('a single-host rollout that misses its deadline is reverted and recorded as
   const nowMs = T0 + DEADLINE_MS + 1;
   assert.deepEqual(rollJob(singleHost({ statuses: crashing, nowMs })), {
     changes: [{ kind: 'revert', host: 'h1', record: revertedTo('h1', nowMs) }],
-    rollout: failedV2('batch not healthy within 60s on h1', nowMs),
+    rollout: failedV2(nowMs, { reason: 'h1 not healthy within 60s (CrashLoop)', failedHosts: ['h1'], done: 0, revertedHosts: ['h1'], revertedTo: 'c1' }),
     health: 'Degraded',
     rolling: false,
     desired: 1,
@@ -608,7 +631,7 @@ test('a rollout of one batch (maxParallel ≥ hosts) that misses its deadline re
   const wide = { ...POLICY, maxParallel: 5 };
   const first = rollJob(input({ policy: wide, desired: desiredOf(V2, ALL), current: currentAssignments(V1_RECORDS), statuses: statuses(V1_HEALTHY) }));
   assert.deepEqual(summary(first), ALL.map((name) => `update ${name}`));
-  assert.deepEqual(first.rollout, ROLLING_V2);
+  assert.deepEqual(first.rollout, batchOf(ROLLING_V2, 1, 1, 5, T0));
   const nowMs = T0 + DEADLINE_MS + 1;
   const step = rollJob(
     midRollout(Object.fromEntries(ALL.map((name) => [name, T0])), {
@@ -619,7 +642,7 @@ test('a rollout of one batch (maxParallel ≥ hosts) that misses its deadline re
   );
   assert.deepEqual(step, {
     changes: ALL.map((name) => ({ kind: 'revert', host: name, record: revertedTo(name, nowMs) })),
-    rollout: failedV2('batch not healthy within 60s on h4', nowMs),
+    rollout: failedV2(nowMs, { reason: 'h4 not healthy within 60s (Unhealthy)', failedHosts: ['h4'], done: 4, revertedHosts: ALL, revertedTo: 'c1' }),
     health: 'Degraded',
     rolling: false,
     desired: 5,
@@ -657,7 +680,7 @@ test('the last batch of a rollout that misses its deadline fails it and reverts 
   const nowMs = input.nowMs;
   assert.deepEqual(rollJob(input), {
     changes: THREE.map((name) => ({ kind: 'revert', host: name, record: revertedTo(name, nowMs) })),
-    rollout: failedV2('batch not healthy within 60s on h3', nowMs),
+    rollout: failedV2(nowMs, { reason: 'h3 not healthy within 60s (CrashLoop)', failedHosts: ['h3'], done: 2, revertedHosts: THREE, revertedTo: 'c1' }),
     health: 'Degraded',
     rolling: false,
     desired: 3,
@@ -693,7 +716,7 @@ test('a rollout of the same spec to one host changed since leaves the hosts of t
   );
   const rollout = inProgress(V2, 'c3', T0);
   assert.deepEqual(summary(started), ['update h3']);
-  assert.deepEqual(started.rollout, rollout);
+  assert.deepEqual(started.rollout, batchOf(rollout, 1, 1, 1, T0));
   const h3Moved = assignmentRecord(V2, moved, { commit: 'c3', assignedAtMs: T0, previous: onV2[2] });
   // h1 crash-loops on v2 (since the last rollout) and h3 never gets healthy: only h3 fails the rollout, and only it goes back.
   const nowMs = T0 + DEADLINE_MS + 1;
@@ -710,7 +733,8 @@ test('a rollout of the same spec to one host changed since leaves the hosts of t
   );
   const { previous: _previous, ...h3Before } = onV2[2]!;
   assert.deepEqual(step.changes, [{ kind: 'revert', host: 'h3', record: { ...h3Before, assignedAt: iso(nowMs) } }]);
-  assert.equal(step.rollout?.reason, 'batch not healthy within 60s on h3');
+  assert.equal(step.rollout?.reason, 'h3 not healthy within 60s (no status reported)');
+  assert.deepEqual([step.rollout?.done, step.rollout?.revertedHosts], [0, ['h3']], 'h1 and h2 were not rolled by this rollout');
   // h1 crash-looping neither fails the rollout of h3 nor holds it: once h3 settled, it completes.
   const h3Up = (nowMs: number) =>
     rollJob(
@@ -758,7 +782,7 @@ test('a revert after a commit that changed the job’s tag and a host’s ip put
 
 test('a Failed record of the desired spec is kept, and holds the job even when every host runs that spec', () => {
   const nowMs = T0 + 2 * HOUR_MS;
-  const failed = failedV2('batch not healthy within 60s on h1', T0 + DEADLINE_MS + 1);
+  const failed = failedV2(T0 + DEADLINE_MS + 1, { reason: 'h1 not healthy within 60s (CrashLoop)', failedHosts: ['h1'], done: 0 });
   const step = rollJob(
     input({
       policy: { ...POLICY, autoRevert: false },
@@ -812,7 +836,7 @@ test('a stale InProgress record of another spec is replaced by the new rollout�
       { kind: 'update', host: 'h1', record: recordOf(V1, 'h1', 'c3', nowMs, records[0]) },
       { kind: 'update', host: 'h2', record: recordOf(V1, 'h2', 'c3', nowMs, records[1]) },
     ],
-    rollout: inProgress(V1, 'c3', nowMs),
+    rollout: batchOf(inProgress(V1, 'c3', nowMs), 1, 1, 2, nowMs),
     health: 'Progressing',
     rolling: true,
     wakeAtMs: nowMs + DEADLINE_MS + 1,
@@ -838,7 +862,7 @@ test('a rolled host whose agent is gone for a moment neither unsettles its batch
   const settled = statuses({ ...V1_HEALTHY, h1: statusRecord(hashOf(V2, 'h1'), 'Healthy', T0 + 5_000), h2: statusRecord(hashOf(V2, 'h2'), 'Healthy', T0 + 5_000) });
   // The first batch settled long ago; h1's agent restarts: the next batch goes on as before.
   const onward = rollJob(midRollout({ h1: T0, h2: T0 }, { statuses: settled, lost: new Set(['h1']), nowMs: T0 + DEADLINE_MS * 3 }));
-  assert.equal(onward.rollout, undefined);
+  assert.deepEqual(onward.rollout, batchOf(ROLLING_V2, 2, 3, 5, T0 + DEADLINE_MS * 3));
   assert.deepEqual(summary(onward), ['update h3', 'update h4']);
   // A batch that never got healthy on a host whose agent is gone, long past its deadline: held, nothing reverted.
   const starting = statuses({ ...V1_HEALTHY, h1: statusRecord(hashOf(V2, 'h1'), 'Starting', T0 + 1_000), h2: statusRecord(hashOf(V2, 'h2'), 'Healthy', T0 + 5_000) });
@@ -846,4 +870,62 @@ test('a rolled host whose agent is gone for a moment neither unsettles its batch
   assert.equal(held.rollout, undefined, 'not Failed');
   assert.deepEqual(held.changes, []);
   assert.equal(held.rolling, true);
+});
+
+test('rollouts/<job> names each batch as it starts (out of how many, of how many instances, until when) and keeps it when the batch fails', () => {
+  const policy = { ...POLICY, maxParallel: 2 };
+  // Batch 1 of 3 (h1, h2) started at T0 and settled; h5 joined fresh meanwhile and is no batch of it.
+  const records = [updatedRecord(V2, 'h1', 'c2', T0), updatedRecord(V2, 'h2', 'c2', T0), v1Record('h3'), v1Record('h4'), recordOf(V2, 'h5', 'c2', T0 + 5_000)];
+  const upSince = (name: string, atMs: number) => statusRecord(hashOf(V2, name), 'Healthy', atMs);
+  const batch1 = batchOf(ROLLING_V2, 1, 3, 4, T0);
+  const second = rollJob(
+    input({ policy, desired: desiredOf(V2, ALL), current: currentAssignments(records), statuses: statuses({ h1: upSince('h1', T0 + 2_000), h2: upSince('h2', T0 + 2_000), h5: upSince('h5', T0 + 6_000) }), rollout: batch1, nowMs: T0 + 20_000 }),
+  );
+  assert.deepEqual(summary(second), ['update h3', 'update h4']);
+  const batch2 = batchOf(ROLLING_V2, 2, 2, 4, T0 + 20_000);
+  assert.deepEqual(second.rollout, batch2, 'h5 counts in no batch: 2 of 2, 4 instances');
+  // Waiting for batch 2 writes nothing, however often it runs.
+  const rolled = [...records.slice(0, 2), updatedRecord(V2, 'h3', 'c2', T0 + 20_000), updatedRecord(V2, 'h4', 'c2', T0 + 20_000), records[4]!];
+  const exited = { ...statusRecord(hashOf(V2, 'h3'), 'CrashLoop', T0 + 25_000), lastExit: { code: 1, signal: null, at: iso(T0 + 25_000) } };
+  const killed = { ...statusRecord(hashOf(V2, 'h4'), 'CrashLoop', T0 + 25_000), lastExit: { code: null, signal: 'SIGKILL', at: iso(T0 + 25_000) } };
+  const batch2Statuses = statuses({ h1: upSince('h1', T0 + 2_000), h2: upSince('h2', T0 + 2_000), h3: exited, h4: killed, h5: upSince('h5', T0 + 6_000) });
+  const waiting = rollJob(input({ policy, desired: desiredOf(V2, ALL), current: currentAssignments(rolled), statuses: batch2Statuses, rollout: batch2, nowMs: T0 + 30_000 }));
+  assert.equal(waiting.rollout, undefined);
+  const nowMs = T0 + 20_000 + DEADLINE_MS + 1;
+  const failed = rollJob(input({ policy, desired: desiredOf(V2, ALL), current: currentAssignments(rolled), statuses: batch2Statuses, rollout: batch2, nowMs }));
+  assert.deepEqual(failed.rollout, {
+    ...batch2,
+    state: 'Failed',
+    reason: 'h3, h4 not healthy within 60s (h3 CrashLoop: exit 1; h4 CrashLoop: killed by SIGKILL)',
+    failedAt: iso(nowMs),
+    failedHosts: ['h3', 'h4'],
+    done: 2,
+    revertedHosts: ['h1', 'h2', 'h3', 'h4'],
+    revertedTo: 'c1',
+  } satisfies RolloutRecord);
+});
+
+test('a failure reason says what a late instance was doing: its last error, or up but not yet for minHealthySeconds; many hosts are cut short', () => {
+  const nowMs = T0 + DEADLINE_MS + 1;
+  const withError = { ...statusRecord(hashOf(V2, 'h1'), 'Unhealthy', T0 + 2_000), lastError: `health check: ${'x'.repeat(300)}` };
+  const step = rollJob(midRollout({ h1: T0 }, { statuses: statuses({ ...V1_HEALTHY, h1: withError }), nowMs }));
+  assert.equal(step.rollout?.reason, `h1 not healthy within 60s (Unhealthy: health check: ${'x'.repeat(120 - 'health check: '.length - 3)}...)`);
+  const justUp = rollJob(midRollout({ h1: T0 }, { statuses: statuses({ ...V1_HEALTHY, h1: statusRecord(hashOf(V2, 'h1'), 'Healthy', T0 + 57_000) }), nowMs }));
+  assert.equal(justUp.rollout?.reason, 'h1 not healthy within 60s (Healthy for 3s of 10s)');
+  const wide = { ...POLICY, maxParallel: 5 };
+  const all = rollJob(midRollout(Object.fromEntries(ALL.map((name) => [name, T0])), { policy: wide, statuses: statuses({}), nowMs }));
+  assert.match(all.rollout?.reason ?? '', /^h1, h2, h3, h4, h5 not healthy within 60s \(h1 no status reported; /);
+  const six = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+  const sixHosts = [...HOSTS, host('h6', { ip: '10.0.0.16', labels: { idc: 'zw' } })];
+  const sixInput = input({
+    policy: { ...POLICY, maxParallel: 6 },
+    desired: new Map(sixHosts.map((item) => [item.name, hashInstanceSpec(V2, item)])),
+    current: currentAssignments(sixHosts.map((item) => assignmentRecord(V2, item, { commit: 'c2', assignedAtMs: T0, previous: assignmentRecord(V1, item, { commit: 'c1', assignedAtMs: T0 - HOUR_MS }) }))),
+    statuses: statuses({}),
+    rollout: ROLLING_V2,
+    nowMs,
+  });
+  const cut = rollJob(sixInput).rollout;
+  assert.match(cut?.reason ?? '', /^h1, h2, h3, h4, h5 and 1 more not healthy within 60s /);
+  assert.deepEqual(cut?.failedHosts, six, 'the record names them all');
 });

@@ -51,8 +51,8 @@ export const historyCommand: Command<Values> = {
       io.stdout(`${commit.sha.slice(0, 10)}  ${date}  ${commit.author} <${commit.email}>  ${commit.message.split('\n')[0]}`);
       for (const line of summarizeChanges(changes)) io.stdout(`    ${line}`);
       for (const record of appliedOf(commit.sha)) {
-        // A rejected commit's audit record says so: it was refused, not applied.
-        const verb = record.outcome === 'Rejected' ? 'rejected' : 'applied';
+        // A rejected commit's audit record says so: it was refused, not applied; a failed rollout's, that it was undone.
+        const verb = record.outcome === 'Rejected' ? 'rejected' : record.outcome === 'RolloutFailed' ? 'rolled back' : 'applied';
         io.stdout(`    ${verb} ${record.time} (${record.trigger}): ${record.actions.length} action(s), ${record.outcome}${record.note ? ` — ${record.note}` : ''}`);
       }
     }

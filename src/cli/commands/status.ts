@@ -1,4 +1,5 @@
 import { fleetStatus } from '../../controller/fleet-status.js';
+import { describeRollout } from '../../controller/rollout-text.js';
 import { readRecentHistory } from '../../store/read-history.js';
 import { withCluster } from '../cluster.js';
 import { choice, type Command } from '../command.js';
@@ -12,7 +13,7 @@ export const statusCommand: Command<EtcdFlagValues & { output?: string }> = {
   summary: 'Show the commit in force, whether the fleet is in sync, per-job health and lost hosts.',
   usage: 'status [--etcd URL[,URL]] [--output text|json]',
   options: { ...ETCD_OPTIONS, ...OUTPUT_OPTION },
-  details: 'Exit code: 0 when every job is Healthy or Progressing and nothing was rejected, 1 otherwise (or when etcd cannot be read).',
+  details: 'Rolling and failed rollouts get a line each: batch, progress and deadline, or why they failed and what was reverted. Exit code: 0 when every job is Healthy or Progressing and nothing was rejected, 1 otherwise (a failed rollout leaves its job Degraded; also when etcd cannot be read).',
   async run(values, _positionals, io) {
     const output = choice(values.output, 'output', ['text', 'json'], 'text');
     const status = await withCluster(values, async ({ client, layout, mirror }) => fleetStatus(mirror.current(), mirror.observed(), await readRecentHistory(client, layout, 10)));
@@ -31,6 +32,11 @@ export const statusCommand: Command<EtcdFlagValues & { output?: string }> = {
     io.stdout('');
     const rows = status.jobs.map((job) => [job.name, job.state, `${job.healthy}/${job.desired}`, String(job.progressing), job.version]);
     io.stdout(rows.length ? formatTable(['JOB', 'STATE', 'HEALTHY', 'PENDING', 'VERSION'], rows) : 'No job is assigned.');
+    const rollouts = status.jobs.flatMap((job) => {
+      const line = describeRollout(job, Date.now());
+      return line ? [[job.name, line]] : [];
+    });
+    if (rollouts.length) io.stdout(`\nRollouts:\n${formatTable(['JOB', 'ROLLOUT'], rollouts)}`);
     io.stdout('');
     io.stdout(`Lost hosts: ${status.lostHosts.length ? status.lostHosts.join(', ') : 'none'}`);
     if (status.history.length) {
