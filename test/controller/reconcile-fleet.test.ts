@@ -554,6 +554,16 @@ const apiRollout = (target: Job, sha: string, startedAtMs: number): RolloutRecor
   commit: sha,
   startedAt: iso(startedAtMs),
 });
+/** rollouts/api as the step starting batch `batch` of the 4 (one host each) at `atMs` writes it. */
+const apiBatch = (target: Job, sha: string, startedAtMs: number, batch: number, atMs = startedAtMs): RolloutRecord => ({
+  ...apiRollout(target, sha, startedAtMs),
+  batch,
+  batches: 4,
+  total: 4,
+  deadline: iso(atMs + DEADLINE_MS),
+});
+/** Every write of a step, the failed rollouts' (audited under their own commit) after the rest. */
+const allOps = (out: ReconcileOutput): StoreOp[] => [...out.ops, ...out.rolloutFailures.flatMap((failure) => failure.ops)];
 
 test('a changed job rolls one batch of maxParallel and writes nothing more until the batch is healthy for minHealthySeconds', () => {
   const steady = steadyCluster();
@@ -561,7 +571,7 @@ test('a changed job rolls one batch of maxParallel and writes nothing more until
   const lg1Update = recordOf(API_V2, 'lg-1', 'c2', LATER, v1ApiRecord(steady, 'lg-1'));
   // rollouts/api first: a batch is never in etcd without the rollout it belongs to.
   assert.deepEqual(first.ops, [
-    { put: ROLLOUT_KEY, value: apiRollout(API_V2, 'c2', LATER) },
+    { put: ROLLOUT_KEY, value: apiBatch(API_V2, 'c2', LATER, 1) },
     { put: assignKey('lg-1', 'api'), value: lg1Update },
   ]);
   assert.deepEqual(first.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V2, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
@@ -584,7 +594,10 @@ test('a changed job rolls one batch of maxParallel and writes nothing more until
   assert.equal(settling.wakeAtMs, LATER + 12_000);
 
   const settled = reconcile(V2_FLEET, healthy, { nowMs: LATER + 12_000, sha: 'c2' });
-  assert.deepEqual(settled.ops, [{ put: assignKey('lg-2', 'api'), value: recordOf(API_V2, 'lg-2', 'c2', LATER + 12_000, v1ApiRecord(steady, 'lg-2')) }]);
+  assert.deepEqual(settled.ops, [
+    { put: ROLLOUT_KEY, value: apiBatch(API_V2, 'c2', LATER, 2, LATER + 12_000) },
+    { put: assignKey('lg-2', 'api'), value: recordOf(API_V2, 'lg-2', 'c2', LATER + 12_000, v1ApiRecord(steady, 'lg-2')) },
+  ]);
   assert.equal(settled.wakeAtMs, LATER + 12_000 + DEADLINE_MS + 1);
 });
 
@@ -595,39 +608,42 @@ function crashingRollout(): ObservedState {
   return withStatus(rolled, 'lg-1', 'api', statusRecord(hashOf(API_V2, 'lg-1'), 'CrashLoop', LATER + 3_000));
 }
 const FAILED_AT = LATER + DEADLINE_MS + 1;
-const FAILURE_REASON = 'batch not healthy within 300s on lg-1';
+const FAILURE_REASON = 'lg-1 not healthy within 300s (CrashLoop)';
+const FAILED_ACTION = { type: 'rollout-failed', job: 'api', reason: FAILURE_REASON, batch: 1, hosts: ['lg-1'], reverted: ['lg-1'], revertedTo: 'c1' };
 
-test('a failed rollout reverts its batch and writes rollouts/<job>', () => {
-  const out = reconcile(V2_FLEET, crashingRollout(), { nowMs: FAILED_AT, sha: 'c2' });
+test('a failed rollout reverts its batch and writes rollouts/<job>, apart from the other writes: audited under the commit that failed', () => {
+  // A later commit (c3, another job's change) is in force when the rollout of c2 fails.
+  const out = reconcile(V2_FLEET, crashingRollout(), { nowMs: FAILED_AT, sha: 'c3' });
   const reverted = recordOf(API_V1, 'lg-1', 'c1', FAILED_AT);
-  assert.deepEqual(out.ops, [
+  assert.deepEqual(out.ops, []);
+  assert.deepEqual(out.actions, []);
+  assert.equal(out.rolloutFailures.length, 1);
+  const failure = out.rolloutFailures[0]!;
+  const record: RolloutRecord = {
+    ...apiBatch(API_V2, 'c2', LATER, 1),
+    state: 'Failed',
+    reason: FAILURE_REASON,
+    failedAt: iso(FAILED_AT),
+    failedHosts: ['lg-1'],
+    done: 0,
+    revertedHosts: ['lg-1'],
+    revertedTo: 'c1',
+  };
+  assert.deepEqual(failure.rollout, record);
+  assert.equal(failure.rollout.commit, 'c2', 'the commit the audit goes under');
+  assert.deepEqual(failure.ops, [
     { put: assignKey('lg-1', 'api'), value: reverted },
-    {
-      put: ROLLOUT_KEY,
-      value: {
-        job: 'api',
-        jobSpecHash: hashJobSpec(API_V2),
-        state: 'Failed',
-        commit: 'c2',
-        startedAt: iso(LATER),
-        reason: FAILURE_REASON,
-        failedAt: iso(FAILED_AT),
-      } satisfies RolloutRecord,
-    },
+    { put: ROLLOUT_KEY, value: record },
   ]);
   // The failure rides with the record, after the revert: a cut between them leaves the rollout InProgress and late.
-  assert.deepEqual(out.opActions[1], [{ type: 'rollout-failed', job: 'api', reason: FAILURE_REASON }]);
-  assert.deepEqual(out.actions, [
-    { type: 'revert', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') },
-    { type: 'rollout-failed', job: 'api', reason: FAILURE_REASON },
-  ]);
+  assert.deepEqual(failure.opActions, [[{ type: 'revert', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') }], [FAILED_ACTION]]);
   assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false });
 });
 
 /** After the revert landed and lg-1 runs v1 again. */
 function revertedCluster(): ObservedState {
   const failed = reconcile(V2_FLEET, crashingRollout(), { nowMs: FAILED_AT, sha: 'c2' });
-  return withStatus(applyOps(crashingRollout(), failed.ops), 'lg-1', 'api', statusRecord(hashOf(API_V1, 'lg-1'), 'Healthy', FAILED_AT + 5_000));
+  return withStatus(applyOps(crashingRollout(), allOps(failed)), 'lg-1', 'api', statusRecord(hashOf(API_V1, 'lg-1'), 'Healthy', FAILED_AT + 5_000));
 }
 
 test('after the revert the failed spec is held: nothing is written and the job is Degraded', () => {
@@ -643,7 +659,7 @@ test('a later, different spec replaces the failed rollouts/<job> with its own In
   const out = reconcile(fleet({ jobs: [API_V3, WORKER] }), reverted, { nowMs, sha: 'c3' });
   const lg1 = reverted.assignments.get('lg-1')!.get('api')!.record;
   assert.deepEqual(out.ops, [
-    { put: ROLLOUT_KEY, value: apiRollout(API_V3, 'c3', nowMs) },
+    { put: ROLLOUT_KEY, value: apiBatch(API_V3, 'c3', nowMs, 1) },
     { put: assignKey('lg-1', 'api'), value: recordOf(API_V3, 'lg-1', 'c3', nowMs, lg1) },
   ]);
   assert.deepEqual(out.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V3, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
@@ -680,21 +696,24 @@ function rollToTheEnd(built: Model, start: ObservedState, sha: string, startMs: 
   return assert.fail('the rollout did not finish in 20 steps');
 }
 
-test('a rollout writes rollouts/<job> InProgress with its first batch, keeps it through the batches, and deletes it when the last batch settles', () => {
+test('a rollout writes rollouts/<job> InProgress with each batch (which batch, until when), and deletes it when the last batch settles', () => {
   const { steps, observed } = rollToTheEnd(V2_FLEET, steadyCluster(), 'c2', LATER);
   const written = steps.filter((step) => step.ops.length > 0);
   assert.deepEqual(
     written.map((step) => step.ops.map(keyOf)),
     [
       [ROLLOUT_KEY, assignKey('lg-1', 'api')],
-      [assignKey('lg-2', 'api')],
-      [assignKey('zw-1', 'api')],
-      [assignKey('zw-2', 'api')],
+      [ROLLOUT_KEY, assignKey('lg-2', 'api')],
+      [ROLLOUT_KEY, assignKey('zw-1', 'api')],
+      [ROLLOUT_KEY, assignKey('zw-2', 'api')],
       // The last batch settled: only now is the rollout complete.
       [ROLLOUT_KEY],
     ],
   );
-  assert.deepEqual(written[0]!.ops[0], { put: ROLLOUT_KEY, value: apiRollout(API_V2, 'c2', LATER) });
+  assert.deepEqual(
+    written.slice(0, 4).map((step) => step.ops[0]),
+    written.slice(0, 4).map((step, index) => ({ put: ROLLOUT_KEY, value: apiBatch(API_V2, 'c2', LATER, index + 1, step.nowMs) })),
+  );
   assert.deepEqual(written.at(-1)!.ops, [{ delete: ROLLOUT_KEY }]);
   // Each batch after the first waited for the one before to be healthy for minHealthySeconds (10 s).
   const batchTimes = written.slice(0, 4).map((step) => step.nowMs);
@@ -718,14 +737,26 @@ test('a single-batch rollout (maxParallel ≥ hosts) that misses its deadline is
   for (const name of HOST_NAMES) rolled = withStatus(rolled, name, 'api', statusRecord(hashInstanceSpec(allAtOnce, hostNamed(name)).specHash, name === 'zw-1' ? 'CrashLoop' : 'Healthy', LATER + 3_000));
   assert.deepEqual(reconcile(built, rolled, { nowMs: LATER + DEADLINE_MS, sha: 'c2' }).ops, []);
   const failed = reconcile(built, rolled, { nowMs: FAILED_AT, sha: 'c2' });
-  assert.deepEqual(failed.ops, [
+  const record: RolloutRecord = {
+    ...apiRollout(allAtOnce, 'c2', LATER),
+    batch: 1,
+    batches: 1,
+    total: 4,
+    deadline: iso(LATER + DEADLINE_MS),
+    state: 'Failed',
+    reason: 'zw-1 not healthy within 300s (CrashLoop)',
+    failedAt: iso(FAILED_AT),
+    failedHosts: ['zw-1'],
+    done: 3,
+    revertedHosts: HOST_NAMES,
+    revertedTo: 'c1',
+  };
+  assert.deepEqual(failed.ops, []);
+  assert.deepEqual(failed.rolloutFailures.flatMap((failure) => failure.ops), [
     ...HOST_NAMES.map((name) => ({ put: assignKey(name, 'api'), value: recordOf(API_V1, name, 'c1', FAILED_AT) })),
-    {
-      put: ROLLOUT_KEY,
-      value: { ...apiRollout(allAtOnce, 'c2', LATER), state: 'Failed', reason: 'batch not healthy within 300s on zw-1', failedAt: iso(FAILED_AT) } satisfies RolloutRecord,
-    },
+    { put: ROLLOUT_KEY, value: record },
   ]);
-  assert.deepEqual(failed.actions.at(-1), { type: 'rollout-failed', job: 'api', reason: 'batch not healthy within 300s on zw-1' });
+  assert.deepEqual(failed.rolloutFailures[0]!.opActions.at(-1), [{ type: 'rollout-failed', job: 'api', reason: record.reason, batch: 1, hosts: ['zw-1'], reverted: HOST_NAMES, revertedTo: 'c1' }]);
 });
 
 test('a crash of the new spec long after its rollout completed writes nothing', () => {
