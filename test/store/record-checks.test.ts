@@ -7,6 +7,7 @@ import {
   isRolloutRecord,
   isStatusRecord,
   isSyncCurrentRecord,
+  isSyncHistoryRecord,
   isVipRecord,
 } from '../../src/store/record-checks.js';
 import type { AgentRecord, NamingRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../../src/store/records.js';
@@ -35,6 +36,23 @@ describe('record checks', () => {
     assert.ok(isSyncCurrentRecord(valid.sync));
     assert.ok(isRolloutRecord(valid.rollout));
     assert.ok(isRolloutRecord(valid.failedRollout));
+  });
+
+  test('rollouts/<job> may name its batch, deadline, failed hosts and revert; records written before them still pass', () => {
+    const batch = { batch: 2, batches: 3, total: 6, deadline: 'soon' };
+    assert.ok(isRolloutRecord({ ...valid.rollout, ...batch }));
+    const failure = { failedHosts: ['h1'], done: 2, revertedHosts: ['h1', 'h2'], revertedTo: 'c0' };
+    assert.ok(isRolloutRecord({ ...valid.failedRollout, ...batch, ...failure }));
+    assert.deepEqual(isRolloutRecord.problems({ ...valid.failedRollout, batch: '2', failedHosts: 'h1' }), [
+      'batch: expected a number, got "2"',
+      'failedHosts: expected an array, got "h1"',
+    ]);
+  });
+
+  test('an audit record may say a rollout failed', () => {
+    const audit = { commit, time: 'now', trigger: 'timer', actions: [], outcome: 'RolloutFailed', note: 'web: failed at batch 1: ...' };
+    assert.ok(isSyncHistoryRecord(audit));
+    assert.equal(isSyncHistoryRecord({ ...audit, outcome: 'Exploded' }), false);
   });
 
   test('an assignment may carry the record it replaced, with its tag and host facts', () => {
