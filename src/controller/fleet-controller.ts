@@ -20,8 +20,8 @@ import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOu
 import { syncHosts } from './sync-hosts.js';
 import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
 import type { JobInForce } from './fleet-status.js';
-import { describeFailure } from './rollout-text.js';
-import { chunkWrites, type WriteChunk } from './write-chunks.js';
+import { AuditedWriter } from './audited-writer.js';
+import { chunkWrites } from './write-chunks.js';
 
 export interface Leadership {
   isLeader(): boolean;
@@ -95,9 +95,11 @@ export class FleetController {
   /** The partition last logged, so the warning comes once per change, not once per reconcile. */
   private partitionNote: string | undefined;
   private readonly now: () => number;
+  private readonly writer: AuditedWriter;
 
   constructor(private readonly options: FleetControllerOptions) {
     this.now = options.now ?? Date.now;
+    this.writer = new AuditedWriter(options);
   }
 
   jobs(): ReadonlyMap<string, JobSummary> {
@@ -167,7 +169,8 @@ export class FleetController {
     // A rollout that failed (and is held) is a failure to sync, not progress.
     const failedRollout = output.rolloutFailures.length > 0 || [...observed.rollouts.values()].some((rollout) => rollout.state === 'Failed');
     const result: SyncResult = failedRollout ? 'Failed' : [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
-    const writes = (await this.writeRolloutFailures(output, inForce.commit, reasons)) + (await this.write(output, inForce.commit, reasons, result, this.forcePushNote));
+    const failed = await this.writer.writeRolloutFailures(output.rolloutFailures, inForce.commit, reasons.join(','), this.now());
+    const writes = failed + (await this.write(output, inForce.commit, reasons, result, this.forcePushNote));
     this.forcePushNote = undefined;
     await this.writeCurrent(inForce.commit, this.rejected ? 'Rejected' : result);
     metrics.rolloutsInProgress.set([...output.jobs.values()].filter((job) => job.rolling).length);
@@ -287,44 +290,7 @@ export class FleetController {
     const chunks = chunkWrites(output.ops, output.opActions, context);
     // A force-push is audited even when the new head changes nothing.
     if (chunks.length === 0 && note) chunks.push({ ops: [], audit: { commit, time: new Date(context.nowMs).toISOString(), trigger: context.trigger, actions: [], outcome, note } });
-    return this.writeChunks(chunks);
-  }
-
-  /** Each failed rollout's reverts and record, audited as RolloutFailed under the commit that failed. */
-  private async writeRolloutFailures(output: ReconcileOutput, inForce: CommitRef, reasons: readonly string[]): Promise<number> {
-    let written = 0;
-    for (const failure of output.rolloutFailures) {
-      const sha = failure.rollout.commit;
-      const commit = sha === inForce.sha ? inForce : await this.commitRef(sha);
-      const note = `${failure.rollout.job}: ${describeFailure(failure.rollout)}`;
-      written += await this.writeChunks(chunkWrites(failure.ops, failure.opActions, { commit, trigger: reasons.join(','), outcome: 'RolloutFailed', nowMs: this.now(), note }));
-    }
-    return written;
-  }
-
-  private async writeChunks(chunks: readonly WriteChunk[]): Promise<number> {
-    const { store, layout, informer, leadership } = this.options;
-    let written = 0;
-    for (const chunk of chunks) {
-      const audit = { put: layout.syncHistory(new Date(chunk.audit.time), chunk.audit.commit.sha), value: chunk.audit };
-      await store.applyBatch([...chunk.ops, audit], leadership.guard());
-      informer.applyLocally(chunk.ops);
-      written += chunk.ops.length;
-    }
-    return written;
-  }
-
-  /**
-   * Who made a commit that is no longer the one in force, read from the fetched objects. The revert
-   * it is needed for must be written whatever goes wrong here: the audit then names the sha alone.
-   */
-  private async commitRef(sha: string): Promise<CommitRef> {
-    try {
-      return commitRef(await this.options.source.git.repository.readCommit(sha));
-    } catch (error) {
-      this.options.logger.warn({ event: 'commit_unreadable', commit: sha, error: (error as Error).message }, 'cannot read the commit of a failed rollout; auditing it by sha');
-      return unreadCommit(sha);
-    }
+    return this.writer.write(chunks);
   }
 
   /** sync/current changes only when the commit in force, the result or the rejection changes. */

@@ -51,7 +51,7 @@ describe('controller rollouts', () => {
       }
       const record = frontendOf(await view.assignments()).get(host)!;
       const rollout = (await view.values(view.layout.rollout('frontend'))).get(view.layout.rollout('frontend')) as RolloutRecord | undefined;
-      assert.deepEqual([rollout?.state, rollout?.commit], ['InProgress', sha]);
+      assert.deepEqual([rollout?.state, rollout?.commit, rollout?.batch, rollout?.batches, rollout?.total], ['InProgress', sha, batch, 3, 3]);
       assert.equal(record.spec.version, '1.1.0');
       assert.equal(record.commit, sha);
       assert.equal(record.previous?.specHash, v1.get(host)!.specHash, 'the old spec is kept for a revert');
@@ -88,14 +88,17 @@ describe('controller rollouts', () => {
     }, 'the failed rollout record', 9000);
     assert.ok(Date.now() - startedAt >= 4000, `failed after ${Date.now() - startedAt} ms, not before the 5 s deadline`);
     assert.equal(failure.commit, badSha);
-    assert.match(failure.reason ?? '', /not healthy within 5s on web-a1/);
+    assert.equal(failure.reason, 'web-a1 not healthy within 5s (CrashLoop)');
     assert.ok(failure.failedAt);
+    assert.deepEqual([failure.batch, failure.batches, failure.failedHosts, failure.revertedHosts, failure.revertedTo], [1, 3, ['web-a1'], ['web-a1'], v1.get('web-a1')!.commit]);
     const reverted = frontendOf(await view.assignments());
     for (const host of FRONTEND_HOSTS) assert.equal(reverted.get(host)!.specHash, v1.get(host)!.specHash, `${host} runs the previous spec`);
     assert.equal(reverted.get('web-a1')!.spec.version, '1.0.0');
     const audit = (await view.history()).flatMap((record) => record.actions) as { type: string; host?: string }[];
     assert.ok(audit.some((action) => action.type === 'revert' && action.host === 'web-a1'));
     assert.ok(audit.some((action) => action.type === 'rollout-failed'));
+    const reverts = (await view.history()).filter((record) => record.outcome === 'RolloutFailed');
+    assert.deepEqual(reverts.map((record) => record.commit.sha), [badSha], 'the revert is audited under the commit that failed');
 
     // The agent goes back to the old release; the controller must not try 2.0.0 again.
     await view.reportHealthy('web-a1', 'frontend', v1.get('web-a1')!.specHash, new Date(Date.now() - 60_000));
