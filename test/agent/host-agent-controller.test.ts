@@ -1,43 +1,23 @@
 // The whole path once: a git fleet whose job's artifact is a repo path, a controller (in-process,
 // serving GET /content/<sha256>) that assigns it, and a host agent that fetches it from the
 // controller, runs it and reports it Healthy, as `ygg status` then shows.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import { jobPaths } from '../../src/agent/agent-layout.js';
 import { withCluster } from '../../src/cli/cluster.js';
 import { fleetStatus } from '../../src/controller/fleet-status.js';
-import { runController, type RunningController } from '../../src/controller/run-controller.js';
 import type { NamingRecord } from '../../src/store/records.js';
-import { agentRootDir, cleanUp, closeAgents, ECHO_ARTIFACT, ECHO_SHA256, httpStatus, namingKeys, startAgent, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, ECHO_ARTIFACT, ECHO_SHA256, httpStatus, namingKeys, runTestController, startAgent, useControllerAndAgents, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, waitUntil } from '../fixtures/controller-harness.js';
-import { freePort, sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { freePort, uniquePrefix } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 
 const HOST = 'web-a1';
 /** The host's own loopback address: the job binds it, the agent probes it, naming registers it. */
 const HOST_IP = '127.0.0.25';
-let etcd: SharedEtcd;
-let view: FleetView;
-let controller: RunningController | undefined;
-
-before(async () => {
-  etcd = await sharedEtcd();
-});
-
-after(async () => {
-  try {
-    await closeAgents();
-    await controller?.close();
-  } finally {
-    // Whatever failed above: no job, etcd or temp dir of this file outlives it.
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+const setup = useControllerAndAgents();
 
 /** One host, one echo-server job from a repo path, one Service naming it. */
 function fleetChanges(port: number): Record<string, string | null> {
@@ -90,24 +70,12 @@ test('controller assigns a repo-path artifact, the agent fetches it from /conten
   fleet.commit('One echo-server job on web-a1', fleetChanges(port));
 
   const prefix = uniquePrefix('host-agent-controller');
-  view = new FleetView(etcd.url, prefix);
-  controller = await runController({
-    repo: fleet.dir,
-    branch: 'main',
-    cacheDir: path.join(workDir, 'cache'),
-    etcd: { endpoints: [etcd.url], dialTimeoutMs: 2000, reconnectMaxMs: 200 },
-    etcdPrefix: prefix,
-    intervalMs: 3_600_000,
-    listen: { host: '127.0.0.1', port: 0 },
-    id: 'host-agent-test',
-    leaseTtlSeconds: 2,
-    logger: pino({ level: 'silent' }),
-    settleMs: 20,
-  });
+  const view = (setup.view = new FleetView(setup.etcd.url, prefix));
+  const controller = (setup.controller = await runTestController({ repo: fleet.dir, cacheDir: path.join(workDir, 'cache'), etcdUrl: setup.etcd.url, etcdPrefix: prefix, id: 'host-agent-test' }));
   assert.ok(controller.url);
   // Not made beforehand: on a fresh host the agent creates its root.
   const root = path.join(workDir, 'agent');
-  await startAgent({ host: HOST, root, etcdPrefix: prefix, etcdUrl: etcd.url, controllerUrl: controller.url });
+  await startAgent({ host: HOST, root, etcdPrefix: prefix, etcdUrl: setup.etcd.url, controllerUrl: controller.url });
 
   const assignment = await waitUntil(async () => (await view.assignments()).get(`${HOST}/frontend`), 'the assignment', 15_000);
   assert.equal(assignment.spec.artifact.path, 'artifacts/echo-server-1.1.0.tar.gz');
@@ -123,7 +91,7 @@ test('controller assigns a repo-path artifact, the agent fetches it from /conten
   // What `ygg status` prints, computed the way it does (etcd alone).
   const fleetView = await waitUntil(
     async () => {
-      const summary = await withCluster({ etcd: etcd.url, 'etcd-prefix': prefix }, async ({ mirror }) => fleetStatus(mirror.current(), mirror.observed(), []));
+      const summary = await withCluster({ etcd: setup.etcd.url, 'etcd-prefix': prefix }, async ({ mirror }) => fleetStatus(mirror.current(), mirror.observed(), []));
       return summary.jobs.find((job) => job.name === 'frontend')?.state === 'Healthy' ? summary : undefined;
     },
     'ygg status: frontend Healthy',

@@ -7,15 +7,13 @@
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { pino } from 'pino';
-import { runController, type RunningController } from '../../src/controller/run-controller.js';
+import { test } from 'node:test';
 import type { ControllerStatus, JobHealth } from '../../src/server/controller-status.js';
 import type { AssignmentRecord } from '../../src/store/records.js';
 import { runCli } from '../cli/run-cli.js';
-import { agentRootDir, buildTarball, cleanUp, closeAgents, ECHO_ARTIFACT, ECHO_SHA256, startAgent, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, buildTarball, ECHO_ARTIFACT, ECHO_SHA256, runTestController, startAgent, useControllerAndAgents, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, waitUntil } from '../fixtures/controller-harness.js';
-import { freePort, sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-server.js';
+import { freePort, uniquePrefix } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 
 /** Each host on its own loopback address: both instances bind the same port without clashing. */
@@ -25,24 +23,7 @@ const HOSTS = [
 ] as const;
 const DEADLINE_SECONDS = 5;
 
-let etcd: SharedEtcd;
-let view: FleetView | undefined;
-let controller: RunningController | undefined;
-
-before(async () => {
-  etcd = await sharedEtcd();
-});
-
-after(async () => {
-  try {
-    await closeAgents();
-    await controller?.close();
-  } finally {
-    cleanUp();
-    await view?.close().catch(() => undefined);
-    await etcd?.stop();
-  }
-});
+const setup = useControllerAndAgents();
 
 /** The small fleet's own jobs, gone in the first commit. */
 const REMOVED = { 'jobs/search.yaml': null, 'artifacts/app.tar.gz': null };
@@ -99,24 +80,12 @@ test('a release that exits 1 fails its rollout at batch 1; the batch is reverted
   const brokenArtifact = { path: 'artifacts/broken-2.0.0.tar.gz', sha256: broken.sha256 };
 
   const prefix = uniquePrefix('rollout-failure');
-  view = new FleetView(etcd.url, prefix);
-  controller = await runController({
-    repo: fleet.dir,
-    branch: 'main',
-    cacheDir: path.join(workDir, 'cache'),
-    etcd: { endpoints: [etcd.url], dialTimeoutMs: 2000, reconnectMaxMs: 200 },
-    etcdPrefix: prefix,
-    intervalMs: 3_600_000,
-    listen: { host: '127.0.0.1', port: 0 },
-    id: 'rollout-failure-test',
-    leaseTtlSeconds: 2,
-    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
-    settleMs: 20,
-  });
+  const view = (setup.view = new FleetView(setup.etcd.url, prefix));
+  const controller = (setup.controller = await runTestController({ repo: fleet.dir, cacheDir: path.join(workDir, 'cache'), etcdUrl: setup.etcd.url, etcdPrefix: prefix, id: 'rollout-failure-test' }));
   const url = controller.url!;
-  for (const host of HOSTS) await startAgent({ host: host.name, root: path.join(workDir, host.name), etcdPrefix: prefix, etcdUrl: etcd.url, controllerUrl: url });
+  for (const host of HOSTS) await startAgent({ host: host.name, root: path.join(workDir, host.name), etcdPrefix: prefix, etcdUrl: setup.etcd.url, controllerUrl: url });
   const v1 = await waitUntil(async () => {
-    const assigned = await view!.assignments();
+    const assigned = await view.assignments();
     return HOSTS.every((host) => assigned.has(`${host.name}/frontend`)) ? assigned : undefined;
   }, 'v1 assigned on both hosts', 15_000);
   for (const host of HOSTS) {
@@ -140,7 +109,7 @@ test('a release that exits 1 fails its rollout at batch 1; the batch is reverted
   // An unrelated commit lands while the batch is failing: it is the commit in force when the revert happens.
   const laterSha = fleet.commit('add sre as owners', fleetFiles(port, brokenArtifact, '[web-ops, sre]'), 'Carol Owner <carol@example.com>');
   controller.loop.trigger('webhook');
-  await waitUntil(async () => (await view!.current())?.commit.sha === laterSha, 'the later commit in force');
+  await waitUntil(async () => (await view.current())?.commit.sha === laterSha, 'the later commit in force');
 
   const failed = await waitUntil(async () => {
     const job = frontendOf(await apiStatus(url));
@@ -178,7 +147,7 @@ test('a release that exits 1 fails its rollout at batch 1; the batch is reverted
   assert.ok(!audits.some((record) => record.commit.sha === laterSha && record.actions.some((action) => (action as { type: string }).type === 'revert')), 'nothing of the revert under the later commit');
 
   // ygg status: one line for the failed rollout, exit 1 (a degraded fleet); --output json carries the view.
-  const etcdFlags = ['--etcd', etcd.url, '--etcd-prefix', prefix];
+  const etcdFlags = ['--etcd', setup.etcd.url, '--etcd-prefix', prefix];
   const text = await runCli('status', ...etcdFlags);
   assert.equal(text.code, 1, text.stdout);
   assert.match(text.stdout, new RegExp(`\\nfrontend +failed at batch 1: web-a1 not healthy within ${DEADLINE_SECONDS}s \\(\\w+: exit 1\\); reverted 1 host to ${goodSha.slice(0, 7)}\\n`));
