@@ -1,7 +1,9 @@
 // One job's step towards its desired instances: new hosts get the spec at once, removed hosts lose
 // it, and changed instances roll in batches of maxParallel, each gated on the previous batch being
 // healthy for minHealthySeconds; a batch that misses its deadline fails the rollout and, with
-// autoRevert, puts the old spec back. Pure: everything it knows comes in, decisions go out.
+// autoRevert, puts the old spec back. rollouts/<job> names each batch as it starts and, when the
+// rollout fails, the late hosts, what they were doing and what was reverted, for people to follow.
+// Pure: everything it knows comes in, decisions go out.
 import type { RolloutPolicy } from '../model/types.js';
 import type { AssignmentRecord, RolloutRecord, StatusRecord } from '../store/records.js';
 import { isInstanceUp, type ObservedAssignment } from './observed-state.js';
@@ -209,7 +211,7 @@ function nextBatch(
     const current = input.current.get(host)!.record;
     changes.push({ kind: 'update', host, record: record(input, input.desired.get(host)!, current) });
   }
-  const deadlineMs = input.nowMs + policy.progressDeadlineSeconds * 1000;
+  const deadlineAtMs = input.nowMs + policy.progressDeadlineSeconds * 1000;
   const progress = batchProgress(rolledUpdates, batch.length, updates.length, policy.maxParallel);
-  return { changes, rollout: { ...rollout, ...progress, deadline: new Date(deadlineMs).toISOString() }, health: 'Progressing', rolling: true, wakeAtMs: deadlineMs + 1, ...base };
+  return { changes, rollout: { ...rollout, ...progress, deadline: new Date(deadlineAtMs).toISOString() }, health: 'Progressing', rolling: true, wakeAtMs: deadlineAtMs + 1, ...base };
 }
