@@ -101,3 +101,17 @@ export function compileTagPattern(pattern: string): (tag: string) => boolean {
   const regex = new RegExp(`^${source}$`);
   return (tag) => selfAndAncestors(tag).some((candidate) => regex.test(candidate));
 }
+
+/**
+ * The levels a tag names, as `{ cop, owt, pdl, cluster, servicegroup?, service, job }` (levels it
+ * skips are left out): the labels a metric or a scrape target carries to be found by tree node.
+ * Lenient, unlike parseTag: a reader labelling what it observes must not fail on a garbled tag.
+ */
+export function tagLevels(tag: string): Partial<Record<TagLevel, string>> {
+  const levels: Partial<Record<TagLevel, string>> = {};
+  for (const level of TAG_LEVELS) {
+    const value = tagLevelValue(tag, level);
+    if (value !== undefined && value !== '') levels[level] = value;
+  }
+  return levels;
+}
