@@ -5,7 +5,7 @@
 // Every instance series carries the job, the host, the release and version, and the job's service-
 // tree levels (owt, pdl, cluster, service, …), so a dashboard or an alert can select by tree node.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { tagLevels } from '../model/tag.js';
+import { JOB_TREE_LABELS, jobTreeLabels } from '../model/tag.js';
 
 export const AGENT_METRIC_PREFIX = 'ygg_agent_';
 
@@ -34,19 +34,16 @@ export interface InstanceSample {
   readonly cronExitCodes?: Readonly<Record<string, number>>;
 }
 
-const INSTANCE_LABELS = ['job', 'host', 'release', 'version', 'cop', 'owt', 'pdl', 'cluster', 'servicegroup', 'service'] as const;
+const INSTANCE_LABELS = [...JOB_TREE_LABELS, 'host', 'release', 'version'] as const;
 type InstanceLabel = (typeof INSTANCE_LABELS)[number];
 
-/** The labels of one instance's series, `job` first; a level the tag skips is left out. */
+/** The labels of one instance's series: the job and its tree levels, then host, release and version. */
 function instanceLabels(sample: InstanceSample, host: string | undefined): Partial<Record<InstanceLabel, string>> {
-  // The tag's job level is the job's name (the loader checks it): `job` is the name, not repeated.
-  const { job: _job, ...levels } = sample.tag === undefined ? {} : tagLevels(sample.tag);
   return {
-    job: sample.job,
+    ...jobTreeLabels(sample.job, sample.tag),
     ...(host !== undefined && { host }),
     ...(sample.release !== undefined && { release: sample.release }),
     ...(sample.version !== undefined && { version: sample.version }),
-    ...levels,
   };
 }
 

@@ -84,7 +84,7 @@ test('instance series carry host, release, version and the tag levels; up, healt
   const stopped: InstanceSample = { ...api, tag: 'cop.acme_owt.ops_pdl.x_cluster.c_service.s_job.api', up: false, cpuSeconds: 0, rssBytes: 0, openFds: 0, uptimeSeconds: 0 };
   const metrics = createAgentMetrics(() => [gate, stopped], { host: 'lg-01', defaultMetrics: false });
   const text = await metrics.metrics();
-  const labels = 'job="gate",host="lg-01",release="r-1",version="2.0.0",cop="acme",owt="ops",pdl="im",cluster="lg-1",servicegroup="edge",service="push"';
+  const labels = 'job="gate",cop="acme",owt="ops",pdl="im",cluster="lg-1",servicegroup="edge",service="push",host="lg-01",release="r-1",version="2.0.0"';
   assert.match(text, new RegExp(`^ygg_agent_instance_up\\{${labels}\\} 1$`, 'm'));
   assert.match(text, new RegExp(`^ygg_agent_instance_healthy\\{${labels}\\} 1$`, 'm'));
   assert.match(text, new RegExp(`^ygg_agent_instance_restarts_total\\{${labels}\\} 1$`, 'm'));
@@ -92,12 +92,12 @@ test('instance series carry host, release, version and the tag levels; up, healt
   assert.match(text, new RegExp(`^ygg_agent_cron_last_exit_code\\{${labels},task="clean-logs"\\} 0$`, 'm'));
   assert.match(text, new RegExp(`^ygg_agent_cron_last_exit_code\\{${labels},task="rotate"\\} -1$`, 'm'));
   // a stopped instance: up 0, no health latency (it had no check), no servicegroup (its tag skips the level)
-  assert.match(text, /^ygg_agent_instance_up\{job="api",host="lg-01",cop="acme",owt="ops",pdl="x",cluster="c",service="s"\} 0$/m);
+  assert.match(text, /^ygg_agent_instance_up\{job="api",cop="acme",owt="ops",pdl="x",cluster="c",service="s",host="lg-01"\} 0$/m);
   assert.doesNotMatch(text, /^ygg_agent_instance_health_check_seconds\{job="api"/m);
 });
 
 test('label values are escaped, a garbled tag labels what it can', async () => {
   const odd: InstanceSample = { ...web, job: 'we"b', release: 'a\\b\nc', tag: 'owt.x_nonsense_service.y' };
   const text = await createAgentMetrics(() => [odd], { host: 'h', defaultMetrics: false }).metrics();
-  assert.match(text, /^ygg_agent_instance_healthy\{job="we\\"b",host="h",release="a\\\\b\\nc",owt="x",service="y"\} 1$/m);
+  assert.match(text, /^ygg_agent_instance_healthy\{job="we\\"b",owt="x",service="y",host="h",release="a\\\\b\\nc"\} 1$/m);
 });

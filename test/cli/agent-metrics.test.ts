@@ -46,7 +46,7 @@ test('a real agent labels its instance series by tree node and publishes its met
   const naming = [...(await view.values(view.layout.namings())).values()] as NamingRecord[];
   assert.deepEqual(naming.map((entry) => [entry.job, entry.tag]), [[JOB, TAG]]);
 
-  const labels = `job="${JOB}",host="${HOST}",release="${status.release}",version="${assignment.spec.version}",cop="acme",owt="ops",pdl="im",cluster="lg-1",service="push"`;
+  const labels = `job="${JOB}",cop="acme",owt="ops",pdl="im",cluster="lg-1",service="push",host="${HOST}",release="${status.release}",version="${assignment.spec.version}"`;
   const text = await waitUntil(async () => {
     const body = await (await fetch(`http://${record.metricsAddress}/metrics`)).text();
     return body.includes('ygg_agent_instance_health_check_seconds{') ? body : undefined;
