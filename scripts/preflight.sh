@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run before the tests, the chaos suite, the demo and CI: the programs they need besides Node (a
-# real etcd and etcdctl, keepalived's, bind's and Prometheus's config checkers, git, openssl for test
+# real etcd and etcdctl, keepalived's and bind's config checkers, git, openssl for test
 # certificates). A machine without them stops here at once, with the one command that installs
 # them, instead of after minutes of tests timing out; as root (CI, a fresh container) this installs
 # them itself. This is the one list of what is needed: everything else calls this script.
@@ -15,7 +15,6 @@ required=(
   named-checkzone:bind9-utils
   git:git
   openssl:openssl
-  promtool:prometheus
 )
 
 say() { echo "preflight: $*" >&2; }
