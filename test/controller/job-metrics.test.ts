@@ -62,5 +62,15 @@ describe('controller job gauges', () => {
     series = await scrape();
     assert.deepEqual([...series.keys()].filter((key) => key.includes('job="search"')), []);
     assert.equal(series.get(`ygg_job_desired_instances{${FRONTEND}}`), 3);
+
+    // Only the leader speaks for the fleet: a deposed one's last figures would be stale duplicates.
+    const standby = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: etcd.url, listen: { host: '127.0.0.1', port: 0 } });
+    etcd.cleanups.push(() => standby.close());
+    assert.equal(standby.election.isLeader, false);
+    await controller.election.resign();
+    await waitUntil(() => standby.election.isLeader, 'the standby elected');
+    await reconcileNow(standby);
+    assert.deepEqual([...(await scrape()).keys()], [], 'the old leader says nothing about jobs');
+    assert.equal(jobSeries(await (await fetch(`${standby.url}/metrics`)).text()).get(`ygg_job_desired_instances{${FRONTEND}}`), 3);
   });
 });
