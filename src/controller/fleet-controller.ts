@@ -96,6 +96,8 @@ export class FleetController {
 
   constructor(private readonly options: FleetControllerOptions) {
     this.now = options.now ?? Date.now;
+    // Only the leader speaks for the fleet: a standby's figures would be stale duplicates.
+    options.metrics.observeJobs(() => (options.leadership.isLeader() ? this.lastJobs : new Map()));
   }
 
   jobs(): ReadonlyMap<string, JobSummary> {
