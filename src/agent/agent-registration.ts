@@ -17,6 +17,8 @@ export interface AgentRegistrationOptions {
   readonly root: string;
   readonly agentVersion: string;
   readonly startedAt: Date;
+  /** Published in agents/<host> (AgentRecord.metricsAddress) so a Prometheus target file can list it. */
+  readonly metricsAddress?: string;
   readonly leaseTtlSeconds: number;
   readonly factsIntervalMs: number;
   readonly logger: Logger;
@@ -155,8 +157,10 @@ export class AgentRegistration {
     void this.ensure().catch(() => undefined);
   }
 
-  private facts() {
-    return readMachineFacts(this.options.host, this.options.root, this.options.agentVersion, this.options.startedAt);
+  private async facts() {
+    const facts = await readMachineFacts(this.options.host, this.options.root, this.options.agentVersion, this.options.startedAt);
+    const { metricsAddress } = this.options;
+    return metricsAddress === undefined ? facts : { ...facts, metricsAddress };
   }
 
   /** Fresh facts under the lease; while the registration is in doubt, a pass instead (it writes them). */

@@ -35,6 +35,7 @@ export class HealthMonitor {
   private successes = 0;
   private failures = 0;
   private last: HealthResult | undefined;
+  private lastDurationMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly abort = new AbortController();
@@ -54,6 +55,11 @@ export class HealthMonitor {
 
   get lastResult(): HealthResult | undefined {
     return this.last;
+  }
+
+  /** How long the last finished check took, in seconds (for /metrics); undefined before the first. */
+  get lastCheckSeconds(): number | undefined {
+    return this.lastDurationMs === undefined ? undefined : this.lastDurationMs / 1000;
   }
 
   get consecutiveFailures(): number {
@@ -92,6 +98,7 @@ export class HealthMonitor {
 
   private async checkOnce(): Promise<void> {
     const signal = this.abort.signal;
+    const startedAt = performance.now();
     let result: HealthResult;
     try {
       result = this.options.probe
@@ -102,6 +109,7 @@ export class HealthMonitor {
       result = { healthy: false, detail: (error as Error).message };
     }
     if (signal.aborted) return;
+    this.lastDurationMs = performance.now() - startedAt;
     this.record(result);
   }
 

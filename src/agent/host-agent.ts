@@ -38,6 +38,8 @@ export interface HostAgentOptions {
   readonly controllerUrl?: string;
   readonly leaseTtlSeconds: number;
   readonly agentVersion: string;
+  /** Where this agent serves /metrics (`host:port`), published in agents/<host>. */
+  readonly metricsAddress?: string;
   /** Names the host already (`ygg agent` binds `host`): no line logged here repeats it. */
   readonly logger: Logger;
   readonly factsIntervalMs?: number;
@@ -156,6 +158,7 @@ export class HostAgent {
       root: this.root,
       agentVersion: this.options.agentVersion,
       startedAt: this.startedAt,
+      ...(this.options.metricsAddress !== undefined ? { metricsAddress: this.options.metricsAddress } : {}),
       leaseTtlSeconds: this.options.leaseTtlSeconds,
       factsIntervalMs: this.options.factsIntervalMs ?? 30_000,
       logger,

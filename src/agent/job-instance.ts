@@ -198,13 +198,23 @@ export class JobInstance {
     return this.supervised?.pid;
   }
 
+  /** The job's tag and version as the assignment in force names them (for /metrics labels). */
+  identity(): { readonly tag: string; readonly version: string } {
+    return { tag: this.assignment.tag, version: this.assignment.spec.version };
+  }
+
+  /** How long the last health check of the running process took, in seconds; undefined before one finished. */
+  lastHealthCheckSeconds(): number | undefined {
+    return this.monitor?.lastCheckSeconds;
+  }
+
   isHealthy(): boolean {
     return this.healthState === 'healthy' && this.supervised?.state === 'Running';
   }
 
   /** Puts (or removes) the endpoints in naming, e.g. after etcd returned or the lease changed. */
   async registerIfHealthy(): Promise<void> {
-    await this.options.naming()?.setHealthy({ job: this.job, specHash: this.specHash }, this.endpoints(), this.isHealthy());
+    await this.options.naming()?.setHealthy({ job: this.job, specHash: this.specHash, tag: this.assignment.tag }, this.endpoints(), this.isHealthy());
   }
 
   status(): StatusRecord {

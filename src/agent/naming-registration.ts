@@ -25,6 +25,8 @@ export interface NamingEndpoint {
 export interface NamingInstance {
   readonly job: string;
   readonly specHash: string;
+  /** The job's service-tree tag, so readers of naming (the Prometheus target file) can label by tree node. */
+  readonly tag?: string;
   /** LVS weight of this endpoint. Default: the registration's weight (1). */
   readonly weight?: number;
 }
@@ -137,7 +139,7 @@ export class NamingRegistration {
     const { host, ip, store } = this.options;
     return registration.endpoints.map((endpoint) => [
       store.layout.naming(endpoint.service, host, endpoint.port),
-      { ip, port: endpoint.port, weight: instance.weight ?? this.options.weight ?? 1, host, job, specHash: instance.specHash },
+      { ip, port: endpoint.port, weight: instance.weight ?? this.options.weight ?? 1, host, job, specHash: instance.specHash, ...(instance.tag !== undefined ? { tag: instance.tag } : {}) },
     ]);
   }
 }

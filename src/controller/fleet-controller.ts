@@ -100,6 +100,8 @@ export class FleetController {
   constructor(private readonly options: FleetControllerOptions) {
     this.now = options.now ?? Date.now;
     this.writer = new AuditedWriter(options);
+    // Only the leader speaks for the fleet: a standby's figures would be stale duplicates.
+    options.metrics.observeJobs(() => (options.leadership.isLeader() ? this.lastJobs : new Map()));
   }
 
   jobs(): ReadonlyMap<string, JobSummary> {

@@ -6,7 +6,7 @@ import type { Host, Job, Model, Service } from '../model/types.js';
 import { canonicalJson } from '../plan/canonical-json.js';
 import { placeInstances, type Placement } from '../plan/place-instances.js';
 import type { KeyLayout } from '../store/keys.js';
-import type { CommitRef, RolloutRecord, VipRecord } from '../store/records.js';
+import type { CommitRef, RolloutRecord, StatusRecord, VipRecord } from '../store/records.js';
 import { assignmentsByJob, removalsByJob, statusesByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
 import { removalRecord, settleRemovals } from './removal-records.js';
 import { rescheduleLostHosts, type LostIdc } from './reschedule-lost-hosts.js';
@@ -35,11 +35,15 @@ export type AuditAction =
   | { readonly type: 'host.put' | 'host.delete'; readonly host: string };
 
 export interface JobSummary {
+  /** The job's service-tree tag (metrics are labelled by its levels). */
+  readonly tag: string;
   readonly health: JobHealth;
   readonly desired: number;
   readonly healthy: number;
   readonly version: string | undefined;
   readonly rolling: boolean;
+  /** Instances that do not run the commit's spec yet: missing, on another spec, or still to be removed. */
+  readonly outOfSync: number;
 }
 
 export interface ReconcileInput {
@@ -165,7 +169,8 @@ export function reconcileFleet(input: ReconcileInput): ReconcileOutput {
     }
     if (step.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, step.wakeAtMs);
     if (job) {
-      const summary = { health: step.health, desired: step.desired, healthy: step.healthy, version: job.spec.version, rolling: step.rolling };
+      const outOfSync = outOfSyncInstances(desired, currentHosts, statuses.get(jobName));
+      const summary = { tag: job.tag, health: step.health, desired: step.desired, healthy: step.healthy, version: job.spec.version, rolling: step.rolling, outOfSync };
       jobs.set(jobName, summary);
       const version = observed.jobVersions?.get(jobName);
       const quiet = step.changes.length === 0 && step.rollout === undefined && step.wakeAtMs === undefined && !step.rolling;
@@ -212,6 +217,14 @@ const NOT_LOST: readonly string[] = [];
 
 function lostAmong(hostNames: readonly string[], lost: ReadonlySet<string>): readonly string[] {
   return lost.size === 0 ? NOT_LOST : hostNames.filter((name) => lost.has(name));
+}
+
+/** Desired hosts whose agent reports another spec (or none), plus hosts the job must leave. */
+function outOfSyncInstances(desired: ReadonlyMap<string, HashedSpec>, current: ReadonlyMap<string, ObservedAssignment>, statuses: ReadonlyMap<string, StatusRecord> | undefined): number {
+  let count = 0;
+  for (const [host, hashed] of desired) if (statuses?.get(host)?.specHash !== hashed.specHash) count++;
+  for (const host of current.keys()) if (!desired.has(host)) count++;
+  return count;
 }
 
 /** Ops and the audit actions they carry out, kept in step. */

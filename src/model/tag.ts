@@ -101,3 +101,22 @@ export function compileTagPattern(pattern: string): (tag: string) => boolean {
   const regex = new RegExp(`^${source}$`);
   return (tag) => selfAndAncestors(tag).some((candidate) => regex.test(candidate));
 }
+
+/** The labels a job's series and scrape targets carry: `job` (its name) and the levels above it. */
+export const JOB_TREE_LABELS = ['job', ...TAG_LEVELS.filter((level) => level !== 'job')] as const;
+export type JobTreeLabel = (typeof JOB_TREE_LABELS)[number];
+
+/**
+ * A job's labels, `job` first, then the levels its tag names (levels it skips are left out), so a
+ * dashboard, an alert or a scrape config can select by tree node. The tag's job level is the job's
+ * name (the loader checks it): not repeated. Lenient, unlike parseTag: a reader labelling what it
+ * observes must not fail on a garbled tag.
+ */
+export function jobTreeLabels(job: string, tag: string | undefined): Partial<Record<JobTreeLabel, string>> {
+  const labels: Partial<Record<JobTreeLabel, string>> = { job };
+  for (const level of TAG_LEVELS) {
+    const value = level === 'job' || tag === undefined ? undefined : tagLevelValue(tag, level);
+    if (value !== undefined && value !== '') labels[level as JobTreeLabel] = value;
+  }
+  return labels;
+}

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RenderCheckError } from './render-errors.js';
 
@@ -45,6 +46,32 @@ export function keepalivedCheck(binary = 'keepalived', timeoutMs = DEFAULT_TIMEO
 /** `named-checkzone ZONE FILE`, for the DNS zone template. */
 export function namedCheckzone(zone: string, binary = 'named-checkzone', timeoutMs = DEFAULT_TIMEOUT_MS): FileCheck {
   return (file) => runCheck(binary, (resolved) => [resolved, [zone, file]], file, timeoutMs);
+}
+
+/**
+ * A Prometheus file_sd target file, the way Prometheus itself would read it: `promtool check config`
+ * on a scrape config whose file_sd_configs names a copy of it (promtool has no check of a target file
+ * alone, and file discovery only takes names ending in .json, .yml or .yaml, which the temp file's
+ * does not). The copy and the config live in a private temp directory, removed afterwards.
+ */
+export function promtoolCheck(binary = 'promtool', timeoutMs = DEFAULT_TIMEOUT_MS): FileCheck {
+  return async (file) => {
+    const dir = await fs.mkdtemp(path.join(tmpdir(), 'ygg-promtool-'));
+    try {
+      const targets = path.join(dir, 'targets.json');
+      await fs.copyFile(file, targets);
+      const config = path.join(dir, 'prometheus.yml');
+      await fs.writeFile(config, scrapeConfigFor(targets));
+      await runCheck(binary, (resolved) => [resolved, ['check', 'config', config]], file, timeoutMs);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** The smallest Prometheus config that reads `targetsFile` through file_sd (JSON quoting is valid YAML). */
+export function scrapeConfigFor(targetsFile: string): string {
+  return `scrape_configs:\n  - job_name: ygg\n    file_sd_configs:\n      - files: [${JSON.stringify(targetsFile)}]\n`;
 }
 
 async function runCheck(binary: string, argv: (resolved: string) => [string, string[]], file: string, timeoutMs: number): Promise<void> {

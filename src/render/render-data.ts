@@ -9,6 +9,17 @@ export interface RenderEndpoint {
   readonly port: number;
   readonly weight: number;
   readonly job: string;
+  /** The job's service-tree tag, when the agent wrote it into naming. */
+  readonly tag?: string;
+}
+
+/** A host of the fleet (hosts/) and where its agent serves /metrics, for fleet-wide files. */
+export interface RenderHost {
+  readonly name: string;
+  readonly ip: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** agents/<host> metricsAddress, kept while the host is in the fleet (a dead agent stays a target). */
+  readonly metricsAddress?: string;
 }
 
 export interface RenderService {
@@ -38,6 +49,8 @@ export interface RenderData {
   /** Where the data came from, for the header: the commit in force (sync/current) and the etcd revision. */
   readonly commit?: string;
   readonly revision: string;
+  /** Fleet-wide files only (no director): every host, sorted by name. */
+  readonly hosts?: readonly RenderHost[];
   /** Records left out of `services`, each with why: they are reported, never a reason to stop rendering. */
   readonly skipped?: readonly SkippedInput[];
 }

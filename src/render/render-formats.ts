@@ -7,6 +7,7 @@ import { renderConfig } from './render-config.js';
 import { KEEPALIVED_NOUNS, type GateNouns } from './render-gate.js';
 import type { RenderData } from './render-data.js';
 import { renderZone } from './render-zone.js';
+import { AGENTS_GROUP, renderTargets, targetIp, targetsInventory } from './prometheus-targets.js';
 
 export interface RenderFormat {
   render(templateText: string, data: RenderData): string;
@@ -41,3 +42,17 @@ export function dnsFormat(zone: string): RenderFormat {
     nouns: { groups: 'names', members: 'addresses' },
   };
 }
+
+/**
+ * A Prometheus file_sd target file: groups are jobs (their live endpoints) and the agents; a job's
+ * group is declared while a VIP names it, the agents' always (hosts leave with a commit, rarely en masse).
+ * No template: the file is JSON, built in code.
+ */
+export const PROMETHEUS_FORMAT: RenderFormat = {
+  render: (_templateText, data) => renderTargets(data),
+  inventory: targetsInventory,
+  declaredGroups: (data) => new Set([AGENTS_GROUP, ...data.services.flatMap((service) => (service.vip ? [service.job] : []))]),
+  sourceRecords: (facts) => facts.namingRecords + facts.liveAddresses.size,
+  memberAddress: targetIp,
+  nouns: { groups: 'jobs', members: 'targets' },
+};

@@ -1,7 +1,8 @@
 // The records a render is made from, as the view last saw them (keys relative to the etcd prefix):
 // vips/<service>, naming/<service>/<host>:<port>, sync/current (the commit in force, for the
 // header and the render gate), hosts/<host> (which directors exist), agents/<host> and lost/<host>
-// (whose agent is gone, and whether the controller moved its replicas). Pure: the view feeds it.
+// (whose agent is gone, whether the controller moved its replicas, and where each agent serves
+// /metrics). Pure: the view feeds it.
 //
 // In a director's file, an endpoint whose naming entry vanished while its host's agent is gone (a
 // lease that ran out: the agent died, or a partition cut it off from etcd) is kept: the job may well still serve, keepalived
@@ -17,7 +18,7 @@
 import { isNamingRecord, isSyncCurrentRecord, isVipRecord } from '../store/record-checks.js';
 import type { NamingRecord, VipRecord } from '../store/records.js';
 import { compareEndpoints, compareText } from './compare-endpoints.js';
-import type { RenderData, RenderService, SkippedInput } from './render-data.js';
+import type { RenderData, RenderHost, RenderService, SkippedInput } from './render-data.js';
 import { checkToken } from './render-values.js';
 
 const VIPS = 'vips/';
@@ -31,10 +32,12 @@ export class RenderInputs {
   private readonly vips = new Map<string, VipRecord>();
   /** service → `host:port` → record */
   private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
-  /** hosts/<host>: name → the host's IP. */
-  private readonly hosts = new Map<string, string>();
+  /** hosts/<host>: name → the host's IP and labels. */
+  private readonly hosts = new Map<string, { readonly ip: string; readonly labels: Readonly<Record<string, string>> }>();
   /** Hosts with a live agent record. */
   private readonly agents = new Set<string>();
+  /** host → where its agent last said it serves /metrics: kept when the agent dies, so monitoring sees it down. */
+  private readonly metricsAddresses = new Map<string, string>();
   /** Lost hosts whose replicas the controller released to move elsewhere. */
   private readonly released = new Set<string>();
   /** service → `host:port` → a vanished entry, kept while its host's agent is gone. */
@@ -84,7 +87,10 @@ export class RenderInputs {
     this.invalid.delete(key);
     if (key === SYNC_CURRENT) this.syncCommit = undefined;
     else if (key.startsWith(VIPS)) this.vips.delete(key.slice(VIPS.length));
-    else if (key.startsWith(HOSTS)) this.hosts.delete(key.slice(HOSTS.length));
+    else if (key.startsWith(HOSTS)) {
+      this.hosts.delete(key.slice(HOSTS.length));
+      this.metricsAddresses.delete(key.slice(HOSTS.length));
+    }
     else if (key.startsWith(AGENTS)) this.agents.delete(key.slice(AGENTS.length));
     else if (key.startsWith(LOST)) this.released.delete(key.slice(LOST.length));
     else if (key.startsWith(NAMING)) {
@@ -117,7 +123,7 @@ export class RenderInputs {
       if (director !== undefined && !vip?.directors.includes(director)) continue;
       // Only the LB keeps them: keepalived checks its real servers, a DNS zone has no health check.
       const endpoints = [...(this.endpoints.get(name)?.values() ?? []), ...(director !== undefined ? this.keptEndpoints(name) : [])]
-        .map((record) => ({ host: record.host, ip: record.ip, port: record.port, weight: record.weight, job: record.job }))
+        .map((record) => ({ host: record.host, ip: record.ip, port: record.port, weight: record.weight, job: record.job, ...(record.tag !== undefined && { tag: record.tag }) }))
         .sort(compareEndpoints);
       // A service without a VIP is known only by its endpoints: DNS names them directly.
       services.push(vip ? { name, job: vip.job, port: vip.port, vip: vip.vip, directors: [...vip.directors].sort(compareText), endpoints } : { name, job: endpoints[0]?.job ?? '', port: '', directors: [], endpoints });
@@ -131,8 +137,16 @@ export class RenderInputs {
       services,
       ...(this.syncCommit !== undefined && { commit: this.syncCommit }),
       revision,
+      ...(director === undefined && { hosts: this.hostList() }),
       ...(skipped.length > 0 && { skipped }),
     };
+  }
+
+  private hostList(): RenderHost[] {
+    return [...this.hosts.keys()].sort(compareText).map((name) => {
+      const metricsAddress = this.metricsAddresses.get(name);
+      return { name, ...this.hosts.get(name)!, ...(metricsAddress !== undefined && { metricsAddress }) };
+    });
   }
 
   /** The vanished entries of a service still worth serving: their host's agent is gone, nothing moved them. */
@@ -174,7 +188,7 @@ export class RenderInputs {
   liveAddresses(): Set<string> {
     const addresses = new Set<string>();
     for (const host of this.agents) {
-      const ip = this.hosts.get(host);
+      const ip = this.hosts.get(host)?.ip;
       if (ip) addresses.add(ip);
     }
     return addresses;
@@ -211,15 +225,18 @@ export class RenderInputs {
       this.vips.set(key.slice(VIPS.length), value);
     } else if (key.startsWith(HOSTS)) {
       const name = key.slice(HOSTS.length);
-      const record = value as { name?: unknown; ip?: unknown } | null;
+      const record = value as { name?: unknown; ip?: unknown; labels?: unknown } | null;
       if (record?.name !== name) return `not a Host record named ${JSON.stringify(name)}`;
-      this.hosts.set(name, typeof record.ip === 'string' ? record.ip : '');
+      this.hosts.set(name, { ip: typeof record.ip === 'string' ? record.ip : '', labels: stringValues(record.labels) });
     } else if (key.startsWith(AGENTS)) {
       const host = key.slice(AGENTS.length);
+      const address = (value as { metricsAddress?: unknown } | null)?.metricsAddress;
+      const moved = typeof address === 'string' && address !== this.metricsAddresses.get(host);
+      if (moved) this.metricsAddresses.set(host, address);
       // Refreshed facts every 30 s are no change to render.
-      if (this.agents.has(host)) return undefined;
+      if (this.agents.has(host) && !moved) return undefined;
+      if (!this.agents.has(host)) this.forgetVanished(host);
       this.agents.add(host);
-      this.forgetVanished(host);
     } else if (key.startsWith(LOST)) {
       const host = key.slice(LOST.length);
       const released = (value as { rescheduledAt?: unknown } | null)?.rescheduledAt !== undefined;
@@ -261,6 +278,12 @@ export class RenderInputs {
       ...[...this.endpoints].flatMap(([service, byAddress]) => [...byAddress.keys()].map((address) => `${NAMING}${service}/${address}`)),
     ];
   }
+}
+
+/** The string values of a labels object; anything else is no labels. */
+function stringValues(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 function nested<T>(map: Map<string, Map<string, T>>, key: string): Map<string, T> {

@@ -10,11 +10,13 @@ import { EtcdStateStore } from '../store/state-store.js';
 import type { Etcd3 } from 'etcd3';
 import { DebouncedRenderer } from './debounced-renderer.js';
 import { EndpointView } from './endpoint-view.js';
-import { dnsFormat } from './render-formats.js';
+import { dnsFormat, PROMETHEUS_FORMAT } from './render-formats.js';
 import type { WriteCheckedOptions } from './write-checked-file.js';
 
+export type RenderKind = 'keepalived' | 'dns' | 'prometheus';
+
 export interface RendererConfig {
-  readonly kind: 'keepalived' | 'dns';
+  readonly kind: RenderKind;
   readonly etcd: EtcdConnectionOptions;
   readonly etcdPrefix: string;
   readonly director?: string;
@@ -68,6 +70,7 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
       maxWaitMs: config.maxWaitMs,
       logger,
       ...(config.kind === 'dns' && { format: dnsFormat(config.zone!) }),
+      ...(config.kind === 'prometheus' && { format: PROMETHEUS_FORMAT }),
       ...(config.allowMassRemoval !== undefined && { allowMassRemoval: config.allowMassRemoval }),
       ...(config.maxRemovedPercent !== undefined && { maxRemovedPercent: config.maxRemovedPercent }),
       ...(config.kind === 'keepalived' && config.director && !config.once && { status: { store, key: layout.status(config.director, RENDERER_STATUS_NAME) } }),

@@ -92,6 +92,11 @@ function listenFailureReason(host: string, port: number, cause: NodeJS.ErrnoExce
   }
 }
 
+/** `host:port`, with an IPv6 host in brackets: the form parseListenAddress reads back. */
+export function formatHostPort(host: string, port: number): string {
+  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
 /** `server.listen`, resolving once it listens, or rejecting with an HttpServerError. */
 export function listenOn(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

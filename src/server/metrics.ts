@@ -1,6 +1,7 @@
 // The controller's Prometheus metrics. A private Registry (not prom-client's global one) so two
 // controllers in one process — tests, `ygg dev` — never collide on registration.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { JOB_TREE_LABELS, jobTreeLabels } from '../model/tag.js';
 
 export const METRIC_PREFIX = 'ygg_';
 
@@ -8,6 +9,16 @@ export const METRIC_PREFIX = 'ygg_';
 export type ReconcileResult = 'applied' | 'unchanged' | 'rejected' | 'error';
 
 export type WebhookResult = 'accepted' | 'rejected';
+
+/** One job as the controller's last reconcile saw it. */
+export interface JobGaugeSample {
+  readonly tag: string;
+  readonly desired: number;
+  readonly healthy: number;
+  readonly rolling: boolean;
+  /** Instances not yet on the commit's spec. */
+  readonly outOfSync: number;
+}
 
 export interface ControllerMetrics {
   readonly registry: Registry;
@@ -21,6 +32,11 @@ export interface ControllerMetrics {
   /** Typed shorthands, so a label value cannot be misspelt at a call site. */
   countReconcile(result: ReconcileResult, durationSeconds: number): void;
   countWebhook(provider: 'github' | 'gitlab' | 'unknown', result: WebhookResult): void;
+  /**
+   * The per-job gauges read `jobs` at scrape time (job name → its figures), so a reconcile costs
+   * nothing more and a job gone from it is gone from /metrics. The last call wins.
+   */
+  observeJobs(jobs: () => ReadonlyMap<string, JobGaugeSample>): void;
 }
 
 export interface MetricsOptions {
@@ -75,6 +91,24 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     registers: [registry],
   });
 
+  let observedJobs: () => ReadonlyMap<string, JobGaugeSample> = () => new Map();
+  const jobGauge = (name: string, help: string, value: (job: JobGaugeSample) => number) =>
+    new Gauge({
+      name: `${METRIC_PREFIX}job_${name}`,
+      help,
+      labelNames: JOB_TREE_LABELS,
+      registers: [registry],
+      collect() {
+        // reset first: a job removed from the repo must disappear, not freeze at its last value
+        this.reset();
+        for (const [job, sample] of observedJobs()) this.set(jobTreeLabels(job, sample.tag), value(sample));
+      },
+    });
+  jobGauge('desired_instances', 'Instances the commit in force wants of the job.', (job) => job.desired);
+  jobGauge('healthy_instances', 'Instances of the job that run the desired spec and pass their health check.', (job) => job.healthy);
+  jobGauge('rolling', '1 while a rolling update of the job is under way, else 0.', (job) => (job.rolling ? 1 : 0));
+  jobGauge('out_of_sync_instances', "Instances of the job not on the commit's spec yet: missing, on another spec (e.g. a failed rollout held), or still to be removed.", (job) => job.outOfSync);
+
   return {
     registry,
     reconcileTotal,
@@ -90,6 +124,9 @@ export function createControllerMetrics(options: MetricsOptions = {}): Controlle
     },
     countWebhook(provider, result) {
       webhooksTotal.inc({ provider, result });
+    },
+    observeJobs(jobs) {
+      observedJobs = jobs;
     },
   };
 }

@@ -101,6 +101,7 @@ export const isAgentRecord = recordCheck<AgentRecord>(
     os: string,
     agentVersion: string,
     process: optional(object({ pid: number, startTime: number })),
+    metricsAddress: optional(string),
     startedAt: string,
     updatedAt: string,
   }),
@@ -108,7 +109,7 @@ export const isAgentRecord = recordCheck<AgentRecord>(
 
 export const isNamingRecord = recordCheck<NamingRecord>(
   'NamingRecord',
-  object({ ip: string, port: number, weight: number, host: string, job: string, specHash: string }),
+  object({ ip: string, port: number, weight: number, host: string, job: string, specHash: string, tag: optional(string) }),
 );
 
 const vip: Shape = object({

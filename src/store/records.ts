@@ -96,6 +96,11 @@ export interface AgentRecord {
   readonly agentVersion: string;
   /** The agent's process, so a restarted agent on the same machine can tell its dead predecessor from a live twin. */
   readonly process?: { readonly pid: number; readonly startTime: number };
+  /**
+   * Where the agent serves /metrics, `host:port` as its --metrics-listen gave it (the port the one
+   * bound). An unspecified host (0.0.0.0, ::) means every address: readers use the Host's ip.
+   */
+  readonly metricsAddress?: string;
   readonly startedAt: string;
   readonly updatedAt: string;
 }
@@ -108,6 +113,8 @@ export interface NamingRecord {
   readonly host: string;
   readonly job: string;
   readonly specHash: string;
+  /** The job's service-tree tag (agents before it was added leave it out). */
+  readonly tag?: string;
 }
 
 /** vips/<service>, written by the controller from Service documents. */

@@ -90,7 +90,7 @@ test('an assignment becomes a healthy instance: status with its pid, naming unde
   assert.equal(status.specHash, record.specHash);
   assert.ok(status.pid !== undefined && isAlive(status.pid), 'the status names a live pid');
   assert.equal(await httpStatus(port), 200);
-  assert.deepEqual((await namingKeys(view, 'svc.web')).get(namingKey) as NamingRecord, { ip: HOST_IP, port, weight: 1, host: HOST, job: 'web', specHash: record.specHash });
+  assert.deepEqual((await namingKeys(view, 'svc.web')).get(namingKey) as NamingRecord, { ip: HOST_IP, port, weight: 1, host: HOST, job: 'web', specHash: record.specHash, tag: record.tag });
 
   const agentKey = view.layout.agent(HOST);
   const [agentValue] = (await view.store.client.get(agentKey).exec()).kvs;

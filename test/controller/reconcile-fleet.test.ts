@@ -36,6 +36,7 @@ const API_V2 = apiJob('2.0.0');
 const API_V3 = apiJob('3.0.0');
 /** Two replicas spread over the idcs; no health check, so Running is up. */
 const WORKER = job('worker', { replicas: 2 });
+const API_TAG = apiJob('1.0.0').tag;
 /** Where WORKER's two replicas land on the full fleet (one per idc). */
 const WORKER_HOSTS = ['lg-1', 'zw-2'];
 
@@ -173,8 +174,8 @@ test('an empty cluster gets one assignment put per placed instance and the VIP, 
   assert.deepEqual(out.opActions, out.actions.map((action) => [action]));
   assert.deepEqual(placementObject(out.placement), { api: apiHosts, worker: WORKER_HOSTS });
   assert.deepEqual(Object.fromEntries(out.jobs), {
-    api: { health: 'Missing', desired: 4, healthy: 0, version: '1.0.0', rolling: false },
-    worker: { health: 'Missing', desired: 2, healthy: 0, version: '1.0.0', rolling: false },
+    api: { tag: API_TAG, health: 'Missing', desired: 4, healthy: 0, version: '1.0.0', rolling: false, outOfSync: 4 },
+    worker: { tag: WORKER.tag, health: 'Missing', desired: 2, healthy: 0, version: '1.0.0', rolling: false, outOfSync: 2 },
   });
   assert.equal(out.pruneRefused, undefined);
   assert.equal(out.wakeAtMs, undefined);
@@ -195,8 +196,8 @@ test('a converged fleet with healthy statuses gives zero ops, every time, whatev
     assert.deepEqual(out.ops, []);
     assert.deepEqual(out.actions, []);
     assert.deepEqual(Object.fromEntries(out.jobs), {
-      api: { health: 'Healthy', desired: 4, healthy: 4, version: '1.0.0', rolling: false },
-      worker: { health: 'Healthy', desired: 2, healthy: 2, version: '1.0.0', rolling: false },
+      api: { tag: API_TAG, health: 'Healthy', desired: 4, healthy: 4, version: '1.0.0', rolling: false, outOfSync: 0 },
+      worker: { tag: WORKER.tag, health: 'Healthy', desired: 2, healthy: 2, version: '1.0.0', rolling: false, outOfSync: 0 },
     });
   }
 });
@@ -368,8 +369,8 @@ test('a host first seen assigned without a live agent gets lost/<host> since now
   assert.deepEqual(out.actions, [{ type: 'host.lost', host: 'lg-1' }]);
   // Its statuses still say Healthy and Running, but nobody is there to vouch for them.
   assert.deepEqual(Object.fromEntries(out.jobs), {
-    api: { health: 'Degraded', desired: 4, healthy: 3, version: '1.0.0', rolling: false },
-    worker: { health: 'Degraded', desired: 2, healthy: 1, version: '1.0.0', rolling: false },
+    api: { tag: API_TAG, health: 'Degraded', desired: 4, healthy: 3, version: '1.0.0', rolling: false, outOfSync: 0 },
+    worker: { tag: WORKER.tag, health: 'Degraded', desired: 2, healthy: 1, version: '1.0.0', rolling: false, outOfSync: 0 },
   });
   assert.equal(out.wakeAtMs, LATER + 300_000);
   // The record is the clock: fed back, it is not written again, and the move comes 300 s after it.
@@ -393,8 +394,8 @@ test('a replica with nowhere to go stays assigned to its lost host, the job Degr
   assert.deepEqual(out.ops, [rescheduledRecord('lg-1', LATER - HOUR_MS, LATER), rescheduledRecord('zw-2', LATER - HOUR_MS, LATER)]);
   assert.deepEqual(placementObject(out.placement), { api: HOST_NAMES, worker: WORKER_HOSTS });
   assert.deepEqual(Object.fromEntries(out.jobs), {
-    api: { health: 'Degraded', desired: 4, healthy: 0, version: '1.0.0', rolling: false },
-    worker: { health: 'Degraded', desired: 2, healthy: 0, version: '1.0.0', rolling: false },
+    api: { tag: API_TAG, health: 'Degraded', desired: 4, healthy: 0, version: '1.0.0', rolling: false, outOfSync: 0 },
+    worker: { tag: WORKER.tag, health: 'Degraded', desired: 2, healthy: 0, version: '1.0.0', rolling: false, outOfSync: 0 },
   });
   assert.equal(out.pruneRefused, undefined);
   const released = applyOps(observed, out.ops);
@@ -576,7 +577,7 @@ test('a changed job rolls one batch of maxParallel and writes nothing more until
   ]);
   assert.deepEqual(first.actions, [{ type: 'update', job: 'api', host: 'lg-1', specHash: hashOf(API_V2, 'lg-1'), from: hashOf(API_V1, 'lg-1') }]);
   assert.deepEqual(first.opActions, [[], first.actions]);
-  assert.deepEqual(first.jobs.get('api'), { health: 'Progressing', desired: 4, healthy: 0, version: '2.0.0', rolling: true });
+  assert.deepEqual(first.jobs.get('api'), { tag: API_TAG, health: 'Progressing', desired: 4, healthy: 0, version: '2.0.0', rolling: true, outOfSync: 4 });
   assert.equal(first.wakeAtMs, LATER + DEADLINE_MS + 1);
 
   const rolled = applyOps(steady, first.ops);
@@ -637,7 +638,7 @@ test('a failed rollout reverts its batch and writes rollouts/<job>, apart from t
   ]);
   // The failure rides with the record, after the revert: a cut between them leaves the rollout InProgress and late.
   assert.deepEqual(failure.opActions, [[{ type: 'revert', job: 'api', host: 'lg-1', specHash: hashOf(API_V1, 'lg-1') }], [FAILED_ACTION]]);
-  assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false });
+  assert.deepEqual(out.jobs.get('api'), { tag: API_TAG, health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false, outOfSync: 3 });
 });
 
 /** After the revert landed and lg-1 runs v1 again. */
@@ -650,7 +651,7 @@ test('after the revert the failed spec is held: nothing is written and the job i
   const out = reconcile(V2_FLEET, revertedCluster(), { nowMs: FAILED_AT + HOUR_MS, sha: 'c2' });
   assert.deepEqual(out.ops, []);
   assert.deepEqual(out.actions, []);
-  assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false });
+  assert.deepEqual(out.jobs.get('api'), { tag: API_TAG, health: 'Degraded', desired: 4, healthy: 0, version: '2.0.0', rolling: false, outOfSync: 4 });
 });
 
 test('a later, different spec replaces the failed rollouts/<job> with its own InProgress record and rolls', () => {
@@ -764,7 +765,7 @@ test('a crash of the new spec long after its rollout completed writes nothing', 
   const crashing = withStatus(observed, 'lg-2', 'api', statusRecord(hashOf(API_V2, 'lg-2'), 'CrashLoop', LATER + 2 * HOUR_MS));
   const out = reconcile(V2_FLEET, crashing, { nowMs: LATER + 3 * HOUR_MS, sha: 'c2' });
   assert.deepEqual(out.ops, []);
-  assert.deepEqual(out.jobs.get('api'), { health: 'Degraded', desired: 4, healthy: 3, version: '2.0.0', rolling: false });
+  assert.deepEqual(out.jobs.get('api'), { tag: API_TAG, health: 'Degraded', desired: 4, healthy: 3, version: '2.0.0', rolling: false, outOfSync: 0 });
 });
 
 test('a rollouts/<job> record of a job neither in the repo nor assigned anywhere is deleted', () => {

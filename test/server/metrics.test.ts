@@ -37,3 +37,23 @@ test('each controller gets its own registry, never the global one', async () => 
   assert.doesNotMatch(await register.metrics(), /ygg_/);
   assert.doesNotMatch(await first.registry.metrics(), /process_cpu/);
 });
+
+test('per-job gauges read the observed jobs at scrape time: labelled by tree level, a job gone is gone', async () => {
+  const metrics = createControllerMetrics({ defaultMetrics: false });
+  const tag = 'cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.web';
+  let jobs = new Map([
+    ['web', { tag, desired: 3, healthy: 2, rolling: true, outOfSync: 1 }],
+    ['old', { tag: 'cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.old', desired: 1, healthy: 1, rolling: false, outOfSync: 0 }],
+  ]);
+  assert.doesNotMatch(await metrics.registry.metrics(), /^ygg_job_\w+\{/m, 'nothing before a controller observes jobs');
+  metrics.observeJobs(() => jobs);
+  const labels = 'job="web",cop="acme",owt="shop",pdl="web",cluster="prod",service="www"';
+  const text = await metrics.registry.metrics();
+  assert.match(text, new RegExp(`^ygg_job_desired_instances\\{${labels}\\} 3$`, 'm'));
+  assert.match(text, new RegExp(`^ygg_job_healthy_instances\\{${labels}\\} 2$`, 'm'));
+  assert.match(text, new RegExp(`^ygg_job_rolling\\{${labels}\\} 1$`, 'm'));
+  assert.match(text, new RegExp(`^ygg_job_out_of_sync_instances\\{${labels}\\} 1$`, 'm'));
+  assert.match(text, /^ygg_job_rolling\{job="old",[^}]*\} 0$/m);
+  jobs = new Map([...jobs].filter(([name]) => name !== 'old'));
+  assert.doesNotMatch(await metrics.registry.metrics(), /job="old"/);
+});

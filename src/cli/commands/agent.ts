@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
-import { createAgentMetrics } from '../../agent/agent-metrics.js';
+import { createAgentMetrics, type InstanceSample } from '../../agent/agent-metrics.js';
 import { currentTwinRole, keepTwinAlive, type Twin, type TwinOptions } from '../../agent/agent-watchdog.js';
 import { HostClaimedError } from '../../agent/host-claim.js';
 import { HostAgent } from '../../agent/host-agent.js';
@@ -12,13 +13,14 @@ import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } fro
 import { registerRenderMetrics } from '../../render/render-metrics.js';
 import { runRenderer, type RunningRenderer } from '../../render/run-renderer.js';
 import type { EtcdConnectionOptions } from '../../store/etcd-connection.js';
+import type { StatusRecord } from '../../store/records.js';
 import { TEMPLATES_DIR } from '../../render/template-dir.js';
 import { renderWriteOptions } from './render-write-options.js';
 import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, type EtcdFlagValues } from '../etcd-options.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
-import { listenOn } from '../../server/listen-address.js';
+import { formatHostPort, listenOn } from '../../server/listen-address.js';
 import { logCrashesTo } from '../last-resort.js';
 import { packageVersion } from '../package-version.js';
 import { LOG_LEVEL_OPTION, listenFlag, logLevel, untilStopped, withListenHint } from '../service-options.js';
@@ -79,23 +81,14 @@ export const agentCommand: Command<Values> = {
     logCrashesTo(logger);
     let reportConflict: (error: HostClaimedError) => void = () => {};
     const conflict = new Promise<HostClaimedError>((resolve) => (reportConflict = resolve));
-    const agent = new HostAgent({
-      host,
-      root: values.root,
-      etcd: connection,
-      etcdPrefix: prefix,
-      ...(values.controller ? { controllerUrl: values.controller } : {}),
-      leaseTtlSeconds,
-      agentVersion: AGENT_VERSION,
-      logger,
-      onFatal: (error) => reportConflict(error),
-    });
-    const metrics = createAgentMetrics(() => instanceSamples(agent));
+    // The agent is made once the metrics address is bound: agents/<host> publishes the port it got.
+    let agent: HostAgent | undefined;
+    const metrics = createAgentMetrics(() => (agent ? instanceSamples(agent) : []), { host });
     let rendererStatus: (() => RenderStatusRecord) | undefined;
     const server = createMetricsServer(metrics);
     // Everything started so far, stopped (newest first) when a later step fails: an agent that cannot
     // start exits; its jobs keep running for the next one to adopt.
-    const started: (() => unknown)[] = [() => agent.close()];
+    const started: (() => unknown)[] = [];
     const renderAbort = new AbortController();
     let director: Promise<RunningRenderer | undefined> | undefined;
     let twin: Twin | undefined;
@@ -105,7 +98,21 @@ export const agentCommand: Command<Values> = {
         throw withListenHint(error, 'metrics-listen');
       });
       started.push(() => server.close());
-      await agent.start();
+      agent = new HostAgent({
+        host,
+        root: values.root,
+        etcd: connection,
+        etcdPrefix: prefix,
+        ...(values.controller ? { controllerUrl: values.controller } : {}),
+        leaseTtlSeconds,
+        agentVersion: AGENT_VERSION,
+        metricsAddress: formatHostPort(metricsAddress.host, (server.address() as AddressInfo).port),
+        logger,
+        onFatal: (error) => reportConflict(error),
+      });
+      const hostAgent = agent;
+      started.push(() => hostAgent.close());
+      await hostAgent.start();
       if (values['render-keepalived']) {
         const running = startDirectorRole(values['render-keepalived'], host, connection, prefix, logger, renderAbort.signal);
         director = running;
@@ -125,14 +132,14 @@ export const agentCommand: Command<Values> = {
       for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
       throw error;
     }
-    io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as { port: number }).port}`);
+    io.stderr(`ygg agent: host ${host}, root ${values.root}, metrics on ${metricsAddress.host}:${(server.address() as AddressInfo).port}`);
     const stopped = await Promise.race([untilStopped(), conflict]);
     // Refused as a second agent for the host: the watchdog must not start this one again.
     await twin?.stopForGood();
     renderAbort.abort();
     await (await director)?.close();
     server.close();
-    await agent.close();
+    await agent!.close();
     if (stopped instanceof HostClaimedError) {
       io.stderr(`ygg agent: ${stopped.message}`);
       return EXIT_FINDINGS;
@@ -149,20 +156,46 @@ function logTwinStart(logger: Logger): TwinOptions['onStarted'] {
   };
 }
 
-/** cpu, memory and fd figures of the job processes, for /metrics. */
-async function instanceSamples(agent: HostAgent) {
-  const samples = [];
+/** Each instance as /metrics shows it: a stopped one (no pid, or gone since) is up 0 with its figures 0. */
+async function instanceSamples(agent: HostAgent): Promise<InstanceSample[]> {
+  const samples: InstanceSample[] = [];
   for (const [job, instance] of agent.instancesByJob()) {
-    const pid = instance.pid();
-    if (pid === undefined) continue;
-    try {
-      const sample = await readProcessMetrics(pid);
-      samples.push({ job, ...sample, restarts: instance.status().restarts, healthy: instance.isHealthy(), orphaned: agent.isOrphaned(job) });
-    } catch (error) {
-      if (!(error instanceof ProcessGoneError)) throw error;
-    }
+    const status = instance.status();
+    const { tag, version } = instance.identity();
+    const healthCheckSeconds = instance.lastHealthCheckSeconds();
+    const sample = {
+      job,
+      tag,
+      version,
+      ...(status.release !== undefined && { release: status.release }),
+      restarts: status.restarts,
+      healthy: instance.isHealthy(),
+      orphaned: agent.isOrphaned(job),
+      ...(healthCheckSeconds !== undefined && { healthCheckSeconds }),
+      cronExitCodes: cronExitCodes(status.cron),
+    };
+    const figures = await processFigures(instance.pid());
+    samples.push({ ...sample, ...(figures ?? { up: false, cpuSeconds: 0, rssBytes: 0, openFds: 0, uptimeSeconds: 0 }) });
   }
   return samples;
+}
+
+async function processFigures(pid: number | undefined) {
+  if (pid === undefined) return undefined;
+  try {
+    const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = await readProcessMetrics(pid);
+    return { up: true, cpuSeconds, rssBytes, openFds, uptimeSeconds };
+  } catch (error) {
+    if (error instanceof ProcessGoneError) return undefined;
+    throw error;
+  }
+}
+
+/** The last exit code of each cron task that ran; -1 for a run that has none (signal, timeout, not started). */
+function cronExitCodes(cron: StatusRecord['cron']): Record<string, number> {
+  const codes: Record<string, number> = {};
+  for (const [task, state] of Object.entries(cron ?? {})) if (state.lastExit) codes[task] = state.lastExit.code ?? -1;
+  return codes;
 }
 
 function createMetricsServer(metrics: ReturnType<typeof createAgentMetrics>): Server {

@@ -2,7 +2,8 @@
 // shell; and the defaults (keepalived -t where keepalived is installed, SIGHUP to keepalived's pid).
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { keepalivedAvailable, keepalivedCheck, namedCheckzone, commandAvailable } from '../../render/check-commands.js';
+import { keepalivedAvailable, keepalivedCheck, namedCheckzone, commandAvailable, promtoolCheck } from '../../render/check-commands.js';
+import type { RenderKind } from '../../render/run-renderer.js';
 import { RenderCheckError } from '../../render/render-errors.js';
 import type { WriteCheckedOptions } from '../../render/write-checked-file.js';
 import { UsageError } from '../usage-error.js';
@@ -10,7 +11,7 @@ import { UsageError } from '../usage-error.js';
 const KEEPALIVED_PID_FILE = '/run/keepalived.pid';
 const COMMAND_TIMEOUT_MS = 30_000;
 
-export async function renderWriteOptions(kind: 'keepalived' | 'dns', zone: string | undefined, check?: string, reload?: string): Promise<WriteCheckedOptions> {
+export async function renderWriteOptions(kind: RenderKind, zone: string | undefined, check?: string, reload?: string): Promise<WriteCheckedOptions> {
   const checkArgv = check === undefined ? undefined : splitCommand(check, 'check');
   const reloadArgv = reload === undefined ? undefined : splitCommand(reload, 'reload');
   let fileCheck: WriteCheckedOptions['check'];
@@ -19,6 +20,7 @@ export async function renderWriteOptions(kind: 'keepalived' | 'dns', zone: strin
   });
   else if (kind === 'keepalived' && (await keepalivedAvailable())) fileCheck = keepalivedCheck();
   else if (kind === 'dns' && zone !== undefined && (await commandAvailable('named-checkzone'))) fileCheck = namedCheckzone(zone);
+  else if (kind === 'prometheus' && (await commandAvailable('promtool'))) fileCheck = promtoolCheck();
   const fileReload: WriteCheckedOptions['reload'] = reloadArgv ? () => runCommand(reloadArgv) : kind === 'keepalived' ? signalKeepalived : undefined;
   return { ...(fileCheck && { check: fileCheck }), ...(fileReload && { reload: fileReload }) };
 }

@@ -1,5 +1,6 @@
-// ygg render keepalived|dns: renders a config from the VIPs and live endpoints in etcd, then follows
-// them (debounced) until stopped, or once with --once. Check and reload commands are argv, split on
+// ygg render keepalived|dns|prometheus: renders a config from the VIPs and live endpoints in etcd (and,
+// for prometheus, the agents' metrics addresses), then follows them (debounced) until stopped, or once
+// with --once. Check and reload commands are argv, split on
 // whitespace with {file} substituted, and never go through a shell.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
@@ -32,16 +33,16 @@ type RenderValues = EtcdFlagValues & {
 
 export const renderCommand: Command<RenderValues> = {
   name: 'render',
-  summary: 'Render keepalived.conf (or a DNS zone) from the VIPs and live endpoints in etcd, and keep it current.',
-  usage: 'render keepalived --director NAME --out FILE | render dns --zone ZONE --out FILE  [--etcd URL] [--template FILE] [--check CMD] [--reload CMD] [--once] [--allow-mass-removal] [--max-removed-percent N]',
-  positionals: ['keepalived|dns'],
+  summary: 'Render keepalived.conf (or a DNS zone, or a Prometheus target file) from the VIPs and live endpoints in etcd, and keep it current.',
+  usage: 'render keepalived --director NAME --out FILE | render dns --zone ZONE --out FILE | render prometheus --out FILE  [--etcd URL] [--template FILE] [--check CMD] [--reload CMD] [--once] [--allow-mass-removal] [--max-removed-percent N]',
+  positionals: ['keepalived|dns|prometheus'],
   options: {
     ...ETCD_OPTIONS,
     director: { type: 'string', valueName: 'NAME', description: 'keepalived: the director host this config is for' },
     zone: { type: 'string', valueName: 'ZONE', description: 'dns: the zone origin, e.g. svc.example.net' },
     out: { type: 'string', valueName: 'FILE', description: 'the file to write (atomically, keeping one .bak)' },
-    template: { type: 'string', valueName: 'FILE', description: 'handlebars template (default: the shipped one)' },
-    check: { type: 'string', valueName: 'CMD', description: 'validate the temp file before it replaces FILE; {file} is its path (keepalived default: keepalived -t -f {file} when installed)' },
+    template: { type: 'string', valueName: 'FILE', description: 'handlebars template (default: the shipped one; keepalived and dns only)' },
+    check: { type: 'string', valueName: 'CMD', description: 'validate the temp file before it replaces FILE; {file} is its path (defaults when installed: keepalived -t, named-checkzone, promtool check config on a scrape config reading the file)' },
     reload: { type: 'string', valueName: 'CMD', description: 'run after the content changed (keepalived default: SIGHUP to the pid in /run/keepalived.pid when it exists)' },
     once: { type: 'boolean', description: 'render once and exit (1 when the render failed)' },
     'allow-mass-removal': { type: 'boolean', description: 'let a render remove every virtual server, or most real servers, at once without a commit that removed them' },
@@ -55,23 +56,20 @@ export const renderCommand: Command<RenderValues> = {
     '(keepalived only). The file on disk is the reference: a render is HELD (the file stays, loudly) when etcd looks wiped or',
     'reset, or when it would remove every virtual server or most real servers at once without a commit that removed them.',
     'A director that no VIP and no host names is an error (exit 1), and the file is not touched.',
+    'prometheus: a file_sd JSON file with a target group per live instance endpoint (labels: job, its tree levels, host,',
+    'idc) and per agent /metrics address (host, idc); __meta_ygg_target is "instance" or "agent" for relabelling.',
   ].join('\n'),
   async run(values, positionals, io) {
     const kind = positionals[0];
-    if (kind !== 'keepalived' && kind !== 'dns') throw new UsageError('expected "keepalived" or "dns"');
+    if (kind !== 'keepalived' && kind !== 'dns' && kind !== 'prometheus') throw new UsageError('expected "keepalived", "dns" or "prometheus"');
+    if (kind === 'prometheus' && values.template !== undefined) throw new UsageError('--template: the prometheus target file is JSON built in code, not from a template');
     if (!values.out) throw new UsageError('--out FILE is required');
     if (kind === 'keepalived' && !values.director) throw new UsageError('--director NAME is required');
     if (kind === 'dns' && !values.zone) throw new UsageError('--zone ZONE is required');
     const minWaitMs = values['min-wait'] ? parseDurationMs(values['min-wait'], 'min-wait') : DEFAULT_MIN_WAIT_MS;
     const maxWaitMs = values['max-wait'] ? parseDurationMs(values['max-wait'], 'max-wait') : DEFAULT_MAX_WAIT_MS;
     const maxRemovedPercent = values['max-removed-percent'] === undefined ? DEFAULT_MAX_REMOVED_PERCENT : percent(values['max-removed-percent'], 'max-removed-percent');
-    const templateFile = values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES_DIR);
-    let templateText: string;
-    try {
-      templateText = readFileSync(templateFile, 'utf8');
-    } catch (error) {
-      throw new UsageError(`--template: cannot read ${String(templateFile)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
+    const templateText = kind === 'prometheus' ? '' : readTemplate(values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES_DIR));
     const write = await renderWriteOptions(kind, values.zone, values.check, values.reload);
     const { connection, prefix } = etcdConnectionFromFlags(values);
     const logger = pino({ level: logLevel(values), base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
@@ -116,6 +114,14 @@ function outcome(status: RenderStatusRecord, io: CommandIo): number {
   else if (status.held) io.stderr(`ygg render: held, ${status.target} not changed: ${status.heldReason ?? ''}`);
   else return EXIT_OK;
   return EXIT_FINDINGS;
+}
+
+function readTemplate(file: string | URL): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--template: cannot read ${String(file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }
 
 function percent(text: string, flag: string): number {
