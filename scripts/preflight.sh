@@ -4,6 +4,7 @@
 # certificates). A machine without them stops here at once, with the one command that installs
 # them, instead of after minutes of tests timing out; as root (CI, a fresh container) this installs
 # them itself. This is the one list of what is needed: everything else calls this script.
+# Usage: preflight.sh [--tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,11 @@ required=(
   git:git
   openssl:openssl
 )
+# `--tests`: what only the test suite uses besides — a browser for the console's test, Prometheus's
+# promtool for the generated scrape targets and alert rules.
+if [ "${1:-}" = "--tests" ]; then
+  required+=(chromium:chromium promtool:prometheus)
+fi
 
 say() { echo "preflight: $*" >&2; }
 

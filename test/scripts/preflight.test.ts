@@ -138,3 +138,15 @@ test('a program installed in an sbin directory that PATH leaves out: says to ext
     `keepalived is at ${keepalived}`,
   );
 });
+
+test('--tests also wants the browser and promtool; the demo does without them', async () => {
+  const bin = scratchPath('test-tools', ['chromium', 'promtool']);
+  const forTests = await runAsUser(bin, ['bash', PREFLIGHT, '--tests']);
+  assert.equal(forTests.status, 1, forTests.output);
+  assert.equal(
+    forTests.output,
+    'preflight: missing chromium promtool; install them with:\n  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium prometheus\n',
+  );
+  const forDemo = await runAsUser(bin, ['bash', PREFLIGHT]);
+  assert.equal(forDemo.status, 0, forDemo.output);
+});
