@@ -72,7 +72,7 @@ function renderHeadline(status) {
         ? h('span', {}, 'commit in force ', h('code', { title: commit.sha }, shortSha(commit.sha)), ' ', h('q', {}, firstLine(commit.message)), ' by ', commit.author, ', ', time(commit.time))
         : h('span', { class: 'muted' }, 'no commit in force yet'),
       h('span', { class: 'counts' }, states.map(([state, count]) => [badge(state), ` ${count} `])),
-      lost.length ? h('span', {}, badge('Degraded', { title: 'hosts assigned work whose agent holds no lease' }), ` ${lost.length} lost host(s): `, lost.slice(0, 5).map((host, index) => [index ? ', ' : '', link(`#/hosts/${encodeURIComponent(host)}`, host)]), lost.length > 5 ? ' …' : '') : null,
+      lost.length ? h('span', {}, badge(`${lost.length} lost`, { class: 'badge bad', title: 'hosts assigned work whose agent holds no lease' }), ' hosts: ', lost.slice(0, 5).map((host, index) => [index ? ', ' : '', link(`#/hosts/${encodeURIComponent(host)}`, host)]), lost.length > 5 ? ' …' : '') : null,
     ),
     status.rejected
       ? h('div', { class: 'box bad-box', id: 'rejected' },

@@ -19,7 +19,7 @@ function render(host, onPage) {
   const declared = host.declared;
   const agent = host.agent;
   return [
-    h('h1', {}, 'Host ', host.name, ' ', declared ? badge(declared.state, { class: `badge ${declared.state === 'online' ? 'good' : 'none'}` }) : null, ' ', agent ? badge('Running', { title: 'the agent holds its lease' }) : badge('Degraded', { title: 'no agent holds this host\'s lease' })),
+    h('h1', {}, 'Host ', host.name, ' ', declared ? badge(declared.state, { class: `badge ${declared.state === 'online' ? 'good' : 'none'}` }) : null, ' ', agent ? badge('agent live', { class: 'badge good', title: 'the agent holds its lease' }) : badge('no agent', { class: 'badge bad', title: 'no agent holds this host\'s lease' })),
     facts([
       ['IP', declared?.ip],
       ['Labels', declared ? Object.entries(declared.labels).map(([key, value]) => `${key}=${value}`).join(', ') : 'not declared in the commit in force'],

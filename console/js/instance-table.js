@@ -23,7 +23,7 @@ function instanceRow(row, by) {
     'tr',
     { 'data-host': row.host, 'data-job': row.job },
     h('td', {}, by === 'host' ? link(hostHref(row.host), row.host) : link(jobHref(row.job), row.job), row.ip ? h('span', { class: 'muted' }, ` ${row.ip}`) : null),
-    h('td', { class: 'state' }, badge(row.state), row.agentLive ? null : [' ', badge('Degraded', { title: 'no live agent: this report is stale' })], row.orphaned ? [' ', h('span', { class: 'muted', title: row.orphaned.reason }, 'orphaned')] : null),
+    h('td', { class: 'state' }, badge(row.state), row.agentLive ? null : [' ', badge('no agent', { class: 'badge bad', title: 'no live agent: this report is stale' })], row.orphaned ? [' ', h('span', { class: 'muted', title: row.orphaned.reason }, 'orphaned')] : null),
     h('td', {}, row.version ?? '', row.upToDate ? null : h('span', { class: 'muted', title: 'the agent does not report the assigned spec yet' }, ' (not yet)')),
     h('td', {}, h('code', {}, row.release ?? '')),
     h('td', { class: 'n' }, String(row.restarts)),

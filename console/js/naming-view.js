@@ -37,7 +37,7 @@ function director(view) {
   const render = view.render;
   const state = !render ? 'Unknown' : render.held ? 'Degraded' : render.lastError && (!render.lastRenderAt || render.lastErrorAt > render.lastRenderAt) ? 'Failed' : 'Synced';
   return h('section', { class: 'box director', 'data-director': view.name },
-    h('h3', {}, link(hostHref(view.name), view.name), ' ', badge(state), view.agentLive ? null : [' ', badge('Degraded', { title: 'no live agent on this director' })]),
+    h('h3', {}, link(hostHref(view.name), view.name), ' ', badge(state), view.agentLive ? null : [' ', badge('no agent', { class: 'badge bad', title: 'no live agent on this director' })]),
     render
       ? facts([
           ['File', h('code', {}, render.target)],
