@@ -57,23 +57,23 @@ describe('console in a browser', () => {
     await page.locator('#job-state', { hasText: 'Healthy' }).waitFor();
 
     // A mark on the window survives only if the page is never reloaded.
-    await page.evaluate(() => Object.assign(window, { yggNoReload: true }));
+    await page.evaluate(() => Object.assign(globalThis, { yggNoReload: true }));
     const hash = (await view.assignments()).get('web-a1/frontend')!.specHash;
     const changedAt = Date.now();
     await view.reportStatus('web-a1', 'frontend', hash, 'CrashLoop');
     await row.locator('.badge', { hasText: 'CrashLoop' }).waitFor({ timeout: 5000 });
     const latencyMs = Date.now() - changedAt;
     await page.locator('#job-state', { hasText: 'Degraded' }).waitFor();
-    assert.equal(await page.evaluate(() => (window as unknown as { yggNoReload?: boolean }).yggNoReload), true, 'the page was not reloaded');
+    assert.equal(await page.evaluate(() => (globalThis as { yggNoReload?: boolean }).yggNoReload), true, 'the page was not reloaded');
     assert.ok(latencyMs < 3000, `the change took ${latencyMs} ms to show`);
     // The header counts the degraded job too.
     await page.locator('#headline .counts', { hasText: 'Degraded' }).waitFor();
 
     // Everything the page shows came in as text: hostile values show as text, no element is made of them.
-    await view.store.applyBatch([{ put: view.layout.status('web-a2', 'frontend'), value: { specHash: hash, state: 'Unhealthy', restarts: 1, lastError: '<img src=x onerror="window.yggInjected=1">', since: new Date().toISOString(), updatedAt: new Date().toISOString() } }]);
+    await view.store.applyBatch([{ put: view.layout.status('web-a2', 'frontend'), value: { specHash: hash, state: 'Unhealthy', restarts: 1, lastError: '<img src=x onerror="globalThis.yggInjected=1">', since: new Date().toISOString(), updatedAt: new Date().toISOString() } }]);
     await page.locator('table.instances tr[data-host="web-a2"] td.error', { hasText: '<img src=x' }).waitFor();
     assert.equal(await page.locator('table.instances img').count(), 0);
-    assert.equal(await page.evaluate(() => (window as unknown as { yggInjected?: number }).yggInjected), undefined);
+    assert.equal(await page.evaluate(() => (globalThis as { yggInjected?: number }).yggInjected), undefined);
     assert.deepEqual(problems, []);
   });
 });
