@@ -13,7 +13,7 @@ import { buildJobView, jobNames } from './job-view.js';
 import { buildNamingView } from './naming-view.js';
 import { pageRequest } from './page.js';
 import { readRenderedConfig } from './rendered-config.js';
-import { buildTreeView } from './tree-view.js';
+import { buildTreeView, type TreeView } from './tree-view.js';
 
 export const MAX_HISTORY_PAGE = 200;
 const DEFAULT_HISTORY_PAGE = 50;
@@ -37,6 +37,9 @@ export function statusHeadline(status: ControllerStatus) {
 
 export function createConsoleApi(source: ConsoleSource, streamOptions: Pick<EventStreamOptions, 'debounceMs' | 'heartbeatMs'> = {}): ConsoleApi {
   const cache = new FleetFactsCache(source);
+  // The tree is the one view every open console asks for after every change: built once per change.
+  const trees = new WeakMap<FleetFacts, TreeView>();
+  const tree = (facts: FleetFacts) => trees.get(facts) ?? trees.set(facts, buildTreeView(facts)).get(facts)!;
   const events = new EventStream({
     ...streamOptions,
     layout: source.layout,
@@ -54,7 +57,7 @@ export function createConsoleApi(source: ConsoleSource, streamOptions: Pick<Even
         events.attach(request, response);
         return 'streaming';
       }
-      if (path === '/api/tree') return ok(buildTreeView(cache.facts()));
+      if (path === '/api/tree') return ok(tree(cache.facts()));
       if (path === '/api/naming') return ok(await buildNamingView(cache.facts(), readRenderedConfig));
       if (path === '/api/history') return history(source, url.searchParams);
       const job = named('/api/jobs/', path);

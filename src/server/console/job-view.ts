@@ -84,7 +84,18 @@ export function instanceRow(observed: ObservedState, host: string, job: string):
   };
 }
 
-function instanceRows(observed: ObservedState, name: string): InstanceRow[] {
+/** Rows per job, built once per state of the fleet: paging through 10,000 instances rebuilds nothing. */
+const rowsByFacts = new WeakMap<FleetFacts, Map<string, InstanceRow[]>>();
+
+function instanceRows(facts: FleetFacts, name: string): InstanceRow[] {
+  let byJob = rowsByFacts.get(facts);
+  if (!byJob) rowsByFacts.set(facts, (byJob = new Map()));
+  let rows = byJob.get(name);
+  if (!rows) byJob.set(name, (rows = buildRows(facts.state.observed, name)));
+  return rows;
+}
+
+function buildRows(observed: ObservedState, name: string): InstanceRow[] {
   const hosts = new Set([...(assignmentsByJob(observed).get(name)?.keys() ?? []), ...(statusesByJob(observed).get(name)?.keys() ?? []), ...(removalsByJob(observed).get(name)?.keys() ?? [])]);
   return [...hosts].sort().map((host) => instanceRow(observed, host, name));
 }
@@ -99,7 +110,7 @@ export function countStates(rows: readonly InstanceRow[]): Partial<Record<Instan
 export function buildJobView(facts: FleetFacts, name: string, page: PageRequest, onlyState?: string): JobView | undefined {
   const { inForce, observed } = facts.state;
   const declared = inForce?.model.jobs.get(name);
-  const rows = instanceRows(observed, name);
+  const rows = instanceRows(facts, name);
   if (!declared && rows.length === 0) return undefined;
   const health = facts.health.get(name) ?? null;
   const assignedBy = new Map<string, number>();
