@@ -54,6 +54,8 @@ export function createConsoleApi(source: ConsoleSource, streamOptions: Pick<Even
     async handle(request, response, url) {
       const path = url.pathname;
       if (path === '/api/events') {
+        // HEAD asks whether the stream is there; attaching would hold the connection open for nothing.
+        if (request.method === 'HEAD') return ok(null);
         events.attach(request, response);
         return 'streaming';
       }

@@ -27,7 +27,15 @@ export interface StaticFile {
 export async function loadConsoleFiles(dir: URL = CONSOLE_DIR): Promise<ReadonlyMap<string, StaticFile>> {
   const root = fileURLToPath(dir);
   const files = new Map<string, StaticFile>();
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await readdir(root, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    // A package without its console/ folder still runs the controller: / answers 404, the API works.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return files;
+    throw error;
+  }
+  for (const entry of entries) {
     const contentType = CONTENT_TYPES[path.extname(entry.name)];
     if (!entry.isFile() || contentType === undefined) continue;
     const relative = path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
