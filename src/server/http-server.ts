@@ -11,7 +11,7 @@ import { renderStatusPage, renderStatusUnavailablePage } from './status-page.js'
 import { MAX_WEBHOOK_BODY_BYTES, verifyWebhook, type WebhookEvent } from './webhook-verification.js';
 import { CONTENT_PREFIX, serveContent, type ContentLookup } from './content-route.js';
 import type { ConsoleApi } from './console/console-api.js';
-import { loadConsoleFiles, staticHeaders, type StaticFile } from './console/static-files.js';
+import { CONSOLE_DIR, loadConsoleFiles, staticHeaders, type StaticFile } from './console/static-files.js';
 
 import { listenOn } from './listen-address.js';
 
@@ -54,6 +54,7 @@ type Method = 'GET' | 'POST';
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const routes = buildRoutes(options);
   const files = await loadConsoleFiles();
+  if (!files.has('/')) options.logger.warn({ event: 'console_missing', dir: CONSOLE_DIR.pathname }, 'the console page is missing from this installation; its API still answers');
   const server = createServer((request, response) => {
     void dispatch(routes, files, options, request, response).catch((error: unknown) => {
       options.logger.error({ event: 'http_error', method: request.method, url: request.url, err: error }, 'request failed');
