@@ -179,9 +179,9 @@ export class FleetInformer {
     this.jobVersions.set(job, ++this.version);
   }
 
-  /** Naming changes and audit records are not the controller's concern: no reconcile for them. */
+  /** Naming changes, audit records and renderers' statuses are not the controller's concern: no reconcile for them. */
   private isIgnored(key: string): boolean {
-    return key.startsWith(this.layout.namings()) || key.startsWith(this.layout.syncHistories);
+    return key.startsWith(this.layout.namings()) || key.startsWith(this.layout.syncHistories) || (key.startsWith(this.layout.statuses()) && key.endsWith(`/${RENDERER_STATUS_NAME}`));
   }
 
   private rebuild(entries: ReadonlyMap<string, { value: unknown }>): void {
