@@ -18,7 +18,7 @@ let current;
 let loading = Promise.resolve();
 
 function route() {
-  const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
+  const hash = decodeHash(location.hash.replace(/^#\/?/, ''));
   const [page, ...rest] = hash.split('/');
   const name = rest.join('/');
   if (page === 'jobs' && name) return jobView(main, name);
@@ -26,6 +26,15 @@ function route() {
   if (page === 'naming') return namingView(main);
   if (page === 'history') return historyView(main);
   return treeView(main);
+}
+
+/** A hand-typed hash with a stray % is taken as it is rather than breaking the page. */
+function decodeHash(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function navigate() {
