@@ -7,7 +7,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Runtime stage: the compiled CLI, production dependencies, schemas and templates, as a non-root user.
+# Runtime stage: the compiled CLI, production dependencies, schemas, templates and the console page, as a non-root user.
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends git keepalived && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -17,6 +17,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY schemas ./schemas
 COPY templates ./templates
+COPY console ./console
 USER node
 ENTRYPOINT ["node", "/app/bin/ygg.js"]
 CMD ["--help"]

@@ -117,6 +117,12 @@ export class FleetController {
     return jobs;
   }
 
+  /** The commit in force and its model, for the console; undefined until one loaded (or on a standby). */
+  inForce(): { readonly commit: CommitRef; readonly model: Model; readonly index: FleetIndex } | undefined {
+    const inForce = this.lastGood;
+    return inForce && { commit: inForce.commit, model: inForce.model, index: inForce.index };
+  }
+
   /** A file of the commit in force that a job names as artifact or dependency, by its sha256. */
   async content(sha256: string): Promise<Uint8Array | undefined> {
     const inForce = this.lastGood;

@@ -2,7 +2,8 @@
 // of the whole prefix, then one watch that keeps it current, resyncing after a compaction. A
 // reconcile reads this mirror, never etcd, so it costs no round trip and no I/O. Writes the
 // controller made are applied to the mirror at once, so the next reconcile does not repeat them
-// before the watch echoes them back.
+// before the watch echoes them back. It also keeps what only the console shows (agents' facts, live
+// endpoints, directors' render status), and tells subscribers which keys changed.
 import { anyJson } from '../store/decode-entry.js';
 import { RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import {
@@ -11,12 +12,14 @@ import {
   isHostRecord,
   isRemovalRecord,
   isLostHostRecord,
+  isNamingRecord,
   isRolloutRecord,
   isStatusRecord,
   isSyncCurrentRecord,
   isVipRecord,
 } from '../store/record-checks.js';
-import type { AgentRecord, AssignmentRecord, HostRecord, LostHostRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { AgentRecord, AssignmentRecord, HostRecord, LostHostRecord, NamingRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { RenderStatusRecord } from '../render/render-status.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import type { ObservedAssignment, ObservedState } from './observed-state.js';
 import type { StoreOp } from './reconcile-fleet.js';
@@ -44,6 +47,20 @@ function observeAssignment(host: string, job: string, record: AssignmentRecord):
   return { record, intact };
 }
 
+/** A key the watch changed (`key`), or the whole mirror rebuilt after a resync. */
+export type MirrorChange = { readonly key: string } | { readonly resync: true };
+
+/** What the mirror holds for people rather than for reconciles. */
+export interface MirrorExtras {
+  readonly agents: ReadonlyMap<string, AgentRecord>;
+  /** service → `host:port` → live endpoint. */
+  readonly naming: ReadonlyMap<string, ReadonlyMap<string, NamingRecord>>;
+  /** director → its renderer's last status (status/<director>/_render). */
+  readonly renders: ReadonlyMap<string, RenderStatusRecord>;
+}
+
+const isRenderStatus = (value: unknown): value is RenderStatusRecord => typeof value === 'object' && value !== null && typeof (value as { target?: unknown }).target === 'string';
+
 export interface InformerOptions {
   readonly onChange: () => void;
   readonly onProblem?: (key: string, problem: string) => void;
@@ -66,6 +83,9 @@ export class FleetInformer {
   private readonly partitionedHosts = new Set<string>();
   private readonly rollouts = new Map<string, RolloutRecord>();
   private readonly vips = new Map<string, VipRecord>();
+  private readonly naming: NestedMap<NamingRecord> = new Map();
+  private readonly renders = new Map<string, RenderStatusRecord>();
+  private readonly subscribers = new Set<(change: MirrorChange) => void>();
   private syncCurrent: SyncCurrentRecord | undefined;
   private watch: WatchHandle | undefined;
 
@@ -76,13 +96,13 @@ export class FleetInformer {
   ) {}
 
   /**
-   * Reads what the mirror holds (not the ever-growing audit history, nor naming) and returns a
+   * Reads what the mirror holds (not the ever-growing audit history) and returns a
    * revision every read includes. Watching the whole prefix from there may replay a few changes a
    * later read already had; they arrive in order, so the mirror ends up the same.
    */
   async load(): Promise<string> {
     const { layout, store } = this;
-    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.hosts, layout.lostHosts].map((prefix) => store.getPrefixJson(prefix, anyJson)));
+    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.hosts, layout.lostHosts, layout.namings()].map((prefix) => store.getPrefixJson(prefix, anyJson)));
     const current = await store.getJson(layout.syncCurrent, anyJson);
     const entries = new Map<string, { value: unknown }>();
     for (const read of reads) for (const [key, entry] of read.entries) entries.set(key, entry);
@@ -127,6 +147,19 @@ export class FleetInformer {
     return this.syncCurrent;
   }
 
+  extras(): MirrorExtras {
+    return { agents: this.agents, naming: this.naming, renders: this.renders };
+  }
+
+  /**
+   * Every change the watch delivers, audit records and naming included, after the mirror took it in.
+   * One subscription serves any number of console clients. Returns the unsubscribe function.
+   */
+  subscribe(listener: (change: MirrorChange) => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
   /** Records the controller's own successful writes before the watch echoes them. */
   applyLocally(ops: readonly StoreOp[]): void {
     for (const op of ops) this.ingest('put' in op ? op.put : op.delete, 'put' in op ? op.value : undefined);
@@ -134,8 +167,10 @@ export class FleetInformer {
 
   private onEvent(event: WatchEvent<unknown>): void {
     if (event.type === 'resync') this.rebuild(event.entries);
-    else if (this.isIgnored(event.key)) return;
     else this.ingest(event.key, event.type === 'put' ? event.value : undefined);
+    const change: MirrorChange = event.type === 'resync' ? { resync: true } : { key: event.key };
+    for (const subscriber of this.subscribers) subscriber(change);
+    if (event.type !== 'resync' && this.isIgnored(event.key)) return;
     if (event.type === 'skipped') this.options.onProblem?.(event.key, event.problem);
     this.options.onChange();
   }
@@ -144,9 +179,9 @@ export class FleetInformer {
     this.jobVersions.set(job, ++this.version);
   }
 
-  /** Naming changes and audit records are not the controller's concern: no reconcile for them. */
+  /** Naming changes, audit records and renderers' statuses are not the controller's concern: no reconcile for them. */
   private isIgnored(key: string): boolean {
-    return key.startsWith(this.layout.namings()) || key.startsWith(this.layout.syncHistories);
+    return key.startsWith(this.layout.namings()) || key.startsWith(this.layout.syncHistories) || (key.startsWith(this.layout.statuses()) && key.endsWith(`/${RENDERER_STATUS_NAME}`));
   }
 
   private rebuild(entries: ReadonlyMap<string, { value: unknown }>): void {
@@ -165,6 +200,8 @@ export class FleetInformer {
     this.partitionedHosts.clear();
     this.rollouts.clear();
     this.vips.clear();
+    this.naming.clear();
+    this.renders.clear();
     this.syncCurrent = undefined;
     for (const [key, entry] of entries) this.ingest(key, entry.value);
   }
@@ -188,7 +225,13 @@ export class FleetInformer {
       setNested(this.removals, first, second, removal);
       setNested(this.removalsByJob, second, first, removal);
       this.touch(second);
-    } else if (kind === 'status' && first && second && second !== RENDERER_STATUS_NAME) {
+    } else if (kind === 'status' && first && second === RENDERER_STATUS_NAME) {
+      // The renderers' and agents' own records: a bad one is theirs to report, the console leaves it out.
+      if (isRenderStatus(value)) this.renders.set(first, value);
+      else this.renders.delete(first);
+    } else if (kind === 'naming' && first && second) {
+      setNested(this.naming, first, second, isNamingRecord(value) ? value : undefined);
+    } else if (kind === 'status' && first && second) {
       const status = valid(isStatusRecord);
       setNested(this.statuses, first, second, status);
       setNested(this.statusesByJob, second, first, status);

@@ -6,12 +6,13 @@ import { openControllerSource } from '../repo/open-source.js';
 import { RepoLoader } from '../repo/load-repo.js';
 import { createSchemaValidator } from '../repo/schema-validator.js';
 import { startHttpServer } from '../server/http-server.js';
+import { createConsoleApi, type ConsoleApi } from '../server/console/console-api.js';
 import { createControllerMetrics } from '../server/metrics.js';
 import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout } from '../store/keys.js';
 import { LeaderElection } from '../store/leader-election.js';
-import { readRecentHistory } from '../store/read-history.js';
+import { readHistoryPage, readRecentHistory } from '../store/read-history.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore } from '../store/state-store.js';
 import { EtcdUnavailableError } from '../store/store-errors.js';
@@ -67,6 +68,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
   let statusOf: (() => Promise<ControllerStatus>) | undefined;
   let loop: ReconcileLoop | undefined;
   let controller: FleetController | undefined;
+  let consoleApi: ConsoleApi | undefined;
   const server = config.listen
     ? await startHttpServer({
         host: config.listen.host,
@@ -85,6 +87,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
         },
         onPush: () => loop?.trigger('webhook'),
         getContent: async (sha256) => controller?.content(sha256),
+        getConsole: () => consoleApi,
       })
     : undefined;
   if (server) started.push(() => server.close());
@@ -136,6 +139,14 @@ async function startController(config: ControllerConfig, source: ControllerSourc
       logger.error({ event: 'reconcile_failed', attempt, retryInMs, error: (error as Error).message }, 'reconcile failed; retrying');
     },
   });
+  const running = controller;
+  consoleApi = createConsoleApi({
+    layout,
+    state: () => ({ current: informer.current(), observed: informer.observed(), extras: informer.extras(), inForce: running.inForce(), jobSummaries: running.jobs() }),
+    subscribe: (listener) => informer.subscribe(listener),
+    readHistory: async (limit, before) => ({ records: await readHistoryPage(client, layout, limit, before) }),
+  });
+  started.push(() => consoleApi?.close());
   election.on('elected', () => {
     logger.info({ event: 'elected', id: config.id }, 'elected leader');
     loop!.trigger('start');
@@ -156,6 +167,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
       clearInterval(poll);
       clearTimeout(settleTimer);
       await loop!.stop();
+      consoleApi?.close();
       await server?.close();
       await informer.close();
       connectionLog.close();

@@ -1,4 +1,4 @@
-// The controller's HTTP face: probes, metrics, status (JSON and HTML) and the git webhook.
+// The controller's HTTP face: probes, metrics, status (JSON and HTML), the console and the git webhook.
 // It knows nothing of etcd or git: everything it shows or triggers is injected, so it can be
 // started alone in tests and the controller decides what "ready" and "status" mean.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,6 +10,8 @@ import { readBody } from './read-body.js';
 import { renderStatusPage, renderStatusUnavailablePage } from './status-page.js';
 import { MAX_WEBHOOK_BODY_BYTES, verifyWebhook, type WebhookEvent } from './webhook-verification.js';
 import { CONTENT_PREFIX, serveContent, type ContentLookup } from './content-route.js';
+import type { ConsoleApi } from './console/console-api.js';
+import { CONSOLE_DIR, loadConsoleFiles, staticHeaders, type StaticFile } from './console/static-files.js';
 
 import { listenOn } from './listen-address.js';
 
@@ -36,6 +38,8 @@ export interface HttpServerOptions {
   readonly onPush: (event: WebhookEvent) => void | Promise<void>;
   /** Repo files by sha256 for agents (GET /content/<sha256>); absent: 404. */
   readonly getContent?: ContentLookup;
+  /** The console's /api/* (besides /api/status); undefined while the controller starts: 503. */
+  readonly getConsole?: () => ConsoleApi | undefined;
   readonly now?: () => Date;
 }
 
@@ -49,8 +53,10 @@ type Method = 'GET' | 'POST';
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const routes = buildRoutes(options);
+  const files = await loadConsoleFiles();
+  if (!files.has('/')) options.logger.warn({ event: 'console_missing', dir: CONSOLE_DIR.pathname }, 'the console page is missing from this installation; its API still answers');
   const server = createServer((request, response) => {
-    void dispatch(routes, request, response, options.getContent).catch((error: unknown) => {
+    void dispatch(routes, files, options, request, response).catch((error: unknown) => {
       options.logger.error({ event: 'http_error', method: request.method, url: request.url, err: error }, 'request failed');
       if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
       else response.destroy();
@@ -82,14 +88,28 @@ function buildRoutes(options: HttpServerOptions): ReadonlyMap<string, Partial<Re
     ['/readyz', { GET: async (_request, response) => serveReadiness(options, response) }],
     ['/metrics', { GET: async (_request, response) => serveMetrics(options.metrics, response) }],
     ['/api/status', { GET: async (_request, response) => serveStatusJson(options, response) }],
-    ['/', { GET: async (_request, response) => serveStatusPage(options, now(), response) }],
+    ['/status', { GET: async (_request, response) => serveStatusPage(options, now(), response) }],
     ['/hooks/git', { POST: async (request, response) => serveWebhook(options, request, response) }],
   ]);
 }
 
-async function dispatch(routes: ReadonlyMap<string, Partial<Record<Method, Handler>>>, request: IncomingMessage, response: ServerResponse, getContent: ContentLookup | undefined): Promise<void> {
-  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-  if (path.startsWith(CONTENT_PREFIX) && (request.method === 'GET' || request.method === 'HEAD')) return serveContent(getContent, path, response);
+async function dispatch(
+  routes: ReadonlyMap<string, Partial<Record<Method, Handler>>>,
+  files: ReadonlyMap<string, StaticFile>,
+  options: HttpServerOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  const reading = request.method === 'GET' || request.method === 'HEAD';
+  if (path.startsWith(CONTENT_PREFIX) && reading) return serveContent(options.getContent, path, response);
+  const file = reading ? files.get(path) : undefined;
+  if (file) {
+    response.writeHead(200, staticHeaders(file));
+    return void response.end(file.body);
+  }
+  if (path.startsWith('/api/') && !routes.has(path) && reading) return serveConsoleApi(options, request, response, url);
   const route = routes.get(path);
   if (route === undefined) return sendJson(response, 404, { error: 'not found', path });
   // HEAD is GET without a body; Node drops the body of a HEAD response itself.
@@ -101,6 +121,16 @@ async function dispatch(routes: ReadonlyMap<string, Partial<Record<Method, Handl
     return sendJson(response, 405, { error: 'method not allowed', method: request.method, allowed });
   }
   return handler(request, response);
+}
+
+async function serveConsoleApi(options: HttpServerOptions, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+  if (!options.getConsole) return sendJson(response, 404, { error: 'not found', path: url.pathname });
+  const api = options.getConsole();
+  if (!api) return sendJson(response, 503, { error: 'console unavailable', reason: 'the controller is starting' });
+  const reply = await api.handle(request, response, url);
+  if (reply === 'streaming') return;
+  if (reply === undefined) return sendJson(response, 404, { error: 'not found', path: url.pathname });
+  sendJson(response, reply.code, reply.body);
 }
 
 async function serveReadiness(options: HttpServerOptions, response: ServerResponse): Promise<void> {
@@ -187,7 +217,7 @@ async function serveWebhook(options: HttpServerOptions, request: IncomingMessage
 }
 
 function sendJson(response: ServerResponse, code: number, value: unknown): void {
-  response.writeHead(code, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  response.writeHead(code, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   response.end(`${JSON.stringify(value)}\n`);
 }
 

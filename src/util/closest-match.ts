@@ -25,3 +25,21 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
   }
   return best;
 }
+
+/**
+ * Up to `limit` candidates a person may have meant, nearest first: those within typo distance and
+ * those containing the word (a partial name). Ties keep the candidates' order.
+ */
+export function closestMatches(word: string, candidates: readonly string[], limit = 5): string[] {
+  const lower = word.toLowerCase();
+  const maxDistance = Math.max(2, Math.floor(word.length / 3));
+  return candidates
+    .map((candidate) => {
+      const distance = editDistance(lower, candidate.toLowerCase());
+      return { candidate, rank: candidate.toLowerCase().includes(lower) ? Math.min(distance, 1) : distance };
+    })
+    .filter(({ rank }) => rank <= maxDistance)
+    .sort((a, b) => a.rank - b.rank)
+    .slice(0, limit)
+    .map(({ candidate }) => candidate);
+}

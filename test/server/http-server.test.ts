@@ -208,3 +208,16 @@ test('an address in use is an HttpServerError with code E_HTTP_LISTEN', async (t
     (error: unknown) => error instanceof HttpServerError && error.code === 'E_HTTP_LISTEN' && error.port === port,
   );
 });
+
+test('the console API answers 503 while the controller starts, 404 on a server without a console; / is the console page', async (t) => {
+  const starting = await started(t, { getConsole: () => undefined });
+  const early = await fetch(`${starting.url}/api/tree`);
+  assert.equal(early.status, 503);
+  assert.match(((await early.json()) as { reason: string }).reason, /starting/);
+  const bare = await started(t);
+  assert.equal((await fetch(`${bare.url}/api/tree`)).status, 404);
+  const page = await fetch(`${bare.url}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /\/console\/js\/app\.js/);
+  assert.equal((await fetch(`${bare.url}/api/status`)).status, 200, '/api/status is not the console\'s');
+});

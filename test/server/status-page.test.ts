@@ -72,10 +72,10 @@ test('the unavailable page escapes its reason', () => {
   assert.match(renderStatusUnavailablePage('etcd <down>', { now: NOW }), /Status unavailable: etcd &lt;down&gt;/);
 });
 
-test('GET / serves the page as HTML with a script-forbidding CSP', async (t) => {
+test('GET /status serves the page as HTML with a script-forbidding CSP', async (t) => {
   const server = await startTestServer({ getStatus: () => STATUS });
   t.after(() => server.close());
-  const response = await fetch(`${server.url}/`);
+  const response = await fetch(`${server.url}/status`);
   assert.equal(response.status, 200);
   assert.equal(response.headers.get('content-type'), 'text/html; charset=utf-8');
   assert.equal(response.headers.get('content-security-policy'), "default-src 'none'; style-src 'unsafe-inline'");
@@ -83,10 +83,10 @@ test('GET / serves the page as HTML with a script-forbidding CSP', async (t) => 
   assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;') && !html.includes('<script>'));
 });
 
-test('GET / answers 503 with an escaped page when the status cannot be read', async (t) => {
+test('GET /status answers 503 with an escaped page when the status cannot be read', async (t) => {
   const server = await startTestServer({ getStatus: () => { throw new Error('etcd <unreachable>'); } });
   t.after(() => server.close());
-  const response = await fetch(`${server.url}/`);
+  const response = await fetch(`${server.url}/status`);
   assert.equal(response.status, 503);
   assert.match(await response.text(), /Status unavailable: etcd &lt;unreachable&gt;/);
 });

@@ -114,7 +114,8 @@ export const agentCommand: Command<Values> = {
       started.push(() => hostAgent.close());
       await hostAgent.start();
       if (values['render-keepalived']) {
-        const running = startDirectorRole(values['render-keepalived'], host, connection, prefix, logger, renderAbort.signal);
+        // Absolute, so the path in status/<director>/_render means the same file to whoever reads it (the console).
+        const running = startDirectorRole(path.resolve(values['render-keepalived']), host, connection, prefix, logger, renderAbort.signal);
         director = running;
         started.push(async () => {
           renderAbort.abort();

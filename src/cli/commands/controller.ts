@@ -31,7 +31,7 @@ export const controllerCommand: Command<Values> = {
     branch: { type: 'string', short: 'b', valueName: 'NAME', description: 'branch to follow (default: main)' },
     ...ETCD_OPTIONS,
     interval: { type: 'string', valueName: 'DURATION', description: 'poll the branch this often (default: 30s); webhooks trigger at once' },
-    listen: { type: 'string', valueName: '[HOST]:PORT', description: 'serve /healthz, /readyz, /metrics, /api/status, /hooks/git and the status page (default: 127.0.0.1:7070)' },
+    listen: { type: 'string', valueName: '[HOST]:PORT', description: 'serve the console (/), /api/*, /healthz, /readyz, /metrics, /hooks/git and the no-script status page /status (default: 127.0.0.1:7070)' },
     'webhook-secret-file': { type: 'string', valueName: 'FILE', description: 'shared secret of the git webhook (or $YGG_WEBHOOK_SECRET); without one, webhooks are refused' },
     'cache-dir': { type: 'string', valueName: 'DIR', description: 'where a remote repository is mirrored (default: ~/.cache/ygg/controller)' },
     id: { type: 'string', valueName: 'NAME', description: 'this controller in leader election (default: HOSTNAME-PID)' },

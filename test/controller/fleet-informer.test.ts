@@ -1,0 +1,49 @@
+// The informer's console side on a real etcd: it mirrors live endpoints and render statuses, tells
+// subscribers about every key (audit records included), and still wakes the reconcile loop only for
+// what the controller acts on.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FleetInformer, type MirrorChange } from '../../src/controller/fleet-informer.js';
+import { FleetView, waitUntil } from '../fixtures/controller-harness.js';
+import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
+
+describe('FleetInformer on a real etcd', () => {
+  const etcd = useSharedEtcd();
+
+  test('naming, render statuses and audit records reach subscribers and extras(), not the reconcile trigger', async () => {
+    const view = new FleetView(etcd.url, uniquePrefix('informer-extras'));
+    const { layout, store } = view;
+    const endpoint = { ip: '10.0.0.1', port: 8080, weight: 1, host: 'h1', job: 'web', specHash: 'a'.repeat(64) };
+    // One endpoint before the informer starts: load() reads naming too.
+    await store.applyBatch([{ put: layout.naming('svc.www', 'h1', 8080), value: endpoint }]);
+    let reconcileWakeups = 0;
+    const informer = new FleetInformer(store, layout, { onChange: () => reconcileWakeups++ });
+    etcd.cleanups.push(() => view.close(), () => informer.close());
+    await informer.start();
+    const changes: MirrorChange[] = [];
+    informer.subscribe((change) => changes.push(change));
+    assert.deepEqual(informer.extras().naming.get('svc.www')?.get('h1:8080'), endpoint);
+
+    const render = { target: '/etc/keepalived/keepalived.conf', holds: 0, skipped: 0, renders: 1, writes: 1, updatedAt: new Date().toISOString() };
+    await store.applyBatch([
+      { put: layout.naming('svc.www', 'h2', 8080), value: { ...endpoint, host: 'h2' } },
+      { put: layout.naming('svc.www', 'h3', 8080), value: { not: 'a naming record' } },
+      { put: layout.status('lvs1', '_render'), value: render },
+      { put: layout.syncHistory(new Date(), 'abc'), value: { anything: true } },
+    ]);
+    await waitUntil(() => changes.length >= 4, 'four changes');
+    const keys = changes.map((change) => ('key' in change ? change.key : 'resync'));
+    assert.deepEqual(keys.filter((key) => !key.startsWith(layout.syncHistories)).sort(), [layout.naming('svc.www', 'h2', 8080), layout.naming('svc.www', 'h3', 8080), layout.status('lvs1', '_render')].sort());
+    assert.equal(keys.filter((key) => key.startsWith(layout.syncHistories)).length, 1, 'the audit record too');
+    assert.deepEqual([...informer.extras().naming.get('svc.www')!.keys()].sort(), ['h1:8080', 'h2:8080'], 'a value that is not a naming record is left out');
+    assert.deepEqual(informer.extras().renders.get('lvs1'), render);
+    assert.equal(informer.observed().statuses.get('lvs1'), undefined, 'a render status is not a job status');
+    assert.equal(reconcileWakeups, 0, 'naming, render statuses and audit records do not wake the reconcile loop');
+
+    await view.registerAgents(['h1']);
+    await waitUntil(() => reconcileWakeups > 0, 'an agent change to wake the loop');
+    assert.ok(informer.extras().agents.has('h1'));
+    await store.applyBatch([{ delete: layout.naming('svc.www', 'h1', 8080) }]);
+    await waitUntil(() => !informer.extras().naming.get('svc.www')?.has('h1:8080'), 'the endpoint gone');
+  });
+});
