@@ -24,7 +24,8 @@ export type AuditAction =
   | { readonly type: 'host.reschedule'; readonly host: string; readonly lostSince: string }
   | { readonly type: 'rollout-failed'; readonly job: string; readonly reason: string }
   | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string }
-  | { readonly type: 'host.put' | 'host.delete'; readonly host: string };
+  | { readonly type: 'host.put' | 'host.delete'; readonly host: string }
+  | { readonly type: 'zone.put' | 'zone.delete'; readonly zone: string };
 
 export interface JobSummary {
   readonly health: JobHealth;
