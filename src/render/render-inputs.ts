@@ -1,7 +1,8 @@
 // The records a render is made from, as the view last saw them (keys relative to the etcd prefix):
 // vips/<service>, naming/<service>/<host>:<port>, sync/current (the commit in force, for the
 // header and the render gate), hosts/<host> (which directors exist), agents/<host> and lost/<host>
-// (whose agent is gone, and whether the controller moved its replicas). Pure: the view feeds it.
+// (whose agent is gone, and whether the controller moved its replicas), zones/<origin> (the zones a
+// DNS render is made from). Pure: the view feeds it.
 //
 // In a director's file, an endpoint whose naming entry vanished while its host's agent is gone (a
 // lease that ran out: the agent died, or a partition cut it off from etcd) is kept: the job may well still serve, keepalived
@@ -14,8 +15,8 @@
 // keeps it (the last good value), a new key is left out; either way the problem is kept and
 // reported with every render until the key is fixed or deleted. A hand edit or a buggy writer
 // must not be able to drop a real server, nor block the render of every other one.
-import { isNamingRecord, isSyncCurrentRecord, isVipRecord } from '../store/record-checks.js';
-import type { NamingRecord, VipRecord } from '../store/records.js';
+import { isNamingRecord, isSyncCurrentRecord, isVipRecord, isZoneRecord } from '../store/record-checks.js';
+import type { NamingRecord, VipRecord, ZoneRecord } from '../store/records.js';
 import { compareEndpoints, compareText } from './compare-endpoints.js';
 import type { RenderData, RenderService, SkippedInput } from './render-data.js';
 import { checkToken } from './render-values.js';
@@ -25,10 +26,12 @@ const NAMING = 'naming/';
 const HOSTS = 'hosts/';
 const AGENTS = 'agents/';
 const LOST = 'lost/';
+const ZONES = 'zones/';
 const SYNC_CURRENT = 'sync/current';
 
 export class RenderInputs {
   private readonly vips = new Map<string, VipRecord>();
+  private readonly zones = new Map<string, ZoneRecord>();
   /** service → `host:port` → record */
   private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
   /** hosts/<host>: name → the host's IP. */
@@ -47,12 +50,12 @@ export class RenderInputs {
 
   /** Whether a change of `key` can change a render. */
   static reads(key: string): boolean {
-    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key.startsWith(AGENTS) || key.startsWith(LOST) || key === SYNC_CURRENT;
+    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key.startsWith(AGENTS) || key.startsWith(LOST) || key.startsWith(ZONES) || key === SYNC_CURRENT;
   }
 
   /** Whether a change of `key` changes what is served (and so the revision a render names). */
   static serves(key: string): boolean {
-    return key.startsWith(VIPS) || key.startsWith(NAMING);
+    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(ZONES);
   }
 
   /** Moves whenever a render could come out different. */
@@ -84,6 +87,7 @@ export class RenderInputs {
     this.invalid.delete(key);
     if (key === SYNC_CURRENT) this.syncCommit = undefined;
     else if (key.startsWith(VIPS)) this.vips.delete(key.slice(VIPS.length));
+    else if (key.startsWith(ZONES)) this.zones.delete(key.slice(ZONES.length));
     else if (key.startsWith(HOSTS)) this.hosts.delete(key.slice(HOSTS.length));
     else if (key.startsWith(AGENTS)) this.agents.delete(key.slice(AGENTS.length));
     else if (key.startsWith(LOST)) this.released.delete(key.slice(LOST.length));
@@ -108,7 +112,7 @@ export class RenderInputs {
     for (const { key, problem } of rejected) this.reject(key, problem);
   }
 
-  /** The services a director serves (its VIPs), or every service with a VIP or endpoints (DNS). */
+  /** The services a director serves (its VIPs), or every service with a VIP or endpoints and the zones (DNS). */
   current(director: string | undefined, revision: string): RenderData {
     const names = new Set([...this.vips.keys(), ...(director === undefined ? this.endpoints.keys() : [])]);
     const services: RenderService[] = [];
@@ -129,6 +133,7 @@ export class RenderInputs {
     return {
       ...(director !== undefined && { director }),
       services,
+      ...(director === undefined && { zones: [...this.zones.values()].sort((a, b) => compareText(a.zone, b.zone)) }),
       ...(this.syncCommit !== undefined && { commit: this.syncCommit }),
       revision,
       ...(skipped.length > 0 && { skipped }),
@@ -209,6 +214,11 @@ export class RenderInputs {
     } else if (key.startsWith(VIPS)) {
       if (!isVipRecord(value)) return invalidRecord('VipRecord', isVipRecord.problems(value));
       this.vips.set(key.slice(VIPS.length), value);
+    } else if (key.startsWith(ZONES)) {
+      const origin = key.slice(ZONES.length);
+      if (!isZoneRecord(value)) return invalidRecord('ZoneRecord', isZoneRecord.problems(value));
+      if (value.zone !== origin) return `not a Zone record of ${JSON.stringify(origin)}`;
+      this.zones.set(origin, value);
     } else if (key.startsWith(HOSTS)) {
       const name = key.slice(HOSTS.length);
       const record = value as { name?: unknown; ip?: unknown } | null;
@@ -244,6 +254,7 @@ export class RenderInputs {
   private has(key: string): boolean {
     if (key === SYNC_CURRENT) return this.syncCommit !== undefined;
     if (key.startsWith(VIPS)) return this.vips.has(key.slice(VIPS.length));
+    if (key.startsWith(ZONES)) return this.zones.has(key.slice(ZONES.length));
     if (key.startsWith(HOSTS)) return this.hosts.has(key.slice(HOSTS.length));
     if (key.startsWith(AGENTS)) return this.agents.has(key.slice(AGENTS.length));
     if (key.startsWith(LOST)) return this.released.has(key.slice(LOST.length));
@@ -255,6 +266,7 @@ export class RenderInputs {
     return [
       ...(this.syncCommit !== undefined ? [SYNC_CURRENT] : []),
       ...[...this.vips.keys()].map((service) => VIPS + service),
+      ...[...this.zones.keys()].map((origin) => ZONES + origin),
       ...[...this.hosts.keys()].map((host) => HOSTS + host),
       ...[...this.agents].map((host) => AGENTS + host),
       ...[...this.released].map((host) => LOST + host),

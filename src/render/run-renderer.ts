@@ -34,6 +34,7 @@ export interface RendererConfig {
 
 export interface RunningRenderer {
   readonly renderer: DebouncedRenderer;
+  readonly view: EndpointView;
   close(): Promise<void>;
 }
 
@@ -75,6 +76,7 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
     const running = { view, client };
     return {
       renderer,
+      view,
       async close() {
         connectionLog.close();
         await renderer.stop();
