@@ -15,7 +15,7 @@ const both = fleet.commit('Keep 1.1.0', { 'jobs/frontend.yaml': edit('jobs/front
 const broken = fleet.commit('Break it', edit('services.yaml', 'job: frontend', 'job: backend'));
 
 describe('ygg plan between two commits', () => {
-  it('lists version updates on every instance, nothing else', async () => {
+  it('lists version updates on every instance and the one value that changed, nothing else', async () => {
     const result = await runCli('plan', '--repo', fleet.dir, '--base', initial, '--head', upgraded);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.split('\n');
@@ -25,6 +25,11 @@ describe('ygg plan between two commits', () => {
       '~ frontend on web-a1: 1.0.0 → 1.1.0; changed version',
       '~ frontend on web-a2: 1.0.0 → 1.1.0; changed version',
       '~ frontend on web-b1: 1.0.0 → 1.1.0; changed version',
+      '',
+      '== Changed values',
+      '',
+      'frontend (1 value)',
+      '~ version: 1.0.0 → 1.1.0',
     ]);
   });
 
