@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { Service, Zone } from '../../src/model/types.js';
 import { computePlan } from '../../src/plan/compute-plan.js';
 import { formatPlan, MAX_MARKDOWN_CHARS } from '../../src/plan/format-plan.js';
@@ -36,8 +36,13 @@ function fleet(webHosts: readonly string[], options: { services?: readonly Servi
   });
 }
 
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+/** Writes each file to a temp dir and runs the real checker on it. */
 async function check(files: readonly { name: string; text: string }[], checker: (name: string) => (file: string) => Promise<void>): Promise<void> {
   const dir = tempDir('planned-files');
+  dirs.push(dir);
   for (const { name, text } of files) {
     const file = path.join(dir, name);
     await writeFile(file, text);

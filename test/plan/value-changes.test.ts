@@ -86,3 +86,11 @@ describe('a plan comment never shows a secret', () => {
     );
   });
 });
+
+describe('a value cannot break out of the markdown', () => {
+  it('a value with a run of backticks gets a longer fence', () => {
+    const { base, head } = states({ env: { NOTE: 'a' } }, { env: { NOTE: '```\n</details><img src=x>' } });
+    const text = formatPlan(computePlan(base, head), { head: 'b'.repeat(40) }, 'markdown', { values: jobValueChanges(base, head) });
+    assert.match(text, /^````diff\n~ env\.NOTE: a → "```\\n<\/details><img src=x>"\n````$/m);
+  });
+});
