@@ -18,6 +18,7 @@ import { loadFailure, rejection, rejectionAudit, unreadCommit, type CommitReject
 import type { FleetInformer } from './fleet-informer.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
 import { syncHosts } from './sync-hosts.js';
+import { syncZones } from './sync-zones.js';
 import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
 import type { JobInForce } from './fleet-status.js';
 import { AuditedWriter } from './audited-writer.js';
@@ -289,8 +290,10 @@ export class FleetController {
     });
     if (output.pruneRefused) return output;
     const hosts = syncHosts(target.model, target.commit.sha, observed.hosts ?? new Map(), this.options.layout);
-    if (hosts.ops.length === 0) return output;
-    return { ...output, ops: [...output.ops, ...hosts.ops], opActions: [...output.opActions, ...hosts.opActions], actions: [...output.actions, ...hosts.opActions.flat()] };
+    const zones = syncZones(target.model, target.commit.sha, observed.zones ?? new Map(), this.options.layout);
+    const registry = [...hosts.opActions, ...zones.opActions];
+    if (registry.length === 0) return output;
+    return { ...output, ops: [...output.ops, ...hosts.ops, ...zones.ops], opActions: [...output.opActions, ...registry], actions: [...output.actions, ...registry.flat()] };
   }
 
   private async write(output: ReconcileOutput, commit: CommitRef, reasons: readonly string[], outcome: SyncResult, note: string | undefined): Promise<number> {

@@ -13,12 +13,13 @@ import {
   isRemovalRecord,
   isLostHostRecord,
   isNamingRecord,
+  isZoneRecord,
   isRolloutRecord,
   isStatusRecord,
   isSyncCurrentRecord,
   isVipRecord,
 } from '../store/record-checks.js';
-import type { AgentRecord, AssignmentRecord, HostRecord, LostHostRecord, NamingRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord } from '../store/records.js';
+import type { AgentRecord, AssignmentRecord, HostRecord, LostHostRecord, NamingRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord, ZoneRecord } from '../store/records.js';
 import type { RenderStatusRecord } from '../render/render-status.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import type { ObservedAssignment, ObservedState } from './observed-state.js';
@@ -77,6 +78,7 @@ export class FleetInformer {
   private readonly removals: NestedMap<RemovalRecord> = new Map();
   private readonly removalsByJob: NestedMap<RemovalRecord> = new Map();
   private readonly hosts = new Map<string, HostRecord>();
+  private readonly zones = new Map<string, ZoneRecord>();
   private readonly agents = new Map<string, AgentRecord>();
   private readonly lostSince = new Map<string, number>();
   private readonly rescheduledAt = new Map<string, number>();
@@ -102,7 +104,7 @@ export class FleetInformer {
    */
   async load(): Promise<string> {
     const { layout, store } = this;
-    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.hosts, layout.lostHosts, layout.namings()].map((prefix) => store.getPrefixJson(prefix, anyJson)));
+    const reads = await Promise.all([layout.assignments(), layout.statuses(), layout.agents, layout.rollouts, layout.vips, layout.hosts, layout.lostHosts, layout.namings(), layout.zones].map((prefix) => store.getPrefixJson(prefix, anyJson)));
     const current = await store.getJson(layout.syncCurrent, anyJson);
     const entries = new Map<string, { value: unknown }>();
     for (const read of reads) for (const [key, entry] of read.entries) entries.set(key, entry);
@@ -131,6 +133,7 @@ export class FleetInformer {
       removals: this.removals,
       removalsByJob: this.removalsByJob,
       hosts: this.hosts,
+      zones: this.zones,
       liveAgents: new Set(this.agents.keys()),
       // What lost/ holds: the reconcile writes a record when it first sees a lost host, not the mirror.
       lostSince: this.lostSince,
@@ -194,6 +197,7 @@ export class FleetInformer {
     this.removals.clear();
     this.removalsByJob.clear();
     this.hosts.clear();
+    this.zones.clear();
     this.agents.clear();
     this.lostSince.clear();
     this.rescheduledAt.clear();
@@ -240,6 +244,10 @@ export class FleetInformer {
       const record = valid(isHostRecord);
       if (record) this.hosts.set(first, record);
       else this.hosts.delete(first);
+    } else if (kind === 'zones' && first) {
+      const record = valid(isZoneRecord);
+      if (record) this.zones.set(first, record);
+      else this.zones.delete(first);
     } else if (kind === 'agents' && first) {
       const record = valid(isAgentRecord);
       if (record) this.agents.set(first, record);

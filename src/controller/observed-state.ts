@@ -1,5 +1,5 @@
 // What the controller sees in etcd, as plain data for the pure reconcile step.
-import type { AssignmentRecord, HostRecord, RemovalRecord, RolloutRecord, StatusRecord, VipRecord } from '../store/records.js';
+import type { AssignmentRecord, HostRecord, RemovalRecord, RolloutRecord, StatusRecord, VipRecord, ZoneRecord } from '../store/records.js';
 
 export interface ObservedAssignment {
   readonly record: AssignmentRecord;
@@ -16,6 +16,8 @@ export interface ObservedState {
   readonly removals?: ReadonlyMap<string, ReadonlyMap<string, RemovalRecord>>;
   /** hosts/<host>: the Host records the controller last wrote. */
   readonly hosts?: ReadonlyMap<string, HostRecord>;
+  /** zones/<origin>: the Zone records the controller last wrote. */
+  readonly zones?: ReadonlyMap<string, ZoneRecord>;
   /** Hosts whose agent lease is alive. */
   readonly liveAgents: ReadonlySet<string>;
   /** lost/<host>: hosts the controller has seen assigned without a live agent, and since when (ms since epoch). */

@@ -32,7 +32,8 @@ export type AuditAction =
       readonly revertedTo?: string;
     }
   | { readonly type: 'vip.put' | 'vip.delete'; readonly service: string }
-  | { readonly type: 'host.put' | 'host.delete'; readonly host: string };
+  | { readonly type: 'host.put' | 'host.delete'; readonly host: string }
+  | { readonly type: 'zone.put' | 'zone.delete'; readonly zone: string };
 
 export interface JobSummary {
   /** The job's service-tree tag (metrics are labelled by its levels). */

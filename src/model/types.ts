@@ -4,7 +4,7 @@
 
 export const API_VERSION = 'ygg/v1';
 
-export type Kind = 'Repo' | 'Host' | 'TreeNode' | 'Job' | 'Service';
+export type Kind = 'Repo' | 'Host' | 'TreeNode' | 'Job' | 'Service' | 'Zone';
 
 /** Where a document came from: the repo-relative file and its index among the file's documents. */
 export interface DocumentOrigin {
@@ -170,11 +170,45 @@ export interface Service {
   readonly origin: DocumentOrigin;
 }
 
-/** The desired state of one commit. Maps are keyed by name (tree nodes by tag). */
+export interface ZoneSoa {
+  /** The RNAME as a DNS name; absent: hostmaster.<zone>. */
+  readonly hostmaster?: string;
+  readonly refreshSeconds: number;
+  readonly retrySeconds: number;
+  readonly expireSeconds: number;
+  readonly negativeTtlSeconds: number;
+}
+
+export interface ZoneNameServer {
+  /** Fully qualified, without the trailing dot. */
+  readonly name: string;
+  /** Required (and rendered as glue) for a name server inside the zone. */
+  readonly addresses: readonly string[];
+}
+
+/** Services the zone names: one by name or several by a glob with one `*`. */
+export interface ZonePublish {
+  readonly service: string;
+  /** Relative to the zone's origin; a `*` takes what the service glob's `*` matched. Absent: the service name. */
+  readonly name?: string;
+}
+
+/** A DNS zone rendered from naming. `name` is its origin, without the trailing dot. */
+export interface Zone {
+  readonly name: string;
+  readonly ttlSeconds: number;
+  readonly soa: ZoneSoa;
+  readonly nameServers: readonly ZoneNameServer[];
+  readonly publish: readonly ZonePublish[];
+  readonly origin: DocumentOrigin;
+}
+
+/** The desired state of one commit. Maps are keyed by name (tree nodes by tag, zones by origin). */
 export interface Model {
   readonly config: RepoConfig;
   readonly hosts: ReadonlyMap<string, Host>;
   readonly treeNodes: ReadonlyMap<string, TreeNode>;
   readonly jobs: ReadonlyMap<string, Job>;
   readonly services: ReadonlyMap<string, Service>;
+  readonly zones: ReadonlyMap<string, Zone>;
 }

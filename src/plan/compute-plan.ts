@@ -1,10 +1,10 @@
 // The plan: a pure diff between two desired states, as a sorted list of actions. The same function
 // serves `ygg plan` on a pull request (base commit vs head commit) and, later, the controller.
-import { createTwoFilesPatch } from 'diff';
 import type { FleetIndex } from '../model/fleet-index.js';
 import type { Host, Job, Model, Service } from '../model/types.js';
 import { canonicalJson } from './canonical-json.js';
 import type { Placement } from './place-instances.js';
+import { unifiedDiff } from './unified-diff.js';
 import { DEFAULT_AGENT_ROOT, instanceDirs, renderInstance, type InstanceSpec } from './render-instance.js';
 
 export interface DesiredState {
@@ -106,9 +106,7 @@ function diffConfigs(before: InstanceSpec, after: InstanceSpec): ConfigDiff[] {
     const old = beforeByPath.get(path);
     const next = afterByPath.get(path);
     if (old === next) return [];
-    const patch = createTwoFilesPatch(old === undefined ? '/dev/null' : `a/${path}`, next === undefined ? '/dev/null' : `b/${path}`, old ?? '', next ?? '', undefined, undefined, { context: 3 });
-    // Drop the "Index:"/"===" preamble: keep the ---/+++ header and hunks.
-    return [{ path, diff: patch.slice(patch.indexOf('---')).trimEnd() }];
+    return [{ path, diff: unifiedDiff(path, old, next) }];
   });
 }
 

@@ -1,5 +1,10 @@
-// Plan output for people (text, markdown for a PR comment) and for programs (json).
+// Plan output for people (text, markdown for a PR comment) and for programs (json). People get the
+// actions, then the details (changed values, config/keepalived/zone diffs), bounded: a markdown
+// plan that would not fit in a PR comment is shown again with shorter cuts until it does.
 import type { Action, Plan } from './compute-plan.js';
+import { bounded, DEFAULT_LIMITS, detailsMarkdown, detailsText, type OutputLimits, type PlanDetails } from './format-details.js';
+import type { PlannedFile } from './planned-files.js';
+import type { JobValueChanges } from './value-changes.js';
 
 export type PlanFormat = 'text' | 'markdown' | 'json';
 
@@ -7,6 +12,18 @@ export interface PlanHeader {
   readonly base?: string;
   readonly head: string;
 }
+
+/** What a plan shows beyond its actions (absent: not computed, e.g. by a caller with no templates). */
+export interface PlanExtras {
+  readonly values?: readonly JobValueChanges[];
+  readonly files?: readonly PlannedFile[];
+}
+
+/** GitHub refuses a comment over 65,536 characters. */
+export const MAX_MARKDOWN_CHARS = 60_000;
+const MAX_ACTIONS = 200;
+/** Ever shorter cuts for a markdown plan that is too long for a comment; the last one always fits. */
+const SHORTER: readonly OutputLimits[] = [DEFAULT_LIMITS, { maxDiffLines: 20, maxItems: 10 }, { maxDiffLines: 5, maxItems: 3 }];
 
 export function summarizePlan(plan: Plan): Record<Action['type'], number> {
   const counts: Record<Action['type'], number> = {
@@ -22,11 +39,12 @@ export function summarizePlan(plan: Plan): Record<Action['type'], number> {
   return counts;
 }
 
-function summaryLine(plan: Plan): string {
+function summaryLine(plan: Plan, extras: PlanExtras): string {
   const counts = summarizePlan(plan);
   const instances = `${counts['instance.add']} to add, ${counts['instance.update']} to update, ${counts['instance.remove']} to remove`;
   const vips = counts['vip.add'] + counts['vip.update'] + counts['vip.remove'];
-  return `Instances: ${instances}. VIPs: ${vips} changed. Director configs: ${counts['director.update']} to re-render.`;
+  const zones = extras.files?.filter((file) => file.kind === 'zone').length;
+  return `Instances: ${instances}. VIPs: ${vips} changed. Director configs: ${counts['director.update']} to re-render.${zones ? ` Zone files: ${zones} to re-render.` : ''}`;
 }
 
 function describeAction(action: Action): string {
@@ -51,7 +69,7 @@ function describeAction(action: Action): string {
 }
 
 /** Identical config diffs on many hosts are shown once, with the hosts they apply to. */
-function groupConfigDiffs(actions: readonly Action[]): { hosts: string[]; job: string; diff: string }[] {
+function groupConfigDiffs(actions: readonly Action[]): PlanDetails['configDiffs'] {
   const groups = new Map<string, { hosts: string[]; job: string; diff: string }>();
   for (const action of actions) {
     if (action.type !== 'instance.update') continue;
@@ -65,29 +83,30 @@ function groupConfigDiffs(actions: readonly Action[]): { hosts: string[]; job: s
   return [...groups.values()];
 }
 
-function hostList(hosts: readonly string[]): string {
-  return hosts.length > 5 ? `${hosts.slice(0, 5).join(', ')} and ${hosts.length - 5} more` : hosts.join(', ');
+function actionLines(plan: Plan): string[] {
+  const { shown, more } = bounded(plan.actions, MAX_ACTIONS);
+  return [...shown.map(describeAction), ...(more > 0 ? [`… ${more} more actions (ygg plan --format json lists them all)`] : [])];
 }
 
-export function formatPlan(plan: Plan, header: PlanHeader, format: PlanFormat): string {
+export function formatPlan(plan: Plan, header: PlanHeader, format: PlanFormat, extras: PlanExtras = {}): string {
   const range = `${header.base ? header.base.slice(0, 12) : '(empty)'} → ${header.head.slice(0, 12)}`;
   if (format === 'json') {
-    return JSON.stringify({ base: header.base ?? null, head: header.head, summary: summarizePlan(plan), actions: plan.actions }, null, 2);
+    const files = extras.files?.map(({ before: _before, after: _after, ...file }) => file);
+    return JSON.stringify({ base: header.base ?? null, head: header.head, summary: summarizePlan(plan), actions: plan.actions, ...(extras.values && { values: extras.values }), ...(files && { files }) }, null, 2);
   }
-  const diffs = groupConfigDiffs(plan.actions);
+  const details: PlanDetails = { jobs: extras.values ?? [], files: extras.files ?? [], configDiffs: groupConfigDiffs(plan.actions) };
   if (format === 'markdown') {
-    const lines = [`### ygg plan ${range}`, '', summaryLine(plan)];
-    if (plan.actions.length > 0) {
-      lines.push('', '<details open><summary>Actions</summary>', '', '```diff', ...plan.actions.map(describeAction), '```', '</details>');
+    const start = [`### ygg plan ${range}`, '', summaryLine(plan, extras)];
+    if (plan.actions.length > 0) start.push('', '<details open><summary>Actions</summary>', '', '```diff', ...actionLines(plan), '```', '</details>');
+    let text = '';
+    for (const limits of SHORTER) {
+      text = [...start, ...detailsMarkdown(details, limits)].join('\n');
+      if (text.length <= MAX_MARKDOWN_CHARS) return text;
     }
-    for (const group of diffs) {
-      lines.push('', `<details><summary>${group.job}: config diff on ${hostList(group.hosts)}</summary>`, '', '```diff', group.diff, '```', '</details>');
-    }
-    return lines.join('\n');
+    return [...start, '', `(The details are too long for a comment: run \`ygg plan --base ${header.base?.slice(0, 12) ?? 'none'} --head ${header.head.slice(0, 12)}\` to see them.)`].join('\n');
   }
-  const lines = [`Plan ${range}`, summaryLine(plan)];
+  const lines = [`Plan ${range}`, summaryLine(plan, extras)];
   if (plan.actions.length === 0) lines.push('No changes.');
-  else lines.push('', ...plan.actions.map(describeAction));
-  for (const group of diffs) lines.push('', `${group.job}: config diff on ${hostList(group.hosts)}`, group.diff);
-  return lines.join('\n');
+  else lines.push('', ...actionLines(plan));
+  return [...lines, ...detailsText(details)].join('\n');
 }

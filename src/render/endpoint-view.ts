@@ -1,5 +1,5 @@
 // The renderer's view of etcd: the declared VIPs (vips/), the live endpoints (naming/), the commit in
-// force (sync/current) and the hosts (hosts/), read once and then kept current by ONE watch on the
+// force (sync/current), the hosts (hosts/) and the zones (zones/), read once and then kept current by ONE watch on the
 // whole prefix, which resumes after a disconnect and hands us the whole prefix again after a
 // compaction or a reset. `current()` turns it into RenderData, sorted, so the same etcd content
 // always renders the same bytes. `facts()` says what the store looks like as a whole — connected,
@@ -63,7 +63,7 @@ export class EndpointView extends EventEmitter implements RenderSource {
 
   /** Reads what a render needs, then watches the prefix from the oldest of the reads' revisions. */
   async start(): Promise<void> {
-    const prefixes = [this.layout.vips, this.layout.namings(), this.layout.hosts, this.layout.agents, this.layout.lostHosts];
+    const prefixes = [this.layout.vips, this.layout.namings(), this.layout.hosts, this.layout.agents, this.layout.lostHosts, this.layout.zones];
     const [reads, current] = await Promise.all([Promise.all(prefixes.map((prefix) => this.store.getPrefixJson(prefix, anyJson))), this.store.getJson(this.layout.syncCurrent, anyJson)]);
     const entries = new Map(reads.flatMap((read) => [...read.entries]));
     if (current.entry) entries.set(this.layout.syncCurrent, current.entry);

@@ -2,6 +2,7 @@
 // service, as the renderer reads them from etcd (vips/ and naming/). Plain data, sorted, so the same
 // input always renders the same bytes.
 import type { Vip } from '../model/types.js';
+import type { ResolvedZone } from '../model/zone-records.js';
 
 export interface RenderEndpoint {
   readonly host: string;
@@ -46,6 +47,8 @@ export interface RenderData {
   readonly director?: string;
   /** Sorted by service name. */
   readonly services: readonly RenderService[];
+  /** DNS only: the zones the commit in force declares (zones/), sorted by origin. */
+  readonly zones?: readonly ResolvedZone[];
   /** Where the data came from, for the header: the commit in force (sync/current) and the etcd revision. */
   readonly commit?: string;
   readonly revision: string;

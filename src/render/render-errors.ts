@@ -92,3 +92,22 @@ export class UnknownDirectorError extends Error {
     return { name: this.name, code: this.code, message: this.message, director: this.director, known: this.known };
   }
 }
+
+/** The commit in force declares no Zone with this origin: nothing is written. */
+export class UnknownZoneError extends Error {
+  readonly code = 'E_RENDER_UNKNOWN_ZONE';
+  readonly retryable = false;
+  constructor(
+    readonly zone: string,
+    /** The zones etcd holds (zones/), sorted. */
+    readonly known: readonly string[],
+  ) {
+    const listed = known.length === 0 ? 'etcd holds no zone: declare one in the repo (kind: Zone) and let the controller publish it' : `known zones: ${known.join(', ')}`;
+    super(`unknown zone ${JSON.stringify(zone)}: the commit in force declares no Zone with that origin; ${listed}`);
+    this.name = 'UnknownZoneError';
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, zone: this.zone, known: this.known };
+  }
+}

@@ -8,6 +8,7 @@ import { KEEPALIVED_NOUNS, type GateNouns } from './render-gate.js';
 import type { RenderData } from './render-data.js';
 import { renderZone } from './render-zone.js';
 import { AGENTS_GROUP, renderTargets, targetIp, targetsInventory } from './prometheus-targets.js';
+import { nameInZone } from '../model/zone-records.js';
 
 export interface RenderFormat {
   render(templateText: string, data: RenderData): string;
@@ -31,14 +32,21 @@ export const KEEPALIVED_FORMAT: RenderFormat = {
   nouns: KEEPALIVED_NOUNS,
 };
 
-/** A DNS zone fragment: groups are names, members their addresses; the serial is the etcd revision. */
+/**
+ * A DNS zone file of the Zone `zone` (zones/<zone>): groups are names, members their addresses
+ * (`A 10.0.0.1`); the serial is the etcd revision. The zone declares its published names and its
+ * name servers' names.
+ */
 export function dnsFormat(zone: string): RenderFormat {
   return {
-    render: (templateText, data) => renderZone(templateText, data, { zone, serial: Number(data.revision) % 4_294_967_296 }),
+    render: (templateText, data) => renderZone(templateText, data, zone, Number(data.revision) % 4_294_967_296),
     inventory: zoneInventory,
-    declaredGroups: (data) => new Set(data.services.filter((service) => service.vip !== undefined).map((service) => service.name)),
+    declaredGroups: (data) => {
+      const declared = data.zones?.find((candidate) => candidate.zone === zone);
+      return new Set([...(declared?.records.map((record) => record.name) ?? []), ...(declared?.nameServers.flatMap((server) => nameInZone(server.name, zone) ?? []) ?? [])]);
+    },
     sourceRecords: (facts) => facts.vipRecords + facts.namingRecords,
-    memberAddress: (member) => member,
+    memberAddress: (member) => member.split(' ')[1] ?? member,
     nouns: { groups: 'names', members: 'addresses' },
   };
 }

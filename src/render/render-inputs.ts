@@ -2,7 +2,7 @@
 // vips/<service>, naming/<service>/<host>:<port>, sync/current (the commit in force, for the
 // header and the render gate), hosts/<host> (which directors exist), agents/<host> and lost/<host>
 // (whose agent is gone, whether the controller moved its replicas, and where each agent serves
-// /metrics). Pure: the view feeds it.
+// /metrics), zones/<origin> (the zones a DNS render is made from). Pure: the view feeds it.
 //
 // In a director's file, an endpoint whose naming entry vanished while its host's agent is gone (a
 // lease that ran out: the agent died, or a partition cut it off from etcd) is kept: the job may well still serve, keepalived
@@ -15,8 +15,8 @@
 // keeps it (the last good value), a new key is left out; either way the problem is kept and
 // reported with every render until the key is fixed or deleted. A hand edit or a buggy writer
 // must not be able to drop a real server, nor block the render of every other one.
-import { isNamingRecord, isSyncCurrentRecord, isVipRecord } from '../store/record-checks.js';
-import type { NamingRecord, VipRecord } from '../store/records.js';
+import { isNamingRecord, isSyncCurrentRecord, isVipRecord, isZoneRecord } from '../store/record-checks.js';
+import type { NamingRecord, VipRecord, ZoneRecord } from '../store/records.js';
 import { compareEndpoints, compareText } from './compare-endpoints.js';
 import type { RenderData, RenderHost, RenderService, SkippedInput } from './render-data.js';
 import { checkToken } from './render-values.js';
@@ -26,10 +26,12 @@ const NAMING = 'naming/';
 const HOSTS = 'hosts/';
 const AGENTS = 'agents/';
 const LOST = 'lost/';
+const ZONES = 'zones/';
 const SYNC_CURRENT = 'sync/current';
 
 export class RenderInputs {
   private readonly vips = new Map<string, VipRecord>();
+  private readonly zones = new Map<string, ZoneRecord>();
   /** service → `host:port` → record */
   private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
   /** hosts/<host>: name → the host's IP and labels. */
@@ -50,12 +52,12 @@ export class RenderInputs {
 
   /** Whether a change of `key` can change a render. */
   static reads(key: string): boolean {
-    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key.startsWith(AGENTS) || key.startsWith(LOST) || key === SYNC_CURRENT;
+    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(HOSTS) || key.startsWith(AGENTS) || key.startsWith(LOST) || key.startsWith(ZONES) || key === SYNC_CURRENT;
   }
 
   /** Whether a change of `key` changes what is served (and so the revision a render names). */
   static serves(key: string): boolean {
-    return key.startsWith(VIPS) || key.startsWith(NAMING);
+    return key.startsWith(VIPS) || key.startsWith(NAMING) || key.startsWith(ZONES);
   }
 
   /** Moves whenever a render could come out different. */
@@ -87,6 +89,7 @@ export class RenderInputs {
     this.invalid.delete(key);
     if (key === SYNC_CURRENT) this.syncCommit = undefined;
     else if (key.startsWith(VIPS)) this.vips.delete(key.slice(VIPS.length));
+    else if (key.startsWith(ZONES)) this.zones.delete(key.slice(ZONES.length));
     else if (key.startsWith(HOSTS)) {
       this.hosts.delete(key.slice(HOSTS.length));
       this.metricsAddresses.delete(key.slice(HOSTS.length));
@@ -114,7 +117,7 @@ export class RenderInputs {
     for (const { key, problem } of rejected) this.reject(key, problem);
   }
 
-  /** The services a director serves (its VIPs), or every service with a VIP or endpoints (DNS). */
+  /** The services a director serves (its VIPs), or every service with a VIP or endpoints and the zones (DNS). */
   current(director: string | undefined, revision: string): RenderData {
     const names = new Set([...this.vips.keys(), ...(director === undefined ? this.endpoints.keys() : [])]);
     const services: RenderService[] = [];
@@ -135,6 +138,7 @@ export class RenderInputs {
     return {
       ...(director !== undefined && { director }),
       services,
+      ...(director === undefined && { zones: [...this.zones.values()].sort((a, b) => compareText(a.zone, b.zone)) }),
       ...(this.syncCommit !== undefined && { commit: this.syncCommit }),
       revision,
       ...(director === undefined && { hosts: this.hostList() }),
@@ -223,6 +227,11 @@ export class RenderInputs {
     } else if (key.startsWith(VIPS)) {
       if (!isVipRecord(value)) return invalidRecord('VipRecord', isVipRecord.problems(value));
       this.vips.set(key.slice(VIPS.length), value);
+    } else if (key.startsWith(ZONES)) {
+      const origin = key.slice(ZONES.length);
+      if (!isZoneRecord(value)) return invalidRecord('ZoneRecord', isZoneRecord.problems(value));
+      if (value.zone !== origin) return `not a Zone record of ${JSON.stringify(origin)}`;
+      this.zones.set(origin, value);
     } else if (key.startsWith(HOSTS)) {
       const name = key.slice(HOSTS.length);
       const record = value as { name?: unknown; ip?: unknown; labels?: unknown } | null;
@@ -261,6 +270,7 @@ export class RenderInputs {
   private has(key: string): boolean {
     if (key === SYNC_CURRENT) return this.syncCommit !== undefined;
     if (key.startsWith(VIPS)) return this.vips.has(key.slice(VIPS.length));
+    if (key.startsWith(ZONES)) return this.zones.has(key.slice(ZONES.length));
     if (key.startsWith(HOSTS)) return this.hosts.has(key.slice(HOSTS.length));
     if (key.startsWith(AGENTS)) return this.agents.has(key.slice(AGENTS.length));
     if (key.startsWith(LOST)) return this.released.has(key.slice(LOST.length));
@@ -272,6 +282,7 @@ export class RenderInputs {
     return [
       ...(this.syncCommit !== undefined ? [SYNC_CURRENT] : []),
       ...[...this.vips.keys()].map((service) => VIPS + service),
+      ...[...this.zones.keys()].map((origin) => ZONES + origin),
       ...[...this.hosts.keys()].map((host) => HOSTS + host),
       ...[...this.agents].map((host) => AGENTS + host),
       ...[...this.released].map((host) => LOST + host),

@@ -36,6 +36,7 @@ export interface RendererConfig {
 
 export interface RunningRenderer {
   readonly renderer: DebouncedRenderer;
+  readonly view: EndpointView;
   close(): Promise<void>;
 }
 
@@ -78,6 +79,7 @@ export async function runRenderer(config: RendererConfig, signal?: AbortSignal):
     const running = { view, client };
     return {
       renderer,
+      view,
       async close() {
         connectionLog.close();
         await renderer.stop();

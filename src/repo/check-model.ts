@@ -1,9 +1,10 @@
 // Cross-document checks on an assembled model: dangling references, jobs with nowhere to run,
-// port clashes between jobs that can share a host, addresses, services and their VIPs.
+// port clashes between jobs that can share a host, addresses, services and their VIPs, zones.
 import type { FleetIndex } from '../model/fleet-index.js';
 import type { Host, Job, Model } from '../model/types.js';
 import { checkFleetAddresses } from './check-addresses.js';
 import { checkServices, type InvalidDeclaration } from './check-services.js';
+import { checkZones } from './check-zones.js';
 import { jobTemplateVariables, templateLabels } from './check-template.js';
 import type { DocumentPath, PendingFinding, Report } from './finding.js';
 
@@ -16,6 +17,7 @@ export function checkModel(model: Model, index: FleetIndex, isInvalid: InvalidDe
   checkJobs(model, index, report);
   checkPortClashes(index, report);
   checkServices(model, index, isInvalid, report);
+  checkZones(model, report);
   return findings;
 }
 

@@ -2,7 +2,7 @@
 // reading → parse every fleet YAML file (cached by path + blob id) → assemble the model →
 // cross-check → locate findings. A snapshot with any error yields no model: it is rejected whole.
 import { buildFleetIndex, type FleetIndex } from '../model/fleet-index.js';
-import { DEFAULT_REPO_CONFIG, type Host, type Job, type Model, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
+import { DEFAULT_REPO_CONFIG, type Host, type Job, type Model, type RepoConfig, type Service, type TreeNode, type Zone } from '../model/types.js';
 import { checkModel } from './check-model.js';
 import { checkRepoFiles } from './check-repo-files.js';
 import { checkRepoRoot } from './check-repo-root.js';
@@ -145,6 +145,7 @@ function assembleModel(documents: readonly { file: string; document: LoadedDocum
   const treeNodes = new Map<string, TreeNode>();
   const jobs = new Map<string, Job>();
   const services = new Map<string, Service>();
+  const zones = new Map<string, Zone>();
   let config: RepoConfig | undefined;
   const duplicate = (file: string, docIndex: number, path: string[], what: string, firstFile: string) =>
     problems.push({ code: 'E_DUPLICATE_NAME', severity: 'error', file, docIndex, path, message: `duplicate ${what}: already declared in ${display(firstFile)}` });
@@ -179,7 +180,10 @@ function assembleModel(documents: readonly { file: string; document: LoadedDocum
       case 'Service':
         add(services, document.value.name, document.value, file, docIndex, ['metadata', 'name'], 'service');
         break;
+      case 'Zone':
+        add(zones, document.value.name, document.value, file, docIndex, ['metadata', 'name'], 'zone');
+        break;
     }
   }
-  return { model: { config: config ?? DEFAULT_REPO_CONFIG, hosts, treeNodes, jobs, services }, problems };
+  return { model: { config: config ?? DEFAULT_REPO_CONFIG, hosts, treeNodes, jobs, services, zones }, problems };
 }

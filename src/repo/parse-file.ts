@@ -1,7 +1,7 @@
 // One YAML file → its documents as model objects, plus the problems found in them alone.
 // Pure and content-addressed: the result depends only on (path, text), so it is cached by blob id.
 import jsYaml from 'js-yaml';
-import { API_VERSION, type Host, type Job, type Kind, type RepoConfig, type Service, type TreeNode } from '../model/types.js';
+import { API_VERSION, type Host, type Job, type Kind, type RepoConfig, type Service, type TreeNode, type Zone } from '../model/types.js';
 import type { PendingFinding } from './finding.js';
 import { locateSyntaxError } from './locate-findings.js';
 import { checkDocument } from './check-document.js';
@@ -15,7 +15,8 @@ export type LoadedDocument =
   | { readonly kind: 'Host'; readonly value: Host; readonly docIndex: number }
   | { readonly kind: 'TreeNode'; readonly value: TreeNode; readonly docIndex: number }
   | { readonly kind: 'Job'; readonly value: Job; readonly docIndex: number }
-  | { readonly kind: 'Service'; readonly value: Service; readonly docIndex: number };
+  | { readonly kind: 'Service'; readonly value: Service; readonly docIndex: number }
+  | { readonly kind: 'Zone'; readonly value: Zone; readonly docIndex: number };
 
 export interface ParsedFile {
   readonly documents: readonly LoadedDocument[];
@@ -26,7 +27,7 @@ export interface ParsedFile {
   readonly fileError?: TextProblem;
 }
 
-const KINDS: readonly Kind[] = ['Repo', 'Host', 'TreeNode', 'Job', 'Service'];
+const KINDS: readonly Kind[] = ['Repo', 'Host', 'TreeNode', 'Job', 'Service', 'Zone'];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -132,5 +133,7 @@ function toModel(kind: Kind, document: Record<string, unknown>, origin: { file: 
       return { kind, docIndex, value: { name: metadata.name, tag: metadata.tag, spec, origin } as unknown as Job };
     case 'Service':
       return { kind, docIndex, value: { name: metadata.name, ...spec, origin } as unknown as Service };
+    case 'Zone':
+      return { kind, docIndex, value: { name: metadata.name, ...spec, origin } as unknown as Zone };
   }
 }

@@ -22,6 +22,7 @@ export const SCHEMA_FILES: Readonly<Record<Kind, string>> = {
   TreeNode: 'tree-node.schema.json',
   Job: 'job.schema.json',
   Service: 'service.schema.json',
+  Zone: 'zone.schema.json',
 };
 
 /** schemas/ sits two levels above both src/repo/ and dist/repo/. */

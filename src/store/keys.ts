@@ -31,6 +31,9 @@ export interface KeyLayout {
   /** A host the controller saw assigned without a live agent: since when, and when its replicas started to move. */
   lostHost(host: string): string;
   readonly lostHosts: string;
+  /** The Zone documents of the commit in force, resolved: what DNS renderers render. */
+  zone(origin: string): string;
+  readonly zones: string;
 }
 
 export const DEFAULT_ETCD_PREFIX = '/ygg/v1';
@@ -63,6 +66,8 @@ export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
     rollouts: key('rollouts', ''),
     lostHost: (host) => key('lost', host),
     lostHosts: key('lost', ''),
+    zone: (origin) => key('zones', origin),
+    zones: key('zones', ''),
   };
 }
 

@@ -14,6 +14,7 @@ import type {
   SyncCurrentRecord,
   SyncHistoryRecord,
   VipRecord,
+  ZoneRecord,
 } from './records.js';
 import { arrayOf, boolean, exactly, nullable, number, object, oneOf, optional, recordCheck, recordOf, string, type Shape } from './record-shape.js';
 
@@ -180,3 +181,15 @@ export const isRolloutRecord = recordCheck<RolloutRecord>(
 );
 
 export const isLostHostRecord = recordCheck<LostHostRecord>('LostHostRecord', object({ host: string, since: string, rescheduledAt: optional(string), partitioned: optional(exactly(true)) }));
+
+export const isZoneRecord = recordCheck<ZoneRecord>(
+  'ZoneRecord',
+  object({
+    zone: string,
+    ttlSeconds: number,
+    soa: object({ hostmaster: string, refreshSeconds: number, retrySeconds: number, expireSeconds: number, negativeTtlSeconds: number }),
+    nameServers: arrayOf(object({ name: string, addresses: strings })),
+    records: arrayOf(object({ name: string, service: string })),
+    commit: string,
+  }),
+);

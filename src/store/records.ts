@@ -1,6 +1,7 @@
 // The JSON values stored under each key. Writers build them from these types; readers check them
 // (a hand-edited or foreign value must not crash a reader: it is reported and skipped).
 import type { Host, JobSpec, Vip } from '../model/types.js';
+import type { ResolvedZone } from '../model/zone-records.js';
 
 /** assign/<host>/<job>, written by the controller: what should run there. */
 export interface AssignmentRecord {
@@ -124,6 +125,15 @@ export interface VipRecord {
   readonly port: string;
   readonly vip: Vip;
   readonly directors: readonly string[];
+  readonly commit: string;
+}
+
+/**
+ * zones/<origin>, written by the controller from the Zone documents of the commit in force, resolved
+ * (globs expanded, defaults filled): renderers make the zone file of it and the live naming.
+ */
+export interface ZoneRecord extends ResolvedZone {
+  /** The commit that last changed it. */
   readonly commit: string;
 }
 

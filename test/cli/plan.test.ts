@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createGitFleet } from '../fixtures/git-fleet.js';
-import { edit, removeDir } from '../fixtures/small-fleet.js';
+import { edit, removeDir, SMALL_FLEET } from '../fixtures/small-fleet.js';
 import { runCli } from './run-cli.js';
 
 const fleet = createGitFleet();
@@ -15,7 +15,7 @@ const both = fleet.commit('Keep 1.1.0', { 'jobs/frontend.yaml': edit('jobs/front
 const broken = fleet.commit('Break it', edit('services.yaml', 'job: frontend', 'job: backend'));
 
 describe('ygg plan between two commits', () => {
-  it('lists version updates on every instance, nothing else', async () => {
+  it('lists version updates on every instance and the one value that changed, nothing else', async () => {
     const result = await runCli('plan', '--repo', fleet.dir, '--base', initial, '--head', upgraded);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout.split('\n');
@@ -25,6 +25,11 @@ describe('ygg plan between two commits', () => {
       '~ frontend on web-a1: 1.0.0 → 1.1.0; changed version',
       '~ frontend on web-a2: 1.0.0 → 1.1.0; changed version',
       '~ frontend on web-b1: 1.0.0 → 1.1.0; changed version',
+      '',
+      '== Changed values',
+      '',
+      'frontend (1 value)',
+      '~ version: 1.0.0 → 1.1.0',
     ]);
   });
 
@@ -69,5 +74,26 @@ describe('ygg plan between two commits', () => {
     const result = await runCli('plan', '--repo', fleet.dir, '--base', 'nope');
     assert.equal(result.code, 2);
     assert.match(result.stderr, /git ref "nope" not found/);
+  });
+});
+
+describe('ygg plan --format markdown for a pull request', () => {
+  const dnsFleet = createGitFleet();
+  after(() => removeDir(dnsFleet.dir));
+  const zone = dnsFleet.commit('Publish the shop in DNS', {
+    'zone.yaml': 'apiVersion: ygg/v1\nkind: Zone\nmetadata: { name: svc.acme.test }\nspec:\n  nameServers: [{ name: ns1.svc.acme.test, addresses: [10.0.9.53] }]\n  publish: [{ service: "acme.shop.*", name: "*" }]\n',
+  });
+  const service = dnsFleet.commit('Name the search service', {
+    'services.yaml': `${SMALL_FLEET['services.yaml']}---\napiVersion: ygg/v1\nkind: Service\nmetadata: { name: acme.shop.search }\nspec: { job: search, port: http }\n`,
+    ...edit('jobs/frontend.yaml', 'env: { MODE: production }', 'env: { MODE: staging, SESSION_SECRET: hunter2 }'),
+  });
+
+  it('shows the zone diff of an added service, the changed values with the secret masked, and says endpoints are assumed live', async () => {
+    const result = await runCli('plan', '--repo', dnsFleet.dir, '--base', zone, '--head', service, '--format', 'markdown');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /<details open><summary>frontend \(2 values\)<\/summary>\n\n```diff\n~ env\.MODE: production → staging\n\+ env\.SESSION_SECRET: ••••\n```/);
+    assert.ok(!result.stdout.includes('hunter2'));
+    assert.match(result.stdout, /#### Zone files\n\nEndpoints as placement puts them: every placed instance's host ip:port counts as live\./);
+    assert.match(result.stdout, /^\+search IN A 10\.0\.0\.2\n\+search IN A 10\.0\.1\.1$/m);
   });
 });

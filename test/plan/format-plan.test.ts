@@ -63,10 +63,10 @@ test('summarizePlan counts every action type, zeros included', () => {
   assert.deepEqual(Object.values(summarizePlan({ actions: [] })), [0, 0, 0, 0, 0, 0, 0]);
 });
 
-test('text: header with short SHAs, summary line, one +/~/- line per action, then config diffs', () => {
+test('text: header with short SHAs, summary line, one +/~/- line per action, then the config diffs section', () => {
   assert.equal(
     formatPlan(MIXED, HEADER, 'text'),
-    ['Plan 0123456789ab → fedcba987654', MIXED_SUMMARY, '', ...MIXED_LINES, '', 'api: config diff on h2', CONFIG_DIFF].join('\n'),
+    ['Plan 0123456789ab → fedcba987654', MIXED_SUMMARY, '', ...MIXED_LINES, '', '== Config files', '', 'api: config diff on h2', CONFIG_DIFF].join('\n'),
   );
 });
 
@@ -92,6 +92,8 @@ test('markdown: a heading, the summary, the actions in a ```diff block inside <d
       ...MIXED_LINES,
       '```',
       '</details>',
+      '',
+      '#### Config files',
       '',
       '<details><summary>api: config diff on h2</summary>',
       '',

@@ -5,7 +5,7 @@ import { keepalivedInventory, zoneInventory } from '../../src/render/file-invent
 import { renderConfig } from '../../src/render/render-config.js';
 import type { RenderData } from '../../src/render/render-data.js';
 import { renderZone } from '../../src/render/render-zone.js';
-import { vipRecord } from './render-records.js';
+import { vipRecord, zoneRecord } from './render-records.js';
 
 const keepalivedTemplate = await readFile(new URL('../../templates/keepalived.conf.hbs', import.meta.url), 'utf8');
 const zoneTemplate = await readFile(new URL('../../templates/dns-zone.hbs', import.meta.url), 'utf8');
@@ -53,11 +53,12 @@ describe('keepalivedInventory', () => {
 
 describe('zoneInventory', () => {
   it('reads back names and addresses from a rendered zone', () => {
-    const zone = renderZone(zoneTemplate, { ...data, director: undefined }, { zone: 'svc.example.net', serial: 42, nameServer: 'ns1.example.net' });
+    const zone = renderZone(zoneTemplate, { ...data, director: undefined, zones: [zoneRecord('svc.example.net', ['web', 'dns', 'idle'])] }, 'svc.example.net', 42);
     const inventory = zoneInventory(zone);
     assert.equal(inventory.commit, 'abc123');
     assert.equal(inventory.revision, '42');
     assert.deepEqual([...inventory.groups.get('web')!], ['A 192.0.2.10']);
-    assert.equal(inventory.groups.size, 3);
+    assert.deepEqual([...inventory.groups.get('ns1')!], ['A 192.0.2.53'], 'the name server inside the zone');
+    assert.equal(inventory.groups.size, 4);
   });
 });

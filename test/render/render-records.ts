@@ -1,5 +1,5 @@
 // Records for render tests: a VIP on port 80 (DR: real servers listen on the VIP's port) and endpoints.
-import type { NamingRecord, SyncCurrentRecord, VipRecord } from '../../src/store/records.js';
+import type { NamingRecord, SyncCurrentRecord, VipRecord, ZoneRecord } from '../../src/store/records.js';
 
 export function vipRecord(service: string, address: string, directors: string[], commit = 'c1'): VipRecord {
   return {
@@ -23,4 +23,16 @@ export function syncCurrentRecord(sha: string): SyncCurrentRecord {
 /** hosts/<host>, as the controller writes it from the Host document. */
 export function hostRecord(name: string, ip: string): { name: string; ip: string; labels: Record<string, string>; state: 'online'; commit: string } {
   return { name, ip, labels: {}, state: 'online', commit: 'c1' };
+}
+
+/** zones/<origin>, as the controller publishes a Zone: one name server inside the zone, each service under its own name. */
+export function zoneRecord(zone: string, services: readonly string[], commit = 'c1'): ZoneRecord {
+  return {
+    zone,
+    ttlSeconds: 60,
+    soa: { hostmaster: `hostmaster.${zone}`, refreshSeconds: 3600, retrySeconds: 600, expireSeconds: 604800, negativeTtlSeconds: 60 },
+    nameServers: [{ name: `ns1.${zone}`, addresses: ['192.0.2.53'] }],
+    records: [...services].sort().map((service) => ({ name: service, service })),
+    commit,
+  };
 }

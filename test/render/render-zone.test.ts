@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Vip } from '../../src/model/types.js';
+import type { ResolvedZone } from '../../src/model/zone-records.js';
 import { namedCheckzone } from '../../src/render/check-commands.js';
 import type { RenderData, RenderService } from '../../src/render/render-data.js';
-import { RenderInputError } from '../../src/render/render-errors.js';
+import { RenderInputError, UnknownZoneError } from '../../src/render/render-errors.js';
 import { renderZone } from '../../src/render/render-zone.js';
 
 const template = await readFile(new URL('../../templates/dns-zone.hbs', import.meta.url), 'utf8');
@@ -17,12 +18,28 @@ function service(name: string, overrides: Partial<RenderService> = {}): RenderSe
   return { name, job: name, port: 'http', directors: [], endpoints: [], ...overrides };
 }
 
+const zone: ResolvedZone = {
+  zone: 'svc.example.net',
+  ttlSeconds: 30,
+  soa: { hostmaster: 'hostmaster.example.net', refreshSeconds: 7200, retrySeconds: 900, expireSeconds: 1209600, negativeTtlSeconds: 15 },
+  nameServers: [
+    { name: 'ns1.svc.example.net', addresses: ['10.0.9.53', '2001:db8::53'] },
+    { name: 'ns.example.org', addresses: [] },
+  ],
+  records: [
+    { name: 'cache', service: 'acme.cache' },
+    { name: 'idle', service: 'acme.idle' },
+    { name: 'www.shop', service: 'acme.web' },
+  ],
+};
+
 const data: RenderData = {
   commit: 'abc1234',
   revision: '42',
+  zones: [{ ...zone, zone: 'other.example.net', records: [] }, zone],
   services: [
-    service('web.shop', { vip, endpoints: [{ host: 'h1', ip: '10.0.1.1', port: 8080, weight: 1, job: 'web' }] }),
-    service('cache', {
+    service('acme.web', { vip, endpoints: [{ host: 'h1', ip: '10.0.1.1', port: 8080, weight: 1, job: 'web' }] }),
+    service('acme.cache', {
       endpoints: [
         { host: 'h2', ip: '10.0.2.2', port: 6379, weight: 1, job: 'cache' },
         { host: 'h1', ip: '10.0.2.1', port: 6379, weight: 1, job: 'cache' },
@@ -30,38 +47,56 @@ const data: RenderData = {
         { host: 'h3', ip: '2001:db8::3', port: 6379, weight: 1, job: 'cache' },
       ],
     }),
-    service('idle'),
+    service('acme.idle'),
+    service('acme.unpublished', { vip: { ...vip, address: '10.0.0.99' } }),
   ],
 };
-const options = { zone: 'svc.example.net', serial: 42, nameServer: 'ns1.example.net' };
 
 describe('renderZone', () => {
-  it('renders $ORIGIN, SOA, NS and sorted records: the VIP where there is one, else each endpoint ip once', () => {
-    const text = renderZone(template, data, options);
+  it('renders the Zone: SOA from its fields, every name server, their addresses inside the zone, and each published name', () => {
+    const text = renderZone(template, data, 'svc.example.net', 42);
     assert.match(text, /^\$ORIGIN svc\.example\.net\.$/m);
-    assert.match(text, /^@ IN SOA ns1\.example\.net\. hostmaster\.svc\.example\.net\. \($/m);
-    assert.match(text, /^ {4}42 ; serial$/m);
-    assert.match(text, /^@ IN NS ns1\.example\.net\.$/m);
+    assert.match(text, /^\$TTL 30$/m);
+    assert.match(text, /^@ IN SOA ns1\.svc\.example\.net\. hostmaster\.example\.net\. \(\n {4}42 ; serial\n {4}7200 ; refresh\n {4}900 ; retry\n {4}1209600 ; expire\n {4}15 ; negative-answer ttl\n\)$/m);
+    assert.deepEqual(text.split('\n').filter((line) => / IN NS /.test(line)), ['@ IN NS ns1.svc.example.net.', '@ IN NS ns.example.org.']);
     const records = text.split('\n').filter((line) => / IN (A|AAAA) /.test(line));
-    assert.deepEqual(records, ['cache IN A 10.0.2.1', 'cache IN A 10.0.2.2', 'cache IN AAAA 2001:db8::3', 'web.shop IN A 10.0.0.10']);
+    assert.deepEqual(records, [
+      'cache IN A 10.0.2.1',
+      'cache IN A 10.0.2.2',
+      'cache IN AAAA 2001:db8::3',
+      'ns1 IN A 10.0.9.53',
+      'ns1 IN AAAA 2001:db8::53',
+      'www.shop IN A 10.0.0.10',
+    ]);
+    assert.match(text, /^; idle \(acme\.idle\): no VIP and no live endpoint, no record$/m);
+    assert.doesNotMatch(text, /10\.0\.0\.99/, 'a service the zone does not publish is not in it');
   });
 
   it('is byte-identical for identical input, whatever the input order', () => {
     const reversed: RenderData = { ...data, services: [...data.services].reverse().map((s) => ({ ...s, endpoints: [...s.endpoints].reverse() })) };
-    assert.equal(renderZone(template, reversed, options), renderZone(template, data, options));
+    assert.equal(renderZone(template, reversed, 'svc.example.net', 42), renderZone(template, data, 'svc.example.net', 42));
+  });
+
+  it('an origin etcd holds no Zone for is an error naming the zones it holds', () => {
+    assert.throws(() => renderZone(template, data, 'svc.example.com', 1), (error: unknown) => error instanceof UnknownZoneError && error.code === 'E_RENDER_UNKNOWN_ZONE' && /known zones: other\.example\.net, svc\.example\.net$/.test(error.message));
+    assert.throws(() => renderZone(template, { ...data, zones: [] }, 'svc.example.net', 1), /etcd holds no zone: declare one in the repo \(kind: Zone\)/);
   });
 
   it('refuses values that could break out of a record or leave the zone', () => {
-    const bad: [RenderData, typeof options, string, string | undefined][] = [
-      [{ ...data, services: [service('web', { endpoints: [{ host: 'h', ip: '1.2.3.4\n}', port: 1, weight: 1, job: 'web' }] })] }, options, 'endpoints[0].ip', 'web'],
-      [{ ...data, services: [service('web.', { vip })] }, options, 'name', 'web.'],
-      [{ ...data, services: [service('a;b', { vip })] }, options, 'name', 'a;b'],
-      [data, { ...options, zone: 'example.net\n@ IN NS evil.' }, 'zone', undefined],
-      [data, { ...options, serial: -1 }, 'serial', undefined],
+    const withZone = (change: Partial<ResolvedZone>): RenderData => ({ ...data, zones: [{ ...zone, ...change }] });
+    const bad: [RenderData, number, string, string | undefined][] = [
+      [{ ...data, services: [service('acme.cache', { endpoints: [{ host: 'h', ip: '1.2.3.4\n}', port: 1, weight: 1, job: 'web' }] })] }, 1, 'endpoints[0].ip', 'acme.cache'],
+      [withZone({ records: [{ name: 'web.', service: 'acme.web' }] }), 1, 'name', 'acme.web'],
+      [withZone({ records: [{ name: 'a;b', service: 'acme.web' }] }), 1, 'name', 'acme.web'],
+      [withZone({ records: [{ name: 'x', service: 'acme\nevil IN A 6.6.6.6' }] }), 1, 'service', 'acme\nevil IN A 6.6.6.6'],
+      [withZone({ nameServers: [{ name: 'ns1.svc.example.net. IN NS evil', addresses: [] }] }), 1, 'nameServers[0].name', undefined],
+      [withZone({ nameServers: [{ name: 'ns1.svc.example.net', addresses: ['10.0.0.1 evil'] }] }), 1, 'nameServers[0].addresses[0]', undefined],
+      [withZone({ soa: { ...zone.soa, hostmaster: 'root@example.net' } }), 1, 'soa.hostmaster', undefined],
+      [data, -1, 'serial', undefined],
     ];
-    for (const [input, zoneOptions, field, expectedService] of bad) {
+    for (const [input, serial, field, expectedService] of bad) {
       assert.throws(
-        () => renderZone(template, input, zoneOptions),
+        () => renderZone(template, input, 'svc.example.net', serial),
         (error: unknown) => error instanceof RenderInputError && error.problems.some((p) => p.field === field && p.service === expectedService),
         field,
       );
@@ -72,8 +107,8 @@ describe('renderZone', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'ygg-zone-'));
     try {
       const file = path.join(dir, 'zone');
-      await writeFile(file, renderZone(template, data, options));
-      await namedCheckzone(options.zone)(file);
+      await writeFile(file, renderZone(template, data, 'svc.example.net', 42));
+      await namedCheckzone('svc.example.net')(file);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

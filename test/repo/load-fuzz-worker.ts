@@ -122,7 +122,7 @@ function applyEdit(text: string, change: Edit): string {
 
 /** Random documents of each kind, from random JSON-like values. */
 const randomDocument = fc
-  .record({ kind: fc.constantFrom('Repo', 'Host', 'TreeNode', 'Job', 'Service', 'Other'), metadata: fc.anything({ maxDepth: 3 }), spec: fc.anything({ maxDepth: 4 }) })
+  .record({ kind: fc.constantFrom('Repo', 'Host', 'TreeNode', 'Job', 'Service', 'Zone', 'Other'), metadata: fc.anything({ maxDepth: 3 }), spec: fc.anything({ maxDepth: 4 }) })
   .map((document) => jsYaml.dump({ apiVersion: 'ygg/v1', ...document }, { skipInvalid: true }));
 
 const fuzzCase = fc.oneof(

@@ -117,7 +117,7 @@ describe('loader on bad input: one located line per problem', () => {
     {
       name: 'unknown kind',
       changes: edit('services.yaml', 'kind: Service', 'kind: Servic'),
-      expected: ['services.yaml:2:7: unknown kind "Servic" (one of Repo, Host, TreeNode, Job, Service)'],
+      expected: ['services.yaml:2:7: unknown kind "Servic" (one of Repo, Host, TreeNode, Job, Service, Zone)'],
     },
     { name: 'empty file', changes: { 'extra.yaml': '' }, expected: ['extra.yaml:1:1: file contains no YAML documents (expected apiVersion, kind, metadata, spec)'] },
     { name: 'comments only', changes: { 'extra.yaml': '# nothing yet\n' }, expected: ['extra.yaml:1:1: file contains no YAML documents (expected apiVersion, kind, metadata, spec)'] },

@@ -21,6 +21,7 @@ const SCHEMA_FILES: Record<Kind, string> = {
   TreeNode: 'tree-node.schema.json',
   Job: 'job.schema.json',
   Service: 'service.schema.json',
+  Zone: 'zone.schema.json',
 };
 const KINDS = Object.keys(SCHEMA_FILES) as Kind[];
 
@@ -42,7 +43,7 @@ const validators = Object.fromEntries(KINDS.map((k) => [k, ajv.compile(schemas[k
 const SHA_A = 'a'.repeat(64);
 const SHA_B = '0123456789abcdef'.repeat(4);
 
-// DESIGN.md section 1, verbatim except for the "<hex>" placeholders.
+// DESIGN.md section 1, verbatim except for the "<hex>" placeholders; Zone as example-repo/README.md documents it.
 const REFERENCE_YAML: Record<Kind, string> = {
   Repo: `
 apiVersion: ygg/v1
@@ -111,6 +112,21 @@ spec:
     persistenceSeconds: 0
     check: { tcp: {}, connectTimeoutSeconds: 3, delayLoopSeconds: 6 }
   directors: [lg-lvs-01, lg-lvs-02]
+`,
+  Zone: `
+apiVersion: ygg/v1
+kind: Zone
+metadata: { name: svc.example.test }
+spec:
+  ttlSeconds: 60
+  soa: { hostmaster: hostmaster.example.test, refreshSeconds: 3600, retrySeconds: 600, expireSeconds: 604800, negativeTtlSeconds: 60 }
+  nameServers:
+    - { name: ns1.svc.example.test, addresses: [10.1.1.53, "2001:db8::53"] }
+    - { name: ns.example.net }
+  publish:
+    - { service: xiaomi.miliao.im.dispatcher, name: dispatcher.im }
+    - { service: "xiaomi.miliao.im.gateway.*", name: "gateway-*.im" }
+    - { service: xiaomi.infra.search.suggest }
 `,
 };
 
@@ -275,6 +291,7 @@ const GOOD: readonly GoodCase[] = [
     };
   }) },
   { name: 'a service whose VIP has no check (defaults to tcp)', kind: 'Service', doc: mutated('Service', (d) => { delete d.spec.vip.check; }) },
+  { name: 'a zone with defaults left out and nothing published', kind: 'Zone', doc: mutated('Zone', (d) => { d.spec = { nameServers: [{ name: 'ns.example.net' }], publish: [] }; }) },
 ];
 
 for (const c of GOOD) {
@@ -510,6 +527,16 @@ const BAD: readonly BadCase[] = [
     keyword: 'maxLength', instancePath: '/spec/configs/0/template' },
   { name: 'rollout autoRevert as a string', kind: 'Job', doc: mutated('Job', (d) => { d.spec.rollout.autoRevert = 'yes'; }),
     keyword: 'type', instancePath: '/spec/rollout/autoRevert' },
+
+  // zones: a name that could break out of a zone file, a zone without a name server
+  { name: 'zone origin with a trailing dot', kind: 'Zone', doc: mutated('Zone', (d) => { d.metadata.name = 'svc.example.test.'; }),
+    keyword: 'pattern', instancePath: '/metadata/name' },
+  { name: 'record name with a space and a record after it', kind: 'Zone', doc: mutated('Zone', (d) => { d.spec.publish[0].name = 'x IN A 1.2.3.4'; }),
+    keyword: 'pattern', instancePath: '/spec/publish/0/name' },
+  { name: 'zone without name servers', kind: 'Zone', doc: mutated('Zone', (d) => { d.spec.nameServers = []; }),
+    keyword: 'minItems', instancePath: '/spec/nameServers' },
+  { name: 'name server address that is a name', kind: 'Zone', doc: mutated('Zone', (d) => { d.spec.nameServers[0].addresses = ['ns1.example.net']; }),
+    keyword: 'anyOf', instancePath: '/spec/nameServers/0/addresses/0' },
 ];
 
 for (const c of BAD) {

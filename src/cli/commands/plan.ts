@@ -1,6 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { computePlan, type DesiredState } from '../../plan/compute-plan.js';
 import { formatPlan } from '../../plan/format-plan.js';
 import { placeInstances, type Placement } from '../../plan/place-instances.js';
+import { plannedFiles, type PlanTemplates } from '../../plan/planned-files.js';
+import { jobValueChanges } from '../../plan/value-changes.js';
+import { TEMPLATES_DIR } from '../../render/template-dir.js';
 import { formatFinding, hasErrors } from '../../repo/finding.js';
 import type { LoadResult } from '../../repo/load-repo.js';
 import { choice, type Command } from '../command.js';
@@ -24,7 +28,7 @@ async function clusterBase(values: Values): Promise<{ ref: string; placement: Pl
 
 export const planCommand: Command<Values> = {
   name: 'plan',
-  summary: 'Show exactly what a change does to the fleet: instances added, updated (with config diffs) and removed, VIPs and director configs.',
+  summary: 'Show exactly what a change does to the fleet: instances added, updated and removed, changed values (secrets masked), config, keepalived.conf and zone file diffs.',
   usage: 'plan [--repo PATH] [--base REF | --etcd URL] [--head REF] [--format text|markdown|json]',
   options: {
     ...REPO_OPTION,
@@ -36,8 +40,11 @@ export const planCommand: Command<Values> = {
   },
   details: [
     'Both commits are read from git objects; nothing is checked out. With --etcd, the base is the commit in force on',
-    'that cluster (sync/current), with its instances where they run now. Exit code: 0 planned, 1 the head commit is',
-    'invalid (or etcd cannot be read), 2 bad usage.',
+    'that cluster (sync/current), with its instances where they run now. Every director\'s keepalived.conf and every zone',
+    'file is rendered for both commits with the shipped templates, taking every placed instance\'s host ip:port as live.',
+    'Env values whose key names a secret (pass, secret, token, key, credential) and {{secret ...}} values print as ••••.',
+    'Markdown stays under 60,000 characters (a PR comment). Exit code: 0 planned, 1 the head commit is invalid (or etcd',
+    'cannot be read), 2 bad usage.',
   ].join('\n'),
   async run(values, _positionals, io) {
     const format = choice(values.format ?? values.output, 'format', ['text', 'markdown', 'json'], 'text');
@@ -67,11 +74,17 @@ export const planCommand: Command<Values> = {
     }
     const headState: DesiredState = { model: head.model, index: head.index, placement: placeInstances(head.model, head.index, base?.placement) };
     const plan = computePlan(base, headState);
-    io.stdout(formatPlan(plan, { ...(baseSnapshot?.commit ? { base: baseSnapshot.commit.sha } : {}), head: head.commit!.sha }, format));
+    const extras = { values: jobValueChanges(base, headState), files: plannedFiles(base, headState, await shippedTemplates()) };
+    io.stdout(formatPlan(plan, { ...(baseSnapshot?.commit ? { base: baseSnapshot.commit.sha } : {}), head: head.commit!.sha }, format, extras));
     return EXIT_OK;
   },
 };
 
 function countErrors(result: LoadResult): number {
   return result.findings.filter((finding) => finding.severity === 'error').length;
+}
+
+async function shippedTemplates(): Promise<PlanTemplates> {
+  const [keepalived, zone] = await Promise.all(['keepalived.conf.hbs', 'dns-zone.hbs'].map((file) => readFile(new URL(file, TEMPLATES_DIR), 'utf8')));
+  return { keepalived: keepalived!, zone: zone! };
 }

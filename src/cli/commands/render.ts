@@ -1,6 +1,7 @@
-// ygg render keepalived|dns|prometheus: renders a config from the VIPs and live endpoints in etcd (and,
-// for prometheus, the agents' metrics addresses), then follows them (debounced) until stopped, or once
-// with --once. Check and reload commands are argv, split on
+// ygg render keepalived|dns|prometheus: renders a config (or the zone file of a Zone the commit in
+// force declares, zones/<origin>, or a Prometheus target file from the agents' metrics addresses) from
+// the VIPs and live endpoints in etcd, then follows them (debounced) until stopped, or once with
+// --once. Check and reload commands are argv, split on
 // whitespace with {file} substituted, and never go through a shell.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
@@ -33,13 +34,13 @@ type RenderValues = EtcdFlagValues & {
 
 export const renderCommand: Command<RenderValues> = {
   name: 'render',
-  summary: 'Render keepalived.conf (or a DNS zone, or a Prometheus target file) from the VIPs and live endpoints in etcd, and keep it current.',
+  summary: 'Render keepalived.conf (or the zone file of a Zone in the repo, or a Prometheus target file) from the VIPs and live endpoints in etcd, and keep it current.',
   usage: 'render keepalived --director NAME --out FILE | render dns --zone ZONE --out FILE | render prometheus --out FILE  [--etcd URL] [--template FILE] [--check CMD] [--reload CMD] [--once] [--allow-mass-removal] [--max-removed-percent N]',
   positionals: ['keepalived|dns|prometheus'],
   options: {
     ...ETCD_OPTIONS,
     director: { type: 'string', valueName: 'NAME', description: 'keepalived: the director host this config is for' },
-    zone: { type: 'string', valueName: 'ZONE', description: 'dns: the zone origin, e.g. svc.example.net' },
+    zone: { type: 'string', valueName: 'ZONE', description: 'dns: the origin of a Zone document of the commit in force, e.g. svc.example.net (its name servers, TTL and SOA come from it)' },
     out: { type: 'string', valueName: 'FILE', description: 'the file to write (atomically, keeping one .bak)' },
     template: { type: 'string', valueName: 'FILE', description: 'handlebars template (default: the shipped one; keepalived and dns only)' },
     check: { type: 'string', valueName: 'CMD', description: 'validate the temp file before it replaces FILE; {file} is its path (defaults when installed: keepalived -t, named-checkzone, promtool check config on a scrape config reading the file)' },
@@ -55,7 +56,8 @@ export const renderCommand: Command<RenderValues> = {
     'Without --once it runs until SIGINT/SIGTERM and publishes its state to status/<director>/_render (not a job: job names have no "_")',
     '(keepalived only). The file on disk is the reference: a render is HELD (the file stays, loudly) when etcd looks wiped or',
     'reset, or when it would remove every virtual server or most real servers at once without a commit that removed them.',
-    'A director that no VIP and no host names is an error (exit 1), and the file is not touched.',
+    'A director that no VIP and no host names is an error (exit 1), and the file is not touched. So is a --zone no Zone',
+    'document of the commit in force declares: the controller publishes each Zone to zones/<origin>, with its name servers.',
     'prometheus: a file_sd JSON file with a target group per live instance endpoint (labels: job, its tree levels, host,',
     'idc) and per agent /metrics address (host, idc); __meta_ygg_target is "instance" or "agent" for relabelling.',
   ].join('\n'),
@@ -98,7 +100,9 @@ export const renderCommand: Command<RenderValues> = {
       if (values.once) return outcome(await running.renderer.renderNow(), io);
       await running.renderer.start();
       // A typo in --director is no state to wait out: nothing would ever render.
-      if (running.renderer.status.lastErrorCode === 'E_RENDER_UNKNOWN_DIRECTOR') return outcome(running.renderer.status, io);
+      // A zone is known once the controller has published a commit: before that, wait for it.
+      const code = running.renderer.status.lastErrorCode;
+      if (code === 'E_RENDER_UNKNOWN_DIRECTOR' || (code === 'E_RENDER_UNKNOWN_ZONE' && running.view.facts().syncCommit !== undefined)) return outcome(running.renderer.status, io);
       await untilStopped();
       return EXIT_OK;
     } finally {
