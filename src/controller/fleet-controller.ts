@@ -20,7 +20,7 @@ import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOu
 import { syncHosts } from './sync-hosts.js';
 import { syncZones } from './sync-zones.js';
 import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
-import type { JobInForce } from './fleet-status.js';
+import { jobsInForce, type JobInForce } from './fleet-status.js';
 import { AuditedWriter } from './audited-writer.js';
 import { chunkWrites } from './write-chunks.js';
 
@@ -111,12 +111,9 @@ export class FleetController {
 
   /** The jobs of the commit in force, as its last reconcile counted them: status lists even those with nothing assigned. */
   jobsInForce(): ReadonlyMap<string, JobInForce> {
-    const jobs = new Map<string, JobInForce>();
-    for (const job of this.lastGood?.model.jobs.values() ?? []) {
-      jobs.set(job.name, { tag: job.tag, desired: this.lastJobs.get(job.name)?.desired ?? 0, version: job.spec.version });
-    }
-    return jobs;
+    return jobsInForce(this.lastGood?.model, this.lastJobs);
   }
+
 
   /** The commit in force and its model, for the console; undefined until one loaded (or on a standby). */
   inForce(): { readonly commit: CommitRef; readonly model: Model; readonly index: FleetIndex } | undefined {

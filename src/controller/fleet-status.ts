@@ -4,6 +4,7 @@ import type { ControllerStatus, HistoryEntry, JobHealth, RolloutView } from '../
 import type { RolloutRecord, StatusRecord, SyncCurrentRecord, SyncHistoryRecord } from '../store/records.js';
 import { assignmentsByJob, isInstanceUp, removalsByJob, statusesByJob, type ObservedAssignment, type ObservedState } from './observed-state.js';
 import { countDone } from './rollout-progress.js';
+import type { Model } from '../model/types.js';
 
 const BROKEN_STATES = new Set(['CrashLoop', 'Failed', 'Unhealthy']);
 const NO_ASSIGNMENTS: ReadonlyMap<string, ObservedAssignment> = new Map();
@@ -13,6 +14,13 @@ export interface JobInForce {
   readonly tag: string;
   readonly desired: number;
   readonly version?: string;
+}
+
+/** The jobs of a commit in force, with the instance counts of its last reconcile (none yet: 0). */
+export function jobsInForce(model: Pick<Model, 'jobs'> | undefined, summaries: ReadonlyMap<string, { readonly desired: number }>): Map<string, JobInForce> {
+  const jobs = new Map<string, JobInForce>();
+  for (const job of model?.jobs.values() ?? []) jobs.set(job.name, { tag: job.tag, desired: summaries.get(job.name)?.desired ?? 0, version: job.spec.version });
+  return jobs;
 }
 
 /**

@@ -1,6 +1,6 @@
 // What every console view starts from, computed once per change of the controller's state rather
 // than once per request: the status summary (as /api/status has it) and each job's sync verdict.
-import { fleetStatus } from '../../controller/fleet-status.js';
+import { fleetStatus, jobsInForce } from '../../controller/fleet-status.js';
 import type { ControllerStatus, JobHealth } from '../controller-status.js';
 import type { ConsoleSource, ConsoleState } from './console-source.js';
 
@@ -31,7 +31,7 @@ export function jobSync(name: string, state: ConsoleState, assigned: number): Jo
 }
 
 function computeFacts(state: ConsoleState): FleetFacts {
-  const status = fleetStatus(state.current, state.observed, []);
+  const status = fleetStatus(state.current, state.observed, [], jobsInForce(state.inForce?.model, state.jobSummaries));
   const health = new Map(status.jobs.map((job) => [job.name, job]));
   const sync = new Map<string, JobSync>();
   for (const job of status.jobs) sync.set(job.name, jobSync(job.name, state, job.desired));
