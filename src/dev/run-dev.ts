@@ -1,0 +1,231 @@
+// `ygg dev`: a whole fleet on this machine, in the foreground until Ctrl-C. A private etcd, the
+// controller following the working copy, one agent per Host on the host's own address, the
+// directors' keepalived.conf, live progress from etcd; then everything stopped again, jobs included.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Model } from '../model/types.js';
+import { formatFinding } from '../repo/finding.js';
+import { GitSource } from '../repo/git-source.js';
+import { RepoLoader } from '../repo/load-repo.js';
+import { createSchemaValidator } from '../repo/schema-validator.js';
+import { adoptChild, startChild, stopChildren, yggArgv, type DevChild } from './dev-children.js';
+import { fleetEvents as fleetEventsOf, isSettled, type DevEvent, type FleetReading } from './dev-events.js';
+import { devFleet, type DevFleet } from './dev-fleet.js';
+import { devLayout, runDirs, type DevLayout } from './dev-layout.js';
+import { acquireDevLock, type DevLock } from './dev-lock.js';
+import { followFleet, type FleetFollower } from './fleet-follower.js';
+import { freePort, requestedPort } from './free-port.js';
+import { startPrivateEtcd } from './private-etcd.js';
+import { watchRepo, type RepoWatcher } from './repo-watcher.js';
+import { recoverStaleRun } from './recover-stale-run.js';
+import { stopJobs } from './stop-processes.js';
+import { triggerController } from './trigger-controller.js';
+import { UncommittedPlanner } from './uncommitted-plan.js';
+import { ensureWorkingCopy } from './working-copy.js';
+
+export interface DevOptions {
+  /** The fleet repo the working copy is made from on the first run. */
+  readonly repo: string;
+  readonly dir: string;
+  readonly port?: number;
+  readonly emit: (event: DevEvent) => void;
+  /** Resolves when the run should stop (SIGINT/SIGTERM), with the reason. */
+  readonly stopped: Promise<string>;
+}
+
+export class FleetInvalidError extends Error {
+  readonly code = 'E_DEV_FLEET_INVALID';
+  constructor(
+    readonly ref: string,
+    readonly errors: readonly string[],
+  ) {
+    super(`${ref} does not validate (${errors.length} error(s)); fix it and commit:\n${errors.slice(0, 10).join('\n')}`);
+    this.name = 'FleetInvalidError';
+  }
+}
+
+/** Controller poll: a fallback only, commits trigger it at once through the webhook. */
+const POLL_INTERVAL = '2s';
+
+export async function runDev(options: DevOptions): Promise<void> {
+  const startedAt = performance.now();
+  const layout = devLayout(options.dir);
+  mkdirSync(layout.dir, { recursive: true });
+  const lock = await acquireDevLock(layout.lockFile);
+  const run = new DevRun(layout, lock, options.emit);
+  try {
+    await run.start(options, startedAt);
+    options.emit({ event: 'stopping', reason: await Promise.race([options.stopped, run.failed]) });
+  } finally {
+    await run.stop();
+  }
+}
+
+class DevRun {
+  private etcd: DevChild | undefined;
+  private controller: DevChild | undefined;
+  private hostProcesses: DevChild[] = [];
+  private follower: FleetFollower | undefined;
+  private watcher: RepoWatcher | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private reportFailure: (reason: string) => void = () => {};
+  /** Resolves when a process the run cannot go on without (etcd, the controller) exits. */
+  readonly failed = new Promise<string>((resolve) => (this.reportFailure = resolve));
+
+  constructor(
+    private readonly layout: DevLayout,
+    private readonly lock: DevLock,
+    private readonly emit: (event: DevEvent) => void,
+  ) {}
+
+  async start(options: DevOptions, startedAt: number): Promise<void> {
+    const { layout, lock } = this;
+    if (lock.stale) {
+      const recovered = await recoverStaleRun(lock.stale, layout);
+      this.emit({ event: 'recovered', pid: lock.stale.pid, ...recovered });
+    }
+    // Jobs of an earlier run that stopped without its lock (a hand-removed file): stopped by pid file.
+    await stopJobs(layout.hostsDir);
+    for (const dir of runDirs(layout)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [layout.logDir, layout.hostsDir, layout.keepalivedDir]) mkdirSync(dir, { recursive: true });
+    const port = options.port === undefined ? await freePort() : await requestedPort('127.0.0.1', options.port, 'port');
+
+    const copy = await ensureWorkingCopy(options.repo, layout.repo);
+    this.emit({ event: 'starting', dir: layout.dir, repo: layout.repo, created: copy.created });
+    const model = await loadFleetAt(layout.repo, 'HEAD');
+    const fleet = devFleet(model, layout);
+    for (const { host, ip } of fleet.unreachableHosts) {
+      this.emit({ event: 'warning', message: `host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)` });
+    }
+
+    const etcd = await startPrivateEtcd(layout.etcdDir, layout.log('etcd'));
+    this.etcd = await this.adopt('etcd', etcd.child);
+    await lock.update({ etcdUrl: etcd.url });
+    this.emit({ event: 'started', what: 'etcd', detail: etcd.url });
+
+    const prefix = ['--etcd', etcd.url, '--etcd-prefix', model.config.etcdPrefix];
+    const consoleUrl = `http://127.0.0.1:${port}`;
+    const secret = randomBytes(24).toString('hex');
+    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...prefix, '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
+    await lock.update({ consoleUrl });
+    this.emit({ event: 'started', what: 'controller', detail: `${consoleUrl} (following ${copy.branch} of ${layout.repo})` });
+
+    this.hostProcesses = await Promise.all([
+      ...fleet.agents.map((agent) =>
+        this.child(`agent-${agent.host}`, [
+          'agent', '--host', agent.host, '--root', layout.hostRoot(agent.host), ...prefix, '--controller', consoleUrl,
+          '--metrics-listen', '127.0.0.1:0', '--no-watchdog', ...(agent.keepalivedConf ? ['--render-keepalived', agent.keepalivedConf] : []),
+        ]),
+      ),
+      ...fleet.renderers.map((renderer) => this.child(renderer.name, [...renderer.args, ...prefix])),
+    ]);
+    this.emit({ event: 'started', what: 'agents', detail: `${fleet.agents.length} (one per host, roots in ${layout.hostsDir})${fleet.renderers.length ? `, ${fleet.renderers.length} renderer(s)` : ''}` });
+
+    const planner = new UncommittedPlanner(layout.repo);
+    const git = new GitSource(layout.repo);
+    const settle = new SettleWatch(fleet, this.emit, { startedAt, consoleUrl, etcdUrl: etcd.url, layout });
+    this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading));
+    // Renderers write after the last etcd change: the check for their files repeats on its own.
+    this.settleTimer = setInterval(() => settle.recheck(), 250);
+    this.watcher = await watchRepo({
+      repoDir: layout.repo,
+      onSave: () => {
+        const inForce = this.follower?.inForce();
+        if (inForce) void planner.plan(inForce).then(this.emit, (error: unknown) => this.emit({ event: 'warning', message: `cannot plan the working tree: ${(error as Error).message}` }));
+      },
+      onCommit: () => {
+        void git.repository
+          .resolveCommit('HEAD')
+          .then((sha) => triggerController(consoleUrl, secret, copy.branch, sha))
+          .catch((error: unknown) => this.emit({ event: 'warning', message: `cannot trigger the controller (it polls every ${POLL_INTERVAL}): ${(error as Error).message}` }));
+      },
+    });
+  }
+
+  /** Stops in dependency order: agents and renderers, the jobs they leave, the controller, etcd. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.settleTimer);
+    await this.watcher?.close();
+    await this.follower?.close().catch(() => undefined);
+    await stopChildren(this.hostProcesses);
+    const jobs = await stopJobs(this.layout.hostsDir);
+    await stopChildren(this.controller ? [this.controller] : []);
+    await stopChildren(this.etcd ? [this.etcd] : []);
+    rmSync(this.layout.etcdDir, { recursive: true, force: true });
+    await this.lock.release();
+    const processes = [this.etcd, this.controller, ...this.hostProcesses].filter((child) => child !== undefined).length;
+    this.emit({ event: 'stopped', processes, jobs: jobs.length });
+  }
+
+  private async child(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<DevChild> {
+    const started = await startChild({ name, argv: [...yggArgv(), ...args], logFile: this.layout.log(name), env: { ...process.env, ...env }, record: (identity) => this.lock.addProcess(identity) });
+    this.watchExit(started, name === 'controller');
+    return started;
+  }
+
+  private async adopt(name: string, child: DevChild['child']): Promise<DevChild> {
+    const adopted = await adoptChild(name, child, this.layout.log(name), (identity) => this.lock.addProcess(identity));
+    this.watchExit(adopted, true);
+    return adopted;
+  }
+
+  /** An exit nobody asked for is reported; without etcd or the controller the run cannot go on. */
+  private watchExit(running: DevChild, essential: boolean): void {
+    void running.exited.then((code) => {
+      if (this.stopping) return;
+      this.emit({ event: 'exited', name: running.name, code, logFile: running.logFile });
+      if (essential) this.reportFailure(`${running.name} exited`);
+    });
+  }
+}
+
+/** Says once when the whole fleet first runs healthy, and again each time it settles after a change. */
+class SettleWatch {
+  private last: FleetReading | undefined;
+  private converged = false;
+  private settled = false;
+
+  constructor(
+    private readonly fleet: DevFleet,
+    private readonly emit: (event: DevEvent) => void,
+    private readonly context: { readonly startedAt: number; readonly consoleUrl: string; readonly etcdUrl: string; readonly layout: DevLayout },
+  ) {}
+
+  onReading(reading: FleetReading): void {
+    for (const event of fleetEventsOf(this.last, reading)) this.emit(event);
+    this.last = reading;
+    this.recheck();
+  }
+
+  recheck(): void {
+    const reading = this.last;
+    if (!reading) return;
+    const settled = isSettled(reading.status) && [...this.fleet.keepalivedConfs.values()].every((file) => existsSync(file));
+    if (settled && !this.settled) {
+      const { layout } = this.context;
+      if (!this.converged) {
+        this.converged = true;
+        this.emit({
+          event: 'converged',
+          seconds: (performance.now() - this.context.startedAt) / 1000,
+          jobs: reading.status.jobs.length,
+          consoleUrl: this.context.consoleUrl,
+          etcdUrl: this.context.etcdUrl,
+          paths: { repo: layout.repo, hosts: layout.hostsDir, keepalived: layout.keepalivedDir, logs: layout.logDir },
+        });
+      } else {
+        this.emit({ event: 'settled', jobs: reading.status.jobs.length, commit: reading.status.commit?.sha ?? '' });
+      }
+    }
+    this.settled = settled;
+  }
+}
+
+async function loadFleetAt(repoDir: string, ref: string): Promise<Model> {
+  const loaded = await new RepoLoader(createSchemaValidator()).load(await new GitSource(repoDir).snapshot(ref));
+  if (!loaded.model) throw new FleetInvalidError(`${ref} of ${repoDir}`, loaded.findings.filter((finding) => finding.severity === 'error').map(formatFinding));
+  return loaded.model;
+}
