@@ -7,7 +7,7 @@ import { freePort } from './free-port.js';
 export class EtcdNotInstalledError extends Error {
   readonly code = 'E_ETCD_NOT_INSTALLED';
   constructor() {
-    super('etcd is not installed: sudo apt-get update && sudo apt-get install -y etcd-server');
+    super('etcd is not installed; install it with: sudo apt-get update && sudo apt-get install -y --no-install-recommends etcd-server');
     this.name = 'EtcdNotInstalledError';
   }
 }
