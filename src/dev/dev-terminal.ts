@@ -23,20 +23,25 @@ const ERASE_BLOCK = (lines: number) => (lines > 0 ? `\x1b[${lines}F\x1b[0J` : ''
 function liveTerminal(write: (chunk: string) => void): DevTerminal {
   const jobs = new Map<string, JobProgress>();
   let drawn = 0;
+  let scheduled: NodeJS.Immediate | undefined;
   const block = () => {
     const width = Math.max(0, ...[...jobs.keys()].map((name) => name.length));
     return [...jobs.values()].sort((a, b) => (a.job < b.job ? -1 : 1)).map((progress) => terminalSafe(progressLine(progress, width)));
   };
+  /** Erases the block, prints `lines` where it was, and draws the block again below them. */
+  const redraw = (lines: readonly string[], keepBlock: boolean) => {
+    clearImmediate(scheduled);
+    scheduled = undefined;
+    const next = keepBlock ? block() : [];
+    write(ERASE_BLOCK(drawn) + [...lines, ...next].map((line) => `${line}\n`).join(''));
+    drawn = next.length;
+  };
   return {
     emit(event) {
-      const lines = block();
-      let chunk = ERASE_BLOCK(drawn);
-      if (event.event === 'job') jobs.set(event.progress.job, event.progress);
-      else chunk += describeEvent(event).map((line) => `${terminalSafe(line)}\n`).join('');
-      const next = event.event === 'stopped' ? [] : event.event === 'job' ? block() : lines;
-      chunk += next.map((line) => `${line}\n`).join('');
-      drawn = next.length;
-      write(chunk);
+      if (event.event !== 'job') return redraw(describeEvent(event).map(terminalSafe), event.event !== 'stopped');
+      jobs.set(event.progress.job, event.progress);
+      // A reading changes many jobs at once: one redraw for all of them.
+      scheduled ??= setImmediate(() => redraw([], true));
     },
   };
 }
