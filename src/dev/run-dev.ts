@@ -157,7 +157,8 @@ class DevRun {
     rmSync(this.layout.etcdDir, { recursive: true, force: true });
     await this.lock.release();
     const processes = [this.etcd, this.controller, ...this.hostProcesses].filter((child) => child !== undefined).length;
-    this.emit({ event: 'stopped', processes, jobs: jobs.length });
+    // A run refused before it started anything (a taken port, no etcd) has nothing to report here.
+    if (processes > 0) this.emit({ event: 'stopped', processes, jobs: jobs.length });
   }
 
   private async child(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<DevChild> {
