@@ -2,7 +2,7 @@
 // controller following the working copy, one agent per Host on the host's own address, the
 // directors' keepalived.conf, live progress from etcd; then everything stopped again, jobs included.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Model } from '../model/types.js';
 import { formatFinding } from '../repo/finding.js';
@@ -10,8 +10,9 @@ import { GitSource } from '../repo/git-source.js';
 import { RepoLoader } from '../repo/load-repo.js';
 import { createSchemaValidator } from '../repo/schema-validator.js';
 import { adoptChild, startChild, stopChildren, yggArgv, type DevChild } from './dev-children.js';
-import { fleetEvents as fleetEventsOf, isSettled, type DevEvent, type FleetReading } from './dev-events.js';
-import { devFleet, type DevFleet } from './dev-fleet.js';
+import type { DevEvent } from './dev-events.js';
+import { SettleWatch } from './settle-watch.js';
+import { devFleet, type DevAgent } from './dev-fleet.js';
 import { devLayout, runDirs, type DevLayout } from './dev-layout.js';
 import { acquireDevLock, type DevLock } from './dev-lock.js';
 import { followFleet, type FleetFollower } from './fleet-follower.js';
@@ -48,24 +49,45 @@ export class FleetInvalidError extends Error {
 /** Controller poll: a fallback only, commits trigger it at once through the webhook. */
 const POLL_INTERVAL = '2s';
 
+export class DevStoppedError extends Error {
+  readonly code = 'E_DEV_STOPPED';
+  constructor(reason: string) {
+    super(`stopped everything: ${reason}`);
+    this.name = 'DevStoppedError';
+  }
+}
+
 export async function runDev(options: DevOptions): Promise<void> {
   const startedAt = performance.now();
   const layout = devLayout(options.dir);
   mkdirSync(layout.dir, { recursive: true });
   const lock = await acquireDevLock(layout.lockFile);
   const run = new DevRun(layout, lock, options.emit);
+  let failure: string | undefined;
   try {
     await run.start(options, startedAt);
-    options.emit({ event: 'stopping', reason: await Promise.race([options.stopped, run.failed]) });
+    const stopped = await Promise.race([options.stopped.then((signal) => ({ signal })), run.failed.then((reason) => ({ failure: reason }))]);
+    failure = 'failure' in stopped ? stopped.failure : undefined;
+    options.emit({ event: 'stopping', reason: 'signal' in stopped ? stopped.signal : stopped.failure });
   } finally {
     await run.stop();
   }
+  if (failure) throw new DevStoppedError(failure);
+}
+
+interface Cluster {
+  readonly etcdUrl: string;
+  readonly consoleUrl: string;
+  readonly prefix: string;
 }
 
 class DevRun {
   private etcd: DevChild | undefined;
   private controller: DevChild | undefined;
   private hostProcesses: DevChild[] = [];
+  /** Agents and renderers by name: a later commit's new Host gets its agent, nobody gets two. */
+  private readonly started = new Set<string>();
+  private confs: readonly string[] = [];
   private follower: FleetFollower | undefined;
   private watcher: RepoWatcher | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -82,6 +104,48 @@ class DevRun {
 
   async start(options: DevOptions, startedAt: number): Promise<void> {
     const { layout, lock } = this;
+    await this.startClean();
+    const port = options.port === undefined ? await freePort() : await requestedPort('127.0.0.1', options.port, 'port');
+    const copy = await ensureWorkingCopy(options.repo, layout.repo);
+    this.emit({ event: 'starting', dir: layout.dir, repo: layout.repo, created: copy.created });
+    const model = await loadFleetAt(layout.repo, 'HEAD');
+
+    const etcd = await startPrivateEtcd(layout.etcdDir, layout.log('etcd'));
+    this.etcd = await this.adopt('etcd', etcd.child);
+    await lock.update({ etcdUrl: etcd.url });
+    this.emit({ event: 'started', what: 'etcd', detail: etcd.url });
+
+    const cluster: Cluster = { etcdUrl: etcd.url, consoleUrl: `http://127.0.0.1:${port}`, prefix: model.config.etcdPrefix };
+    const secret = randomBytes(24).toString('hex');
+    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...etcdFlags(cluster), '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
+    await lock.update({ consoleUrl: cluster.consoleUrl });
+    this.emit({ event: 'started', what: 'controller', detail: `${cluster.consoleUrl} (following ${copy.branch} of ${layout.repo})` });
+    await this.startHosts(model, cluster);
+
+    const planner = new UncommittedPlanner(layout.repo);
+    const git = new GitSource(layout.repo);
+    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster), { startedAt, ...cluster, layout, confs: () => this.confs });
+    this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading));
+    // Renderers write after the last etcd change: the check for their files repeats on its own.
+    this.settleTimer = setInterval(() => settle.recheck(), 250);
+    this.watcher = await watchRepo({
+      repoDir: layout.repo,
+      onSave: () => {
+        const inForce = this.follower?.inForce();
+        if (inForce) void planner.plan(inForce).then(this.emit, (error: unknown) => this.warn(`cannot plan the working tree: ${(error as Error).message}`));
+      },
+      onCommit: () => {
+        void git.repository
+          .resolveCommit('HEAD')
+          .then((sha) => triggerController(cluster.consoleUrl, secret, copy.branch, sha))
+          .catch((error: unknown) => this.warn(`cannot trigger the controller (it polls every ${POLL_INTERVAL}): ${(error as Error).message}`));
+      },
+    });
+  }
+
+  /** What an earlier run left is stopped (by the identities it recorded) and its files removed. */
+  private async startClean(): Promise<void> {
+    const { layout, lock } = this;
     if (lock.stale) {
       const recovered = await recoverStaleRun(lock.stale, layout);
       this.emit({ event: 'recovered', pid: lock.stale.pid, ...recovered });
@@ -90,58 +154,38 @@ class DevRun {
     await stopJobs(layout.hostsDir);
     for (const dir of runDirs(layout)) rmSync(dir, { recursive: true, force: true });
     for (const dir of [layout.logDir, layout.hostsDir, layout.keepalivedDir]) mkdirSync(dir, { recursive: true });
-    const port = options.port === undefined ? await freePort() : await requestedPort('127.0.0.1', options.port, 'port');
+  }
 
-    const copy = await ensureWorkingCopy(options.repo, layout.repo);
-    this.emit({ event: 'starting', dir: layout.dir, repo: layout.repo, created: copy.created });
-    const model = await loadFleetAt(layout.repo, 'HEAD');
-    const fleet = devFleet(model, layout);
-    for (const { host, ip } of fleet.unreachableHosts) {
-      this.emit({ event: 'warning', message: `host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)` });
+  /** An agent for every Host not running one yet (directors with the director role), and the renderers. */
+  private async startHosts(model: Model, cluster: Cluster): Promise<void> {
+    const fleet = devFleet(model, this.layout);
+    this.confs = [...new Set([...this.confs, ...fleet.keepalivedConfs.values()])];
+    const agents = fleet.agents.filter((agent) => !this.started.has(`agent-${agent.host}`));
+    const renderers = fleet.renderers.filter((renderer) => !this.started.has(renderer.name));
+    if (agents.length === 0 && renderers.length === 0) return;
+    for (const { host, ip } of fleet.unreachableHosts.filter((unreachable) => agents.some((agent) => agent.host === unreachable.host))) {
+      this.warn(`host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)`);
     }
-
-    const etcd = await startPrivateEtcd(layout.etcdDir, layout.log('etcd'));
-    this.etcd = await this.adopt('etcd', etcd.child);
-    await lock.update({ etcdUrl: etcd.url });
-    this.emit({ event: 'started', what: 'etcd', detail: etcd.url });
-
-    const prefix = ['--etcd', etcd.url, '--etcd-prefix', model.config.etcdPrefix];
-    const consoleUrl = `http://127.0.0.1:${port}`;
-    const secret = randomBytes(24).toString('hex');
-    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...prefix, '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
-    await lock.update({ consoleUrl });
-    this.emit({ event: 'started', what: 'controller', detail: `${consoleUrl} (following ${copy.branch} of ${layout.repo})` });
-
-    this.hostProcesses = await Promise.all([
-      ...fleet.agents.map((agent) =>
-        this.child(`agent-${agent.host}`, [
-          'agent', '--host', agent.host, '--root', layout.hostRoot(agent.host), ...prefix, '--controller', consoleUrl,
-          '--metrics-listen', '127.0.0.1:0', '--no-watchdog', ...(agent.keepalivedConf ? ['--render-keepalived', agent.keepalivedConf] : []),
-        ]),
-      ),
-      ...fleet.renderers.map((renderer) => this.child(renderer.name, [...renderer.args, ...prefix])),
+    const children = await Promise.all([
+      ...agents.map((agent) => this.child(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
+      ...renderers.map((renderer) => this.child(renderer.name, [...renderer.args, ...etcdFlags(cluster)])),
     ]);
-    this.emit({ event: 'started', what: 'agents', detail: `${fleet.agents.length} (one per host, roots in ${layout.hostsDir})${fleet.renderers.length ? `, ${fleet.renderers.length} renderer(s)` : ''}` });
+    this.hostProcesses.push(...children);
+    const what = `${agents.length} agent(s) (one per host, roots in ${this.layout.hostsDir})${renderers.length ? `, ${renderers.length} renderer(s)` : ''}`;
+    this.emit({ event: 'started', what: 'agents', detail: what });
+  }
 
-    const planner = new UncommittedPlanner(layout.repo);
-    const git = new GitSource(layout.repo);
-    const settle = new SettleWatch(fleet, this.emit, { startedAt, consoleUrl, etcdUrl: etcd.url, layout });
-    this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading));
-    // Renderers write after the last etcd change: the check for their files repeats on its own.
-    this.settleTimer = setInterval(() => settle.recheck(), 250);
-    this.watcher = await watchRepo({
-      repoDir: layout.repo,
-      onSave: () => {
-        const inForce = this.follower?.inForce();
-        if (inForce) void planner.plan(inForce).then(this.emit, (error: unknown) => this.emit({ event: 'warning', message: `cannot plan the working tree: ${(error as Error).message}` }));
-      },
-      onCommit: () => {
-        void git.repository
-          .resolveCommit('HEAD')
-          .then((sha) => triggerController(consoleUrl, secret, copy.branch, sha))
-          .catch((error: unknown) => this.emit({ event: 'warning', message: `cannot trigger the controller (it polls every ${POLL_INTERVAL}): ${(error as Error).message}` }));
-      },
-    });
+  private onFleetEvent(event: DevEvent, cluster: Cluster): void {
+    this.emit(event);
+    if (event.event !== 'commit_applied' || this.stopping) return;
+    // A commit in force may add hosts: each gets its agent (a valid commit, or it would not be in force).
+    void loadFleetAt(this.layout.repo, event.sha)
+      .then((model) => this.startHosts(model, cluster))
+      .catch((error: unknown) => this.warn(`cannot start agents for ${event.sha.slice(0, 7)}: ${(error as Error).message}`));
+  }
+
+  private warn(message: string): void {
+    this.emit({ event: 'warning', message });
   }
 
   /** Stops in dependency order: agents and renderers, the jobs they leave, the controller, etcd. */
@@ -162,6 +206,7 @@ class DevRun {
   }
 
   private async child(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<DevChild> {
+    this.started.add(name);
     const started = await startChild({ name, argv: [...yggArgv(), ...args], logFile: this.layout.log(name), env: { ...process.env, ...env }, record: (identity) => this.lock.addProcess(identity) });
     this.watchExit(started, name === 'controller');
     return started;
@@ -183,46 +228,15 @@ class DevRun {
   }
 }
 
-/** Says once when the whole fleet first runs healthy, and again each time it settles after a change. */
-class SettleWatch {
-  private last: FleetReading | undefined;
-  private converged = false;
-  private settled = false;
+function etcdFlags(cluster: Cluster): string[] {
+  return ['--etcd', cluster.etcdUrl, '--etcd-prefix', cluster.prefix];
+}
 
-  constructor(
-    private readonly fleet: DevFleet,
-    private readonly emit: (event: DevEvent) => void,
-    private readonly context: { readonly startedAt: number; readonly consoleUrl: string; readonly etcdUrl: string; readonly layout: DevLayout },
-  ) {}
-
-  onReading(reading: FleetReading): void {
-    for (const event of fleetEventsOf(this.last, reading)) this.emit(event);
-    this.last = reading;
-    this.recheck();
-  }
-
-  recheck(): void {
-    const reading = this.last;
-    if (!reading) return;
-    const settled = isSettled(reading.status) && [...this.fleet.keepalivedConfs.values()].every((file) => existsSync(file));
-    if (settled && !this.settled) {
-      const { layout } = this.context;
-      if (!this.converged) {
-        this.converged = true;
-        this.emit({
-          event: 'converged',
-          seconds: (performance.now() - this.context.startedAt) / 1000,
-          jobs: reading.status.jobs.length,
-          consoleUrl: this.context.consoleUrl,
-          etcdUrl: this.context.etcdUrl,
-          paths: { repo: layout.repo, hosts: layout.hostsDir, keepalived: layout.keepalivedDir, logs: layout.logDir },
-        });
-      } else {
-        this.emit({ event: 'settled', jobs: reading.status.jobs.length, commit: reading.status.commit?.sha ?? '' });
-      }
-    }
-    this.settled = settled;
-  }
+function agentArgs(agent: DevAgent, layout: DevLayout, cluster: Cluster): string[] {
+  return [
+    'agent', '--host', agent.host, '--root', layout.hostRoot(agent.host), ...etcdFlags(cluster), '--controller', cluster.consoleUrl,
+    '--metrics-listen', '127.0.0.1:0', '--no-watchdog', ...(agent.keepalivedConf ? ['--render-keepalived', agent.keepalivedConf] : []),
+  ];
 }
 
 async function loadFleetAt(repoDir: string, ref: string): Promise<Model> {
