@@ -11,6 +11,7 @@ import { processIdentity } from '../../src/agent/process-identity.js';
 import { httpStatus } from '../fixtures/agent-harness.js';
 import { FleetView, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
 import { devSandbox, git, jobPids, killAll, recordConf, recordedPids, removeSandbox, startDev, waitForEvent, type DevSandbox } from '../fixtures/dev-harness.js';
+import { readLock } from '../../src/dev/dev-lock.js';
 import { runYgg } from '../cli/ygg-process.js';
 
 const DISPATCHER = 'jobs/miliao/alias-job-dispatcher.yaml';
@@ -153,6 +154,15 @@ describe('ygg dev', { timeout: 150_000 }, () => {
     keepalivedCheck(conf);
   });
 
+  it('starts an agent for a Host that a commit adds', async () => {
+    const from = dev.logs.length;
+    const hosts = path.join(sandbox.layout.repo, 'hosts/c3.yaml');
+    writeFileSync(hosts, `${readFileSync(hosts, 'utf8')}\n---\napiVersion: ygg/v1\nkind: Host\nmetadata: { name: c3-spare-05 }\nspec: { ip: 127.0.0.39, labels: { idc: c3, rack: r03, role: spare }, state: spare }\n`);
+    git(sandbox, 'commit', '-qam', 'A spare host for c3');
+    await waitForEvent(dev, 'started', 15_000, (line) => line.what === 'agents' && String(line.detail).startsWith('1 agent(s)'), from);
+    await waitUntil(async () => (await view.values(view.layout.agent('c3-spare-05'))).size === 1, 'the agent of c3-spare-05 registered', 15_000);
+  });
+
   it('refuses a second ygg dev in the same directory', async () => {
     const second = await runYgg(['dev', '--repo', sandbox.source, '--dir', sandbox.layout.dir], { timeoutMs: 20_000 });
     assert.equal(second.code, 1);
@@ -171,7 +181,7 @@ describe('ygg dev', { timeout: 150_000 }, () => {
     assert.equal(dev.logs.at(-1)!.event, 'stopped');
   });
 
-  it('recovers from a run killed with SIGKILL: what it left is stopped, a new run starts clean', async () => {
+  it('recovers from a run killed with SIGKILL: what it left is stopped, a new run starts clean (and stops when its controller dies)', async () => {
     const crashed = startDev(sandbox);
     await waitForEvent(crashed, 'converged', 60_000);
     const left = recordedPids(sandbox.layout);
@@ -183,8 +193,12 @@ describe('ygg dev', { timeout: 150_000 }, () => {
     assert.equal(recovered.pid, crashed.child.pid);
     assert.deepEqual(left.filter(running), []);
     await waitForEvent(dev, 'started', 30_000, (line) => line.what === 'agents');
-    dev.child.kill('SIGINT');
-    assert.equal(await new Promise((resolve) => dev.child.once('exit', resolve)), 0);
+    // Without its controller the run cannot go on: it stops everything and says why.
+    const controller = readLock(sandbox.layout.lockFile)!.processes.find((started) => started.name === 'controller')!;
+    for (const pid of recordedPids(sandbox.layout)) seen.add(pid);
+    process.kill(controller.pid, 'SIGKILL');
+    assert.equal(await new Promise((resolve) => dev.child.once('exit', resolve)), 1);
+    assert.match(dev.stderr.join(''), /^ygg dev: stopped everything: controller exited\n$/);
     for (const pid of recordedPids(sandbox.layout)) seen.add(pid);
     assert.deepEqual([...seen].filter(running), []);
   });
