@@ -5,10 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Model } from '../model/types.js';
-import { formatFinding } from '../repo/finding.js';
-import { GitSource } from '../repo/git-source.js';
-import { RepoLoader } from '../repo/load-repo.js';
-import { createSchemaValidator } from '../repo/schema-validator.js';
 import { adoptChild, startChild, stopChildren, yggArgv, type DevChild } from './dev-children.js';
 import type { DevEvent } from './dev-events.js';
 import { SettleWatch } from './settle-watch.js';
@@ -22,7 +18,7 @@ import { watchRepo, type RepoWatcher } from './repo-watcher.js';
 import { recoverStaleRun } from './recover-stale-run.js';
 import { stopJobs } from './stop-processes.js';
 import { triggerController } from './trigger-controller.js';
-import { UncommittedPlanner } from './uncommitted-plan.js';
+import { WorkingCopyReader } from './working-copy-reader.js';
 import { ensureWorkingCopy } from './working-copy.js';
 
 export interface DevOptions {
@@ -33,17 +29,6 @@ export interface DevOptions {
   readonly emit: (event: DevEvent) => void;
   /** Resolves when the run should stop (SIGINT/SIGTERM), with the reason. */
   readonly stopped: Promise<string>;
-}
-
-export class FleetInvalidError extends Error {
-  readonly code = 'E_DEV_FLEET_INVALID';
-  constructor(
-    readonly ref: string,
-    readonly errors: readonly string[],
-  ) {
-    super(`${ref} does not validate (${errors.length} error(s)); fix it and commit:\n${errors.slice(0, 10).join('\n')}`);
-    this.name = 'FleetInvalidError';
-  }
 }
 
 /** Controller poll: a fallback only, commits trigger it at once through the webhook. */
@@ -108,10 +93,13 @@ class DevRun {
     const port = options.port === undefined ? await freePort() : await requestedPort('127.0.0.1', options.port, 'port');
     const copy = await ensureWorkingCopy(options.repo, layout.repo);
     this.emit({ event: 'starting', dir: layout.dir, repo: layout.repo, created: copy.created });
-    const model = await loadFleetAt(layout.repo, 'HEAD');
-
-    const etcd = await startPrivateEtcd(layout.etcdDir, layout.log('etcd'));
-    this.etcd = await this.adopt('etcd', etcd.child);
+    const reader = new WorkingCopyReader(layout.repo);
+    // etcd starts while the fleet loads; both must be settled before anything can fail or go on.
+    const [loaded, started] = await Promise.allSettled([reader.fleetAt('HEAD'), startPrivateEtcd(layout.etcdDir, layout.log('etcd'))]);
+    if (started.status === 'fulfilled') this.etcd = await this.adopt('etcd', started.value.child);
+    if (loaded.status === 'rejected') throw loaded.reason;
+    if (started.status === 'rejected') throw started.reason;
+    const [model, etcd] = [loaded.value, started.value];
     await lock.update({ etcdUrl: etcd.url });
     this.emit({ event: 'started', what: 'etcd', detail: etcd.url });
 
@@ -122,9 +110,7 @@ class DevRun {
     this.emit({ event: 'started', what: 'controller', detail: `${cluster.consoleUrl} (following ${copy.branch} of ${layout.repo})` });
     await this.startHosts(model, cluster);
 
-    const planner = new UncommittedPlanner(layout.repo);
-    const git = new GitSource(layout.repo);
-    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster), { startedAt, ...cluster, layout, confs: () => this.confs });
+    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, layout, confs: () => this.confs });
     this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading));
     // Renderers write after the last etcd change: the check for their files repeats on its own.
     this.settleTimer = setInterval(() => settle.recheck(), 250);
@@ -132,11 +118,11 @@ class DevRun {
       repoDir: layout.repo,
       onSave: () => {
         const inForce = this.follower?.inForce();
-        if (inForce) void planner.plan(inForce).then(this.emit, (error: unknown) => this.warn(`cannot plan the working tree: ${(error as Error).message}`));
+        if (inForce) void reader.planUncommitted(inForce).then(this.emit, (error: unknown) => this.warn(`cannot plan the working tree: ${(error as Error).message}`));
       },
       onCommit: () => {
-        void git.repository
-          .resolveCommit('HEAD')
+        void reader
+          .head()
           .then((sha) => triggerController(cluster.consoleUrl, secret, copy.branch, sha))
           .catch((error: unknown) => this.warn(`cannot trigger the controller (it polls every ${POLL_INTERVAL}): ${(error as Error).message}`));
       },
@@ -175,11 +161,11 @@ class DevRun {
     this.emit({ event: 'started', what: 'agents', detail: what });
   }
 
-  private onFleetEvent(event: DevEvent, cluster: Cluster): void {
+  private onFleetEvent(event: DevEvent, cluster: Cluster, reader: WorkingCopyReader): void {
     this.emit(event);
     if (event.event !== 'commit_applied' || this.stopping) return;
     // A commit in force may add hosts: each gets its agent (a valid commit, or it would not be in force).
-    void loadFleetAt(this.layout.repo, event.sha)
+    void reader.fleetAt(event.sha)
       .then((model) => this.startHosts(model, cluster))
       .catch((error: unknown) => this.warn(`cannot start agents for ${event.sha.slice(0, 7)}: ${(error as Error).message}`));
   }
@@ -237,10 +223,4 @@ function agentArgs(agent: DevAgent, layout: DevLayout, cluster: Cluster): string
     'agent', '--host', agent.host, '--root', layout.hostRoot(agent.host), ...etcdFlags(cluster), '--controller', cluster.consoleUrl,
     '--metrics-listen', '127.0.0.1:0', '--no-watchdog', ...(agent.keepalivedConf ? ['--render-keepalived', agent.keepalivedConf] : []),
   ];
-}
-
-async function loadFleetAt(repoDir: string, ref: string): Promise<Model> {
-  const loaded = await new RepoLoader(createSchemaValidator()).load(await new GitSource(repoDir).snapshot(ref));
-  if (!loaded.model) throw new FleetInvalidError(`${ref} of ${repoDir}`, loaded.findings.filter((finding) => finding.severity === 'error').map(formatFinding));
-  return loaded.model;
 }
