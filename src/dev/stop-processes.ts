@@ -10,7 +10,7 @@ import { terminateProcessGroup } from '../agent/process-group.js';
 const TERMINATE = { termTimeoutMs: 5000, killTimeoutMs: 2000 };
 
 /** Every pid file under each host root (ROOT/run/<job>.json); assignments saved beside them are not pid files. */
-export function jobPidFiles(hostsDir: string): string[] {
+function jobPidFiles(hostsDir: string): string[] {
   const files: string[] = [];
   for (const host of readdirOrEmpty(hostsDir)) {
     const runDir = path.join(hostsDir, host, 'run');
