@@ -31,6 +31,7 @@ const IMPORT_AUTHOR = ['-c', 'user.name=ygg dev', '-c', 'user.email=ygg-dev@loca
 
 export async function ensureWorkingCopy(from: string, dir: string): Promise<WorkingCopy> {
   const created = !existsSync(path.join(dir, '.git'));
+  if (created && existsSync(dir)) throw new WorkingCopyError(`${dir} exists but is no git repository: move it away, and the next run makes a fresh copy of the fleet`);
   if (created) {
     if (!existsSync(path.join(from, 'ygg.yaml'))) throw new WorkingCopyError(`--repo ${from} has no ygg.yaml: it is not a fleet repo`);
     cpSync(from, dir, { recursive: true, filter: (source) => !NOT_COPIED.has(path.basename(source)) });

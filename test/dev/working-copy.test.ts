@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
@@ -27,4 +27,12 @@ it('refuses a --repo that is no fleet repo, and creates nothing', async () => {
   const target = path.join(dir, 'none');
   await assert.rejects(ensureWorkingCopy(path.join(REPO_ROOT, 'src'), target), (error: unknown) => error instanceof WorkingCopyError && /has no ygg\.yaml/.test(error.message));
   assert.equal(existsSync(target), false);
+});
+
+it('refuses to copy over a directory that is there but no git repository', async () => {
+  const target = path.join(dir, 'plain');
+  mkdirSync(target);
+  writeFileSync(path.join(target, 'notes.txt'), 'mine\n');
+  await assert.rejects(ensureWorkingCopy(path.join(REPO_ROOT, 'example-repo'), target), /exists but is no git repository/);
+  assert.deepEqual(readdirSync(target), ['notes.txt']);
 });
