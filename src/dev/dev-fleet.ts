@@ -50,7 +50,9 @@ export function devFleet(model: Model, layout: DevLayout): DevFleet {
         args: ['render', 'keepalived', '--director', director, '--out', layout.keepalivedConf(director)],
         target: layout.keepalivedConf(director),
       })),
-    // Further renderers of the dev cluster go here (each a `ygg render …` process writing under .ygg/).
+    // Every other renderer of the dev cluster goes here, one `ygg render …` process per file it keeps
+    // under .ygg/ (e.g. each Zone document rendered into .ygg/dns/<zone>.zone); the run waits for
+    // each `target` to exist before it calls the fleet up.
   ];
   return {
     agents,

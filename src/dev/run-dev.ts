@@ -72,7 +72,8 @@ class DevRun {
   private hostProcesses: DevChild[] = [];
   /** Agents and renderers by name: a later commit's new Host gets its agent, nobody gets two. */
   private readonly started = new Set<string>();
-  private confs: readonly string[] = [];
+  /** Every file a director or renderer keeps rendered: the fleet is not up before they exist. */
+  private renderedFiles: readonly string[] = [];
   private follower: FleetFollower | undefined;
   private watcher: RepoWatcher | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -110,7 +111,7 @@ class DevRun {
     this.emit({ event: 'started', what: 'controller', detail: `${cluster.consoleUrl} (following ${copy.branch} of ${layout.repo})` });
     await this.startHosts(model, cluster);
 
-    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, layout, confs: () => this.confs });
+    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, layout, renderedFiles: () => this.renderedFiles });
     this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading));
     // Renderers write after the last etcd change: the check for their files repeats on its own.
     this.settleTimer = setInterval(() => settle.recheck(), 250);
@@ -145,7 +146,7 @@ class DevRun {
   /** An agent for every Host not running one yet (directors with the director role), and the renderers. */
   private async startHosts(model: Model, cluster: Cluster): Promise<void> {
     const fleet = devFleet(model, this.layout);
-    this.confs = [...new Set([...this.confs, ...fleet.keepalivedConfs.values()])];
+    this.renderedFiles = [...new Set([...this.renderedFiles, ...fleet.keepalivedConfs.values(), ...fleet.renderers.map((renderer) => renderer.target)])];
     const agents = fleet.agents.filter((agent) => !this.started.has(`agent-${agent.host}`));
     const renderers = fleet.renderers.filter((renderer) => !this.started.has(renderer.name));
     if (agents.length === 0 && renderers.length === 0) return;

@@ -1,6 +1,6 @@
 // Says once when the whole fleet first runs healthy (with how long it took, the console, etcd and
-// the paths), and again each time it settles after a change. Directors count too: their
-// keepalived.conf must exist before the fleet is called up.
+// the paths), and again each time it settles after a change. Renderers count too: the files they
+// keep (each director's keepalived.conf) must exist before the fleet is called up.
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fleetEvents, isSettled, type DevEvent, type FleetReading } from './dev-events.js';
@@ -11,8 +11,8 @@ export interface SettleContext {
   readonly consoleUrl: string;
   readonly etcdUrl: string;
   readonly layout: DevLayout;
-  /** The keepalived.conf files the run keeps rendered. */
-  readonly confs: () => Iterable<string>;
+  /** The files the run keeps rendered (keepalived.conf of each director, and any other renderer's). */
+  readonly renderedFiles: () => Iterable<string>;
 }
 
 /** Says once when the whole fleet first runs healthy, and again each time it settles after a change. */
@@ -35,7 +35,7 @@ export class SettleWatch {
   recheck(): void {
     const reading = this.last;
     if (!reading) return;
-    const settled = isSettled(reading.status) && [...this.context.confs()].every((file) => existsSync(file));
+    const settled = isSettled(reading.status) && [...this.context.renderedFiles()].every((file) => existsSync(file));
     if (settled && !this.settled) {
       const { layout } = this.context;
       if (!this.converged) {
