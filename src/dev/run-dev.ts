@@ -18,6 +18,7 @@ import { watchRepo, type RepoWatcher } from './repo-watcher.js';
 import { recoverStaleRun } from './recover-stale-run.js';
 import { stopJobs } from './stop-processes.js';
 import { triggerController } from './trigger-controller.js';
+import { waitForHttp } from './wait-for-http.js';
 import { WorkingCopyReader } from './working-copy-reader.js';
 import { ensureWorkingCopy } from './working-copy.js';
 
@@ -33,6 +34,8 @@ export interface DevOptions {
 
 /** Controller poll: a fallback only, commits trigger it at once through the webhook. */
 const POLL_INTERVAL = '2s';
+/** At most this long for the controller to come up before the agents start anyway. */
+const CONTROLLER_HEAD_START_MS = 10_000;
 
 export class DevStoppedError extends Error {
   readonly code = 'E_DEV_STOPPED';
@@ -109,6 +112,9 @@ class DevRun {
     this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...etcdFlags(cluster), '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
     await lock.update({ consoleUrl: cluster.consoleUrl });
     this.emit({ event: 'started', what: 'controller', detail: `${cluster.consoleUrl} (following ${copy.branch} of ${layout.repo})` });
+    // The controller's start (load, schemas, first reconcile) is one serial path; 19 agents starting
+    // beside it on a small machine would make everything wait for it. Its HTTP face first, then the agents.
+    await waitForHttp(`${cluster.consoleUrl}/healthz`, this.controller.exited, CONTROLLER_HEAD_START_MS);
     await this.startHosts(model, cluster);
 
     const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, layout, renderedFiles: () => this.renderedFiles });
