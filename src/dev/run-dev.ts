@@ -80,6 +80,8 @@ class DevRun {
   private follower: FleetFollower | undefined;
   private watcher: RepoWatcher | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
+  /** Agents being started for a commit just applied: the stop waits for them, then stops them too. */
+  private readonly hostStarts = new Set<Promise<void>>();
   private stopping = false;
   private reportFailure: (reason: string) => void = () => {};
   /** Resolves when a process the run cannot go on without (etcd, the controller) exits. */
@@ -159,11 +161,11 @@ class DevRun {
     for (const { host, ip } of fleet.unreachableHosts.filter((unreachable) => agents.some((agent) => agent.host === unreachable.host))) {
       this.warn(`host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)`);
     }
-    const children = await Promise.all([
-      ...agents.map((agent) => this.child(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
-      ...renderers.map((renderer) => this.child(renderer.name, [...renderer.args, ...etcdFlags(cluster)])),
+    const host = async (name: string, args: readonly string[]) => void this.hostProcesses.push(await this.child(name, args));
+    await Promise.all([
+      ...agents.map((agent) => host(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
+      ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster)])),
     ]);
-    this.hostProcesses.push(...children);
     const what = `${agents.length} agent(s) (one per host, roots in ${this.layout.hostsDir})${renderers.length ? `, ${renderers.length} renderer(s)` : ''}`;
     this.emit({ event: 'started', what: 'agents', detail: what });
   }
@@ -172,9 +174,14 @@ class DevRun {
     this.emit(event);
     if (event.event !== 'commit_applied' || this.stopping) return;
     // A commit in force may add hosts: each gets its agent (a valid commit, or it would not be in force).
-    void reader.fleetAt(event.sha)
+    const starting = reader
+      .fleetAt(event.sha)
       .then((model) => this.startHosts(model, cluster))
-      .catch((error: unknown) => this.warn(`cannot start agents for ${event.sha.slice(0, 7)}: ${(error as Error).message}`));
+      .catch((error: unknown) => {
+        if (!this.stopping) this.warn(`cannot start agents for ${event.sha.slice(0, 7)}: ${(error as Error).message}`);
+      })
+      .finally(() => this.hostStarts.delete(starting));
+    this.hostStarts.add(starting);
   }
 
   private warn(message: string): void {
@@ -187,6 +194,7 @@ class DevRun {
     clearInterval(this.settleTimer);
     await this.watcher?.close();
     await this.follower?.close().catch(() => undefined);
+    await Promise.all(this.hostStarts);
     await stopChildren(this.hostProcesses);
     const jobs = await stopJobs(this.layout.hostsDir);
     await stopChildren(this.controller ? [this.controller] : []);
@@ -199,6 +207,7 @@ class DevRun {
   }
 
   private async child(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<DevChild> {
+    if (this.stopping) throw new Error(`not starting ${name}: ygg dev is stopping`);
     this.started.add(name);
     const started = await startChild({ name, argv: [...yggArgv(), ...args], logFile: this.layout.log(name), env: { ...process.env, ...env }, record: (identity) => this.lock.addProcess(identity) });
     this.watchExit(started, name === 'controller');
