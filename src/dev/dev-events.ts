@@ -10,8 +10,17 @@ export interface JobProgress {
   readonly healthy: number;
   readonly desired: number;
   readonly version: string;
-  /** A rollout in progress or failed (rollouts/<job>). */
-  readonly rollout?: { readonly state: RolloutRecord['state']; readonly commit: string; readonly reason?: string };
+  /** A rollout in progress or failed (rollouts/<job>); its batches and progress when the status carries them. */
+  readonly rollout?: {
+    readonly state: RolloutRecord['state'];
+    readonly commit: string;
+    readonly reason?: string;
+    readonly batch?: number;
+    readonly batches?: number;
+    /** Instances healthy on the new spec, out of `total`. */
+    readonly done?: number;
+    readonly total?: number;
+  };
 }
 
 export type DevEvent =
@@ -30,15 +39,12 @@ export type DevEvent =
   | { readonly event: 'stopping'; readonly reason: string }
   | { readonly event: 'stopped'; readonly processes: number; readonly jobs: number };
 
-export function jobProgress(job: JobHealth, rollout: RolloutRecord | undefined): JobProgress {
-  return {
-    job: job.name,
-    state: job.state,
-    healthy: job.healthy,
-    desired: job.desired,
-    version: job.version,
-    ...(rollout ? { rollout: { state: rollout.state, commit: rollout.commit, ...(rollout.reason ? { reason: rollout.reason } : {}) } } : {}),
-  };
+export function jobProgress(job: JobHealth, record: RolloutRecord | undefined): JobProgress {
+  const view = job.rollout;
+  const rollout: JobProgress['rollout'] = view
+    ? { state: view.state, commit: view.commit, ...(view.failure ? { reason: view.failure.reason } : {}), batch: view.batch, batches: view.batches, done: view.done, total: view.total }
+    : record && { state: record.state, commit: record.commit, ...(record.reason ? { reason: record.reason } : {}) };
+  return { job: job.name, state: job.state, healthy: job.healthy, desired: job.desired, version: job.version, ...(rollout ? { rollout } : {}) };
 }
 
 export interface FleetReading {

@@ -8,13 +8,18 @@ export function progressBar(done: number, total: number, width = BAR_WIDTH): str
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
+/** The bar follows the rollout (instances on the new spec) while there is one, else health. */
 export function progressLine(progress: JobProgress, nameWidth = 0): string {
-  const rollout = progress.rollout
-    ? progress.rollout.state === 'Failed'
-      ? `  rollout of ${short(progress.rollout.commit)} failed: ${progress.rollout.reason ?? 'unknown reason'}`
-      : `  rolling out ${short(progress.rollout.commit)}`
-    : '';
-  return `${progress.job.padEnd(nameWidth)}  ${progressBar(progress.healthy, progress.desired)} ${progress.healthy}/${progress.desired} healthy  ${progress.state}  ${progress.version}${rollout}`;
+  const { rollout } = progress;
+  const rolled = rollout?.done !== undefined && rollout.total !== undefined ? { done: rollout.done, total: rollout.total } : undefined;
+  const bar = rolled ? progressBar(rolled.done, rolled.total) : progressBar(progress.healthy, progress.desired);
+  const batch = rollout?.batch !== undefined && rollout.batches !== undefined ? `, batch ${rollout.batch}/${rollout.batches}` : '';
+  const detail = !rollout
+    ? ''
+    : rollout.state === 'Failed'
+      ? `  rollout of ${short(rollout.commit)} failed: ${rollout.reason ?? 'unknown reason'}`
+      : `  rolling out ${short(rollout.commit)}${rolled ? `: ${rolled.done}/${rolled.total} on the new spec` : ''}${batch}`;
+  return `${progress.job.padEnd(nameWidth)}  ${bar} ${progress.healthy}/${progress.desired} healthy  ${progress.state}  ${progress.version}${detail}`;
 }
 
 export function short(sha: string): string {

@@ -166,8 +166,9 @@ class DevRun {
       ...agents.map((agent) => host(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
       ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster)])),
     ]);
-    const what = `${agents.length} agent(s) (one per host, roots in ${this.layout.hostsDir})${renderers.length ? `, ${renderers.length} renderer(s)` : ''}`;
-    this.emit({ event: 'started', what: 'agents', detail: what });
+    const renderersToo = renderers.length ? `, ${renderers.length} renderer(s)` : '';
+    const detail = this.hostProcesses.length === agents.length + renderers.length ? `${agents.length} (one per host, roots in ${this.layout.hostsDir})` : `${agents.map((agent) => agent.host).join(', ')} (new hosts)`;
+    this.emit({ event: 'started', what: 'agents', detail: detail + renderersToo });
   }
 
   private onFleetEvent(event: DevEvent, cluster: Cluster, reader: WorkingCopyReader): void {

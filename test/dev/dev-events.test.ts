@@ -50,3 +50,11 @@ describe('isSettled', () => {
     assert.equal(isSettled(reading([]).status), false);
   });
 });
+
+describe('jobProgress', () => {
+  it('takes batches and progress from the rollout the status carries, its failure reason included', () => {
+    const view = { commit: 'b'.repeat(40), state: 'Failed' as const, startedAt: 't', batch: 1, batches: 2, done: 0, total: 2, failure: { reason: 'not healthy in time', failedAt: 't', hosts: ['h1'] } };
+    const events = fleetEvents(undefined, reading([{ ...job('web', 1, 2, 'Degraded'), rollout: view }]));
+    assert.deepEqual(events[0], { event: 'job', progress: { job: 'web', state: 'Degraded', healthy: 1, desired: 2, version: '1.0.0', rollout: { state: 'Failed', commit: 'b'.repeat(40), reason: 'not healthy in time', batch: 1, batches: 2, done: 0, total: 2 } } });
+  });
+});

@@ -57,3 +57,10 @@ describe('dev terminal', () => {
     assert.equal(chunks[2], '\u001b[2F\u001b[0Jstopped 3 process(es) and 2 job(s); nothing left running\n');
   });
 });
+
+describe('rollout progress', () => {
+  it('follows the rollout, not health, while the status carries its batches', () => {
+    const line = progressLine({ job: 'web', state: 'Degraded', healthy: 4, desired: 4, version: '1.1.0', rollout: { state: 'InProgress', commit: 'abcdef1234', batch: 2, batches: 4, done: 1, total: 4 } });
+    assert.equal(line, 'web  [#####---------------] 4/4 healthy  Degraded  1.1.0  rolling out abcdef1: 1/4 on the new spec, batch 2/4');
+  });
+});

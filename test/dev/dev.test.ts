@@ -160,7 +160,7 @@ describe('ygg dev', { timeout: 150_000 }, () => {
     const hosts = path.join(sandbox.layout.repo, 'hosts/c3.yaml');
     writeFileSync(hosts, `${readFileSync(hosts, 'utf8')}\n---\napiVersion: ygg/v1\nkind: Host\nmetadata: { name: c3-spare-05 }\nspec: { ip: 127.0.0.39, labels: { idc: c3, rack: r03, role: spare }, state: spare }\n`);
     git(sandbox, 'commit', '-qam', 'A spare host for c3');
-    await waitForEvent(dev, 'started', 15_000, (line) => line.what === 'agents' && String(line.detail).startsWith('1 agent(s)'), from);
+    await waitForEvent(dev, 'started', 15_000, (line) => line.what === 'agents' && line.detail === 'c3-spare-05 (new hosts)', from);
     await waitUntil(async () => (await view.values(view.layout.agent('c3-spare-05'))).size === 1, 'the agent of c3-spare-05 registered', 15_000);
   });
 
