@@ -161,13 +161,14 @@ class DevRun {
     for (const { host, ip } of fleet.unreachableHosts.filter((unreachable) => agents.some((agent) => agent.host === unreachable.host))) {
       this.warn(`host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)`);
     }
+    const first = this.hostProcesses.length === 0;
     const host = async (name: string, args: readonly string[]) => void this.hostProcesses.push(await this.child(name, args));
     await Promise.all([
       ...agents.map((agent) => host(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
       ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster)])),
     ]);
     const renderersToo = renderers.length ? `, ${renderers.length} renderer(s)` : '';
-    const detail = this.hostProcesses.length === agents.length + renderers.length ? `${agents.length} (one per host, roots in ${this.layout.hostsDir})` : `${agents.map((agent) => agent.host).join(', ')} (new hosts)`;
+    const detail = first ? `${agents.length} (one per host, roots in ${this.layout.hostsDir})` : `${agents.map((agent) => agent.host).join(', ')} (new hosts)`;
     this.emit({ event: 'started', what: 'agents', detail: detail + renderersToo });
   }
 
