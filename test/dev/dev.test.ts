@@ -15,7 +15,8 @@ import { readLock } from '../../src/dev/dev-lock.js';
 import { runYgg } from '../cli/ygg-process.js';
 
 const DISPATCHER = 'jobs/miliao/alias-job-dispatcher.yaml';
-const DISPATCHER_HOSTS = [['lg-im-01', '127.0.0.11'], ['lg-im-03', '127.0.0.13']] as const;
+const SUBNET = '127.0.9';
+const DISPATCHER_HOSTS = [['lg-im-01', `${SUBNET}.11`], ['lg-im-03', `${SUBNET}.13`]] as const;
 const SERVICE = 'xiaomi.miliao.im.dispatcher';
 
 /** The dispatcher's endpoints as its director renders them. */
@@ -32,10 +33,13 @@ function keepalivedCheck(file: string): void {
 }
 
 describe('ygg dev', { timeout: 150_000 }, () => {
-  // Rollouts of the dispatcher gate on 1 s of health instead of 10, checked every second, to keep the file short.
+  // Rollouts of the dispatcher gate on 1 s of health instead of 10, checked every second, to keep the
+  // file short; the hosts move from 127.0.0.x to 127.0.9.x so that a ygg dev of example-repo running
+  // beside this test (the demo, another test) binds other addresses.
   const sandbox: DevSandbox = devSandbox((source) => {
-    const file = path.join(source, DISPATCHER);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('minHealthySeconds: 10', 'minHealthySeconds: 1').replace('intervalSeconds: 5', 'intervalSeconds: 1'));
+    const edit = (file: string, change: (text: string) => string) => writeFileSync(path.join(source, file), change(readFileSync(path.join(source, file), 'utf8')));
+    edit(DISPATCHER, (text) => text.replace('minHealthySeconds: 10', 'minHealthySeconds: 1').replace('intervalSeconds: 5', 'intervalSeconds: 1'));
+    for (const hosts of ['hosts/lg.yaml', 'hosts/c3.yaml']) edit(hosts, (text) => text.replaceAll('ip: 127.0.0.', `ip: ${SUBNET}.`));
   });
   const conf = sandbox.layout.keepalivedConf('lg-lvs-01');
   const seen = new Set<number>();
@@ -151,14 +155,14 @@ describe('ygg dev', { timeout: 150_000 }, () => {
     await waitUntil(() => recorder.versions.length > 2 && dispatcherServers(recorder.versions.at(-1)!.text).length === 2, 'lg-im-01 back in the director config', 20_000);
     recorder.stop();
     assert.ok(recorder.versions.some((version) => dispatcherServers(version.text).join() === 'lg-im-03'), 'the config dropped lg-im-01 meanwhile');
-    assert.equal(await httpStatus(8080, '/health', '127.0.0.11'), 200);
+    assert.equal(await httpStatus(8080, '/health', `${SUBNET}.11`), 200);
     keepalivedCheck(conf);
   });
 
   it('starts an agent for a Host that a commit adds', async () => {
     const from = dev.logs.length;
     const hosts = path.join(sandbox.layout.repo, 'hosts/c3.yaml');
-    writeFileSync(hosts, `${readFileSync(hosts, 'utf8')}\n---\napiVersion: ygg/v1\nkind: Host\nmetadata: { name: c3-spare-05 }\nspec: { ip: 127.0.0.39, labels: { idc: c3, rack: r03, role: spare }, state: spare }\n`);
+    writeFileSync(hosts, `${readFileSync(hosts, 'utf8')}\n---\napiVersion: ygg/v1\nkind: Host\nmetadata: { name: c3-spare-05 }\nspec: { ip: ${SUBNET}.39, labels: { idc: c3, rack: r03, role: spare }, state: spare }\n`);
     git(sandbox, 'commit', '-qam', 'A spare host for c3');
     await waitForEvent(dev, 'started', 15_000, (line) => line.what === 'agents' && line.detail === 'c3-spare-05 (new hosts)', from);
     await waitUntil(async () => (await view.values(view.layout.agent('c3-spare-05'))).size === 1, 'the agent of c3-spare-05 registered', 15_000);
