@@ -58,7 +58,8 @@ export async function stopChildren(children: readonly DevChild[]): Promise<void>
   await Promise.all(
     children.map(async (running) => {
       if (running.child.exitCode !== null || running.child.signalCode !== null) return;
-      await stopProcess(running.identity);
+      // Our own child: when its identity could not be read at start, the handle still reaches it.
+      if (!(await stopProcess(running.identity))) running.child.kill('SIGKILL');
       await running.exited;
     }),
   );
