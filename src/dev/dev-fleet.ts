@@ -50,9 +50,14 @@ export function devFleet(model: Model, layout: DevLayout): DevFleet {
         args: ['render', 'keepalived', '--director', director, '--out', layout.keepalivedConf(director)],
         target: layout.keepalivedConf(director),
       })),
-    // Every other renderer of the dev cluster goes here, one `ygg render …` process per file it keeps
-    // under .ygg/ (e.g. each Zone document rendered into .ygg/dns/<zone>.zone); the run waits for
-    // each `target` to exist before it calls the fleet up.
+    // Each Zone document's zone file, checked with named-checkzone, as a DNS server would load it.
+    ...[...model.zones.keys()].sort().map((origin) => ({
+      name: `render-dns-${origin}`,
+      args: ['render', 'dns', '--zone', origin, '--out', layout.zoneFile(origin)],
+      target: layout.zoneFile(origin),
+    })),
+    // The fleet's scrape targets, for a Prometheus pointed at contrib/prometheus/prometheus.yml.
+    { name: 'render-prometheus', args: ['render', 'prometheus', '--out', layout.prometheusTargets], target: layout.prometheusTargets },
   ];
   return {
     agents,

@@ -15,8 +15,13 @@ export interface DevLayout {
   readonly logDir: string;
   readonly hostsDir: string;
   readonly keepalivedDir: string;
+  /** Zone files, one per Zone document. */
+  readonly dnsDir: string;
+  /** The Prometheus file_sd target file of the whole fleet. */
+  readonly prometheusTargets: string;
   hostRoot(host: string): string;
   keepalivedConf(director: string): string;
+  zoneFile(origin: string): string;
   log(name: string): string;
 }
 
@@ -25,6 +30,8 @@ export function devLayout(dir: string): DevLayout {
   const hostsDir = path.join(absolute, 'hosts');
   const keepalivedDir = path.join(absolute, 'keepalived');
   const logDir = path.join(absolute, 'logs');
+  const dnsDir = path.join(absolute, 'dns');
+  const prometheusDir = path.join(absolute, 'prometheus');
   return {
     dir: absolute,
     repo: path.join(absolute, 'repo'),
@@ -34,13 +41,16 @@ export function devLayout(dir: string): DevLayout {
     logDir,
     hostsDir,
     keepalivedDir,
+    dnsDir,
+    prometheusTargets: path.join(prometheusDir, 'targets.json'),
     hostRoot: (host) => path.join(hostsDir, host),
     keepalivedConf: (director) => path.join(keepalivedDir, `${director}.conf`),
+    zoneFile: (origin) => path.join(dnsDir, `${origin}.zone`),
     log: (name) => path.join(logDir, `${name}.log`),
   };
 }
 
 /** What a run owns and removes before it starts: everything but the working copy. */
 export function runDirs(layout: DevLayout): string[] {
-  return [layout.etcdDir, layout.cacheDir, layout.logDir, layout.hostsDir, layout.keepalivedDir];
+  return [layout.etcdDir, layout.cacheDir, layout.logDir, layout.hostsDir, layout.keepalivedDir, layout.dnsDir, path.dirname(layout.prometheusTargets)];
 }

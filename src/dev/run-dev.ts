@@ -3,6 +3,7 @@
 // directors' keepalived.conf, live progress from etcd; then everything stopped again, jobs included.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Model } from '../model/types.js';
 import { adoptChild, startChild, stopChildren, yggArgv, type DevChild } from './dev-children.js';
@@ -148,7 +149,7 @@ class DevRun {
     // Jobs of an earlier run that stopped without its lock (a hand-removed file): stopped by pid file.
     await stopJobs(layout.hostsDir);
     for (const dir of runDirs(layout)) rmSync(dir, { recursive: true, force: true });
-    for (const dir of [layout.logDir, layout.hostsDir, layout.keepalivedDir]) mkdirSync(dir, { recursive: true });
+    for (const dir of [layout.logDir, layout.hostsDir, layout.keepalivedDir, layout.dnsDir, dirname(layout.prometheusTargets)]) mkdirSync(dir, { recursive: true });
   }
 
   /** An agent for every Host not running one yet (directors with the director role), and the renderers. */

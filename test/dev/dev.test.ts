@@ -74,6 +74,20 @@ describe('ygg dev', { timeout: 150_000 }, () => {
     for (const director of ['lg-lvs-01', 'c3-lvs-01']) keepalivedCheck(sandbox.layout.keepalivedConf(director));
   });
 
+  it('keeps the zone file of the Zone, passing named-checkzone, and the Prometheus targets of every endpoint and agent', async () => {
+    const zone = sandbox.layout.zoneFile('svc.example.test');
+    // A service with a VIP answers with it; one without (search-suggest) with each healthy instance.
+    const published = () => existsSync(zone) && /^suggest\.search IN A 127\.0\.9\.\d+$/m.test(readFileSync(zone, 'utf8'));
+    await waitUntil(() => published() || undefined, 'search-suggest instances in the zone', 5000);
+    assert.match(readFileSync(zone, 'utf8'), /^dispatcher\.im IN A 10\.1\.100\.10$/m);
+    execFileSync('named-checkzone', ['svc.example.test', zone], { stdio: 'pipe' });
+    type Group = { targets: string[]; labels: Record<string, string> };
+    const groups = () => JSON.parse(readFileSync(sandbox.layout.prometheusTargets, 'utf8')) as Group[];
+    const kind = (name: string) => groups().filter((group) => group.labels['__meta_ygg_target'] === name);
+    await waitUntil(() => kind('agent').length === 19 || undefined, '19 agents in the Prometheus targets', 5000);
+    assert.ok(kind('instance').some((group) => group.labels['job'] === 'alias-job-dispatcher' && group.targets.includes(`${SUBNET}.11:8080`)), JSON.stringify(kind('instance')));
+  });
+
   it('prints the plan of a saved, uncommitted change', async () => {
     const from = dev.logs.length;
     const file = path.join(sandbox.layout.repo, DISPATCHER);
