@@ -46,7 +46,7 @@ export class SettleWatch {
           jobs: reading.status.jobs.length,
           consoleUrl: this.context.consoleUrl,
           etcdUrl: this.context.etcdUrl,
-          paths: { repo: layout.repo, hosts: layout.hostsDir, keepalived: layout.keepalivedDir, logs: layout.logDir },
+          paths: { repo: layout.repo, hosts: layout.hostsDir, keepalived: layout.keepalivedDir, dns: layout.dnsDir, prometheus: layout.prometheusTargets, logs: layout.logDir },
         });
       } else {
         this.emit({ event: 'settled', jobs: reading.status.jobs.length, commit: reading.status.commit?.sha ?? '' });
