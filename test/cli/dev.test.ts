@@ -39,5 +39,5 @@ it('says how to install etcd when it is missing', async () => {
   } finally {
     process.env['PATH'] = saved;
   }
-  assert.deepEqual(readdirSync(path.join(dir, 'no-etcd')).sort(), ['hosts', 'keepalived', 'logs', 'repo']);
+  assert.deepEqual(readdirSync(path.join(dir, 'no-etcd')).sort(), ['dns', 'hosts', 'keepalived', 'logs', 'prometheus', 'repo']);
 });
