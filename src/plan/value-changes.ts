@@ -6,6 +6,7 @@
 import type { Job, JobSpec } from '../model/types.js';
 import { canonicalJson } from './canonical-json.js';
 import type { DesiredState } from './compute-plan.js';
+import { isSecretEnv, isSecretName, mentionsSecret } from '../model/secret-values.js';
 
 export const MASK = '••••';
 
@@ -25,13 +26,6 @@ export interface JobValueChanges {
   readonly changes: readonly ValueChange[];
 }
 
-const SECRET_KEY = /(pass|secret|token|key|credential)/i;
-const SECRET_REFERENCE = /\{\{~?\s*secret\b/;
-
-export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
-}
-
 /** One declared value, flattened: its text as shown, and its secret parts (compared, never shown). */
 interface FlatValue {
   readonly shown: string;
@@ -40,8 +34,8 @@ interface FlatValue {
 
 /** An argv as one line, each secret argument masked. */
 function argv(args: readonly string[]): FlatValue {
-  const secrets = args.filter((arg) => SECRET_REFERENCE.test(arg));
-  return { shown: args.map((arg) => (SECRET_REFERENCE.test(arg) ? MASK : /[\s"]/.test(arg) || arg === '' ? JSON.stringify(arg) : arg)).join(' '), secrets };
+  const secrets = args.filter((arg) => mentionsSecret(arg));
+  return { shown: args.map((arg) => (mentionsSecret(arg) ? MASK : /[\s"]/.test(arg) || arg === '' ? JSON.stringify(arg) : arg)).join(' '), secrets };
 }
 
 const plain = (shown: string): FlatValue => ({ shown, secrets: [] });
@@ -54,7 +48,7 @@ function flatten(spec: JobSpec, tag: string): Map<string, FlatValue> {
   values.set('artifact', plain(`${spec.artifact.path ?? spec.artifact.url ?? ''} sha256:${spec.artifact.sha256.slice(0, 12)}`));
   values.set('command', argv(spec.command));
   for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    values.set(`env.${key}`, isSecretKey(key) || SECRET_REFERENCE.test(value) ? { shown: MASK, secrets: [value] } : plain(value));
+    values.set(`env.${key}`, isSecretEnv(key, value) ? { shown: MASK, secrets: [value] } : plain(value));
   }
   for (const [name, port] of Object.entries(spec.ports).sort(([a], [b]) => (a < b ? -1 : 1))) values.set(`ports.${name}`, plain(String(port)));
   // A template's text is its config diff's business; here it is only there or not, and changed or not.
@@ -113,7 +107,7 @@ export function maskSecretLines(diff: string): string {
     .split('\n')
     .map((line) => {
       const match = /^([-+ ]\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*)(.+)$/.exec(line);
-      if (!match || line.startsWith('---') || line.startsWith('+++') || !isSecretKey(match[2]!)) return line;
+      if (!match || line.startsWith('---') || line.startsWith('+++') || !isSecretName(match[2]!)) return line;
       return `${match[1]}${MASK}`;
     })
     .join('\n');
