@@ -120,7 +120,8 @@ async function syncRole(options: ApplyAccessOptions, plan: RolePlan, exists: boo
     changes.grantsRevoked++;
     // Left in place, an entry the agent may no longer write would also block every write under
     // its lease (etcd refuses to attach a lease to keys the user cannot revoke).
-    changes.namingDeleted += await deleteRevokedNaming(options.client, options.layout, grant.start, grant.end);
+    const deleted = await deleteRevokedNaming(options.client, options.layout, grant.start, grant.end);
+    changes.namingDeleted += deleted; // not `+= await`: that reads the sum before other roles' deletions land
   }
 }
 
