@@ -114,3 +114,22 @@ test('etcd-setup turns auth on; controller and agent converge with their own cre
   assert.equal(agent.child.exitCode, null, 'the agent keeps running (fail static)');
   assert.equal(await httpStatus(port, '/health', HOST_IP), 200, 'and so does its job');
 });
+
+test('usage: --etcd-credentials that cannot be used, or with --etcd-user, and etcd-setup without its files exit 2 before connecting', async () => {
+  const dir = await agentRootDir();
+  const malformed = path.join(dir, 'malformed');
+  writeFileSync(malformed, 'no colon here\n');
+  const unreachable = 'http://127.0.0.1:1';
+  const cases: [string[], RegExp][] = [
+    [['status', '--etcd', unreachable, '--etcd-credentials', malformed], /--etcd-credentials: credential file .*malformed: expected one line "user:password"/],
+    [['status', '--etcd', unreachable, '--etcd-credentials', path.join(dir, 'missing')], /--etcd-credentials: cannot read .*missing: ENOENT/],
+    [['status', '--etcd', unreachable, '--etcd-credentials', malformed, '--etcd-user', 'x'], /--etcd-credentials names the user and password: drop --etcd-user/],
+    [['etcd-setup', '--etcd', unreachable, '--out', dir], /--root-password-file is required/],
+    [['etcd-setup', '--etcd', unreachable, '--root-password-file', malformed], /--out is required/],
+  ];
+  for (const [argv, message] of cases) {
+    const result = await runCli(...argv);
+    assert.equal(result.code, 2, `${argv.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+  }
+});
