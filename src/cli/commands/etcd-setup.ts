@@ -23,7 +23,7 @@ const { etcd, 'etcd-prefix': etcdPrefix, 'etcd-ca': etcdCa, 'etcd-cert': etcdCer
 export const etcdSetupCommand: Command<Values> = {
   name: 'etcd-setup',
   summary: "Turn on etcd's authentication and keep its users and roles least-privilege: one per host, the controller's, a read-only one.",
-  usage: 'etcd-setup --root-password-file FILE --out DIR [--repo PATH] [--ref REF] [--etcd URL[,URL]] [--output text|json]',
+  usage: 'etcd-setup --root-password-file FILE | --etcd-cert FILE --etcd-key FILE --out DIR [--repo PATH] [--ref REF] [--etcd URL[,URL]] [--output text|json]',
   options: {
     ...REPO_OPTION,
     ...REF_OPTION,
@@ -32,7 +32,7 @@ export const etcdSetupCommand: Command<Values> = {
     'etcd-ca': etcdCa,
     'etcd-cert': etcdCert,
     'etcd-key': etcdKey,
-    'root-password-file': { type: 'string', valueName: 'FILE', description: "etcd's root password; root is created with it when auth is off" },
+    'root-password-file': { type: 'string', valueName: 'FILE', description: "etcd's root password; root is created with it when auth is off (or log in as root with a client certificate)" },
     out: { type: 'string', valueName: 'DIR', description: 'credential files, mode 0600: one per host named after it, _controller, _readonly' },
     ...OUTPUT_OPTION,
   },
@@ -45,13 +45,16 @@ export const etcdSetupCommand: Command<Values> = {
     "agent's lease is revoked, so its heartbeat and endpoints go with it. Run it again on every commit that",
     'adds or removes hosts, services or tree-node bindings. An existing file in --out is kept (its user',
     'keeps its password); delete a file to give that user a new password.',
+    "With etcd's --client-cert-auth, a client certificate whose common name is a user's name logs in as",
+    'that user (root for etcd-setup, ygg-host-<host> for an agent: --etcd-cert/--etcd-key).',
   ].join('\n'),
   async run(values, _positionals, io) {
     const output = choice(values.output, 'output', ['text', 'json'], 'text');
-    if (!values['root-password-file']) throw new UsageError('--root-password-file is required');
+    const passwordFile = values['root-password-file'];
+    if (passwordFile === undefined && values['etcd-cert'] === undefined) throw new UsageError("--root-password-file is required (or --etcd-cert/--etcd-key: a client certificate for root, with etcd's --client-cert-auth)");
     if (!values.out) throw new UsageError('--out is required: the directory the credential files go to');
-    const rootPassword = readSecret(values['root-password-file'], 'root-password-file');
-    if (rootPassword === '') throw new UsageError(`--root-password-file: ${values['root-password-file']} is empty`);
+    const rootPassword = passwordFile === undefined ? undefined : readSecret(passwordFile, 'root-password-file');
+    if (rootPassword === '') throw new UsageError(`--root-password-file: ${passwordFile} is empty`);
     const { model, index } = await requireModel(repoPath(values), values.ref, io);
     const { connection, prefix } = etcdConnectionFromFlags({ ...values, 'etcd-prefix': values['etcd-prefix'] ?? model.config.etcdPrefix });
     const started = performance.now();
