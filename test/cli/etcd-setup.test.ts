@@ -9,9 +9,10 @@ import { after, test } from 'node:test';
 import { readCredentialFile } from '../../src/authz/credential-files.js';
 import { agentRootDir, ECHO_ARTIFACT, ECHO_SHA256, httpStatus, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, spawnController, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
-import { freePort, startEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
+import { createTestCertificates, freePort, issueClientCertificate, startEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
+import type { EtcdConnectionOptions } from '../../src/store/etcd-connection.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
-import { writeFleet } from '../fixtures/small-fleet.js';
+import { removeDir, writeFleet } from '../fixtures/small-fleet.js';
 import { runCli } from './run-cli.js';
 
 const HOST = 'web-a1';
@@ -50,38 +51,82 @@ spec:
   };
 }
 
-let etcd: EtcdServer | undefined;
-let view: FleetView | undefined;
+const servers: EtcdServer[] = [];
+const views: FleetView[] = [];
 const processes: ControllerProcess[] = [];
+const certificateDirs: string[] = [];
 after(async () => {
   for (const running of processes) await running.kill();
-  await tearDownAgentTest(view, etcd);
+  for (const dir of certificateDirs) removeDir(dir);
+  await tearDownAgentTest(
+    { close: async () => void (await Promise.all(views.map((view) => view.close()))) },
+    { stop: async () => void (await Promise.all(servers.map((server) => server.stop()))) },
+  );
 });
 
-test('etcd-setup turns auth on; controller and agent converge with their own credentials; a revoked host is cut off at once', async () => {
-  etcd = await startEtcd();
-  const workDir = await agentRootDir();
+/** How each process logs in: the credential file etcd-setup wrote for it, or a client certificate naming its user. */
+interface Login {
+  readonly etcd: EtcdServer;
+  /** The flags of etcd-setup's root login. */
+  readonly root: string[];
+  /** The flags a process of `user` (whose credential file is `file`) logs in with. */
+  as(user: string, file: string): string[];
+  readonly view: Pick<EtcdConnectionOptions, 'auth' | 'tls'>;
+}
+
+async function withPasswords(workDir: string, out: string): Promise<Login> {
+  const etcd = await startEtcd();
+  const rootPasswordFile = path.join(workDir, 'root-password');
+  writeFileSync(rootPasswordFile, 'root-password-from-a-vault\n', { mode: 0o600 });
+  return {
+    etcd,
+    root: ['--root-password-file', rootPasswordFile],
+    as: (_user, file) => ['--etcd-credentials', path.join(out, file)],
+    view: { auth: { user: 'root', password: 'root-password-from-a-vault' } },
+  };
+}
+
+async function withCertificates(): Promise<Login> {
+  const certificates = createTestCertificates();
+  certificateDirs.push(certificates.dir);
+  const etcd = await startEtcd({ tls: certificates, clientCertAuth: true });
+  const tls = (user: string) => ({ caFile: certificates.caFile, ...issueClientCertificate(certificates.dir, user) });
+  const flags = (user: string) => {
+    const { caFile, certFile, keyFile } = tls(user);
+    return ['--etcd-ca', caFile, '--etcd-cert', certFile, '--etcd-key', keyFile];
+  };
+  return { etcd, root: flags('root'), as: (user) => flags(user), view: { tls: tls('root') } };
+}
+
+for (const [mode, login] of [['passwords', withPasswords], ['client certificates', withCertificates]] as const) {
+  test(`etcd-setup turns auth on; controller and agent converge with their own ${mode}; a revoked host is cut off at once`, async () => {
+    const workDir = await agentRootDir();
+    const out = path.join(workDir, 'credentials');
+    await convergeAndRevoke(workDir, out, await login(workDir, out));
+  });
+}
+
+async function convergeAndRevoke(workDir: string, out: string, login: Login): Promise<void> {
+  const { etcd } = login;
+  servers.push(etcd);
   const port = await freePort();
   const fleet = createGitFleet(path.join(workDir, 'fleet'));
   copyFileSync(ECHO_ARTIFACT, path.join(fleet.dir, 'artifacts/echo-server-1.1.0.tar.gz'));
   fleet.commit('Two hosts, one echo job', fleetFiles([[HOST, HOST_IP], [OTHER, OTHER_IP]], port));
-  const rootPasswordFile = path.join(workDir, 'root-password');
-  writeFileSync(rootPasswordFile, 'root-password-from-a-vault\n', { mode: 0o600 });
-  const out = path.join(workDir, 'credentials');
-  const setup = (repo: string) => runCli('etcd-setup', '--repo', repo, '--etcd', etcd!.url, '--root-password-file', rootPasswordFile, '--out', out);
+  const setup = (repo: string) => runCli('etcd-setup', '--repo', repo, '--etcd', etcd.url, ...login.root, '--out', out);
 
   const first = await setup(fleet.dir);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /^Authentication turned on \(root created\)\.\nUsers: 4 created, 0 revoked, 0 given a new password\./);
-  const prefix = '/ygg/v1';
-  view = new FleetView(etcd.url, prefix, { user: 'root', password: 'root-password-from-a-vault' });
+  const view = new FleetView(etcd.url, '/ygg/v1', login.view);
+  views.push(view);
 
-  const controller = spawnController(['--repo', fleet.dir, '--branch', 'main', '--etcd', etcd.url, '--etcd-credentials', path.join(out, '_controller'),
+  const controller = spawnController(['--repo', fleet.dir, '--branch', 'main', '--etcd', etcd.url, ...login.as('ygg-controller', '_controller'),
     '--interval', '1s', '--lease-ttl', '2s', '--listen', '127.0.0.1:0', '--cache-dir', path.join(workDir, 'cache'), '--id', 'ctl-authz']);
   processes.push(controller);
   const listening = await controller.waitForLog((line) => line.event === 'http_listening', 'the controller listening', 15_000);
   const agentRoot = path.join(workDir, 'agent');
-  const agent = spawnAgent(['--host', HOST, '--root', agentRoot, '--etcd', etcd.url, '--etcd-credentials', path.join(out, HOST), '--controller', String(listening.url),
+  const agent = spawnAgent(['--host', HOST, '--root', agentRoot, '--etcd', etcd.url, ...login.as(`ygg-host-${HOST}`, HOST), '--controller', String(listening.url),
     '--metrics-listen', `${HOST_IP}:0`, '--lease-ttl', '2s', '--no-watchdog']);
   processes.push(agent);
 
@@ -89,9 +134,9 @@ test('etcd-setup turns auth on; controller and agent converge with their own cre
   trackPid(status.pid);
   assert.equal(await httpStatus(port, '/health', HOST_IP), 200);
   const namingKey = view.layout.naming(SERVICE, HOST, port);
-  await waitUntil(async () => (await view!.values(view!.layout.namings(SERVICE))).has(namingKey), 'the naming entry', 10_000);
+  await waitUntil(async () => (await view.values(view.layout.namings(SERVICE))).has(namingKey), 'the naming entry', 10_000);
 
-  const readonly = await runCli('status', '--etcd', etcd.url, '--etcd-credentials', path.join(out, '_readonly'), '--output', 'json');
+  const readonly = await runCli('status', '--etcd', etcd.url, ...login.as('ygg-readonly', '_readonly'), '--output', 'json');
   assert.equal(JSON.parse(readonly.stdout).jobs.find((job: { name: string }) => job.name === 'frontend')?.healthy, 1, readonly.stderr);
   const hostUser = (await readCredentialFile(path.join(out, HOST))).user;
   assert.equal(hostUser, `ygg-host-${HOST}`);
@@ -113,7 +158,7 @@ test('etcd-setup turns auth on; controller and agent converge with their own cre
   assert.ok(agent.logs.some((line) => line.event === 'lease_lost' && Number(line.time) >= revoked), 'the agent saw its lease revoked');
   assert.equal(agent.child.exitCode, null, 'the agent keeps running (fail static)');
   assert.equal(await httpStatus(port, '/health', HOST_IP), 200, 'and so does its job');
-});
+}
 
 test('usage: --etcd-credentials that cannot be used, or with --etcd-user, and etcd-setup without its files exit 2 before connecting', async () => {
   const dir = await agentRootDir();
