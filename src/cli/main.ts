@@ -25,6 +25,7 @@ const COMMANDS: readonly (readonly [string, LoadCommand])[] = [
   ['blame', () => load(import('./commands/blame.js'), 'blameCommand')],
   ['render', () => load(import('./commands/render.js'), 'renderCommand')],
   ['resolve', () => load(import('./commands/resolve.js'), 'resolveCommand')],
+  ['dev', () => load(import('./commands/dev.js'), 'devCommand')],
   ['etcd-setup', () => load(import('./commands/etcd-setup.js'), 'etcdSetupCommand')],
 ];
 
