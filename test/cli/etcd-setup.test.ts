@@ -156,6 +156,7 @@ async function convergeAndRevoke(workDir: string, out: string, login: Login): Pr
   await new Promise((resolve) => setTimeout(resolve, 3000));
   assert.equal((await view.values(view.layout.agents)).has(view.layout.agent(HOST)), false, 'the revoked agent could not register again');
   assert.ok(agent.logs.some((line) => line.event === 'lease_lost' && Number(line.time) >= revoked), 'the agent saw its lease revoked');
+  assert.ok(agent.logs.some((line) => line.event === 'agent_register_refused' && Number(line.time) >= revoked), 'and says etcd refuses it');
   assert.equal(agent.child.exitCode, null, 'the agent keeps running (fail static)');
   assert.equal(await httpStatus(port, '/health', HOST_IP), 200, 'and so does its job');
 }
