@@ -10,8 +10,8 @@ import { readCredentialFile } from '../../src/authz/credential-files.js';
 import { createEtcdClient } from '../../src/store/etcd-connection.js';
 import { keyLayout } from '../../src/store/keys.js';
 import { assertHostConfined, assertWritesNothing } from '../fixtures/access-proof.js';
-import type { ControllerProcess } from '../fixtures/controller-harness.js';
-import { devSandbox, killAll, recordedPids, removeSandbox, startDev, waitForEvent } from '../fixtures/dev-harness.js';
+import { waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
+import { devSandbox, git, killAll, recordedPids, removeSandbox, startDev, waitForEvent } from '../fixtures/dev-harness.js';
 
 /** Other addresses than dev.test.ts's and the demo's, so that they can run beside this one. */
 const SUBNET = '127.0.10';
@@ -66,6 +66,17 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
     assert.equal(agents.length, 19);
     await assertHostConfined(await clientOf('lg-im-01'), layout, 'lg-im-01', 'lg-im-03', 'alias-job-dispatcher', 'xiaomi.miliao.im.dispatcher');
     await assertWritesNothing(await clientOf('_readonly'), layout, 'lg-im-01', 'alias-job-dispatcher', 'xiaomi.miliao.im.dispatcher');
+  });
+
+  it('a Host that a commit adds gets its credential before its agent starts, and its agent registers with it', async () => {
+    const from = dev.logs.length;
+    const hosts = path.join(sandbox.layout.repo, 'hosts/c3.yaml');
+    writeFileSync(hosts, `${readFileSync(hosts, 'utf8')}\n---\napiVersion: ygg/v1\nkind: Host\nmetadata: { name: c3-spare-05 }\nspec: { ip: ${SUBNET}.39, labels: { idc: c3 }, state: spare }\n`);
+    git(sandbox, 'commit', '-qam', 'A spare host for c3');
+    await waitForEvent(dev, 'started', 15_000, (line) => line.what === 'agents' && line.detail === 'c3-spare-05 (new hosts)', from);
+    assert.equal((await readCredentialFile(path.join(sandbox.layout.credentialsDir, 'c3-spare-05'))).user, 'ygg-host-c3-spare-05');
+    const root = await clientOf('_root');
+    await waitUntil(async () => (await root.get(layout.agent('c3-spare-05')).string()) !== null, 'the agent of c3-spare-05 registered', 15_000);
   });
 
   it('stops everything on Ctrl-C', async () => {
