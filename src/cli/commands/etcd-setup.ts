@@ -23,7 +23,7 @@ const { etcd, 'etcd-prefix': etcdPrefix, 'etcd-ca': etcdCa, 'etcd-cert': etcdCer
 export const etcdSetupCommand: Command<Values> = {
   name: 'etcd-setup',
   summary: "Turn on etcd's authentication and keep its users and roles least-privilege: one per host, the controller's, a read-only one.",
-  usage: 'etcd-setup --root-password-file FILE | --etcd-cert FILE --etcd-key FILE --out DIR [--repo PATH] [--ref REF] [--etcd URL[,URL]] [--output text|json]',
+  usage: 'etcd-setup (--root-password-file FILE | --etcd-cert FILE --etcd-key FILE) --out DIR [--repo PATH] [--ref REF] [--etcd URL[,URL]] [--output text|json]',
   options: {
     ...REPO_OPTION,
     ...REF_OPTION,
@@ -43,7 +43,8 @@ export const etcdSetupCommand: Command<Values> = {
     "a director's user also has ygg-readonly (its renderer watches the prefix).",
     'Idempotent: a re-run creates and revokes only the difference. A revoked host is refused at once; its',
     "agent's lease is revoked, so its heartbeat and endpoints go with it. Run it again on every commit that",
-    'adds or removes hosts, services or tree-node bindings. An existing file in --out is kept (its user',
+    'adds or removes hosts, services or tree-node bindings; remove a host only once its jobs are gone (a',
+    'revoked agent cannot read its assignments any more). An existing file in --out is kept (its user',
     'keeps its password); delete a file to give that user a new password.',
     "With etcd's --client-cert-auth, a client certificate whose common name is a user's name logs in as",
     'that user (root for etcd-setup, ygg-host-<host> for an agent: --etcd-cert/--etcd-key).',
