@@ -158,6 +158,9 @@ async function convergeAndRevoke(workDir: string, out: string, login: Login): Pr
   assert.ok(agent.logs.some((line) => line.event === 'lease_lost' && Number(line.time) >= revoked), 'the agent saw its lease revoked');
   assert.ok(agent.logs.some((line) => line.event === 'agent_register_refused' && Number(line.time) >= revoked), 'and says etcd refuses it');
   assert.equal(agent.child.exitCode, null, 'the agent keeps running (fail static)');
+  const again = await runCli('etcd-setup', '--repo', without, '--etcd', etcd.url, ...login.root, '--out', out, '--output', 'json');
+  const changes = JSON.parse(again.stdout) as Record<string, unknown>;
+  assert.deepEqual([changes.enabledAuth, changes.usersCreated, changes.usersDeleted, changes.grantsAdded, changes.grantsRevoked], [false, [], [], 0, 0], 'a re-run changes nothing');
   assert.equal(await httpStatus(port, '/health', HOST_IP), 200, 'and so does its job');
 }
 
