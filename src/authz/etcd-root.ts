@@ -2,12 +2,21 @@
 // manage users and roles once auth is on, and only before it is on may anyone create root.
 // Root logs in with a password, or — etcd started with --client-cert-auth — with a client
 // certificate whose common name is `root`.
-import { EtcdRoleExistsError, EtcdUserExistsError, type Etcd3 } from 'etcd3';
+import { EtcdPermissionDeniedError, EtcdRoleExistsError, EtcdUserExistsError, type Etcd3 } from 'etcd3';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { StoreError } from '../store/store-errors.js';
 import { generatePassword } from './credential-files.js';
 
 export const ROOT_USER = 'root';
+
+/** etcd would not let us in as root: a wrong root password, or a certificate that does not name root. */
+export class RootLoginError extends Error {
+  readonly code = 'E_ETCD_ROOT_LOGIN';
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`etcd refuses root: ${reason}`, options);
+    this.name = 'RootLoginError';
+  }
+}
 
 export interface RootConnection {
   readonly client: Etcd3;
@@ -28,10 +37,15 @@ export async function connectAsRoot(connection: EtcdConnectionOptions, rootPassw
       return { client, enabledAuth: created };
     } catch (error) {
       client.close();
+      if (error instanceof EtcdPermissionDeniedError) throw new RootLoginError('the client certificate (--etcd-cert) must have the common name root', { cause: error });
       throw error;
     }
   }
-  const asRoot = () => connectEtcd({ ...anonymous, auth: { user: ROOT_USER, password: rootPassword } });
+  const asRoot = () =>
+    connectEtcd({ ...anonymous, auth: { user: ROOT_USER, password: rootPassword } }).catch((error: unknown) => {
+      if (error instanceof StoreError && error.code === 'E_ETCD_AUTH') throw new RootLoginError('wrong password in --root-password-file', { cause: error });
+      throw error;
+    });
   let open: Etcd3;
   try {
     open = await connectEtcd(anonymous);

@@ -72,6 +72,7 @@ describe('etcd-setup with client certificates (TLS, --client-cert-auth)', () => 
     const again = await connectAsRoot(as(ROOT_USER), undefined);
     again.client.close();
     assert.equal(again.enabledAuth, false);
+    await assert.rejects(connectAsRoot(as(hostPrincipal('web-1')), undefined), { code: 'E_ETCD_ROOT_LOGIN', message: 'etcd refuses root: the client certificate (--etcd-cert) must have the common name root' });
   });
 
   it("a host's certificate writes its own records and nothing of anyone else's", async () => {

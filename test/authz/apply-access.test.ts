@@ -79,6 +79,7 @@ describe('etcd-setup access on a real etcd with auth', () => {
       assert.match(readFileSync(credentials.file(file), 'utf8'), /^ygg-[a-z0-9.-]+:[A-Za-z0-9_-]{32}\n$/);
     }
     assert.equal((await connectAsRoot({ endpoints: [server.url] }, ROOT_PASSWORD).then(({ client, enabledAuth }) => (client.close(), enabledAuth))), false);
+    await assert.rejects(connectAsRoot({ endpoints: [server.url] }, 'not-the-root-password'), { code: 'E_ETCD_ROOT_LOGIN', message: 'etcd refuses root: wrong password in --root-password-file' });
   });
 
   it("a host's agent writes its own heartbeat, statuses and naming entries, and reads its assignments", async () => {
