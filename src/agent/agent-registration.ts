@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { KeyLayout } from '../store/keys.js';
 import { isRetryable, retryWithBackoff } from '../store/retry-with-backoff.js';
-import { EtcdUnavailableError } from '../store/store-errors.js';
+import { EtcdAuthError, EtcdUnavailableError } from '../store/store-errors.js';
 import { anyJson, type EtcdStateStore, type LeaseHandle, type WatchEvent, type WatchHandle } from '../store/state-store.js';
 import { claimHost, HostClaimedError } from './host-claim.js';
 import { readMachineFacts } from './machine-facts.js';
@@ -88,6 +88,8 @@ export class AgentRegistration {
     })()
       .catch((error: unknown) => {
         if (error instanceof HostClaimedError) this.options.onFatal(error);
+        // A credential revoked (ygg etcd-setup) or short of a permission: no retry helps, so say it loudly.
+        if (error instanceof EtcdAuthError) this.options.logger.error({ event: 'agent_register_refused', code: error.code, error: error.message }, 'etcd refuses this agent; it runs its jobs as they are until given a valid credential');
         // The caller stops here: refused, or closing.
         throw error;
       })

@@ -5,7 +5,7 @@
 const HINTS: Readonly<Record<string, string>> = {
   E_ETCD_UNAVAILABLE: 'is etcd running there? Check --etcd',
   E_ETCD_NOT_ETCD: "check that --etcd names etcd's client URL (port 2379 unless configured otherwise)",
-  E_ETCD_AUTH: 'check --etcd-user and its password (--etcd-password-file or $YGG_ETCD_PASSWORD)',
+  E_ETCD_AUTH: 'check --etcd-credentials, or --etcd-user and its password (--etcd-password-file or $YGG_ETCD_PASSWORD)',
   E_ETCD_PERMISSION: "grant the etcd user's role read and write on the keys under --etcd-prefix",
   E_ETCD_TLS: 'check --etcd-ca, --etcd-cert and --etcd-key',
 };

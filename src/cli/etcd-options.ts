@@ -1,5 +1,6 @@
 // The etcd flags every command that talks to a cluster shares.
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { CredentialFileError, parseCredential } from '../authz/credential-files.js';
 import { parseEtcdEndpoints, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { DEFAULT_ETCD_PREFIX } from '../store/keys.js';
 import { StoreError } from '../store/store-errors.js';
@@ -13,6 +14,7 @@ export const ETCD_OPTIONS = {
   'etcd-key': { type: 'string', valueName: 'FILE', description: 'client key for etcd' },
   'etcd-user': { type: 'string', valueName: 'NAME', description: 'etcd user; the password comes from --etcd-password-file or $YGG_ETCD_PASSWORD' },
   'etcd-password-file': { type: 'string', valueName: 'FILE', description: 'file holding the etcd password' },
+  'etcd-credentials': { type: 'string', valueName: 'FILE', description: 'file holding "user:password" (as ygg etcd-setup writes them), instead of --etcd-user' },
 } as const;
 
 const CREDENTIALS_HINT = 'give the user with --etcd-user and the password with --etcd-password-file or $YGG_ETCD_PASSWORD';
@@ -25,6 +27,7 @@ export interface EtcdFlagValues {
   'etcd-key'?: string;
   'etcd-user'?: string;
   'etcd-password-file'?: string;
+  'etcd-credentials'?: string;
 }
 
 export function readSecret(file: string, flag: string): string {
@@ -33,6 +36,23 @@ export function readSecret(file: string, flag: string): string {
   } catch (error) {
     throw new UsageError(`--${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+function credentialsFromFlags(values: EtcdFlagValues): { user?: string; password?: string } {
+  const file = values['etcd-credentials'];
+  if (file !== undefined) {
+    if (values['etcd-user'] !== undefined || values['etcd-password-file'] !== undefined) throw new UsageError('--etcd-credentials names the user and password: drop --etcd-user and --etcd-password-file');
+    try {
+      return parseCredential(readSecret(file, 'etcd-credentials'), file);
+    } catch (error) {
+      if (error instanceof CredentialFileError) throw new UsageError(`--etcd-credentials: ${error.message}`);
+      throw error;
+    }
+  }
+  const user = values['etcd-user'];
+  const password = values['etcd-password-file'] ? readSecret(values['etcd-password-file'], 'etcd-password-file') : process.env.YGG_ETCD_PASSWORD;
+  if (user !== undefined && password === undefined) throw new UsageError('--etcd-user needs a password: --etcd-password-file FILE or $YGG_ETCD_PASSWORD');
+  return { ...(user !== undefined && { user }), ...(password !== undefined && { password }) };
 }
 
 export function etcdConnectionFromFlags(values: EtcdFlagValues): { connection: EtcdConnectionOptions; prefix: string } {
@@ -56,9 +76,7 @@ export function etcdConnectionFromFlags(values: EtcdFlagValues): { connection: E
   }
   const tlsFiles = { caFile: values['etcd-ca'], certFile: values['etcd-cert'], keyFile: values['etcd-key'] };
   const tls = Object.fromEntries(Object.entries(tlsFiles).filter(([, file]) => file !== undefined)) as EtcdConnectionOptions['tls'];
-  const user = values['etcd-user'];
-  const password = values['etcd-password-file'] ? readSecret(values['etcd-password-file'], 'etcd-password-file') : process.env.YGG_ETCD_PASSWORD;
-  if (user !== undefined && password === undefined) throw new UsageError('--etcd-user needs a password: --etcd-password-file FILE or $YGG_ETCD_PASSWORD');
+  const { user, password } = credentialsFromFlags(values);
   const prefix = values['etcd-prefix'] ?? DEFAULT_ETCD_PREFIX;
   if (!/^\/[A-Za-z0-9._/-]*[^/]$/.test(prefix)) throw new UsageError(`--etcd-prefix must be an absolute key path without a trailing /, got "${prefix}"`);
   return {

@@ -26,6 +26,7 @@ const COMMANDS: readonly (readonly [string, LoadCommand])[] = [
   ['render', () => load(import('./commands/render.js'), 'renderCommand')],
   ['resolve', () => load(import('./commands/resolve.js'), 'resolveCommand')],
   ['dev', () => load(import('./commands/dev.js'), 'devCommand')],
+  ['etcd-setup', () => load(import('./commands/etcd-setup.js'), 'etcdSetupCommand')],
 ];
 
 const HELP_WORDS = ['help', '--help', '-h'];

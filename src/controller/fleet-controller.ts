@@ -40,6 +40,8 @@ export interface FleetControllerOptions {
   readonly metrics: ControllerMetrics;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Signed-commit policy: why a commit must not be applied (unsigned, unknown signer), or undefined when it may. */
+  readonly refuseCommit?: (sha: string) => Promise<string | undefined>;
 }
 
 interface LoadedCommit {
@@ -232,6 +234,8 @@ export class FleetController {
     try {
       const snapshot = await this.options.source.snapshotOf(sha);
       if (snapshot.commit) commit = commitRef(snapshot.commit);
+      const refused = await this.options.refuseCommit?.(sha);
+      if (refused !== undefined) return rejection(commit, [refused]);
       const result = await this.options.loader.load(snapshot);
       if (result.model && result.index) return { commit, model: result.model, index: result.index, snapshot };
       return rejection(commit, result.findings.filter((finding) => finding.severity === 'error').map(formatFinding));

@@ -21,6 +21,7 @@ import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
 import type { ControllerStatus } from '../server/controller-status.js';
 import { ReconcileLoop } from './reconcile-loop.js';
+import { verifyCommitSignature } from '../repo/commit-signature.js';
 
 export interface ControllerConfig {
   readonly repo: string;
@@ -36,6 +37,8 @@ export interface ControllerConfig {
   readonly logger: Logger;
   /** Quiet period after an etcd change before reconciling (agents report in bursts). */
   readonly settleMs?: number;
+  /** Apply only commits SSH-signed by a key this file lists (OpenSSH allowed-signers format). */
+  readonly allowedSignersFile?: string;
 }
 
 export interface RunningController {
@@ -131,6 +134,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     leadership: { isLeader: () => election.isLeader, guard: () => election.guard() },
     metrics,
     logger,
+    ...(config.allowedSignersFile !== undefined && { refuseCommit: refuseUnsigned(source, config.allowedSignersFile) }),
   });
   loop = new ReconcileLoop({
     run: (reasons) => controller.reconcile(reasons),
@@ -177,3 +181,9 @@ async function startController(config: ControllerConfig, source: ControllerSourc
   };
 }
 
+function refuseUnsigned(source: ControllerSource, allowedSignersFile: string): (sha: string) => Promise<string | undefined> {
+  return async (sha) => {
+    const verdict = await verifyCommitSignature(await source.git.repository.readSignedCommit(sha), allowedSignersFile);
+    return verdict.ok ? undefined : verdict.reason;
+  };
+}

@@ -10,6 +10,8 @@ export interface DevLayout {
   readonly lockFile: string;
   /** etcd's data dir of this run. */
   readonly etcdDir: string;
+  /** `--secure`: etcd credential files, one per process (root's too), mode 0600. */
+  readonly credentialsDir: string;
   /** The controller's source cache (the last fetched head). */
   readonly cacheDir: string;
   readonly logDir: string;
@@ -37,6 +39,7 @@ export function devLayout(dir: string): DevLayout {
     repo: path.join(absolute, 'repo'),
     lockFile: path.join(absolute, 'dev.lock.json'),
     etcdDir: path.join(absolute, 'etcd'),
+    credentialsDir: path.join(absolute, 'credentials'),
     cacheDir: path.join(absolute, 'cache'),
     logDir,
     hostsDir,
@@ -52,5 +55,5 @@ export function devLayout(dir: string): DevLayout {
 
 /** What a run owns and removes before it starts: everything but the working copy. */
 export function runDirs(layout: DevLayout): string[] {
-  return [layout.etcdDir, layout.cacheDir, layout.logDir, layout.hostsDir, layout.keepalivedDir, layout.dnsDir, path.dirname(layout.prometheusTargets)];
+  return [layout.etcdDir, layout.credentialsDir, layout.cacheDir, layout.logDir, layout.hostsDir, layout.keepalivedDir, layout.dnsDir, path.dirname(layout.prometheusTargets)];
 }

@@ -4,7 +4,7 @@
 import { FleetInformer } from '../controller/fleet-informer.js';
 import { fleetStatus } from '../controller/fleet-status.js';
 import type { ObservedState } from '../controller/observed-state.js';
-import { connectEtcd } from '../store/etcd-connection.js';
+import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout } from '../store/keys.js';
 import { EtcdStateStore } from '../store/state-store.js';
 import type { FleetReading } from './dev-events.js';
@@ -15,8 +15,8 @@ export interface FleetFollower {
   close(): Promise<void>;
 }
 
-export async function followFleet(etcdUrl: string, prefix: string, onReading: (reading: FleetReading) => void, intervalMs = 100): Promise<FleetFollower> {
-  const client = await connectEtcd({ endpoints: [etcdUrl], dialTimeoutMs: 2000 });
+export async function followFleet(etcdUrl: string, prefix: string, onReading: (reading: FleetReading) => void, auth?: EtcdConnectionOptions['auth'], intervalMs = 100): Promise<FleetFollower> {
+  const client = await connectEtcd({ endpoints: [etcdUrl], dialTimeoutMs: 2000, ...(auth && { auth }) });
   const layout = keyLayout(prefix);
   let timer: NodeJS.Timeout | undefined;
   const read = (): FleetReading => ({ status: fleetStatus(informer.current(), informer.observed(), []), rollouts: informer.observed().rollouts });

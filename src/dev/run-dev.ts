@@ -6,6 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Model } from '../model/types.js';
+import { CONTROLLER_LOGIN, DevAccess, READONLY_LOGIN } from './dev-access.js';
 import { adoptChild, startChild, stopChildren, yggArgv, type DevChild } from './dev-children.js';
 import type { DevEvent } from './dev-events.js';
 import { SettleWatch } from './settle-watch.js';
@@ -28,6 +29,8 @@ export interface DevOptions {
   readonly repo: string;
   readonly dir: string;
   readonly port?: number;
+  /** etcd with authentication on: every process logs in with its own credential (DevAccess). */
+  readonly secure?: boolean;
   readonly emit: (event: DevEvent) => void;
   /** Resolves when the run should stop (SIGINT/SIGTERM), with the reason. */
   readonly stopped: Promise<string>;
@@ -68,10 +71,13 @@ interface Cluster {
   readonly etcdUrl: string;
   readonly consoleUrl: string;
   readonly prefix: string;
+  /** With --secure: users and credentials per host. */
+  readonly access?: DevAccess;
 }
 
 class DevRun {
   private etcd: DevChild | undefined;
+  private access: DevAccess | undefined;
   private controller: DevChild | undefined;
   private hostProcesses: DevChild[] = [];
   /** Agents and renderers by name: a later commit's new Host gets its agent, nobody gets two. */
@@ -110,9 +116,12 @@ class DevRun {
     await lock.update({ etcdUrl: etcd.url });
     this.emit({ event: 'started', what: 'etcd', detail: etcd.url });
 
-    const cluster: Cluster = { etcdUrl: etcd.url, consoleUrl: `http://127.0.0.1:${port}`, prefix: model.config.etcdPrefix };
+    const access = options.secure ? await DevAccess.enable(etcd.url, layout.credentialsDir, model) : undefined;
+    this.access = access;
+    if (access) this.emit({ event: 'started', what: 'auth', detail: `etcd authentication on; credentials in ${layout.credentialsDir}` });
+    const cluster: Cluster = { etcdUrl: etcd.url, consoleUrl: `http://127.0.0.1:${port}`, prefix: model.config.etcdPrefix, ...(access && { access }) };
     const secret = randomBytes(24).toString('hex');
-    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...etcdFlags(cluster), '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
+    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...etcdFlags(cluster, CONTROLLER_LOGIN), '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
     await lock.update({ consoleUrl: cluster.consoleUrl });
     this.emit({ event: 'started', what: 'controller', detail: `${cluster.consoleUrl} (following ${copy.branch} of ${layout.repo})` });
     // The controller's start (load, schemas, first reconcile) is one serial path; 19 agents starting
@@ -121,7 +130,7 @@ class DevRun {
     await this.startHosts(model, cluster);
 
     const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, layout, renderedFiles: () => this.renderedFiles });
-    this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading));
+    this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading), await access?.readonly());
     // Renderers write after the last etcd change: the check for their files repeats on its own.
     this.settleTimer = setInterval(() => settle.recheck(), 250);
     this.watcher = await watchRepo({
@@ -159,6 +168,8 @@ class DevRun {
     const agents = fleet.agents.filter((agent) => !this.started.has(`agent-${agent.host}`));
     const renderers = fleet.renderers.filter((renderer) => !this.started.has(renderer.name));
     if (agents.length === 0 && renderers.length === 0) return;
+    // New hosts need their credentials before their agents start (removed ones lose theirs).
+    await cluster.access?.apply(model);
     for (const { host, ip } of fleet.unreachableHosts.filter((unreachable) => agents.some((agent) => agent.host === unreachable.host))) {
       this.warn(`host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)`);
     }
@@ -166,7 +177,7 @@ class DevRun {
     const host = async (name: string, args: readonly string[]) => void this.hostProcesses.push(await this.child(name, args));
     await Promise.all([
       ...agents.map((agent) => host(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
-      ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster)])),
+      ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster, READONLY_LOGIN)])),
     ]);
     const renderersToo = renderers.length ? `, ${renderers.length} renderer(s)` : '';
     const detail = first ? `${agents.length} (one per host, roots in ${this.layout.hostsDir})` : `${agents.map((agent) => agent.host).join(', ')} (new hosts)`;
@@ -201,6 +212,7 @@ class DevRun {
     await stopChildren(this.hostProcesses);
     const jobs = await stopJobs(this.layout.hostsDir);
     await stopChildren(this.controller ? [this.controller] : []);
+    this.access?.close();
     await stopChildren(this.etcd ? [this.etcd] : []);
     rmSync(this.layout.etcdDir, { recursive: true, force: true });
     await this.lock.release();
@@ -233,13 +245,14 @@ class DevRun {
   }
 }
 
-function etcdFlags(cluster: Cluster): string[] {
-  return ['--etcd', cluster.etcdUrl, '--etcd-prefix', cluster.prefix];
+/** `login`: whose credential the process uses under --secure (a host's name, or the controller's or read-only one). */
+function etcdFlags(cluster: Cluster, login: string): string[] {
+  return ['--etcd', cluster.etcdUrl, '--etcd-prefix', cluster.prefix, ...(cluster.access?.flags(login) ?? [])];
 }
 
 function agentArgs(agent: DevAgent, layout: DevLayout, cluster: Cluster): string[] {
   return [
-    'agent', '--host', agent.host, '--root', layout.hostRoot(agent.host), ...etcdFlags(cluster), '--controller', cluster.consoleUrl,
+    'agent', '--host', agent.host, '--root', layout.hostRoot(agent.host), ...etcdFlags(cluster, agent.host), '--controller', cluster.consoleUrl,
     '--metrics-listen', '127.0.0.1:0', '--no-watchdog', ...(agent.keepalivedConf ? ['--render-keepalived', agent.keepalivedConf] : []),
   ];
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
+import { splitSignature, type SignedCommit } from './commit-signature.js';
 import { createGitObjectFs, useNativeInflate, type GitObjectFs } from './git-object-fs.js';
 import { createObjectSizeReader, type ObjectSizeReader } from './git-object-size.js';
 import { SourceError, type CommitInfo, type RepoFile } from './source.js';
@@ -125,6 +126,12 @@ export class GitRepository {
     };
     this.commits.set(sha, info);
     return info;
+  }
+
+  /** The commit object as signed: its payload and signature (commit-signature.ts checks them). */
+  async readSignedCommit(sha: string): Promise<SignedCommit> {
+    const { object } = await git.readObject({ ...this.base, oid: sha, format: 'content' });
+    return splitSignature(new TextDecoder().decode(object as Uint8Array));
   }
 
   /** The oid of the tree at `subdir` in a commit, or undefined when the commit has no such folder. */

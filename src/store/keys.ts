@@ -14,6 +14,9 @@ export interface KeyLayout {
   status(host: string, job: string): string;
   statuses(host?: string): string;
   naming(service: string, host: string, port: number): string;
+  /** One host's naming entries of a service: `naming/<service>/<host>:`. Host names never hold a
+   * `:`, so this prefix is exactly that host's (what etcd-setup grants the host's agent). */
+  hostNamings(service: string, host: string): string;
   /** All naming entries, or one service's. */
   namings(service?: string): string;
   vip(service: string): string;
@@ -44,6 +47,7 @@ export const RENDERER_STATUS_NAME = '_render';
 export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
   const base = prefix.replace(/\/+$/, '');
   const key = (...parts: string[]) => [base, ...parts].join('/');
+  const hostNamings = (service: string, host: string) => key('naming', service, `${host}:`);
   return {
     prefix: `${base}/`,
     leader: key('leader'),
@@ -53,7 +57,8 @@ export function keyLayout(prefix = DEFAULT_ETCD_PREFIX): KeyLayout {
     assignments: (host) => (host === undefined ? key('assign', '') : key('assign', host, '')),
     status: (host, job) => key('status', host, job),
     statuses: (host) => (host === undefined ? key('status', '') : key('status', host, '')),
-    naming: (service, host, port) => key('naming', service, `${host}:${port}`),
+    naming: (service, host, port) => hostNamings(service, host) + String(port),
+    hostNamings,
     namings: (service) => (service === undefined ? key('naming', '') : key('naming', service, '')),
     vip: (service) => key('vips', service),
     vips: key('vips', ''),

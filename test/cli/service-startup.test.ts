@@ -114,7 +114,7 @@ describe('etcd with authentication', () => {
   after(() => server.stop());
 
   const wrong = { env: { YGG_ETCD_PASSWORD: 'wrong-password' } };
-  const hint = /; check --etcd-user and its password \(--etcd-password-file or \$YGG_ETCD_PASSWORD\)$/;
+  const hint = /; check --etcd-credentials, or --etcd-user and its password \(--etcd-password-file or \$YGG_ETCD_PASSWORD\)$/;
 
   it('a wrong password: the controller exits 1 with one line saying what to check', async () => {
     const result = await runYgg(['controller', '--repo', fleet.dir, '--listen', '127.0.0.1:0', '--etcd', server.url, '--etcd-user', AUTH_USER, '--cache-dir', path.join(scratch, 'cache')], wrong);

@@ -18,16 +18,17 @@ function holdFurtherSignals(signal: NodeJS.Signals): NodeJS.Signals {
   return signal;
 }
 
-type Values = { repo?: string; dir?: string; port?: string; output?: string };
+type Values = { repo?: string; dir?: string; port?: string; secure?: boolean; output?: string };
 
 export const devCommand: Command<Values> = {
   name: 'dev',
   summary: 'Run the whole fleet on this machine: etcd, the controller following a git working copy, one agent per host, the console (until Ctrl-C).',
-  usage: 'dev [--repo DIR] [--dir .ygg] [--port N] [--output text|json]',
+  usage: 'dev [--repo DIR] [--dir .ygg] [--port N] [--secure] [--output text|json]',
   options: {
     repo: { type: 'string', short: 'r', valueName: 'DIR', description: "the fleet repo to start from (default: ygg's example-repo); copied into DIR/repo on the first run only" },
     dir: { type: 'string', valueName: 'DIR', description: 'where the run lives: repo/ (your working copy, kept), hosts/, keepalived/, logs/, etcd/ (default: .ygg)' },
     port: { type: 'string', valueName: 'N', description: 'the console and controller API port on 127.0.0.1 (default: a free one)' },
+    secure: { type: 'boolean', description: "etcd with authentication on, as ygg etcd-setup makes it: each agent logs in as its host, credentials in DIR/credentials" },
     output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'text (default; a live view on a terminal) or json (one event per line)' },
   },
   details: [
@@ -42,7 +43,7 @@ export const devCommand: Command<Values> = {
     // The live view moves the cursor, which io (escaping every control character) would not let through.
     const terminal = createDevTerminal(mode, mode === 'tty' ? (chunk) => process.stdout.write(chunk) : (chunk) => io.stdout(chunk.replace(/\n$/, '')));
     // Its typed errors (already running, port taken, etcd missing, an invalid fleet) end it with their one line, exit 1.
-    await runDev({ repo: values.repo ?? EXAMPLE_REPO, dir: values.dir ?? '.ygg', ...(port !== undefined ? { port } : {}), emit: (event) => terminal.emit(event), stopped: untilStopped().then(holdFurtherSignals) });
+    await runDev({ repo: values.repo ?? EXAMPLE_REPO, dir: values.dir ?? '.ygg', ...(port !== undefined ? { port } : {}), secure: values.secure === true, emit: (event) => terminal.emit(event), stopped: untilStopped().then(holdFurtherSignals) });
     return EXIT_OK;
   },
 };

@@ -1,0 +1,147 @@
+// Makes etcd's users and roles match an access plan, touching only what differs: a re-run after hosts
+// were added or removed creates and revokes exactly those, and a re-run with nothing changed writes
+// nothing. Needs a root client (etcd-root.ts). Roles and users not named `ygg-…` are left alone.
+import { Range, type Etcd3 } from 'etcd3';
+import PQueue from 'p-queue';
+import type { KeyLayout } from '../store/keys.js';
+import { MANAGED_PREFIX, principalHost, type AccessPlan, type KeyGrant, type PermissionType, type RolePlan, type UserPlan } from './access-plan.js';
+import { generatePassword, type CredentialDirectory } from './credential-files.js';
+import { deleteRevokedNaming, revokeHostLeases } from './revoke-host.js';
+
+export interface AccessChanges {
+  readonly rolesCreated: string[];
+  readonly rolesDeleted: string[];
+  readonly grantsAdded: number;
+  readonly grantsRevoked: number;
+  readonly usersCreated: string[];
+  readonly usersDeleted: string[];
+  /** Users whose password was set because their credential file was missing or not theirs. */
+  readonly passwordsSet: string[];
+  /** Naming entries deleted because their host may no longer write them. */
+  readonly namingDeleted: number;
+  /** Leases of revoked hosts' agents, revoked so their heartbeat and endpoints vanish now. */
+  readonly leasesRevoked: number;
+}
+
+export interface ApplyAccessOptions {
+  readonly client: Etcd3;
+  readonly plan: AccessPlan;
+  readonly layout: KeyLayout;
+  readonly credentials: CredentialDirectory;
+  /** Requests in flight at once (default 16): etcd hashes each new password with bcrypt. */
+  readonly concurrency?: number;
+}
+
+const DEFAULT_CONCURRENCY = 16;
+
+export async function applyAccess(options: ApplyAccessOptions): Promise<AccessChanges> {
+  const { client, plan } = options;
+  const changes = {
+    rolesCreated: [] as string[],
+    rolesDeleted: [] as string[],
+    grantsAdded: 0,
+    grantsRevoked: 0,
+    usersCreated: [] as string[],
+    usersDeleted: [] as string[],
+    passwordsSet: [] as string[],
+    namingDeleted: 0,
+    leasesRevoked: 0,
+  };
+  const managed = (name: string) => name.startsWith(MANAGED_PREFIX);
+  const [roleNames, userNames] = await Promise.all([
+    client.getRoles().then((roles) => new Set(roles.map((role) => role.name).filter(managed))),
+    client.getUsers().then((users) => new Set(users.map((user) => user.name).filter(managed))),
+  ]);
+  const queue = new PQueue({ concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
+  const run = (tasks: (() => Promise<void>)[]) => queue.addAll(tasks);
+
+  // Roles before users (a user is granted existing roles); revocations last, users before roles.
+  await run(plan.roles.map((role) => () => syncRole(options, role, roleNames.has(role.name), changes)));
+  await run(plan.users.map((user) => () => syncUser(options, user, userNames.has(user.name), changes)));
+
+  const plannedUsers = new Set(plan.users.map((user) => user.name));
+  const plannedRoles = new Set(plan.roles.map((role) => role.name));
+  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name)).sort();
+  await run(revokedUsers.map((name) => async () => {
+    await client.user(name).delete();
+    changes.usersDeleted.push(name);
+  }));
+  const revokedHosts = revokedUsers.flatMap((name) => principalHost(name) ?? []);
+  changes.leasesRevoked = await revokeHostLeases(client, options.layout, revokedHosts);
+  await run(revokedHosts.map((host) => () => options.credentials.remove(host)));
+  const revokedRoles = [...roleNames].filter((name) => !plannedRoles.has(name)).sort();
+  await run(revokedRoles.map((name) => async () => {
+    await client.role(name).delete();
+    changes.rolesDeleted.push(name);
+  }));
+  for (const list of [changes.rolesCreated, changes.usersCreated, changes.passwordsSet]) list.sort();
+  return changes;
+}
+
+type MutableChanges = { -readonly [K in keyof AccessChanges]: AccessChanges[K] };
+
+/** A permission as etcd stores it: start key and range end (empty for one key). */
+interface StoredGrant {
+  readonly permission: PermissionType;
+  readonly start: string;
+  readonly end: string;
+}
+
+function toRange(grant: KeyGrant): Range {
+  return grant.prefix ? Range.prefix(grant.key) : new Range(grant.key);
+}
+
+const rangeId = (start: string, end: string) => `${start}\u0000${end}`;
+
+async function syncRole(options: ApplyAccessOptions, plan: RolePlan, exists: boolean, changes: MutableChanges): Promise<void> {
+  const role = options.client.role(plan.name);
+  if (!exists) {
+    await role.create();
+    changes.rolesCreated.push(plan.name);
+  }
+  const stored: StoredGrant[] = exists
+    ? (await role.permissions()).map((grant) => ({ permission: grant.permission as PermissionType, start: grant.range.start.toString(), end: grant.range.end.toString() }))
+    : [];
+  const storedById = new Map(stored.map((grant) => [rangeId(grant.start, grant.end), grant]));
+  const wanted = new Set<string>();
+  for (const grant of plan.grants) {
+    const range = toRange(grant);
+    const id = rangeId(range.start.toString(), range.end.toString());
+    wanted.add(id);
+    // granting a range again with another permission replaces it
+    if (storedById.get(id)?.permission === grant.permission) continue;
+    await role.grant({ permission: grant.permission, range });
+    changes.grantsAdded++;
+  }
+  for (const grant of stored) {
+    if (wanted.has(rangeId(grant.start, grant.end))) continue;
+    // etcd3's revoke() of an array grants instead: one call per range
+    await role.revoke({ permission: grant.permission, range: new Range(grant.start, grant.end) });
+    changes.grantsRevoked++;
+    // Left in place, an entry the agent may no longer write would also block every write under
+    // its lease (etcd refuses to attach a lease to keys the user cannot revoke).
+    const deleted = await deleteRevokedNaming(options.client, options.layout, grant.start, grant.end);
+    changes.namingDeleted += deleted; // not `+= await`: that reads the sum before other roles' deletions land
+  }
+}
+
+async function syncUser(options: ApplyAccessOptions, plan: UserPlan, exists: boolean, changes: MutableChanges): Promise<void> {
+  const { client, credentials } = options;
+  const user = client.user(plan.name);
+  const saved = await credentials.read(plan.file);
+  const usable = saved?.user === plan.name ? saved : undefined;
+  // An existing user's password cannot be read back: a file that is missing or names another user
+  // gets a new password, and the old one stops working.
+  const credential = usable ?? { user: plan.name, password: generatePassword() };
+  if (!exists) {
+    await user.create(credential.password);
+    changes.usersCreated.push(plan.name);
+  } else if (!usable) {
+    await user.setPassword(credential.password);
+    changes.passwordsSet.push(plan.name);
+  }
+  if (!usable) await credentials.write(plan.file, credential);
+  const current = exists ? (await user.roles()).map((role) => role.name) : [];
+  for (const role of plan.roles) if (!current.includes(role)) await user.addRole(role);
+  for (const role of current) if (!plan.roles.includes(role)) await user.removeRole(role);
+}
