@@ -70,11 +70,11 @@ export async function connectAsRoot(connection: EtcdConnectionOptions, rootPassw
  */
 async function ensureRoot(client: Etcd3, password: string | undefined): Promise<boolean> {
   await client.role(ROOT_USER).create().catch(ignore(EtcdRoleExistsError));
-  const created = await client.user(ROOT_USER).create(password ?? generatePassword()).then(
-    () => true,
-    ignore(EtcdUserExistsError, false),
-  );
-  if (!created && password !== undefined) await client.user(ROOT_USER).setPassword(password);
+  // Asked first, not told by the create: the client retries a create that timed out, and the retry
+  // of one etcd did apply answers "exists" (a busy etcd spends 60 ms+ hashing each password).
+  const created = !(await client.getUsers()).some((user) => user.name === ROOT_USER);
+  if (created) await client.user(ROOT_USER).create(password ?? generatePassword()).catch(ignore(EtcdUserExistsError));
+  else if (password !== undefined) await client.user(ROOT_USER).setPassword(password);
   const roles = await client.user(ROOT_USER).roles();
   if (!roles.some((role) => role.name === ROOT_USER)) await client.user(ROOT_USER).addRole(ROOT_USER);
   return created;

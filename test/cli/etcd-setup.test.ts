@@ -124,7 +124,7 @@ async function convergeAndRevoke(workDir: string, out: string, login: Login): Pr
   const controller = spawnController(['--repo', fleet.dir, '--branch', 'main', '--etcd', etcd.url, ...login.as('ygg-controller', '_controller'),
     '--interval', '1s', '--lease-ttl', '2s', '--listen', '127.0.0.1:0', '--cache-dir', path.join(workDir, 'cache'), '--id', 'ctl-authz']);
   processes.push(controller);
-  const listening = await controller.waitForLog((line) => line.event === 'http_listening', 'the controller listening', 15_000);
+  const listening = await controller.waitForLog((line) => line.event === 'http_listening', 'the controller listening', 30_000);
   const agentRoot = path.join(workDir, 'agent');
   const agent = spawnAgent(['--host', HOST, '--root', agentRoot, '--etcd', etcd.url, ...login.as(`ygg-host-${HOST}`, HOST), '--controller', String(listening.url),
     '--metrics-listen', `${HOST_IP}:0`, '--lease-ttl', '2s', '--no-watchdog']);
