@@ -130,11 +130,11 @@ test('a job that exits at once goes CrashLoop with growing delays, never a busy 
   const { supervisor, events } = h.supervisor();
   await supervisor.start(h.spec(script));
   const startTimes = async (): Promise<number[]> => (await readFile(stamps, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
-  await waitFor(() => supervisor.status.state === 'CrashLoop', 'CrashLoop', 10_000);
+  await waitFor(() => supervisor.status.state === 'CrashLoop', 'CrashLoop', 30_000); // six Node start-ups: seconds on a loaded machine
   const atCrashLoop = (await startTimes()).length;
   // More than crashLoopExits (5) exits: the sixth exit is the crash loop, and it keeps being retried.
   assert.equal(atCrashLoop, 6);
-  await waitFor(async () => (await startTimes()).length >= 8, 'restarts during CrashLoop', 10_000);
+  await waitFor(async () => (await startTimes()).length >= 8, 'restarts during CrashLoop', 20_000);
   const starts = await startTimes();
   assert.equal(supervisor.status.lastExit?.code, 3);
   assert.ok(events.every((event, index) => index < events.findIndex((e) => e.state === 'CrashLoop') || event.state === 'CrashLoop'), 'stays CrashLoop while it keeps failing');
@@ -153,8 +153,8 @@ test('CrashLoop clears back to Running once the process stays up for resetAfterM
   const script = `const fs = require('fs'); let n = 0; try { n = Number(fs.readFileSync(${JSON.stringify(counter)}, 'utf8')); } catch {} fs.writeFileSync(${JSON.stringify(counter)}, String(n + 1)); if (n < 6) process.exit(1); setInterval(() => {}, 1000);`;
   const { supervisor, events } = h.supervisor();
   await supervisor.start(h.spec(script));
-  await waitFor(() => supervisor.status.state === 'CrashLoop', 'CrashLoop', 8_000);
-  await waitFor(() => supervisor.status.state === 'Running', 'Running again', 8_000);
+  await waitFor(() => supervisor.status.state === 'CrashLoop', 'CrashLoop', 30_000);
+  await waitFor(() => supervisor.status.state === 'Running', 'Running again', 20_000);
   const last = events.at(-1)!;
   assert.equal(last.state, 'Running');
   assert.equal(last.restarts, 6);
