@@ -84,10 +84,10 @@ function treeFile(shape: SimFleetShape): string {
 }
 
 /**
- * Writes the fleet into `dir` (a git repo after the first call) and commits it; `bumped` says which
- * jobs carry `version` (the others 1.0.0). Returns the commit's sha.
+ * Writes the fleet into `dir` (a git repo after the first call) and commits it; `versionOf` gives
+ * each job's version (default 1.0.0 for all). Returns the commit's sha.
  */
-export function commitSimFleet(dir: string, shape: SimFleetShape, message: string, bumped: { version: string; jobs: ReadonlySet<string> | 'all' } = { version: '1.0.0', jobs: 'all' }): string {
+export function commitSimFleet(dir: string, shape: SimFleetShape, message: string, versionOf: (job: string) => string = () => '1.0.0'): string {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
   mkdirSync(path.join(dir, 'jobs'), { recursive: true });
   mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
@@ -98,8 +98,7 @@ export function commitSimFleet(dir: string, shape: SimFleetShape, message: strin
   for (let cluster = 0; cluster < clusterCount(shape); cluster++) {
     for (let job = 0; job < shape.jobsPerCluster; job++) {
       const name = jobName(cluster, job);
-      const version = bumped.jobs === 'all' || bumped.jobs.has(name) ? bumped.version : '1.0.0';
-      writeFileSync(path.join(dir, 'jobs', `${name}.yaml`), jobFile(shape, cluster, job, version));
+      writeFileSync(path.join(dir, 'jobs', `${name}.yaml`), jobFile(shape, cluster, job, versionOf(name)));
     }
   }
   if (!existsSync(path.join(dir, '.git'))) git('init', '-q', '-b', 'main');
