@@ -89,9 +89,9 @@ export class FleetObserver {
   ) {}
 
   async start(): Promise<void> {
-    const read = await this.store.getPrefixJson(`${this.layout.prefix}/`, anyJson);
+    const read = await this.store.getPrefixJson(this.layout.prefix, anyJson);
     for (const [key, entry] of read.entries) this.apply(key, entry.value, BigInt(read.revision));
-    this.watch = this.store.watchPrefix(`${this.layout.prefix}/`, read.revision, (event) => this.onEvent(event), { check: anyJson });
+    this.watch = this.store.watchPrefix(this.layout.prefix, read.revision, (event) => this.onEvent(event), { check: anyJson });
   }
 
   async close(): Promise<void> {
@@ -108,11 +108,14 @@ export class FleetObserver {
     this.convergences.add(convergence);
     convergence.rendered();
     let timer: NodeJS.Timeout | undefined;
+    // On stderr, for a run that seems stuck: what is still missing.
+    const progress = setInterval(() => console.error(`[fleet-observer] waiting: ${convergence.describe()}`), 10_000);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`not converged after ${timeoutMs} ms: ${convergence.describe()}`)), timeoutMs);
     });
     return Promise.race([convergence.done, timeout]).finally(() => {
       clearTimeout(timer);
+      clearInterval(progress);
       this.convergences.delete(convergence);
     });
   }
@@ -129,13 +132,13 @@ export class FleetObserver {
       for (const [key, entry] of event.entries) this.apply(key, entry.value, BigInt(event.revision));
       return;
     }
-    const kind = event.key.slice(this.layout.prefix.length + 1).split('/')[0]!;
+    const kind = event.key.slice(this.layout.prefix.length).split('/')[0]!;
     this.writes.set(kind, (this.writes.get(kind) ?? 0) + 1);
     this.apply(event.key, event.type === 'put' ? event.value : undefined, BigInt(event.modRevision));
   }
 
   private apply(fullKey: string, value: unknown, revision: bigint): void {
-    const [kind, first, second] = fullKey.slice(this.layout.prefix.length + 1).split('/') as [string, string?, string?];
+    const [kind, first, second] = fullKey.slice(this.layout.prefix.length).split('/') as [string, string?, string?];
     const record = value as Record<string, unknown> | undefined;
     let instance: InstanceKey | undefined;
     if (kind === 'assign' && first && second) {
