@@ -23,6 +23,8 @@ export interface FleetProcessOptions {
   readonly workers: number;
   readonly leaseTtlSeconds: number;
   readonly healthyAfterMs: number;
+  /** Where the workers write CPU profiles (node --cpu-prof), if anywhere. */
+  readonly cpuProfileDir?: string;
 }
 
 export interface IdleFigures {
@@ -50,7 +52,7 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
   for (const [index, hosts] of [...shares, lostShare].entries()) {
     if (hosts.length === 0) continue;
     const orders: WorkerOrders = { etcdUrl: options.etcd.url, etcdPrefix: options.prefix, controllerUrl: options.controllerUrl, rootDir: path.join(options.workDir, 'hosts'), hosts, leaseTtlSeconds: options.leaseTtlSeconds, healthyAfterMs: options.healthyAfterMs };
-    const child = fork(path.join(import.meta.dirname, 'fleet-sim-worker.ts'), [JSON.stringify(orders)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', stderrFile(`worker-${index}`), 'ipc'] });
+    const child = fork(path.join(import.meta.dirname, 'fleet-sim-worker.ts'), [JSON.stringify(orders)], { execArgv: ['--import', 'tsx', ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])], stdio: ['ignore', 'ignore', stderrFile(`worker-${index}`), 'ipc'] });
     workers.push({ child, hosts: hosts.length });
     ready.push(replyOf(child, 'ready').then(() => undefined));
   }

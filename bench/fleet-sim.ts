@@ -4,6 +4,7 @@
 // users feel: commit → every instance on the new spec healthy → naming → the director's config.
 //
 //   npm run bench:fleet -- [--hosts 1000] [--jobs-per-host 10] [--workers 4] [--runs 7] [--idle 60] [--quick]
+//                          [--worker-cpu-prof DIR]   (and `node --cpu-prof` for the controller's process)
 //
 // Prints a line per scenario, writes bench/results/<scenario>.json (keyed by host count), and ends
 // with one JSON line: {"hosts":N,"instances":…,"oneJobConvergeMs":{"p50":…,"p95":…},…}.
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'lease-ttl': { type: 'string', default: '10' },
     'healthy-after-ms': { type: 'string', default: '0' },
     quick: { type: 'boolean', default: false },
+    'worker-cpu-prof': { type: 'string' },
   },
 });
 const quick = values.quick!;
@@ -74,7 +76,7 @@ const controller = await runController({
   // stderr: stdout ends with the one JSON line
   logger: pino({ level: process.env['YGG_BENCH_LOG'] ?? 'warn' }, pino.destination(2)),
 });
-const fleet = await startFleetProcesses({ workDir, etcd, prefix, controllerUrl: controller.url!, director: DIRECTOR, hosts: Array.from({ length: shape.hosts }, (_, index) => hostName(index)), lostHosts, workers: Number(values.workers), leaseTtlSeconds, healthyAfterMs: Number(values['healthy-after-ms']) });
+const fleet = await startFleetProcesses({ workDir, etcd, prefix, controllerUrl: controller.url!, director: DIRECTOR, hosts: Array.from({ length: shape.hosts }, (_, index) => hostName(index)), lostHosts, workers: Number(values.workers), leaseTtlSeconds, healthyAfterMs: Number(values['healthy-after-ms']), ...(values['worker-cpu-prof'] ? { cpuProfileDir: path.resolve(values['worker-cpu-prof']) } : {}) });
 const sampler = new ResourceSampler();
 
 /**
