@@ -56,7 +56,7 @@ test('simulated hosts run the real agent: assignment → Healthy status → nami
   assert.ok(first.every((status) => status.pid! > 2 ** 22), 'simulated pids, beyond any real pid');
   assert.equal(driver.running, HOSTS);
 
-  commitSimFleet(repo, SHAPE, 'bump every job', { version: '1.0.1', jobs: 'all' });
+  commitSimFleet(repo, SHAPE, 'bump every job', () => '1.0.1');
   controller.loop.trigger('webhook');
   await healthyEverywhere('after the bump', (index, specHash) => specHash !== first[index]!.specHash);
   assert.equal(driver.running, HOSTS, 'the old simulated processes were stopped, one new each');
