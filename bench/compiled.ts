@@ -17,3 +17,4 @@ export const { startHttpServer } = await load<typeof import('../src/server/http-
 export const { createControllerMetrics } = await load<typeof import('../src/server/metrics.js')>('server/metrics.js');
 export const { buildFleetIndex } = await load<typeof import('../src/model/fleet-index.js')>('model/fleet-index.js');
 export const { hashInstanceSpec } = await load<typeof import('../src/controller/spec-hash.js')>('controller/spec-hash.js');
+export const { HostAgent } = await load<typeof import('../src/agent/host-agent.js')>('agent/host-agent.js');

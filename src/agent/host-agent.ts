@@ -24,6 +24,7 @@ import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
 import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
+import type { ProcessDriver } from './process-driver.js';
 import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
 import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
@@ -46,6 +47,8 @@ export interface HostAgentOptions {
   /** How often status/ is refreshed with the instances' cpu, memory and fd figures. */
   readonly metricsIntervalMs?: number;
   readonly restartPolicy?: ConstructorParameters<typeof JobInstance>[0]['restartPolicy'];
+  /** Runs the jobs' processes; the OS by default (the fleet simulator swaps in a pretend one). */
+  readonly processDriver?: ProcessDriver;
   /** Another agent serves this host: the agent cannot go on (the command exits 1). */
   readonly onFatal?: (error: HostClaimedError) => void;
 }
@@ -275,6 +278,7 @@ export class HostAgent {
       onStatus: (status) => this.statusWriter.set(job, this.events.withOrphan(job, status)),
       limiter: this.limiter,
       ...(this.options.restartPolicy ? { restartPolicy: this.options.restartPolicy } : {}),
+      ...(this.options.processDriver ? { driver: this.options.processDriver } : {}),
     });
     this.instances.set(job, instance);
     const adopted = adopt && (await instance.adopt());

@@ -7,9 +7,10 @@ import type { AssignmentRecord, StatusRecord } from '../store/records.js';
 import { jobPaths } from './agent-layout.js';
 import type { CgroupLimiter } from './cgroup-limits.js';
 import { CronRunner } from './cron-runner.js';
-import { runHealthCheck, type HealthCheckContext } from './health-check.js';
+import type { HealthCheckContext } from './health-check.js';
 import { HealthMonitor, type HealthState } from './health-monitor.js';
 import type { NamingRegistration } from './naming-registration.js';
+import { OS_PROCESS_DRIVER, type ProcessDriver } from './process-driver.js';
 import { jobEnvironment } from './spawn-instance.js';
 import { InstanceSupervisor, type StartSpec, type SupervisorStatus } from './supervisor.js';
 
@@ -24,6 +25,8 @@ export interface JobInstanceOptions {
   readonly limiter?: CgroupLimiter;
   /** Tests shorten the restart backoff. */
   readonly restartPolicy?: ConstructorParameters<typeof InstanceSupervisor>[0]['policy'];
+  /** Starts, stops and probes the process: the OS unless a simulator says otherwise. */
+  readonly driver?: ProcessDriver;
 }
 
 /** How long a stopping instance stays deregistered before SIGTERM, and SIGTERM before SIGKILL. */
@@ -50,8 +53,10 @@ export class JobInstance {
   /** Set once the process is up (started or adopted); aborted when the instance stops or is let go. */
   private companionsStarted = false;
   private readonly companions = new AbortController();
+  private readonly driver: ProcessDriver;
 
   constructor(private readonly options: JobInstanceOptions) {
+    this.driver = options.driver ?? OS_PROCESS_DRIVER;
     const { rendered, root } = options;
     this.assignment = options.assignment;
     this.job = options.assignment.job;
@@ -60,6 +65,7 @@ export class JobInstance {
     const env = jobEnvironment(rendered.env);
     this.supervisor = new InstanceSupervisor({
       name: this.job,
+      driver: this.driver,
       ...(options.restartPolicy ? { policy: options.restartPolicy } : {}),
       beforeStop: () => this.deregister(),
       afterSpawn: async (pid) => {
@@ -124,7 +130,8 @@ export class JobInstance {
     this.healthState = pid !== undefined && !check ? 'healthy' : 'unknown';
     if (pid === undefined || !check || this.companions.signal.aborted) return;
     // One failed probe removes the endpoint: "removed from naming within one interval".
-    const monitor = new HealthMonitor({ check, ports: this.options.rendered.ports, context: this.healthContext, unhealthyThreshold: 1 });
+    const ports = this.options.rendered.ports;
+    const monitor = new HealthMonitor({ check, ports, context: this.healthContext, unhealthyThreshold: 1, probe: (signal) => this.driver.probeHealth(check, ports, { ...this.healthContext, signal }) });
     this.monitor = monitor;
     monitor.onTransition((transition) => {
       if (this.monitor !== monitor) return;
@@ -146,7 +153,7 @@ export class JobInstance {
     const signal = this.companions.signal;
     const deadline = Date.now() + check.intervalSeconds * 1000;
     while (this.monitor === monitor && !signal.aborted && Date.now() < deadline) {
-      const result = await runHealthCheck(check, this.options.rendered.ports, { ...this.healthContext, signal }).catch(() => ({ healthy: false }));
+      const result = await this.driver.probeHealth(check, this.options.rendered.ports, { ...this.healthContext, signal }).catch(() => ({ healthy: false }));
       if (result.healthy) return;
       await sleep(STARTUP_PROBE_MS, undefined, { signal }).catch(() => undefined);
     }

@@ -6,14 +6,14 @@
 // nothing: when the agent dies the job keeps running, and the next agent adopts it from the pid
 // file. An adopted process is not our child (no 'exit' event), so it is watched by polling its
 // (pid, startTime) identity.
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceState, StatusRecord } from '../store/records.js';
-import { terminateProcessGroup, type StopSignal } from './process-group.js';
-import { checkPidFile, isSameProcess, removePidFile, writePidFile, type PidFileRefusal } from './process-identity.js';
+import type { StopSignal } from './process-group.js';
+import { OS_PROCESS_DRIVER, type DriverProcess, type ProcessDriver } from './process-driver.js';
+import { removePidFile, writePidFile, type PidFileRefusal } from './process-identity.js';
 import { DEFAULT_RESTART_POLICY, RestartBackoff, type RestartPolicy } from './restart-policy.js';
-import { spawnInstance, SpawnError, type SpawnSpec } from './spawn-instance.js';
+import { SpawnError, type SpawnSpec } from './spawn-instance.js';
 
 export interface StartSpec extends SpawnSpec {
   readonly pidFile: string;
@@ -56,6 +56,8 @@ export interface SupervisorOptions {
   /** Variables passed from the agent's own environment unless the job sets them. */
   readonly inheritEnv?: readonly string[];
   readonly now?: () => Date;
+  /** Who runs the processes: the OS unless a simulator says otherwise. */
+  readonly driver?: ProcessDriver;
 }
 
 export interface StopOptions {
@@ -88,12 +90,7 @@ export class SupervisorError extends Error {
   }
 }
 
-interface Running {
-  readonly pid: number;
-  readonly processGroup: number;
-  readonly startTime: number;
-  readonly child?: ChildProcess;
-}
+type Running = DriverProcess;
 
 const NO_LOGGER: SupervisorLogger = { info: () => {}, warn: () => {} };
 
@@ -108,8 +105,10 @@ export class InstanceSupervisor {
   private pidWrites: Promise<void> = Promise.resolve();
   private launching: Promise<void> | undefined;
   private stopping: Promise<StopResult> | undefined;
+  private readonly driver: ProcessDriver;
 
   constructor(private readonly options: SupervisorOptions) {
+    this.driver = options.driver ?? OS_PROCESS_DRIVER;
     this.backoff = new RestartBackoff({ ...DEFAULT_RESTART_POLICY, ...options.policy });
     this.log = options.logger ?? NO_LOGGER;
     this.current = { state: 'Stopped', restarts: 0, since: this.now().toISOString(), adopted: false };
@@ -132,7 +131,7 @@ export class InstanceSupervisor {
    */
   async adopt(spec: StartSpec): Promise<AdoptResult> {
     this.begin(spec);
-    const check = await checkPidFile(spec.pidFile);
+    const check = await this.driver.checkPidFile(spec.pidFile);
     if (check.alive) {
       const { record } = check;
       const running: Running = { pid: record.pid, processGroup: check.processGroup, startTime: record.startTime };
@@ -191,16 +190,16 @@ export class InstanceSupervisor {
   private async spawnOnce(): Promise<void> {
     const spec = this.spec as StartSpec;
     let running: Running | undefined;
-    // An exit can arrive before spawnInstance returns (while it closes the log descriptors).
+    // An exit can arrive before spawn returns (while it closes the log descriptors).
     let earlyExit: [number | null, string | null] | undefined;
     try {
-      const spawned = await spawnInstance(spec, {
+      const spawned = await this.driver.spawn(spec, {
         onExit: (code, signal) => (running === undefined ? (earlyExit = [code, signal]) : this.onExit(running, code, signal)),
         stillWanted: () => this.phase === 'active',
         inheritEnv: this.options.inheritEnv,
       });
       if (spawned === undefined) return;
-      running = { pid: spawned.pid, processGroup: spawned.pid, startTime: spawned.startTime, child: spawned.child };
+      running = spawned;
     } catch (error) {
       if (!(error instanceof SpawnError)) throw error;
       this.log.warn({ job: this.options.name, err: error }, error.message);
@@ -268,7 +267,7 @@ export class InstanceSupervisor {
   private watchAdopted(running: Running): void {
     const check = (): void => {
       // Not our child, so its exit status is unknowable: recorded as code null, signal null.
-      if (isSameProcess(running)) this.after(this.options.pollIntervalMs ?? 1_000, check);
+      if (this.driver.isAlive(running)) this.after(this.options.pollIntervalMs ?? 1_000, check);
       else this.onExit(running, null, null);
     };
     this.after(this.options.pollIntervalMs ?? 1_000, check);
@@ -287,7 +286,7 @@ export class InstanceSupervisor {
     let signals: readonly StopSignal[] = [];
     const running = this.running;
     if (running !== undefined) {
-      const result = await terminateProcessGroup(running.processGroup, { termTimeoutMs: options.termTimeoutMs, killTimeoutMs: options.killTimeoutMs ?? 10_000 });
+      const result = await this.driver.terminateGroup(running.processGroup, { termTimeoutMs: options.termTimeoutMs, killTimeoutMs: options.killTimeoutMs ?? 10_000 });
       signals = result.signals;
       if (!result.gone) {
         const error = new SupervisorError('E_STOP_TIMEOUT', this.options.name, `process group ${running.processGroup} survived SIGKILL`);
