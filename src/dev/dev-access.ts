@@ -51,7 +51,12 @@ export class DevAccess {
 
   /** The flags a `ygg` process logs in with: a host's name, or CONTROLLER_LOGIN / READONLY_LOGIN. */
   flags(login: string): string[] {
-    return ['--etcd-credentials', this.credentials.file(login)];
+    return ['--etcd-credentials', this.file(login)];
+  }
+
+  /** The credential file of a login (a host's name, or the controller's or read-only one). */
+  file(login: string): string {
+    return this.credentials.file(login);
   }
 
   /** The read-only credential, for what the run itself reads from etcd. */

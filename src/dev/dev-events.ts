@@ -33,7 +33,7 @@ export type DevEvent =
   | { readonly event: 'commit_rejected'; readonly sha: string; readonly errors: readonly string[] }
   | { readonly event: 'plan'; readonly base: string; readonly text: string; readonly empty: boolean }
   | { readonly event: 'plan_invalid'; readonly errors: readonly string[] }
-  | { readonly event: 'converged'; readonly seconds: number; readonly jobs: number; readonly consoleUrl: string; readonly etcdUrl: string; readonly paths: Readonly<Record<string, string>> }
+  | { readonly event: 'converged'; readonly seconds: number; readonly jobs: number; readonly consoleUrl: string; readonly etcdUrl: string; readonly paths: Readonly<Record<string, string>>; readonly etcdCredentials?: string }
   | { readonly event: 'settled'; readonly jobs: number; readonly commit: string }
   | { readonly event: 'exited'; readonly name: string; readonly code: number | string; readonly logFile: string }
   | { readonly event: 'stopping'; readonly reason: string }

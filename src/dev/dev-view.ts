@@ -51,7 +51,7 @@ export function describeEvent(event: DevEvent): string[] {
       return [
         `every job healthy (${event.jobs} jobs) in ${event.seconds.toFixed(1)} s`,
         `  console:    ${event.consoleUrl}`,
-        `  etcd:       ${event.etcdUrl}   (ygg status --etcd ${event.etcdUrl})`,
+        `  etcd:       ${event.etcdUrl}   (ygg status --etcd ${event.etcdUrl}${event.etcdCredentials ? ` --etcd-credentials ${event.etcdCredentials}` : ''})`,
         ...Object.entries(event.paths).map(([name, value]) => `  ${`${name}:`.padEnd(11)} ${value}`),
         '  edit and commit in the repo to deploy; Ctrl-C stops everything',
       ];

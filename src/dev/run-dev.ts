@@ -129,7 +129,7 @@ class DevRun {
     await waitForHttp(`${cluster.consoleUrl}/healthz`, this.controller.exited, CONTROLLER_HEAD_START_MS);
     await this.startHosts(model, cluster);
 
-    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, layout, renderedFiles: () => this.renderedFiles });
+    const settle = new SettleWatch((event) => this.onFleetEvent(event, cluster, reader), { startedAt, ...cluster, ...(cluster.access && { etcdCredentials: cluster.access.file(READONLY_LOGIN) }), layout, renderedFiles: () => this.renderedFiles });
     this.follower = await followFleet(etcd.url, model.config.etcdPrefix, (reading) => settle.onReading(reading), await access?.readonly());
     // Renderers write after the last etcd change: the check for their files repeats on its own.
     this.settleTimer = setInterval(() => settle.recheck(), 250);

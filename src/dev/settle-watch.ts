@@ -10,6 +10,8 @@ export interface SettleContext {
   readonly startedAt: number;
   readonly consoleUrl: string;
   readonly etcdUrl: string;
+  /** With --secure: the read-only credential file, for the `ygg status` it suggests. */
+  readonly etcdCredentials?: string;
   readonly layout: DevLayout;
   /** The files the run keeps rendered (keepalived.conf of each director, and any other renderer's). */
   readonly renderedFiles: () => Iterable<string>;
@@ -46,6 +48,7 @@ export class SettleWatch {
           jobs: reading.status.jobs.length,
           consoleUrl: this.context.consoleUrl,
           etcdUrl: this.context.etcdUrl,
+          ...(this.context.etcdCredentials !== undefined && { etcdCredentials: this.context.etcdCredentials }),
           paths: { repo: layout.repo, hosts: layout.hostsDir, keepalived: layout.keepalivedDir, dns: layout.dnsDir, prometheus: layout.prometheusTargets, logs: layout.logDir },
         });
       } else {

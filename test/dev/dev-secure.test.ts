@@ -12,6 +12,7 @@ import { keyLayout } from '../../src/store/keys.js';
 import { assertHostConfined, assertWritesNothing } from '../fixtures/access-proof.js';
 import { waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
 import { devSandbox, git, killAll, recordedPids, removeSandbox, startDev, waitForEvent } from '../fixtures/dev-harness.js';
+import { runYgg } from '../cli/ygg-process.js';
 
 /** Other addresses than dev.test.ts's and the demo's, so that they can run beside this one. */
 const SUBNET = '127.0.10';
@@ -28,6 +29,7 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
   const clients: Etcd3[] = [];
   let dev: ControllerProcess;
   let etcdUrl: string;
+  let readonlyCredentials: string;
   const clientOf = async (login: string) => {
     const { user, password } = await readCredentialFile(path.join(sandbox.layout.credentialsDir, login));
     const client = createEtcdClient({ endpoints: [etcdUrl], auth: { user, password } });
@@ -39,6 +41,7 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
     dev = startDev(sandbox, '--secure');
     const converged = await waitForEvent(dev, 'converged', 90_000);
     etcdUrl = converged.etcdUrl as string;
+    readonlyCredentials = converged.etcdCredentials as string;
     console.log(`# converged with auth on in ${(converged.seconds as number).toFixed(1)} s`);
   });
   after(async () => {
@@ -58,6 +61,11 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
     assert.equal(files.filter((file) => !file.startsWith('_')).length, 19);
     assert.deepEqual(files.filter((file) => file.startsWith('_')), ['_controller', '_readonly', '_root']);
     for (const file of files) assert.equal(statSync(path.join(sandbox.layout.credentialsDir, file)).mode & 0o777, 0o600, file);
+    // The `ygg status` the run suggests works as printed: with the read-only credential it names.
+    assert.equal(readonlyCredentials, path.join(sandbox.layout.credentialsDir, '_readonly'));
+    const status = await runYgg(['status', '--etcd', etcdUrl, '--etcd-credentials', readonlyCredentials], { timeoutMs: 20_000 });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /Sync: Synced/);
   });
 
   it("every agent is logged in as its host: its heartbeat is there, and its credential cannot touch another host's keys", async () => {
