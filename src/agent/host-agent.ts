@@ -29,6 +29,7 @@ import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-
 import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
+import { deployRetryDelayMs } from './deploy-retry.js';
 
 export interface HostAgentOptions {
   readonly host: string;
@@ -62,6 +63,8 @@ export class HostAgent {
   /** One deploy at a time per job; jobs deploy in parallel. */
   private readonly jobQueues = new Map<string, Promise<void>>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** Failed deploys in a row, per job: the next retry waits longer. */
+  private readonly deployFailures = new Map<string, number>();
   private readonly statusWriter: StatusWriter;
   private client: Etcd3 | undefined;
   private store: EtcdStateStore | undefined;
@@ -257,14 +260,18 @@ export class HostAgent {
     } catch (error) {
       const message = (error as Error).message;
       const retryable = (error as { retryable?: boolean }).retryable === true;
-      logger.error({ event: 'deploy_failed', job, specHash: wanted.specHash, code: (error as { code?: string }).code, error: message, retryable }, 'deploy failed; the old release keeps running');
+      const failures = (this.deployFailures.get(job) ?? 0) + 1;
+      this.deployFailures.set(job, failures);
+      const retryInMs = retryable ? deployRetryDelayMs(failures) : undefined;
+      logger.error({ event: 'deploy_failed', job, specHash: wanted.specHash, code: (error as { code?: string }).code, error: message, retryable, retryInMs }, 'deploy failed; the old release keeps running');
       const running = this.instances.get(job);
       const now = new Date().toISOString();
       if (running) running.setDeployError(`deploy of ${wanted.specHash.slice(0, 12)} failed: ${message}`);
       else this.statusWriter.set(job, { specHash: wanted.specHash, state: 'Failed', restarts: 0, lastError: message, since: now, updatedAt: now });
-      if (retryable) this.retryTimers.set(job, setTimeout(() => this.schedule(job), 10_000));
+      if (retryInMs !== undefined) this.retryTimers.set(job, setTimeout(() => this.schedule(job), retryInMs));
       return;
     }
+    this.deployFailures.delete(job);
     this.ensureNaming(wanted.host.ip);
     const previous = this.instances.get(job);
     if (previous) await previous.stop();
