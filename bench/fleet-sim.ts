@@ -117,6 +117,24 @@ async function rollOut(names: ReadonlySet<string>, timeoutMs: number) {
   return { ...times, controllerStepMs, writes, ...usage };
 }
 
+/** Everything the run started, stopped once: at the end, or on Ctrl-C (no etcd or worker left behind). */
+let stopping: Promise<void> | undefined;
+const stopAll = () =>
+  (stopping ??= (async () => {
+    await fleet.stop();
+    await controller.close();
+    await observer.close();
+    client.close();
+    await etcd.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  })());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the fleet, the controller and etcd`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
 let summary: object | undefined;
 try {
   log(`${shape.hosts} hosts (${fleet.workerCount} workers + ${lostHosts.size} hosts to lose), ${jobs.length} jobs, ${instanceCount} instances; etcd ${etcd.url}`);
@@ -168,12 +186,7 @@ try {
     idleControllerCpuPct: Number(idle.controllerCpuPercent.toFixed(2)),
   };
 } finally {
-  await fleet.stop();
-  await controller.close();
-  await observer.close();
-  client.close();
-  await etcd.stop();
-  rmSync(workDir, { recursive: true, force: true });
+  await stopAll();
 }
 
 console.log(JSON.stringify(summary));
