@@ -1,7 +1,7 @@
-// ygg dev's refusals, each one line and exit 1 before anything runs (the run itself: test/dev/dev.test.ts).
+// ygg dev's refusals, each one line before anything runs: exit 2 for bad usage, 1 otherwise (the run itself: test/dev/dev.test.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,13 @@ it('refuses a taken --port, naming the flag', async () => {
   } finally {
     server.close();
   }
+});
+
+it('refuses a --repo that does not exist as bad usage, making nothing under --dir', async () => {
+  const result = await runCli('dev', '--repo', path.join(dir, 'no-such-fleet'), '--dir', path.join(dir, 'typo'));
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, new RegExp(`^ygg dev: --repo ${path.join(dir, 'no-such-fleet')} does not exist\n`));
+  assert.equal(existsSync(path.join(dir, 'typo')), false);
 });
 
 it('says how to install etcd when it is missing', async () => {

@@ -1,9 +1,10 @@
 // ygg dev: the whole fleet on this machine in one command (src/dev/ does the work).
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDevTerminal, type OutputMode } from '../../dev/dev-terminal.js';
 import { runDev } from '../../dev/run-dev.js';
 import { choice, positiveInteger, type Command } from '../command.js';
-import { EXIT_OK } from '../usage-error.js';
+import { EXIT_OK, UsageError } from '../usage-error.js';
 import { untilStopped } from '../service-options.js';
 
 /** The example fleet shipped with ygg (this file is src/cli/commands/dev.ts or dist/cli/commands/dev.js). */
@@ -39,6 +40,8 @@ export const devCommand: Command<Values> = {
   async run(values, _positionals, io) {
     const format = choice(values.output, 'output', ['text', 'json'], 'text');
     const port = positiveInteger(values.port, 'port');
+    // A mistyped path is bad usage, refused before anything is made under --dir.
+    if (values.repo !== undefined && !existsSync(values.repo)) throw new UsageError(`--repo ${values.repo} does not exist`);
     const mode: OutputMode = format === 'json' ? 'json' : process.stdout.isTTY ? 'tty' : 'plain';
     // The live view moves the cursor, which io (escaping every control character) would not let through.
     const terminal = createDevTerminal(mode, mode === 'tty' ? (chunk) => process.stdout.write(chunk) : (chunk) => io.stdout(chunk.replace(/\n$/, '')));
