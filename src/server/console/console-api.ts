@@ -100,7 +100,7 @@ async function history(source: ConsoleSource, query: URLSearchParams): Promise<J
     actionCount: record.actions.length,
     ...(record.note !== undefined && { note: record.note }),
   }));
-  return ok({ records, next: records.length === limit ? records[records.length - 1]!.key : null });
+  return ok({ records, next: page.next ?? null });
 }
 
 /** A malformed %-escape is taken literally: it then names nothing, and the 404 says so. */
