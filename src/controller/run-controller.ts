@@ -148,7 +148,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     layout,
     state: () => ({ current: informer.current(), observed: informer.observed(), extras: informer.extras(), inForce: running.inForce(), jobSummaries: running.jobs() }),
     subscribe: (listener) => informer.subscribe(listener),
-    readHistory: async (limit, before) => ({ records: await readHistoryPage(client, layout, limit, before) }),
+    readHistory: (limit, before) => readHistoryPage(client, layout, limit, before),
   });
   started.push(() => consoleApi?.close());
   election.on('elected', () => {

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { closestMatches } from '../../util/closest-match.js';
 import type { ControllerStatus } from '../controller-status.js';
 import type { ChangeSummary } from './change-set.js';
-import type { ConsoleSource } from './console-source.js';
+import type { ConsoleSource, HistoryPage } from './console-source.js';
 import { EventStream, type EventStreamOptions } from './event-stream.js';
 import { FleetFactsCache, type FleetFacts } from './fleet-facts.js';
 import { buildHostView, hostNames } from './host-view.js';
@@ -88,7 +88,14 @@ async function history(source: ConsoleSource, query: URLSearchParams): Promise<J
   const asked = Number(query.get('limit') ?? DEFAULT_HISTORY_PAGE);
   const limit = Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, MAX_HISTORY_PAGE) : DEFAULT_HISTORY_PAGE;
   const before = query.get('before') ?? undefined;
-  const page = await source.readHistory(limit, before);
+  let page: HistoryPage;
+  try {
+    page = await source.readHistory(limit, before);
+  } catch (error) {
+    // The one view read from etcd: while etcd is away it is unavailable, like /api/status, not a
+    // server fault logged with a stack trace per request (the controller already says etcd is down).
+    return { code: 503, body: { error: 'history unavailable', reason: error instanceof Error ? error.message : String(error) } };
+  }
   const records = page.records.map(({ key, record }) => ({
     key,
     time: record.time,
@@ -100,7 +107,7 @@ async function history(source: ConsoleSource, query: URLSearchParams): Promise<J
     actionCount: record.actions.length,
     ...(record.note !== undefined && { note: record.note }),
   }));
-  return ok({ records, next: records.length === limit ? records[records.length - 1]!.key : null });
+  return ok({ records, next: page.next ?? null });
 }
 
 /** A malformed %-escape is taken literally: it then names nothing, and the 404 says so. */

@@ -29,6 +29,8 @@ export interface ConsoleState {
 export interface HistoryPage {
   /** Newest first, each with the key it is stored under (the cursor for the next page). */
   readonly records: readonly { readonly key: string; readonly record: SyncHistoryRecord }[];
+  /** Where the next page starts (absent: no more), which a left-out garbled value does not move. */
+  readonly next?: string | undefined;
 }
 
 export interface ConsoleSource {
