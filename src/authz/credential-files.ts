@@ -1,7 +1,7 @@
 // Credential files: one `user:password` line per file, mode 0600, one file per host in the
 // directory `ygg etcd-setup --out` fills for distribution, read by `--etcd-credentials FILE`.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../repo/write-file-atomic.js';
 
@@ -60,6 +60,12 @@ export class CredentialDirectory {
       if (error instanceof CredentialFileError) return undefined;
       throw error;
     }
+  }
+
+  /** Makes the directory and checks it takes files: the fs error (ENOTDIR, EEXIST, EACCES) when not. */
+  async prepare(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await access(this.dir, constants.W_OK);
   }
 
   async write(name: string, credential: EtcdCredential): Promise<void> {

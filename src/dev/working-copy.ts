@@ -39,7 +39,11 @@ export async function ensureWorkingCopy(from: string, dir: string): Promise<Work
     await git(dir, 'add', '-A');
     await git(dir, ...IMPORT_AUTHOR, 'commit', '-q', '--no-verify', '-m', IMPORT_MESSAGE);
   }
-  const branch = (await git(dir, 'symbolic-ref', '--short', 'HEAD')).trim();
+  // -q: exit 1 and no message when HEAD is no branch; other failures (no git) are said as they are
+  const detached = (error: WorkingCopyError) => ((error.cause as { code?: unknown } | undefined)?.code === 1 ? '' : Promise.reject(error));
+  const branch = (await git(dir, 'symbolic-ref', '-q', '--short', 'HEAD').catch(detached)).trim();
+  // A checked-out commit (git checkout SHA, a bisect): no branch for the controller to follow.
+  if (!branch) throw new WorkingCopyError(`${dir} has no branch checked out (HEAD is detached): the controller follows a branch; git -C ${dir} switch main`);
   return { dir, branch, created };
 }
 

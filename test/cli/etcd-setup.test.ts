@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { readCredentialFile } from '../../src/authz/credential-files.js';
-import { agentRootDir, ECHO_ARTIFACT, ECHO_SHA256, httpStatus, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, ECHO_ARTIFACT, REPO_ROOT, ECHO_SHA256, httpStatus, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, spawnController, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
 import { createTestCertificates, freePort, issueClientCertificate, startEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
 import type { EtcdConnectionOptions } from '../../src/store/etcd-connection.js';
@@ -175,6 +175,8 @@ test('usage: --etcd-credentials that cannot be used, or with --etcd-user, and et
     [['status', '--etcd', unreachable, '--etcd-credentials', malformed, '--etcd-user', 'x'], /--etcd-credentials names the user and password: drop --etcd-user/],
     [['etcd-setup', '--etcd', unreachable, '--out', dir], /--root-password-file is required/],
     [['etcd-setup', '--etcd', unreachable, '--root-password-file', malformed], /--out is required/],
+    // --out names a file: refused before etcd is touched (auth would be on, no credential saved).
+    [['etcd-setup', '--repo', path.join(REPO_ROOT, 'example-repo'), '--etcd', unreachable, '--root-password-file', malformed, '--out', malformed], /--out: cannot write credential files in .*malformed \(EEXIST\)/],
   ];
   for (const [argv, message] of cases) {
     const result = await runCli(...argv);

@@ -36,3 +36,10 @@ it('refuses to copy over a directory that is there but no git repository', async
   await assert.rejects(ensureWorkingCopy(path.join(REPO_ROOT, 'example-repo'), target), /exists but is no git repository/);
   assert.deepEqual(readdirSync(target), ['notes.txt']);
 });
+
+it('refuses a working copy whose HEAD is detached, in one line that says how to get back on a branch', async () => {
+  const target = path.join(dir, 'detached');
+  await ensureWorkingCopy(path.join(REPO_ROOT, 'example-repo'), target);
+  git(target, 'checkout', '-q', '--detach');
+  await assert.rejects(ensureWorkingCopy(path.join(REPO_ROOT, 'example-repo'), target), (error: unknown) => error instanceof WorkingCopyError && /has no branch checked out \(HEAD is detached\).*switch main$/.test(error.message));
+});

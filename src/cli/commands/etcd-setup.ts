@@ -58,10 +58,16 @@ export const etcdSetupCommand: Command<Values> = {
     if (rootPassword === '') throw new UsageError(`--root-password-file: ${passwordFile} is empty`);
     const { model, index } = await requireModel(repoPath(values), values.ref, io);
     const { connection, prefix } = etcdConnectionFromFlags({ ...values, 'etcd-prefix': values['etcd-prefix'] ?? model.config.etcdPrefix });
+    const credentials = new CredentialDirectory(path.resolve(values.out));
+    // Said before etcd is touched: found while writing the first file, auth would be on already and
+    // users made whose passwords were never saved.
+    await credentials.prepare().catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`--out: cannot write credential files in ${credentials.dir} (${error.code ?? error.message})`);
+    });
     const started = performance.now();
     const { client, enabledAuth } = await connectAsRoot(connection, rootPassword);
     try {
-      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials: new CredentialDirectory(path.resolve(values.out)) });
+      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials });
       const seconds = (performance.now() - started) / 1000;
       if (output === 'json') {
         io.stdout(JSON.stringify({ enabledAuth, ...changes, seconds }, null, 2));
