@@ -30,6 +30,23 @@ export interface ApplyAccessOptions {
   readonly credentials: CredentialDirectory;
   /** Requests in flight at once (default 16): etcd hashes each new password with bcrypt. */
   readonly concurrency?: number;
+  /** Revoke however many hosts the plan drops (default: refuse more than MAX_REVOKED_PERCENT of them at once). */
+  readonly allowMassRevocation?: boolean;
+}
+
+/**
+ * A revoked host loses its lease, so its heartbeat and endpoints go at once: a setup run against an
+ * old --ref or the wrong --repo would take most of the fleet out of naming. Like the prune guard and
+ * the render gate, more than this share of the hosts at once needs saying so.
+ */
+export const MAX_REVOKED_PERCENT = 10;
+
+export class MassRevocationError extends Error {
+  readonly code = 'E_MASS_REVOCATION';
+  constructor(readonly hosts: readonly string[], readonly known: number) {
+    super(`the repo drops ${hosts.length} of ${known} hosts (${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? ', …' : ''}): more than ${MAX_REVOKED_PERCENT}% at once, nothing changed; check --repo/--ref, or pass --allow-mass-revocation`);
+    this.name = 'MassRevocationError';
+  }
 }
 
 const DEFAULT_CONCURRENCY = 16;
@@ -52,6 +69,11 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessCh
     client.getRoles().then((roles) => new Set(roles.map((role) => role.name).filter(managed))),
     client.getUsers().then((users) => new Set(users.map((user) => user.name).filter(managed))),
   ]);
+  const plannedUsers = new Set(plan.users.map((user) => user.name));
+  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name)).sort();
+  const revokedHosts = revokedUsers.flatMap((name) => principalHost(name) ?? []);
+  const knownHosts = [...userNames].filter((name) => principalHost(name) !== undefined).length;
+  if (!options.allowMassRevocation && revokedHosts.length > Math.max(1, (knownHosts * MAX_REVOKED_PERCENT) / 100)) throw new MassRevocationError(revokedHosts, knownHosts);
   const queue = new PQueue({ concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
   const run = (tasks: (() => Promise<void>)[]) => queue.addAll(tasks);
 
@@ -59,14 +81,11 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessCh
   await run(plan.roles.map((role) => () => syncRole(options, role, roleNames.has(role.name), changes)));
   await run(plan.users.map((user) => () => syncUser(options, user, userNames.has(user.name), changes)));
 
-  const plannedUsers = new Set(plan.users.map((user) => user.name));
   const plannedRoles = new Set(plan.roles.map((role) => role.name));
-  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name)).sort();
   await run(revokedUsers.map((name) => async () => {
     await client.user(name).delete();
     changes.usersDeleted.push(name);
   }));
-  const revokedHosts = revokedUsers.flatMap((name) => principalHost(name) ?? []);
   changes.leasesRevoked = await revokeHostLeases(client, options.layout, revokedHosts);
   await run(revokedHosts.map((host) => () => options.credentials.remove(host)));
   const revokedRoles = [...roleNames].filter((name) => !plannedRoles.has(name)).sort();

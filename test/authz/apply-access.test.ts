@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EtcdAuthenticationFailedError, type Etcd3 } from 'etcd3';
 import { planAccess } from '../../src/authz/access-plan.js';
-import { applyAccess, type AccessChanges } from '../../src/authz/apply-access.js';
+import { applyAccess, MassRevocationError, type AccessChanges } from '../../src/authz/apply-access.js';
 import { CredentialDirectory, readCredentialFile } from '../../src/authz/credential-files.js';
 import { connectAsRoot } from '../../src/authz/etcd-root.js';
 import { buildFleetIndex } from '../../src/model/fleet-index.js';
@@ -143,6 +143,19 @@ describe('etcd-setup access on a real etcd with auth', () => {
     const changes = await apply(['web-1', 'web-2', 'lvs-1']);
     assert.deepEqual([changes.usersCreated, changes.rolesCreated, changes.usersDeleted], [['ygg-host-web-2'], ['ygg-host-web-2'], []]);
     await (await clientFor('web-2')).put(layout.agent('web-2')).value('{}').exec();
+  });
+
+  it('a run that would revoke most hosts at once (a wrong --repo or --ref) is refused whole: nothing changes', async () => {
+    const before = readFileSync(credentials.file('web-1'), 'utf8');
+    await assert.rejects(apply(['lvs-1']), (error: unknown) => {
+      assert.ok(error instanceof MassRevocationError);
+      assert.deepEqual([error.code, error.hosts, error.known], ['E_MASS_REVOCATION', ['web-1', 'web-2'], 3]);
+      assert.match(error.message, /drops 2 of 3 hosts \(web-1, web-2\).*nothing changed.*--allow-mass-revocation/);
+      return true;
+    });
+    assert.equal(readFileSync(credentials.file('web-1'), 'utf8'), before);
+    await (await clientFor('web-1')).put(layout.status('web-1', 'web')).value('{}').exec();
+    await (await clientFor('web-2')).put(layout.status('web-2', 'web')).value('{}').exec();
   });
 
   it("a service no longer routed to a host loses the grant and the entries, and the host's lease works again", async () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { planAccess } from '../../authz/access-plan.js';
-import { applyAccess } from '../../authz/apply-access.js';
+import { applyAccess, MAX_REVOKED_PERCENT } from '../../authz/apply-access.js';
 import { CredentialDirectory } from '../../authz/credential-files.js';
 import { connectAsRoot } from '../../authz/etcd-root.js';
 import { keyLayout } from '../../store/keys.js';
@@ -12,6 +12,7 @@ import { EXIT_OK, UsageError } from '../usage-error.js';
 
 type Values = Pick<EtcdFlagValues, 'etcd' | 'etcd-prefix' | 'etcd-ca' | 'etcd-cert' | 'etcd-key'> & {
   repo?: string;
+  'allow-mass-revocation'?: boolean;
   ref?: string;
   'root-password-file'?: string;
   out?: string;
@@ -34,6 +35,7 @@ export const etcdSetupCommand: Command<Values> = {
     'etcd-key': etcdKey,
     'root-password-file': { type: 'string', valueName: 'FILE', description: "etcd's root password; root is created with it when auth is off (or log in as root with a client certificate)" },
     out: { type: 'string', valueName: 'DIR', description: 'credential files, mode 0600: one per host named after it, _controller, _readonly' },
+    'allow-mass-revocation': { type: 'boolean', description: `revoke more than ${MAX_REVOKED_PERCENT}% of the hosts at once (refused otherwise: a wrong --repo or --ref would take them out of naming)` },
     ...OUTPUT_OPTION,
   },
   details: [
@@ -67,7 +69,7 @@ export const etcdSetupCommand: Command<Values> = {
     const started = performance.now();
     const { client, enabledAuth } = await connectAsRoot(connection, rootPassword);
     try {
-      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials });
+      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials, allowMassRevocation: values['allow-mass-revocation'] === true });
       const seconds = (performance.now() - started) / 1000;
       if (output === 'json') {
         io.stdout(JSON.stringify({ enabledAuth, ...changes, seconds }, null, 2));
