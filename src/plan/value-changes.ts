@@ -2,11 +2,13 @@
 // differences per host are the config diffs): env, ports, command, files, health and the rest, old →
 // new. A PR comment is public to everyone who can read the repo, so secrets never reach it: an env
 // key that names one (pass, secret, token, key, credential) and any value taken from `{{secret …}}`
-// print as •••• with only whether they changed. Pure.
+// print as •••• with only whether they changed, and an artifact or dependency URL shows with its
+// `user:password@` hidden. Pure.
 import type { Job, JobSpec } from '../model/types.js';
 import { canonicalJson } from './canonical-json.js';
 import type { DesiredState } from './compute-plan.js';
 import { isSecretEnv, isSecretName, mentionsSecret } from '../model/secret-values.js';
+import { redactUrl } from '../util/redact-url.js';
 
 export const MASK = '••••';
 
@@ -40,12 +42,18 @@ function argv(args: readonly string[]): FlatValue {
 
 const plain = (shown: string): FlatValue => ({ shown, secrets: [] });
 
+/** A fetched file: where from (credentials hidden, but a change to them still noticed) and its digest. */
+function download(address: string, sha256: string): FlatValue {
+  const shown = redactUrl(address);
+  return { shown: `${shown} sha256:${sha256.slice(0, 12)}`, secrets: shown === address ? [] : [address] };
+}
+
 /** A spec as field → value; the order is the order changes are listed in. */
 function flatten(spec: JobSpec, tag: string): Map<string, FlatValue> {
   const values = new Map<string, FlatValue>();
   values.set('version', plain(spec.version));
   values.set('tag', plain(tag));
-  values.set('artifact', plain(`${spec.artifact.path ?? spec.artifact.url ?? ''} sha256:${spec.artifact.sha256.slice(0, 12)}`));
+  values.set('artifact', download(spec.artifact.path ?? spec.artifact.url ?? '', spec.artifact.sha256));
   values.set('command', argv(spec.command));
   for (const [key, value] of Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : 1))) {
     values.set(`env.${key}`, isSecretEnv(key, value) ? { shown: MASK, secrets: [value] } : plain(value));
@@ -53,7 +61,7 @@ function flatten(spec: JobSpec, tag: string): Map<string, FlatValue> {
   for (const [name, port] of Object.entries(spec.ports).sort(([a], [b]) => (a < b ? -1 : 1))) values.set(`ports.${name}`, plain(String(port)));
   // A template's text is its config diff's business; here it is only there or not, and changed or not.
   for (const config of spec.configs) values.set(`configs[${config.path}]`, { shown: `template${config.mode ? `, mode ${config.mode}` : ''}`, secrets: [config.template] });
-  for (const dependency of spec.dependencies) values.set(`dependencies[${dependency.path}]`, plain(`${dependency.source ?? dependency.url ?? ''} sha256:${dependency.sha256.slice(0, 12)}`));
+  for (const dependency of spec.dependencies) values.set(`dependencies[${dependency.path}]`, download(dependency.source ?? dependency.url ?? '', dependency.sha256));
   for (const task of spec.cron) {
     const command = argv(task.command);
     values.set(`cron.${task.name}`, { shown: `"${task.schedule}" ${command.shown}${task.timeoutSeconds ? ` (timeout ${task.timeoutSeconds}s)` : ''}`, secrets: command.secrets });

@@ -78,6 +78,28 @@ describe('a plan comment never shows a secret', () => {
     }
   });
 
+  it('an artifact or dependency URL shows without its user:password@, and a change to the password alone is still listed', () => {
+    const sha256 = 'c'.repeat(64);
+    const spec = (password: string): Partial<JobSpec> => ({
+      artifact: { url: `https://deploy:${password}@artifacts.example/api.tar.gz`, sha256 },
+      dependencies: [{ path: 'lib/geo.db', url: `https://deploy:${password}@artifacts.example/geo.db`, sha256 }],
+    });
+    const { base, head } = states(spec('tok-old-1'), spec('tok-new-2'));
+    const values = jobValueChanges(base, head);
+    assert.deepEqual(values, [
+      {
+        job: 'api',
+        changes: [
+          { field: 'artifact', before: 'https://***@artifacts.example/api.tar.gz sha256:cccccccccccc', after: 'https://***@artifacts.example/api.tar.gz sha256:cccccccccccc', secret: 'changed' },
+          { field: 'dependencies[lib/geo.db]', before: 'https://***@artifacts.example/geo.db sha256:cccccccccccc', after: 'https://***@artifacts.example/geo.db sha256:cccccccccccc', secret: 'changed' },
+        ],
+      },
+    ]);
+    const text = formatPlan(computePlan(base, head), { base: 'a'.repeat(40), head: 'b'.repeat(40) }, 'markdown', { values, files: [] });
+    assert.ok(!/tok-old-1|tok-new-2/.test(text), 'the PR comment shows no URL password');
+    assert.match(text, /^~ artifact: https:\/\/\*\*\*@artifacts\.example\/api\.tar\.gz sha256:cccccccccccc → .* \(secret parts changed\)$/m);
+  });
+
   it('maskSecretLines masks key: value and key=value lines whose key names a secret, and nothing else', () => {
     const diff = ['--- a/conf/app.yaml', '+++ b/conf/app.yaml', '@@ -1,3 +1,3 @@', '-db_password: old', '+db_password: new', '+ apiKey = k', ' listen: 10.0.0.1:80', '+keyboard_layout: us'].join('\n');
     assert.equal(
