@@ -6,7 +6,7 @@
 import type { HealthResult } from '../src/agent/health-check.js';
 import type { DriverProcess, ProcessDriver } from '../src/agent/process-driver.js';
 import type { TerminateResult } from '../src/agent/process-group.js';
-import { PidFileError, readPidFile, type PidFileCheck, type ProcessIdentity } from '../src/agent/process-identity.js';
+import { checkPidFile, type LiveProcess, type PidFileCheck, type ProcessIdentity } from '../src/agent/process-identity.js';
 import type { SpawnOptions, SpawnSpec } from '../src/agent/spawn-instance.js';
 
 /** Above Linux's largest pid_max (2^22): a simulated pid can never name a real process. */
@@ -50,21 +50,17 @@ export class SimulatedProcessDriver implements ProcessDriver {
     return { pid, startTime: pid, processGroup: pid };
   }
 
-  async checkPidFile(file: string): Promise<PidFileCheck> {
-    let record;
-    try {
-      record = await readPidFile(file);
-    } catch (error) {
-      if (error instanceof PidFileError) return { alive: false, reason: 'invalid-pid-file' };
-      throw error;
-    }
-    if (record === undefined) return { alive: false, reason: 'no-pid-file' };
-    if (!this.byPid.has(record.pid)) return { alive: false, reason: 'not-running' };
-    return this.isAlive(record) ? { alive: true, record, processGroup: record.pid } : { alive: false, reason: 'pid-reused' };
+  checkPidFile(file: string): Promise<PidFileCheck> {
+    return checkPidFile(file, (pid) => this.lookup(pid));
   }
 
   isAlive(identity: ProcessIdentity): boolean {
-    return this.byPid.has(identity.pid) && identity.startTime === identity.pid;
+    return this.lookup(identity.pid)?.startTime === identity.startTime;
+  }
+
+  /** The pid doubles as the start time and the process group (see spawn). */
+  private lookup(pid: number): LiveProcess | undefined {
+    return this.byPid.has(pid) ? { startTime: pid, processGroup: pid } : undefined;
   }
 
   async terminateGroup(processGroup: number): Promise<TerminateResult> {

@@ -133,11 +133,21 @@ export type PidFileCheck =
   | { readonly alive: true; readonly record: PidFileRecord; readonly processGroup: number }
   | { readonly alive: false; readonly reason: PidFileRefusal };
 
+/** What a live process's pid says of it, as far as a pid file check needs; undefined when none has the pid. */
+export type LiveProcess = Pick<ProcessStat, 'startTime' | 'processGroup'>;
+
+/** The OS's answer: /proc, a zombie counting as gone. */
+function liveProcessOnOs(pid: number): LiveProcess | undefined {
+  const stat = readProcessStat(pid);
+  return stat === undefined || isDead(stat) ? undefined : stat;
+}
+
 /**
  * Is the process a pid file names still that very process? 'pid-reused' means the number now
  * belongs to another process (different start time): it is not ours and must never be signalled.
+ * `lookup` answers what runs under a pid: the OS by default, a pretend table in the fleet simulator.
  */
-export async function checkPidFile(file: string, procRoot = '/proc'): Promise<PidFileCheck> {
+export async function checkPidFile(file: string, lookup: (pid: number) => LiveProcess | undefined = liveProcessOnOs): Promise<PidFileCheck> {
   let record: PidFileRecord | undefined;
   try {
     record = await readPidFile(file);
@@ -146,10 +156,10 @@ export async function checkPidFile(file: string, procRoot = '/proc'): Promise<Pi
     throw error;
   }
   if (record === undefined) return { alive: false, reason: 'no-pid-file' };
-  const stat = readProcessStat(record.pid, procRoot);
-  if (stat === undefined || isDead(stat)) return { alive: false, reason: 'not-running' };
-  if (stat.startTime !== record.startTime) return { alive: false, reason: 'pid-reused' };
-  return { alive: true, record, processGroup: stat.processGroup };
+  const live = lookup(record.pid);
+  if (live === undefined) return { alive: false, reason: 'not-running' };
+  if (live.startTime !== record.startTime) return { alive: false, reason: 'pid-reused' };
+  return { alive: true, record, processGroup: live.processGroup };
 }
 
 export async function removePidFile(file: string): Promise<void> {

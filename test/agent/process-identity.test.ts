@@ -105,3 +105,22 @@ test('checkPidFile tells a live process from a dead one and from a reused pid', 
   await writePidFile(file, { ...record, pid: 2 ** 22 + 12345 });
   assert.deepEqual(await checkPidFile(file), { alive: false, reason: 'not-running' });
 });
+
+test('checkPidFile asks its lookup, not /proc, what runs under a pid (the fleet simulator answers from a table)', async (t) => {
+  const file = join(await tempDir(t), 'x.pid');
+  // A pid no real process can hold: only the lookup can say it lives.
+  const pid = 2 ** 22 + 777;
+  const record = { pid, startTime: 41, specHash: 'h', startedAt: new Date().toISOString(), command: ['job'] };
+  await writePidFile(file, record);
+  const asked: number[] = [];
+  const table = (startTime: number) => (candidate: number) => {
+    asked.push(candidate);
+    return candidate === pid ? { startTime, processGroup: 9 } : undefined;
+  };
+  assert.deepEqual(await checkPidFile(file, table(41)), { alive: true, record, processGroup: 9 });
+  assert.deepEqual(await checkPidFile(file, table(42)), { alive: false, reason: 'pid-reused' });
+  assert.deepEqual(await checkPidFile(file, () => undefined), { alive: false, reason: 'not-running' });
+  assert.deepEqual(asked, [pid, pid]);
+  await writeFile(file, 'not json');
+  assert.deepEqual(await checkPidFile(file, table(41)), { alive: false, reason: 'invalid-pid-file' });
+});
