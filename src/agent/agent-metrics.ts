@@ -92,7 +92,13 @@ export function createAgentMetrics(sampleInstances: SampleInstances, options: Ag
     },
   });
 
-  const labelsOf = (sample: InstanceSample) => instanceLabels(sample, options.host);
+  // Nine series read the same sample's labels in one scrape: build them once per sample.
+  const labelsBySample = new WeakMap<InstanceSample, Partial<Record<InstanceLabel, string>>>();
+  const labelsOf = (sample: InstanceSample) => {
+    let labels = labelsBySample.get(sample);
+    if (labels === undefined) labelsBySample.set(sample, (labels = instanceLabels(sample, options.host)));
+    return labels;
+  };
   const instanceGauge = (suffix: string, help: string, value: (sample: InstanceSample) => number | undefined) =>
     new Gauge({
       name: `${AGENT_METRIC_PREFIX}instance_${suffix}`,
