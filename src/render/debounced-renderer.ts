@@ -151,8 +151,9 @@ export class DebouncedRenderer {
         this.recovering = true;
         this.hold('etcd holds no VIP record and no host record (wiped, reset or not populated yet)', data, at);
       } else {
-        const content = format.render(templateText, data);
-        const verdict = await this.judge(format, data, content);
+        const existing = await readExisting(this.options.target);
+        const content = format.render(templateText, data, existing);
+        const verdict = this.judge(format, data, existing, content);
         if (verdict.write) await this.write(content, data, at);
         else {
           this.recovering ||= verdict.reset;
@@ -173,10 +174,10 @@ export class DebouncedRenderer {
   }
 
   /** Whether `content` may replace the file on disk (see render-gate.ts). */
-  private async judge(format: RenderFormat, data: RenderData, content: string): Promise<GateVerdict> {
+  private judge(format: RenderFormat, data: RenderData, existing: string, content: string): GateVerdict {
     const facts = this.options.view.facts();
     return judgeRender({
-      reference: format.inventory(await readExisting(this.options.target)),
+      reference: format.inventory(existing),
       proposed: format.inventory(content),
       declared: format.declaredGroups(data),
       store: { connected: facts.connected, revision: facts.revision, ...(facts.syncCommit !== undefined && { syncCommit: facts.syncCommit }), sourceRecords: format.sourceRecords(facts) },

@@ -6,12 +6,13 @@ import { keepalivedInventory, virtualServerKey, zoneInventory, type FileInventor
 import { renderConfig } from './render-config.js';
 import { KEEPALIVED_NOUNS, type GateNouns } from './render-gate.js';
 import type { RenderData } from './render-data.js';
-import { renderZone } from './render-zone.js';
+import { nextZoneSerial, renderZone } from './render-zone.js';
 import { AGENTS_GROUP, renderTargets, targetIp, targetsInventory } from './prometheus-targets.js';
 import { nameInZone } from '../model/zone-records.js';
 
 export interface RenderFormat {
-  render(templateText: string, data: RenderData): string;
+  /** `previous` is the file in place ('' when none): a zone's serial must only grow. */
+  render(templateText: string, data: RenderData, previous: string): string;
   inventory(text: string): FileInventory;
   /** Groups the data declares: a group removed from the file and not among these may be a commit's doing. */
   declaredGroups(data: RenderData): Set<string>;
@@ -34,12 +35,12 @@ export const KEEPALIVED_FORMAT: RenderFormat = {
 
 /**
  * A DNS zone file of the Zone `zone` (zones/<zone>): groups are names, members their addresses
- * (`A 10.0.0.1`); the serial is the etcd revision. The zone declares its published names and its
+ * (`A 10.0.0.1`); the serial is the etcd revision, kept growing past the file in place (nextZoneSerial). The zone declares its published names and its
  * name servers' names.
  */
 export function dnsFormat(zone: string): RenderFormat {
   return {
-    render: (templateText, data) => renderZone(templateText, data, zone, Number(data.revision) % 4_294_967_296),
+    render: (templateText, data, previous) => renderZone(templateText, data, zone, nextZoneSerial(previous, data.revision)),
     inventory: zoneInventory,
     declaredGroups: (data) => {
       const declared = data.zones?.find((candidate) => candidate.zone === zone);

@@ -36,6 +36,23 @@ export interface ZoneView {
 }
 
 const MAX_TTL_SECONDS = 2_147_483_647;
+const SERIAL_MODULUS = 4_294_967_296;
+const PREVIOUS_SERIAL = /^\s*(\d+) ; serial$/m;
+const PREVIOUS_REVISION = /, etcd revision (\S+)\.$/m;
+
+/**
+ * The serial for a zone rendered at etcd `revision`, given the file in place. Secondaries transfer a
+ * zone only when its serial grows, so it must never go back: after an etcd restore or a new cluster
+ * the revision restarts lower, and the serial then goes on from the file's. A re-render of the same
+ * revision keeps the file's serial.
+ */
+export function nextZoneSerial(previous: string, revision: string): number {
+  const fromRevision = Number(revision) % SERIAL_MODULUS;
+  const previousSerial = Number(PREVIOUS_SERIAL.exec(previous)?.[1] ?? -1);
+  if (!(previousSerial >= fromRevision)) return fromRevision;
+  if (PREVIOUS_REVISION.exec(previous)?.[1] === revision) return previousSerial;
+  return (previousSerial + 1) % SERIAL_MODULUS;
+}
 
 /** The zone `origin` from the data's zones; an origin etcd does not hold is an UnknownZoneError. */
 export function renderZone(templateText: string, data: RenderData, origin: string, serial: number): string {

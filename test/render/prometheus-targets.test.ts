@@ -96,8 +96,8 @@ test('the render gate holds a target file whose store looks wiped', () => {
   const before = fleetInputs().current(undefined, '42');
   const wiped = new RenderInputs().current(undefined, '3');
   const verdict = judgeRender({
-    reference: PROMETHEUS_FORMAT.inventory(PROMETHEUS_FORMAT.render('', before)),
-    proposed: PROMETHEUS_FORMAT.inventory(PROMETHEUS_FORMAT.render('', wiped)),
+    reference: PROMETHEUS_FORMAT.inventory(PROMETHEUS_FORMAT.render('', before, '')),
+    proposed: PROMETHEUS_FORMAT.inventory(PROMETHEUS_FORMAT.render('', wiped, '')),
     declared: PROMETHEUS_FORMAT.declaredGroups(wiped),
     store: { connected: true, revision: '3', sourceRecords: 0 },
     nouns: PROMETHEUS_FORMAT.nouns,

@@ -8,7 +8,7 @@ import type { ResolvedZone } from '../../src/model/zone-records.js';
 import { namedCheckzone } from '../../src/render/check-commands.js';
 import type { RenderData, RenderService } from '../../src/render/render-data.js';
 import { RenderInputError, UnknownZoneError } from '../../src/render/render-errors.js';
-import { renderZone } from '../../src/render/render-zone.js';
+import { nextZoneSerial, renderZone } from '../../src/render/render-zone.js';
 
 const template = await readFile(new URL('../../templates/dns-zone.hbs', import.meta.url), 'utf8');
 
@@ -112,5 +112,29 @@ describe('renderZone', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('nextZoneSerial', () => {
+  const rendered = (revision: string, serial: number) => renderZone(template, { ...data, revision }, 'svc.example.net', serial);
+
+  it('is the etcd revision for a first render and while the revision is ahead of the file', () => {
+    assert.equal(nextZoneSerial('', '42'), 42);
+    assert.equal(nextZoneSerial(rendered('42', 42), '57'), 57);
+  });
+
+  it('never goes back when etcd restarts at a lower revision (a restore, a new cluster)', () => {
+    const afterRestore = nextZoneSerial(rendered('9000', 9000), '120');
+    assert.equal(afterRestore, 9001);
+    // and goes on growing from there while the revision is still behind
+    assert.equal(nextZoneSerial(rendered('120', afterRestore), '130'), 9002);
+  });
+
+  it('keeps the serial of a re-render of the same revision', () => {
+    assert.equal(nextZoneSerial(rendered('120', 9001), '120'), 9001);
+  });
+
+  it('wraps at 2^32 as RFC 1982 serial arithmetic does', () => {
+    assert.equal(nextZoneSerial(rendered('5', 4_294_967_295), '6'), 0);
   });
 });
