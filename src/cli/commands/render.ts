@@ -68,11 +68,13 @@ export const renderCommand: Command<RenderValues> = {
     if (!values.out) throw new UsageError('--out FILE is required');
     if (kind === 'keepalived' && !values.director) throw new UsageError('--director NAME is required');
     if (kind === 'dns' && !values.zone) throw new UsageError('--zone ZONE is required');
+    // an FQDN as people write it in DNS ("svc.example.net.") names the same zone
+    const zone = values.zone?.replace(/\.$/, '');
     const minWaitMs = values['min-wait'] ? parseDurationMs(values['min-wait'], 'min-wait') : DEFAULT_MIN_WAIT_MS;
     const maxWaitMs = values['max-wait'] ? parseDurationMs(values['max-wait'], 'max-wait') : DEFAULT_MAX_WAIT_MS;
     const maxRemovedPercent = values['max-removed-percent'] === undefined ? DEFAULT_MAX_REMOVED_PERCENT : percent(values['max-removed-percent'], 'max-removed-percent');
     const templateText = kind === 'prometheus' ? '' : readTemplate(values.template ?? new URL(kind === 'keepalived' ? 'keepalived.conf.hbs' : 'dns-zone.hbs', TEMPLATES_DIR));
-    const write = await renderWriteOptions(kind, values.zone, values.check, values.reload);
+    const write = await renderWriteOptions(kind, zone, values.check, values.reload);
     const { connection, prefix } = etcdConnectionFromFlags(values);
     const logger = pino({ level: logLevel(values), base: { component: `render-${kind}`, ...(values.director && { director: values.director }) } });
     if (!values.once) logCrashesTo(logger);
@@ -83,7 +85,7 @@ export const renderCommand: Command<RenderValues> = {
         etcd: connection,
         etcdPrefix: prefix,
         ...(values.director ? { director: values.director } : {}),
-        ...(values.zone ? { zone: values.zone } : {}),
+        ...(zone ? { zone } : {}),
         target: values.out,
         templateText,
         write,
