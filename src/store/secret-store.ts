@@ -10,6 +10,7 @@
 import { CompareResult, CompareTarget, type Etcd3 } from 'etcd3';
 import { describeEndpoints } from './etcd-connection.js';
 import { toStoreError } from './map-etcd-error.js';
+import { startRangeWatch, type WatchHandle } from './range-watch.js';
 
 export interface SecretKeys {
   /** Every key of the secrets, with a trailing `/`: what the controller role may read. */
@@ -45,6 +46,8 @@ export interface StoredSecretVersion extends SecretVersion {
 export const MAX_SECRET_BYTES = 512 * 1024;
 
 export class SecretError extends Error {
+  /** A missing or moved secret may be set, or its new assignment come: the agent tries again. */
+  readonly retryable = true;
   constructor(
     readonly code: 'E_SECRET_EMPTY' | 'E_SECRET_TOO_LARGE' | 'E_SECRET_MISSING' | 'E_SECRET_MOVED' | 'E_SECRET_CONFLICT',
     message: string,
@@ -133,4 +136,14 @@ export async function readSecretValue(client: Etcd3, keys: SecretKeys, name: str
     throw new SecretError('E_SECRET_MOVED', `secret ${name} changed since version ${expected.version} was assigned: waiting for the controller's new assignment`, name);
   }
   return kv.value.toString();
+}
+
+/**
+ * Calls `onChange` after any change under versions/ from `fromRevision` on (a resync counts): the
+ * controller re-reads the versions at its next reconcile, so the watch carries no state of its own.
+ */
+export function watchSecretVersions(client: Etcd3, keys: SecretKeys, fromRevision: string, onChange: () => void, onError: (error: unknown) => void): WatchHandle {
+  const anything = (_value: unknown): _value is unknown => true;
+  const read = async () => ({ entries: new Map(), skipped: [], revision: (await readSecretVersions(client, keys)).revision });
+  return startRangeWatch(client, { prefix: keys.versions }, fromRevision, anything, read, () => onChange(), { onError });
 }
