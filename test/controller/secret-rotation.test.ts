@@ -16,6 +16,7 @@ import { agentRootDir, ECHO_ARTIFACT, ECHO_SHA256, startAgent, useControllerAndA
 import { FleetView, startInProcess, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, uniquePrefix } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
+import { runCli } from '../cli/run-cli.js';
 
 const HOST = 'db-a1';
 const HOST_IP = '127.0.0.27';
@@ -125,6 +126,18 @@ test('a secret reaches the job in a 0600 file and env, rotating it rolls the job
       assert.equal(response.status, 200, api);
       assert.deepEqual(leaks(await response.text()), [], api);
     }
+
+    // A rotation planned against the cluster (no controller to apply it): versions, no value.
+    await controller.close();
+    setup.controller = undefined;
+    const fourth = secretValue();
+    await setSecret(client, keys, 'db-password', Buffer.from(fourth), new Date());
+    const plan = await runCli('plan', '--repo', repo.dir, '--etcd', setup.etcd.url, '--etcd-prefix', prefix);
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /~ secret db-password: version 2 → version 3/);
+    assert.match(plan.stdout, /^~ api on db-a1: changed secrets$/m);
+    assert.deepEqual(leaks(plan.stdout + (await runCli('plan', '--repo', repo.dir, '--etcd', setup.etcd.url, '--etcd-prefix', prefix, '--format', 'json')).stdout), [], 'ygg plan');
+    assert.ok(!plan.stdout.includes(fourth));
   } finally {
     client.close();
   }
