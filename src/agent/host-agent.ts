@@ -12,6 +12,7 @@ import { keyLayout, type KeyLayout } from '../store/keys.js';
 import { isAssignmentEntry } from '../store/record-checks.js';
 import type { AssignmentEntry, AssignmentRecord } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
+import { readSecretValue, SecretError, secretKeys } from '../store/secret-store.js';
 import { EtcdStateStore, type WatchHandle } from '../store/state-store.js';
 import { agentRoot } from './agent-layout.js';
 import { AgentRegistration } from './agent-registration.js';
@@ -256,7 +257,15 @@ export class HostAgent {
     const job = wanted.job;
     let prepared;
     try {
-      prepared = await prepareRelease(wanted, { root: this.root, fetchUrl: (source) => this.fetchUrl(source), signal: this.abort.signal });
+      prepared = await prepareRelease(wanted, {
+        root: this.root,
+        fetchUrl: (source) => this.fetchUrl(source),
+        signal: this.abort.signal,
+        readSecret: (name, version) => {
+          if (!this.client) throw new SecretError('E_SECRET_MISSING', `secret ${name}: not connected to etcd yet`, name);
+          return readSecretValue(this.client, secretKeys(this.layout.prefix), name, version);
+        },
+      });
     } catch (error) {
       const message = (error as Error).message;
       const retryable = (error as { retryable?: boolean }).retryable === true;

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact, DependencyFile, Host, Job } from '../model/types.js';
-import { instanceDirs, renderInstance, type InstanceSpec } from '../plan/render-instance.js';
+import { jobSecrets, templateSecrets } from '../model/secret-references.js';
+import { instanceDirs, renderInstance, secretMark, type InstanceSpec, type SecretValues } from '../plan/render-instance.js';
+import { SecretError, type SecretVersion } from '../store/secret-store.js';
 import type { AssignmentRecord } from '../store/records.js';
 import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER } from './agent-layout.js';
 import { fetchArtifact } from './fetch-artifact.js';
@@ -27,6 +29,8 @@ export interface PrepareReleaseOptions {
   readonly signal?: AbortSignal;
   /** Per fetched file. */
   readonly timeoutMs?: number;
+  /** The value of a secret at the version the assignment names (from the store, with the host's credential). */
+  readonly readSecret?: (name: string, version: SecretVersion) => Promise<string>;
 }
 
 export interface PreparedRelease {
@@ -64,6 +68,23 @@ export class ReleaseSpecError extends Error {
 }
 
 const DEFAULT_FILE_MODE = 0o644;
+/** Group and others lose every bit on a file holding a secret: 0644 → 0600, 0755 → 0700. */
+const SECRET_FILE_MASK = 0o700;
+const SECRET_RELEASE_MODE = 0o750;
+
+/** The values of the secrets the assignment names, each at its assigned version; none read when it names none. */
+async function readSecrets(assignment: AssignmentRecord, options: PrepareReleaseOptions): Promise<SecretValues> {
+  const versions = assignment.spec.secretVersions ?? {};
+  const names = jobSecrets(assignment.spec);
+  if (names.length === 0) return secretMark;
+  const values = new Map<string, string>();
+  for (const name of names) {
+    const version = versions[name];
+    if (!version || !options.readSecret) throw new SecretError('E_SECRET_MISSING', `secret ${name} has no version in the assignment: waiting for the controller`, name);
+    values.set(name, await options.readSecret(name, version));
+  }
+  return (name) => values.get(name)!;
+}
 
 export async function prepareRelease(assignment: AssignmentRecord, options: PrepareReleaseOptions): Promise<PreparedRelease> {
   const root = agentRoot(options.root);
@@ -72,8 +93,10 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
   const releaseDir = releasePath(root, assignment.job, assignment.specHash);
 
   // Pure and first: a template error must stop the deploy before anything is fetched or written.
-  const rendered = renderInstance(jobOf(assignment), hostOf(assignment), instanceDirs(root, assignment.job));
-  const modes = checkSpec(assignment, rendered);
+  const dirs = instanceDirs(root, assignment.job);
+  const modes = checkSpec(assignment, renderInstance(jobOf(assignment), hostOf(assignment), dirs));
+  const secretFiles = new Set(assignment.spec.configs.filter((config) => templateSecrets(config.template).length > 0).map((config) => config.path));
+  const rendered = renderInstance(jobOf(assignment), hostOf(assignment), dirs, await readSecrets(assignment, options));
 
   // Data and logs belong to the job, not to a release: created once, never removed here.
   await fs.mkdir(paths.dataDir, { recursive: true });
@@ -103,8 +126,12 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
       await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
     }
     for (const config of rendered.configs) {
-      await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx' }), modes.get(config.path) ?? DEFAULT_FILE_MODE);
+      const mode = modes.get(config.path) ?? DEFAULT_FILE_MODE;
+      // A file holding a secret is the job user's alone, whatever mode the repo asks for.
+      await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
     }
+    // Not world-readable: other users of the host could otherwise list and open what it holds.
+    if (secretFiles.size > 0) await fs.chmod(staging, SECRET_RELEASE_MODE);
     const marker: ReleaseMarker = {
       job: assignment.job,
       specHash: assignment.specHash,

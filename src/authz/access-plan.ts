@@ -10,6 +10,8 @@
 import type { FleetIndex } from '../model/fleet-index.js';
 import type { Model } from '../model/types.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
+import { secretKeys } from '../store/secret-store.js';
+import { controllerSecretGrant, secretGrantsByHost } from './secret-grants.js';
 
 export type PermissionType = 'Read' | 'Write' | 'Readwrite';
 
@@ -64,8 +66,10 @@ export function planAccess(model: Model, index: FleetIndex, prefix: string): Acc
   const layout = keyLayout(prefix);
   const namingServices = servicesByHost(model, index);
   const directors = new Set([...model.services.values()].flatMap((service) => service.directors));
+  const secrets = secretKeys(prefix);
+  const secretGrants = secretGrantsByHost(model, index, secrets);
   const roles: RolePlan[] = [
-    { name: CONTROLLER_ROLE, grants: [{ permission: 'Readwrite', key: layout.prefix, prefix: true }] },
+    { name: CONTROLLER_ROLE, grants: sortGrants([{ permission: 'Readwrite', key: layout.prefix, prefix: true }, controllerSecretGrant(secrets)]) },
     { name: READONLY_ROLE, grants: [{ permission: 'Read', key: layout.prefix, prefix: true }] },
   ];
   const users: UserPlan[] = [
@@ -74,7 +78,7 @@ export function planAccess(model: Model, index: FleetIndex, prefix: string): Acc
   ];
   for (const host of [...model.hosts.keys()].sort()) {
     const name = hostPrincipal(host);
-    roles.push({ name, grants: hostGrants(layout, host, namingServices.get(host) ?? []) });
+    roles.push({ name, grants: sortGrants([...hostGrants(layout, host, namingServices.get(host) ?? []), ...(secretGrants.get(host) ?? [])]) });
     // A director's agent renders keepalived.conf from a watch on the whole prefix: it reads what
     // `ygg status` reads; its render status (status/<director>/_render) is under its own status/.
     users.push({ name, file: host, roles: directors.has(host) ? [name, READONLY_ROLE].sort() : [name], host });
@@ -93,6 +97,10 @@ function hostGrants(layout: KeyLayout, host: string, services: readonly string[]
     { permission: 'Read', key: layout.syncCurrent, prefix: false },
     ...services.map((service): KeyGrant => ({ permission: 'Readwrite', key: layout.hostNamings(service, host), prefix: true })),
   ];
+  return grants;
+}
+
+function sortGrants(grants: KeyGrant[]): KeyGrant[] {
   return grants.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

@@ -27,6 +27,7 @@ const COMMANDS: readonly (readonly [string, LoadCommand])[] = [
   ['resolve', () => load(import('./commands/resolve.js'), 'resolveCommand')],
   ['dev', () => load(import('./commands/dev.js'), 'devCommand')],
   ['etcd-setup', () => load(import('./commands/etcd-setup.js'), 'etcdSetupCommand')],
+  ['secret', () => load(import('./commands/secret.js'), 'secretCommand')],
 ];
 
 const HELP_WORDS = ['help', '--help', '-h'];

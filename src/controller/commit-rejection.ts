@@ -17,6 +17,8 @@ export interface CommitRejection {
    * fault, or a read may have failed for a while, so the next fetch tries the commit again.
    */
   readonly loadFailure?: string;
+  /** Set when the commit references secrets the store lacks: tried again once secrets change. */
+  readonly awaitsSecrets?: boolean;
   /** What was thrown, for the log's stack trace. */
   readonly cause?: unknown;
   /** Whether the audit record of this rejection is written. */

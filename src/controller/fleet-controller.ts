@@ -17,6 +17,8 @@ import { canonicalJson } from '../plan/canonical-json.js';
 import { loadFailure, rejection, rejectionAudit, unreadCommit, type CommitRejection } from './commit-rejection.js';
 import type { FleetInformer } from './fleet-informer.js';
 import { PRUNE_OVERRIDE_TOKEN, reconcileFleet, type JobSummary, type ReconcileOutput } from './reconcile-fleet.js';
+import { describeMissingSecrets, resolveSecrets } from './resolve-secrets.js';
+import type { SecretVersion } from '../store/secret-store.js';
 import { syncHosts } from './sync-hosts.js';
 import { syncZones } from './sync-zones.js';
 import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
@@ -40,6 +42,8 @@ export interface FleetControllerOptions {
   readonly metrics: ControllerMetrics;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** The version of every secret in the store, read at each reconcile (none: no secret exists). */
+  readonly secretVersions?: () => Promise<ReadonlyMap<string, SecretVersion>>;
   /** Signed-commit policy: why a commit must not be applied (unsigned, unknown signer), or undefined when it may. */
   readonly refuseCommit?: (sha: string) => Promise<string | undefined>;
 }
@@ -59,6 +63,9 @@ export interface ReconcileReport {
 }
 
 const FETCH_REASONS = new Set(['start', 'poll', 'webhook']);
+/** The trigger of a change under the secrets' versions/: a commit waiting for a secret may go now. */
+export const SECRETS_REASON = 'secrets';
+const NO_SECRETS: ReadonlyMap<string, SecretVersion> = new Map();
 
 const referenced = new WeakMap<LoadedCommit, Map<string, RepoFile>>();
 
@@ -99,6 +106,8 @@ export class FleetController {
   private partitionNote: string | undefined;
   private readonly now: () => number;
   private readonly writer: AuditedWriter;
+  /** Read at the start of each reconcile: a reconcile that cannot read them does not run. */
+  private secretVersions = NO_SECRETS;
 
   constructor(private readonly options: FleetControllerOptions) {
     this.now = options.now ?? Date.now;
@@ -144,6 +153,7 @@ export class FleetController {
     const { leadership, metrics, logger } = this.options;
     if (!leadership.isLeader()) return { result: 'Standby', writes: 0 };
     const started = this.now();
+    this.secretVersions = (await this.options.secretVersions?.()) ?? NO_SECRETS;
     const fetching = !this.head || reasons.some((reason) => FETCH_REASONS.has(reason));
     if (fetching) {
       const head = await this.fetchHead();
@@ -151,7 +161,7 @@ export class FleetController {
       if (head) this.head = head;
     }
     await this.restoreLastGood();
-    const target = await this.loadHead(fetching);
+    const target = await this.loadHead(fetching, reasons.includes(SECRETS_REASON));
     const observed = this.options.informer.observed();
     let output: ReconcileOutput | undefined;
     let inForce = this.lastGood;
@@ -218,10 +228,11 @@ export class FleetController {
   }
 
   /** A rejected head is not loaded again, except one whose load failed, at the next fetch. */
-  private async loadHead(fetching: boolean): Promise<LoadedCommit | undefined> {
+  private async loadHead(fetching: boolean, secretsChanged: boolean): Promise<LoadedCommit | undefined> {
     if (!this.head) return undefined;
     if (this.lastGood?.commit.sha === this.head.sha) return this.lastGood;
-    if (this.rejected?.commit.sha === this.head.sha && !(this.rejected.loadFailure && fetching)) return undefined;
+    const retry = (this.rejected?.loadFailure && fetching) || (this.rejected?.awaitsSecrets && (fetching || secretsChanged));
+    if (this.rejected?.commit.sha === this.head.sha && !retry) return undefined;
     const loaded = await this.load(this.head.sha);
     if ('model' in loaded) return loaded;
     this.reject(loaded);
@@ -246,6 +257,13 @@ export class FleetController {
 
   /** The plan of a new commit; a throw rejects the commit (the last good one is planned instead). */
   private planCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput | undefined {
+    // Rejected rather than held: nothing of the commit could be half-applied, and sync/current says
+    // which secret to set. The commit in force is never rejected: its missing secrets are held.
+    const missing = target === this.lastGood ? [] : resolveSecrets(target.model, this.secretVersions, observed).missing;
+    if (missing.length > 0) {
+      this.reject({ ...rejection(target.commit, describeMissingSecrets(missing)), awaitsSecrets: true });
+      return undefined;
+    }
     try {
       return this.reconcileCommit(target, observed);
     } catch (error) {
@@ -281,7 +299,7 @@ export class FleetController {
 
   private reconcileCommit(target: LoadedCommit, observed: ReturnType<FleetInformer['observed']>): ReconcileOutput {
     const output = reconcileFleet({
-      model: target.model,
+      model: resolveSecrets(target.model, this.secretVersions, observed).model,
       index: target.index,
       commit: target.commit,
       observed,

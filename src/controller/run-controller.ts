@@ -14,9 +14,10 @@ import { keyLayout } from '../store/keys.js';
 import { LeaderElection } from '../store/leader-election.js';
 import { readHistoryPage, readRecentHistory } from '../store/read-history.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
+import { readSecretVersions, secretKeys, watchSecretVersions, type SecretVersion } from '../store/secret-store.js';
 import { EtcdStateStore } from '../store/state-store.js';
 import { EtcdUnavailableError } from '../store/store-errors.js';
-import { FleetController } from './fleet-controller.js';
+import { FleetController, SECRETS_REASON } from './fleet-controller.js';
 import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
 import type { ControllerStatus } from '../server/controller-status.js';
@@ -125,8 +126,25 @@ async function startController(config: ControllerConfig, source: ControllerSourc
       logger[error instanceof EtcdUnavailableError ? 'debug' : 'warn']({ event: 'election_error', error: (error as Error).message }, 'leader election error');
     },
   });
+  const secrets = secretKeys(config.etcdPrefix);
+  // A controller credential made before secrets existed may not read versions/: then no secret is
+  // known (a commit using one is rejected, saying which), rather than a controller that never starts.
+  let deniedSecrets = false;
+  const readVersions = () =>
+    readSecretVersions(client, secrets).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 'E_ETCD_PERMISSION') throw error;
+      if (!deniedSecrets) logger.warn({ event: 'secret_versions_denied', prefix: secrets.versions }, 'etcd refuses a read of secret versions: run ygg etcd-setup again to grant it');
+      deniedSecrets = true;
+      return { versions: new Map<string, SecretVersion>(), revision: '0' };
+    });
+  const secretVersions = await retryWithBackoff(readVersions, { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
+  const secretWatch = watchSecretVersions(client, secrets, secretVersions.revision, () => loop?.trigger(SECRETS_REASON), (error) =>
+    logger.warn({ event: 'secret_watch_error', error: (error as Error).message }, 'watch of secret versions failed'),
+  );
+  started.push(() => secretWatch.close());
   controller = new FleetController({
     source,
+    secretVersions: async () => (await readVersions()).versions,
     loader: new RepoLoader(createSchemaValidator(), { offThread: true }),
     store,
     layout,
@@ -174,6 +192,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
       consoleApi?.close();
       await server?.close();
       await informer.close();
+      await secretWatch.close();
       connectionLog.close();
       await election.resign().catch(() => undefined);
       client.close();

@@ -131,6 +131,11 @@ export interface JobSpec {
   /** Absent: one instance on every online host of the job's tree node. */
   readonly replicas?: number;
   readonly rollout: RolloutPolicy;
+  /**
+   * Never in the repo: the controller adds the version of each secret the templates reference
+   * (`{{secret "name"}}`), so the spec hash, and with it the release, changes when one is rotated.
+   */
+  readonly secretVersions?: Readonly<Record<string, { readonly version: number; readonly revision: string }>>;
 }
 
 export interface Job {

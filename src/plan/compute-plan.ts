@@ -85,7 +85,9 @@ const SPEC_FIELDS = ['version', 'artifact', 'command', 'env', 'ports', 'configs'
 function diffInstance(baseJob: Job, baseHost: Host, headJob: Job, headHost: Host): Action | undefined {
   const before = renderInstance(baseJob, baseHost, instanceDirs(DEFAULT_AGENT_ROOT, baseJob.name));
   const after = renderInstance(headJob, headHost, instanceDirs(DEFAULT_AGENT_ROOT, headJob.name));
-  const changes = SPEC_FIELDS.filter((field) => canonicalJson(before[field]) !== canonicalJson(after[field]));
+  const changes: string[] = SPEC_FIELDS.filter((field) => canonicalJson(before[field]) !== canonicalJson(after[field]));
+  // A rotated secret renders the same mark: its version tells the instances apart.
+  if (canonicalJson(baseJob.spec.secretVersions ?? {}) !== canonicalJson(headJob.spec.secretVersions ?? {})) changes.push('secrets');
   if (changes.length === 0) return undefined;
   return {
     type: 'instance.update',

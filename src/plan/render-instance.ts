@@ -1,6 +1,7 @@
 // An instance's concrete spec: the job's spec with every template rendered for one host. This is
 // what the agent runs and what `ygg plan` diffs. Pure: handlebars only, no I/O.
 import Handlebars from 'handlebars';
+import { SECRET_HELPER } from '../model/secret-references.js';
 import { parseTag } from '../model/tag.js';
 import type { Host, Job, JobSpec } from '../model/types.js';
 
@@ -61,7 +62,15 @@ function compile(template: string): Handlebars.TemplateDelegate {
   return delegate;
 }
 
-export function renderInstance(job: Job, host: Host, dirs: InstanceDirs): InstanceSpec {
+/**
+ * What `{{secret "name"}}` renders to. The agent passes the values it read from the store; everyone
+ * else (plan, console) renders without them, and the reference shows as this mark, never a value.
+ */
+export type SecretValues = (name: string) => string;
+
+export const secretMark: SecretValues = (name) => `<secret ${name}>`;
+
+export function renderInstance(job: Job, host: Host, dirs: InstanceDirs, secrets: SecretValues = secretMark): InstanceSpec {
   const { spec } = job;
   const context = {
     host: { name: host.name, ip: host.ip, labels: host.labels },
@@ -70,11 +79,12 @@ export function renderInstance(job: Job, host: Host, dirs: InstanceDirs): Instan
     dirs,
     tags: Object.fromEntries(parseTag(job.tag).map((segment) => [segment.level, segment.value])),
   };
+  const helpers = { [SECRET_HELPER]: (name: string) => secrets(name) };
   const render = (template: string, where: string) => {
     // Plain strings are most argv elements: skip handlebars for them.
     if (!template.includes('{{')) return template;
     try {
-      return compile(template)(context);
+      return compile(template)(context, { helpers });
     } catch (error) {
       throw new TemplateRenderError(job.name, host.name, where, (error as Error).message.split('\n')[0]!);
     }
@@ -85,7 +95,7 @@ export function renderInstance(job: Job, host: Host, dirs: InstanceDirs): Instan
     version: spec.version,
     artifact: spec.artifact,
     command: spec.command.map((argument, index) => render(argument, `command[${index}]`)),
-    env: spec.env,
+    env: Object.fromEntries(Object.entries(spec.env).map(([name, value]) => [name, render(value, `env ${name}`)])),
     ports: spec.ports,
     configs: spec.configs.map((config) => ({
       path: config.path,

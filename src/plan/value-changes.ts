@@ -7,6 +7,7 @@
 import type { Job, JobSpec } from '../model/types.js';
 import { canonicalJson } from './canonical-json.js';
 import type { DesiredState } from './compute-plan.js';
+import { jobSecrets } from '../model/secret-references.js';
 import { isSecretEnv, isSecretName, mentionsSecret } from '../model/secret-values.js';
 import { redactUrl } from '../util/redact-url.js';
 
@@ -65,6 +66,11 @@ function flatten(spec: JobSpec, tag: string): Map<string, FlatValue> {
   for (const task of spec.cron) {
     const command = argv(task.command);
     values.set(`cron.${task.name}`, { shown: `"${task.schedule}" ${command.shown}${task.timeoutSeconds ? ` (timeout ${task.timeoutSeconds}s)` : ''}`, secrets: command.secrets });
+  }
+  // A secret shows as its version (the controller's, or the store's for a plan against a cluster), never its value.
+  for (const name of jobSecrets(spec)) {
+    const version = spec.secretVersions?.[name];
+    values.set(`secret ${name}`, plain(version ? `version ${version.version}` : 'from the store'));
   }
   if (spec.health) values.set('health', plain(canonicalJson(spec.health)));
   if (spec.resources) values.set('resources', plain(canonicalJson(spec.resources)));

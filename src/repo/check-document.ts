@@ -1,6 +1,7 @@
 // Checks that need one schema-valid document alone (cached with its blob): tag structure,
 // cron schedules, template variables, duplicate entries inside a job, addresses nothing can reach.
 import { Cron } from 'croner';
+import { templateSecrets } from '../model/secret-references.js';
 import { parseTag, TagSyntaxError, tagLevelValue } from '../model/tag.js';
 import type { Host, Job, Service } from '../model/types.js';
 import { unusableAddress } from './check-addresses.js';
@@ -69,12 +70,18 @@ function checkJob(job: Job): DocumentProblem[] {
   const template = (text: string, path: (string | number)[]) => {
     for (const message of checkTemplate(text, variables)) problems.push({ code: 'E_TEMPLATE', path, message });
   };
-  spec.command.forEach((argument, index) => template(argument, ['spec', 'command', index]));
+  // An argv is readable by every user of the host (ps, /proc/<pid>/cmdline): secrets go through env or files.
+  const argument = (text: string, path: (string | number)[]) => {
+    template(text, path);
+    if (templateSecrets(text).length > 0) problems.push({ code: 'E_SECRET_ARGV', path, message: 'a secret in a command line is readable by every user of the host (ps): pass it in env or a config file' });
+  };
+  spec.command.forEach((text, index) => argument(text, ['spec', 'command', index]));
+  for (const [name, value] of Object.entries(spec.env)) template(value, ['spec', 'env', name]);
   spec.configs.forEach((config, index) => template(config.template, ['spec', 'configs', index, 'template']));
   spec.cron.forEach((task, index) => {
     const scheduleProblem = checkSchedule(task.schedule);
     if (scheduleProblem) problems.push({ code: 'E_CRON', path: ['spec', 'cron', index, 'schedule'], message: scheduleProblem });
-    task.command.forEach((argument, argumentIndex) => template(argument, ['spec', 'cron', index, 'command', argumentIndex]));
+    task.command.forEach((text, argumentIndex) => argument(text, ['spec', 'cron', index, 'command', argumentIndex]));
   });
   problems.push(...findDuplicates(spec.cron.map((task) => task.name), ['spec', 'cron'], 'name', 'cron task'));
   const files = [...spec.configs.map((config) => config.path), ...spec.dependencies.map((dependency) => dependency.path)];

@@ -5,6 +5,7 @@
 import Handlebars from 'handlebars';
 import { parseTag, TagSyntaxError, TAG_LEVELS } from '../model/tag.js';
 import type { Job } from '../model/types.js';
+import { SECRET_HELPER, SECRET_NAME } from '../model/secret-references.js';
 import { contextType, elementType, SCALAR, UNKNOWN, type TemplateType, type TemplateVariables } from './template-variables.js';
 
 export type { TemplateVariables } from './template-variables.js';
@@ -159,8 +160,12 @@ function analyzeTemplate(template: string, variables: TemplateVariables): Templa
 
   const visitMustache = (node: AstNode, scope: Scope) => {
     const path = node.path as AstNode;
+    if (path.original === SECRET_HELPER && path.type === 'PathExpression' && ((node.params as AstNode[]).length > 0 || node.hash)) {
+      const problem = secretCallProblem(node);
+      return void (problem && problems.push(problem));
+    }
     if ((node.params as AstNode[]).length > 0 || node.hash) {
-      return void problems.push(`unknown helper "${String(path.original)}" (only variables and #if/#unless/#each/#with are allowed)`);
+      return void problems.push(`unknown helper "${String(path.original)}" (only variables, {{secret "name"}} and #if/#unless/#each/#with are allowed)`);
     }
     if (path.type !== 'PathExpression') {
       return void problems.push(`"{{${String(path.original)}}}" is a literal, which handlebars looks up as a variable and fails: write the text outside {{ }}`);
@@ -233,5 +238,22 @@ function findBlockParam(scope: Scope, name: string): TemplateType | undefined {
     const type = scope.blockParams[index]!.get(name);
     if (type) return type;
   }
+  return undefined;
+}
+
+/**
+ * A `{{secret …}}` call must name its secret as a quoted literal: the controller, the agent and
+ * etcd-setup read the names off the template before anything renders, so a name computed at render
+ * time could not be versioned, fetched or granted.
+ */
+function secretCallProblem(node: AstNode): string | undefined {
+  const params = node.params as AstNode[];
+  if (params.length !== 1 || node.hash) return 'secret takes exactly one quoted name, e.g. {{secret "db-password"}}';
+  const argument = params[0]!;
+  if (argument.type !== 'StringLiteral') {
+    return `secret needs a quoted name, not ${argument.type === 'PathExpression' ? `the variable "${String(argument.original)}"` : 'an expression'}: which secrets a job reads must be known before it runs, e.g. {{secret "db-password"}}`;
+  }
+  const name = argument.value as string;
+  if (!SECRET_NAME.test(name)) return `secret name ${JSON.stringify(name)} is invalid: 1 to 63 of a-z, 0-9, ".", "_", "-", starting with a letter or digit`;
   return undefined;
 }

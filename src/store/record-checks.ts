@@ -41,6 +41,7 @@ const jobSpec: Shape = object({
   resources: optional(object({ memoryMB: optional(number), cpu: optional(number) })),
   replicas: optional(number),
   rollout: object({ maxParallel: number, minHealthySeconds: number, autoRevert: boolean, progressDeadlineSeconds: optional(number) }),
+  secretVersions: optional(recordOf(object({ version: number, revision: string }))),
 });
 
 export const isAssignmentRecord = recordCheck<AssignmentRecord>(

@@ -68,8 +68,26 @@ describe('planAccess', () => {
       'ygg-host-web-10': 'web-10: ygg-host-web-10',
       'ygg-host-web-2': 'web-2: ygg-host-web-2',
     });
-    assert.deepEqual(grantsOf(plan, 'ygg-controller'), ['Readwrite /ygg/v1/*']);
+    // secret versions, never values: the controller hashes versions into specs
+    assert.deepEqual(grantsOf(plan, 'ygg-controller'), ['Read /ygg/v1-secrets/versions/*', 'Readwrite /ygg/v1/*']);
     assert.deepEqual(grantsOf(plan, 'ygg-readonly'), ['Read /ygg/v1/*']);
+  });
+
+  it('lets a host read exactly the secrets its tree node\'s jobs reference, each by its exact key', () => {
+    const built = model({
+      hosts: [host('web-1'), host('web-2', { state: 'spare' }), host('search-1')],
+      treeNodes: [treeNode(CLUSTER_TAG, { hosts: ['web-1', 'web-2'] }), treeNode(OTHER_TAG, { hosts: ['search-1'] })],
+      jobs: [
+        job('web', { env: { DB_PASSWORD: '{{secret "db-password"}}' }, configs: [{ path: 'conf/a', template: '{{secret "api-token"}}' }] }),
+        job('search', { tag: `${OTHER_TAG}_service.search_job.search` }),
+      ],
+    });
+    const plan = planAccess(built, buildFleetIndex(built), '/ygg/v1');
+    const secretGrants = (role: string) => grantsOf(plan, role)!.filter((grant) => grant.includes('-secrets/'));
+    assert.deepEqual(secretGrants('ygg-host-web-1'), ['Read /ygg/v1-secrets/values/api-token', 'Read /ygg/v1-secrets/values/db-password']);
+    assert.deepEqual(secretGrants('ygg-host-web-2'), ['Read /ygg/v1-secrets/values/api-token', 'Read /ygg/v1-secrets/values/db-password']);
+    assert.deepEqual(secretGrants('ygg-host-search-1'), []);
+    assert.deepEqual(secretGrants('ygg-readonly'), []);
   });
 
   it('names a host by its principal and back; the fleet-wide users are no host', () => {

@@ -125,7 +125,7 @@ describe('usage errors exit 2 with one clear line', () => {
     const overview = await runCli('--help');
     assert.equal(overview.code, 0);
     const commands = [...overview.stdout.matchAll(/^ {2}([a-z]+) /gm)].map((match) => match[1]!);
-    assert.deepEqual(commands, ['validate', 'plan', 'tree', 'hosts', 'history', 'controller', 'agent', 'status', 'blame', 'render', 'resolve', 'dev']);
+    assert.deepEqual(commands, ['validate', 'plan', 'tree', 'hosts', 'history', 'controller', 'agent', 'status', 'blame', 'render', 'resolve', 'dev', 'secret']);
     for (const command of commands) {
       const help = await runCli(command, '--help');
       assert.equal(help.code, 0);

@@ -134,3 +134,18 @@ test('an optional label can be guarded with #if', () => {
   assert.equal(renderInstance(dispatcher, HOST, DIRS).configs[0]!.content, 'no zone');
   assert.equal(renderInstance(dispatcher, host('z1', { labels: { zone: 'z9' } }), DIRS).configs[0]!.content, 'zone: z9');
 });
+
+test('secrets render from the values given into configs and env; without values the reference shows as a mark', () => {
+  const withSecrets = job('dispatcher', {
+    tag: TAG,
+    env: { DB_PASSWORD: '{{secret "db-password"}}', LISTEN: '{{host.ip}}' },
+    configs: [{ path: 'conf/db.yaml', template: 'password: {{secret "db-password"}}\n' }],
+  });
+  const values = new Map([['db-password', 's3cr3t']]);
+  const rendered = renderInstance(withSecrets, HOST, DIRS, (name) => values.get(name)!);
+  assert.deepEqual(rendered.env, { DB_PASSWORD: 's3cr3t', LISTEN: '10.1.0.11' });
+  assert.equal(rendered.configs[0]!.content, 'password: s3cr3t\n');
+  const shown = renderInstance(withSecrets, HOST, DIRS);
+  assert.equal(shown.env.DB_PASSWORD, '<secret db-password>');
+  assert.equal(shown.configs[0]!.content, 'password: <secret db-password>\n');
+});

@@ -63,3 +63,15 @@ describe('addresses nothing can connect to', () => {
       [],
     ));
 });
+
+describe('secret references', () => {
+  it('a secret named by a variable in a config template is located', () =>
+    assertFindings(edit('jobs/frontend.yaml', 'listen: {{host.ip}}', 'listen: {{secret host.name}}'), [
+      /^jobs\/frontend\.yaml:14:17: secret needs a quoted name, not the variable "host\.name"/.source,
+    ]));
+
+  it('a secret in a command argument is refused: every user of the host reads argv', () =>
+    assertFindings(edit('jobs/search.yaml', '"{{ports.http}}"', '"{{secret \\"db-password\\"}}"'), [
+      /^jobs\/search\.yaml:9:33: a secret in a command line is readable by every user of the host \(ps\)/.source,
+    ]));
+});

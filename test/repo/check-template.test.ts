@@ -238,3 +238,13 @@ test('the checker agrees with the renderer: what passes renders, what it reports
     assert.throws(() => renderOnHost(template), TemplateRenderError, template);
   }
 });
+
+test('{{secret "name"}} passes; a malformed secret call is a problem that says how to write it', () => {
+  assert.deepEqual(check('password: {{secret "db-password"}}\ntoken: {{{secret "api.token_2"}}}'), []);
+  assertOneProblem('{{secret host.name}}', /secret needs a quoted name, not the variable "host.name"/);
+  assertOneProblem('{{secret (lookup "x")}}', /secret needs a quoted name, not an expression/);
+  assertOneProblem('{{secret "Db/Password"}}', /secret name "Db\/Password" is invalid/);
+  assertOneProblem('{{secret ""}}', /secret name "" is invalid/);
+  assertOneProblem('{{secret "a" "b"}}', /secret takes exactly one quoted name/);
+  assertOneProblem('{{secret name="a"}}', /secret takes exactly one quoted name/);
+});

@@ -7,6 +7,9 @@ import { jobValueChanges } from '../../plan/value-changes.js';
 import { TEMPLATES_DIR } from '../../render/template-dir.js';
 import { formatFinding, hasErrors } from '../../repo/finding.js';
 import type { LoadResult } from '../../repo/load-repo.js';
+import { resolveSecrets } from '../../controller/resolve-secrets.js';
+import type { Model } from '../../model/types.js';
+import { readSecretVersions, secretKeys, type SecretVersion } from '../../store/secret-store.js';
 import { choice, type Command } from '../command.js';
 import { withCluster } from '../cluster.js';
 import { ETCD_OPTIONS, type EtcdFlagValues } from '../etcd-options.js';
@@ -15,14 +18,34 @@ import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage-error.js';
 
 type Values = EtcdFlagValues & { repo?: string; base?: string; head?: string; format?: string; output?: string };
 
+interface ClusterBase {
+  readonly ref: string;
+  readonly placement: Placement;
+  /** The base's jobs take the secret versions they run with, the head's the store's: a rotation shows. */
+  readonly withSecrets: { readonly base: (model: Model) => Model; readonly head: (model: Model) => Model };
+}
+
 /** With --etcd, the base is the commit in force on the cluster, placed where its instances run now. */
-async function clusterBase(values: Values): Promise<{ ref: string; placement: Placement } | undefined> {
-  return withCluster(values, async ({ mirror }) => {
+async function clusterBase(values: Values): Promise<ClusterBase | undefined> {
+  return withCluster(values, async ({ mirror, client, layout }) => {
     const sha = mirror.current()?.commit.sha;
     if (!sha) return undefined;
     const placement = new Map<string, string[]>();
-    for (const [host, jobs] of mirror.observed().assignments) for (const job of jobs.keys()) placement.set(job, [...(placement.get(job) ?? []), host].sort());
-    return { ref: sha, placement };
+    const observed = mirror.observed();
+    for (const [host, jobs] of observed.assignments) for (const job of jobs.keys()) placement.set(job, [...(placement.get(job) ?? []), host].sort());
+    // The read-only credential may not read secret versions: then the head keeps the versions in force.
+    const versions = await readSecretVersions(client, secretKeys(layout.prefix)).then(
+      (read) => read.versions,
+      (error: unknown) => {
+        if ((error as { code?: unknown }).code === 'E_ETCD_PERMISSION') return new Map<string, SecretVersion>();
+        throw error;
+      },
+    );
+    return {
+      ref: sha,
+      placement,
+      withSecrets: { base: (model) => resolveSecrets(model, new Map(), observed).model, head: (model) => resolveSecrets(model, versions, observed).model },
+    };
   });
 }
 
@@ -63,7 +86,7 @@ export const planCommand: Command<Values> = {
     let base: DesiredState | undefined;
     if (baseSnapshot) {
       const loaded = await loader.load(baseSnapshot);
-      if (loaded.model && loaded.index) base = { model: loaded.model, index: loaded.index, placement: cluster?.placement ?? placeInstances(loaded.model, loaded.index) };
+      if (loaded.model && loaded.index) base = { model: cluster?.withSecrets.base(loaded.model) ?? loaded.model, index: loaded.index, placement: cluster?.placement ?? placeInstances(loaded.model, loaded.index) };
       else io.stderr(`warning: base ${baseRef} does not validate (${countErrors(loaded)} errors): planning against an empty fleet`);
     }
     const head = await loader.load(headSnapshot);
@@ -72,7 +95,8 @@ export const planCommand: Command<Values> = {
       io.stderr(`head ${headRef} is invalid: ${countErrors(head)} error(s); nothing can be planned`);
       return EXIT_FINDINGS;
     }
-    const headState: DesiredState = { model: head.model, index: head.index, placement: placeInstances(head.model, head.index, base?.placement) };
+    const headModel = cluster?.withSecrets.head(head.model) ?? head.model;
+    const headState: DesiredState = { model: headModel, index: head.index, placement: placeInstances(headModel, head.index, base?.placement) };
     const plan = computePlan(base, headState);
     const extras = { values: jobValueChanges(base, headState), files: plannedFiles(base, headState, await shippedTemplates()) };
     io.stdout(formatPlan(plan, { ...(baseSnapshot?.commit ? { base: baseSnapshot.commit.sha } : {}), head: head.commit!.sha }, format, extras));
