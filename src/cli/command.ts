@@ -17,6 +17,8 @@ export interface Command<Values> {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Positional arguments allowed (names, for help). */
   readonly positionals?: readonly string[];
+  /** Said instead of echoing the argument when there are more positionals than these (it may be a secret). */
+  readonly extraArgumentHint?: string;
   readonly details?: string;
   run(values: Values, positionals: readonly string[], io: CommandIo): Promise<number>;
 }
@@ -49,7 +51,7 @@ export function parseCommandArgs(command: Command<ParsedValues>, argv: readonly 
     const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     const allowed = command.positionals?.length ?? 0;
     if (!values.help && positionals.length > allowed) {
-      throw new UsageError(`unexpected argument "${positionals[allowed]}"`);
+      throw new UsageError(command.extraArgumentHint ? `unexpected argument: ${command.extraArgumentHint}` : `unexpected argument "${positionals[allowed]}"`);
     }
     return { values: values as ParsedValues, positionals };
   } catch (error) {

@@ -72,7 +72,8 @@ test('set refuses an empty file, a value on the command line and a bad name, eac
   assert.match(noFile.stderr, /needs --from-file FILE/);
   const argv = await runCli('secret', 'set', 'api-token', 'the-value', ...flags());
   assert.equal(argv.code, 2);
-  assert.match(argv.stderr, /unexpected argument "the-value"/);
+  assert.match(argv.stderr, /unexpected argument: a value is never taken from the command line/);
+  assert.doesNotMatch(argv.stderr, /the-value/, 'a value typed on the command line is not echoed back');
   const badName = await runCli('secret', 'set', 'Bad/Name', '--from-file', path.join(dir, 'value'), ...flags());
   assert.equal(badName.code, 2);
   assert.match(badName.stderr, /secret name "Bad\/Name" is invalid/);

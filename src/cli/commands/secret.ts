@@ -19,6 +19,7 @@ export const secretCommand: Command<SecretFlags> = {
   summary: 'Set, list or remove secrets that templates take with {{secret "NAME"}} (values never in git).',
   usage: 'secret set NAME --from-file FILE|- | secret list [--output text|json] | secret rm NAME [--force]  [--etcd URL[,URL]] [--etcd-credentials FILE]',
   positionals: ['ACTION', 'NAME'],
+  extraArgumentHint: 'a value is never taken from the command line (shell history, ps); use --from-file FILE or - for stdin',
   options: {
     ...ETCD_OPTIONS,
     'from-file': { type: 'string', valueName: 'FILE', description: 'set: read the value from FILE, or from stdin with "-" (never from the command line)' },
