@@ -12,6 +12,7 @@ import type { RangeRead, WatchRange } from '../store/range-watch.js';
 import { anyJson, type EtcdStateStore, type WatchEvent, type WatchHandle } from '../store/state-store.js';
 import type { RenderData } from './render-data.js';
 import { RenderInputs } from './render-inputs.js';
+import { renderRanges } from './render-ranges.js';
 
 export interface EndpointViewOptions {
   /** A value under a key the render reads that is not a valid record: reported here (full key). */
@@ -65,15 +66,9 @@ export class EndpointView extends EventEmitter implements RenderSource {
     return this.isConnected;
   }
 
-  /** The ranges a render is made from (RenderInputs.reads), each read and watched on its own. */
-  private ranges(): WatchRange[] {
-    const { layout } = this;
-    return [...[layout.vips, layout.namings(), layout.hosts, layout.agents, layout.lostHosts, layout.zones].map((prefix) => ({ prefix })), { key: layout.syncCurrent }];
-  }
-
   /** Reads what a render needs, then watches each range from its read's revision. */
   async start(): Promise<void> {
-    const ranges = this.ranges();
+    const ranges = renderRanges(this.layout);
     const reads = await Promise.all(ranges.map((range) => this.read(range)));
     const revisions = reads.map((read) => BigInt(read.revision));
     const from = String(revisions.reduce((a, b) => (a < b ? a : b)));
