@@ -32,6 +32,12 @@ export interface ApplyAccessOptions {
   readonly concurrency?: number;
   /** Revoke however many hosts the plan drops (default: refuse more than MAX_REVOKED_PERCENT of them at once). */
   readonly allowMassRevocation?: boolean;
+  /**
+   * Hosts whose access may only grow for now: each still runs or is removing a job the plan no
+   * longer places there (§3a: a host is cut off only once its jobs are gone). Their users and roles
+   * stay, even when the plan drops them, and keep every grant they have.
+   */
+  readonly retainHosts?: ReadonlySet<string>;
 }
 
 /**
@@ -69,8 +75,9 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessCh
     client.getRoles().then((roles) => new Set(roles.map((role) => role.name).filter(managed))),
     client.getUsers().then((users) => new Set(users.map((user) => user.name).filter(managed))),
   ]);
+  const retained = (name: string) => options.retainHosts?.has(principalHost(name) ?? '') === true;
   const plannedUsers = new Set(plan.users.map((user) => user.name));
-  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name)).sort();
+  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name) && !retained(name)).sort();
   const revokedHosts = revokedUsers.flatMap((name) => principalHost(name) ?? []);
   const knownHosts = [...userNames].filter((name) => principalHost(name) !== undefined).length;
   if (!options.allowMassRevocation && revokedHosts.length > Math.max(1, (knownHosts * MAX_REVOKED_PERCENT) / 100)) throw new MassRevocationError(revokedHosts, knownHosts);
@@ -88,7 +95,7 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessCh
   }));
   changes.leasesRevoked = await revokeHostLeases(client, options.layout, revokedHosts);
   await run(revokedHosts.map((host) => () => options.credentials.remove(host)));
-  const revokedRoles = [...roleNames].filter((name) => !plannedRoles.has(name)).sort();
+  const revokedRoles = [...roleNames].filter((name) => !plannedRoles.has(name) && !retained(name)).sort();
   await run(revokedRoles.map((name) => async () => {
     await client.role(name).delete();
     changes.rolesDeleted.push(name);
@@ -132,6 +139,7 @@ async function syncRole(options: ApplyAccessOptions, plan: RolePlan, exists: boo
     await role.grant({ permission: grant.permission, range });
     changes.grantsAdded++;
   }
+  if (options.retainHosts?.has(principalHost(plan.name) ?? '')) return;
   for (const grant of stored) {
     if (wanted.has(rangeId(grant.start, grant.end))) continue;
     // etcd3's revoke() of an array grants instead: one call per range
