@@ -117,7 +117,7 @@ async function convergeAndRevoke(workDir: string, out: string, login: Login): Pr
 
   const first = await setup(fleet.dir);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^Authentication turned on \(root created\)\.\nUsers: 4 created, 0 revoked, 0 given a new password\./);
+  assert.match(first.stdout, /^Authentication turned on \(root created\)\.\nUsers: 5 created, 0 revoked, 0 given a new password\./);
   const view = new FleetView(etcd.url, '/ygg/v1', login.view);
   views.push(view);
 
