@@ -48,9 +48,9 @@ describe('etcd-setup access on a real etcd with auth', () => {
   const credentials = new CredentialDirectory(outDir);
   const clients: Etcd3[] = [];
 
-  const apply = (hostNames: readonly string[], services?: readonly Service[]): Promise<AccessChanges> => {
+  const apply = (hostNames: readonly string[], services?: readonly Service[], verifyPasswords = false): Promise<AccessChanges> => {
     const built = fleetModel(hostNames, services);
-    return applyAccess({ client: root, plan: planAccess(built, buildFleetIndex(built), PREFIX), layout, credentials });
+    return applyAccess({ client: root, plan: planAccess(built, buildFleetIndex(built), PREFIX), layout, credentials, verifyPasswords });
   };
   /** A client logged in with the credential file etcd-setup wrote. */
   const clientFor = async (file: string) => {
@@ -224,5 +224,16 @@ describe('etcd-setup access on a real etcd with auth', () => {
     assert.deepEqual([changes.passwordsSet, changes.usersCreated], [['ygg-host-web-2'], []]);
     await assert.rejects(old.put(layout.agent('web-2')).value('{}').exec(), EtcdAuthenticationFailedError);
     await (await clientFor('web-2')).put(layout.agent('web-2')).value('{}').exec();
+  });
+
+  it('a credential file whose password no longer logs in gets a new password when passwords are verified (etcd-setup)', async () => {
+    await credentials.write('web-2', { user: 'ygg-host-web-2', password: 'restored-from-an-old-backup' });
+    const trusted = await apply(['web-1', 'web-2', 'lvs-1']);
+    assert.deepEqual(trusted.passwordsSet, [], 'not verified: the file is trusted');
+    const verified = await apply(['web-1', 'web-2', 'lvs-1'], undefined, true);
+    assert.deepEqual(verified.passwordsSet, ['ygg-host-web-2']);
+    assert.notEqual((await readCredentialFile(credentials.file('web-2'))).password, 'restored-from-an-old-backup');
+    await (await clientFor('web-2')).put(layout.agent('web-2')).value('{}').exec();
+    assert.deepEqual((await apply(['web-1', 'web-2', 'lvs-1'], undefined, true)).passwordsSet, [], 'every file logs in now');
   });
 });

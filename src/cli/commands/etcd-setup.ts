@@ -48,7 +48,7 @@ export const etcdSetupCommand: Command<Values> = {
     "agent's lease is revoked, so its heartbeat and endpoints go with it. Run it again on every commit that",
     'adds or removes hosts, services or tree-node bindings; remove a host only once its jobs are gone (a',
     'revoked agent cannot read its assignments any more). An existing file in --out is kept (its user',
-    'keeps its password); delete a file to give that user a new password.',
+    'keeps its password) when it still logs in; one that does not, or a deleted one, gets a new password.',
     "With etcd's --client-cert-auth, a client certificate whose common name is a user's name logs in as",
     'that user (root for etcd-setup, ygg-host-<host> for an agent: --etcd-cert/--etcd-key).',
   ].join('\n'),
@@ -70,7 +70,7 @@ export const etcdSetupCommand: Command<Values> = {
     const started = performance.now();
     const { client, enabledAuth } = await connectAsRoot(connection, rootPassword);
     try {
-      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials, allowMassRevocation: values['allow-mass-revocation'] === true });
+      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials, allowMassRevocation: values['allow-mass-revocation'] === true, verifyPasswords: true });
       const seconds = (performance.now() - started) / 1000;
       if (output === 'json') {
         io.stdout(JSON.stringify({ enabledAuth, ...changes, seconds }, null, 2));
