@@ -160,3 +160,18 @@ test('usage: --root-password-file without --credentials-out, and a controller re
   assert.equal(code, 2, off.stderr.join(''));
   assert.match(off.stderr.join(''), /--root-password-file: etcd refuses root: authentication is off in etcd: run ygg etcd-setup first/);
 });
+
+test('--allowed-signers without ssh-keygen on the PATH is a usage error at start, not a rejection of every commit', async () => {
+  const workDir = await agentRootDir();
+  const signers = path.join(workDir, 'allowed-signers');
+  writeFileSync(signers, 'ops@example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample\n');
+  const saved = process.env.PATH;
+  process.env.PATH = workDir; // nothing to run there
+  try {
+    const result = await runCli('controller', '--repo', workDir, '--allowed-signers', signers, '--etcd', 'http://127.0.0.1:1');
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr.split('\n')[0]!, /^ygg controller: --allowed-signers: ssh-keygen is not installed/);
+  } finally {
+    process.env.PATH = saved;
+  }
+});
