@@ -9,7 +9,8 @@
 // with a commit that changes tree nodes, jobs or services.
 import type { FleetIndex } from '../model/fleet-index.js';
 import type { Model } from '../model/types.js';
-import { keyLayout, type KeyLayout } from '../store/keys.js';
+import { renderRanges } from '../render/render-ranges.js';
+import { keyLayout, RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import { secretKeys } from '../store/secret-store.js';
 import { controllerSecretGrant, secretGrantsByHost } from './secret-grants.js';
 
@@ -47,10 +48,15 @@ export interface AccessPlan {
 export const MANAGED_PREFIX = 'ygg-';
 export const CONTROLLER_ROLE = 'ygg-controller';
 export const READONLY_ROLE = 'ygg-readonly';
+/** What a renderer reads: what a director's file, a zone or the targets are made from, not assign/. */
+export const DIRECTOR_ROLE = 'ygg-director';
+/** The user of renderers that are no host's agent (`ygg render …`): reads as a director, writes the render status of directors that are no Host. */
+export const RENDERER_USER = 'ygg-renderer';
 const HOST_PREFIX = 'ygg-host-';
 /** Credential files of the two fleet-wide users; `_` never appears in a host name, so no host's file can collide. */
 export const CONTROLLER_FILE = '_controller';
 export const READONLY_FILE = '_readonly';
+export const RENDERER_FILE = '_renderer';
 
 /** The user and role of a host's agent. */
 export function hostPrincipal(host: string): string {
@@ -68,28 +74,42 @@ export function planAccess(model: Model, index: FleetIndex, prefix: string): Acc
   const directors = new Set([...model.services.values()].flatMap((service) => service.directors));
   const secrets = secretKeys(prefix);
   const secretGrants = secretGrantsByHost(model, index, secrets);
+  const hostlessDirectors = [...directors].filter((director) => !model.hosts.has(director)).sort();
   const roles: RolePlan[] = [
     { name: CONTROLLER_ROLE, grants: sortGrants([{ permission: 'Readwrite', key: layout.prefix, prefix: true }, controllerSecretGrant(secrets)]) },
     { name: READONLY_ROLE, grants: [{ permission: 'Read', key: layout.prefix, prefix: true }] },
+    { name: DIRECTOR_ROLE, grants: directorGrants(layout) },
+    { name: RENDERER_USER, grants: sortGrants(hostlessDirectors.map((director) => ({ permission: 'Readwrite', key: layout.status(director, RENDERER_STATUS_NAME), prefix: false }))) },
   ];
   const users: UserPlan[] = [
     { name: CONTROLLER_ROLE, file: CONTROLLER_FILE, roles: [CONTROLLER_ROLE] },
     { name: READONLY_ROLE, file: READONLY_FILE, roles: [READONLY_ROLE] },
+    { name: RENDERER_USER, file: RENDERER_FILE, roles: [DIRECTOR_ROLE, RENDERER_USER] },
   ];
   for (const host of [...model.hosts.keys()].sort()) {
     const name = hostPrincipal(host);
     roles.push({ name, grants: sortGrants([...hostGrants(layout, host, namingServices.get(host) ?? []), ...(secretGrants.get(host) ?? [])]) });
-    // A director's agent renders keepalived.conf from a watch on the whole prefix: it reads what
-    // `ygg status` reads; its render status (status/<director>/_render) is under its own status/.
-    users.push({ name, file: host, roles: directors.has(host) ? [name, READONLY_ROLE].sort() : [name], host });
+    // A director's agent renders its keepalived.conf; its render status (status/<director>/_render)
+    // is under its own status/.
+    users.push({ name, file: host, roles: directors.has(host) ? [DIRECTOR_ROLE, name].sort() : [name], host });
   }
   return { roles, users };
+}
+
+/** What the renderer watches: every record a director's file, a zone or the monitoring targets are
+ * made from. Not assign/ (every job's spec and env), status/, rollouts/ or the audit. */
+function directorGrants(layout: KeyLayout): KeyGrant[] {
+  return sortGrants(renderRanges(layout).map((range): KeyGrant => ('prefix' in range ? { permission: 'Read', key: range.prefix, prefix: true } : { permission: 'Read', key: range.key, prefix: false })));
+}
+
+function sortGrants(grants: KeyGrant[]): KeyGrant[] {
+  return grants.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** What a host's agent writes (its heartbeat, statuses, naming entries) and reads (its assignments,
  * its Host document and the list of hosts, the commit in force). Nothing of another host's. */
 function hostGrants(layout: KeyLayout, host: string, services: readonly string[]): KeyGrant[] {
-  const grants: KeyGrant[] = [
+  return [
     { permission: 'Readwrite', key: layout.agent(host), prefix: false },
     { permission: 'Readwrite', key: layout.statuses(host), prefix: true },
     { permission: 'Read', key: layout.assignments(host), prefix: true },
@@ -97,11 +117,6 @@ function hostGrants(layout: KeyLayout, host: string, services: readonly string[]
     { permission: 'Read', key: layout.syncCurrent, prefix: false },
     ...services.map((service): KeyGrant => ({ permission: 'Readwrite', key: layout.hostNamings(service, host), prefix: true })),
   ];
-  return grants;
-}
-
-function sortGrants(grants: KeyGrant[]): KeyGrant[] {
-  return grants.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** Host → the services it may register under: those whose job runs under a tree node binding the host. */

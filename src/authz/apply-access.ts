@@ -1,11 +1,11 @@
 // Makes etcd's users and roles match an access plan, touching only what differs: a re-run after hosts
 // were added or removed creates and revokes exactly those, and a re-run with nothing changed writes
 // nothing. Needs a root client (etcd-root.ts). Roles and users not named `ygg-…` are left alone.
-import { Range, type Etcd3 } from 'etcd3';
+import { EtcdAuthenticationFailedError, Range, type Etcd3 } from 'etcd3';
 import PQueue from 'p-queue';
 import type { KeyLayout } from '../store/keys.js';
 import { MANAGED_PREFIX, principalHost, type AccessPlan, type KeyGrant, type PermissionType, type RolePlan, type UserPlan } from './access-plan.js';
-import { generatePassword, type CredentialDirectory } from './credential-files.js';
+import { generatePassword, type CredentialDirectory, type EtcdCredential } from './credential-files.js';
 import { deleteRevokedNaming, revokeHostLeases } from './revoke-host.js';
 
 export interface AccessChanges {
@@ -32,6 +32,18 @@ export interface ApplyAccessOptions {
   readonly concurrency?: number;
   /** Revoke however many hosts the plan drops (default: refuse more than MAX_REVOKED_PERCENT of them at once). */
   readonly allowMassRevocation?: boolean;
+  /**
+   * Hosts whose access may only grow for now: each still runs or is removing a job the plan no
+   * longer places there (§3a: a host is cut off only once its jobs are gone). Their users and roles
+   * stay, even when the plan drops them, and keep every grant they have.
+   */
+  readonly retainHosts?: ReadonlySet<string>;
+  /**
+   * Log in with each kept credential file and give a new password to a user whose file no longer
+   * matches (edited by hand, or restored from an old backup). One bcrypt check in etcd per user:
+   * etcd-setup does it, the controller (which wrote the files itself) does not.
+   */
+  readonly verifyPasswords?: boolean;
 }
 
 /**
@@ -69,8 +81,9 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessCh
     client.getRoles().then((roles) => new Set(roles.map((role) => role.name).filter(managed))),
     client.getUsers().then((users) => new Set(users.map((user) => user.name).filter(managed))),
   ]);
+  const retained = (name: string) => options.retainHosts?.has(principalHost(name) ?? '') === true;
   const plannedUsers = new Set(plan.users.map((user) => user.name));
-  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name)).sort();
+  const revokedUsers = [...userNames].filter((name) => !plannedUsers.has(name) && !retained(name)).sort();
   const revokedHosts = revokedUsers.flatMap((name) => principalHost(name) ?? []);
   const knownHosts = [...userNames].filter((name) => principalHost(name) !== undefined).length;
   if (!options.allowMassRevocation && revokedHosts.length > Math.max(1, (knownHosts * MAX_REVOKED_PERCENT) / 100)) throw new MassRevocationError(revokedHosts, knownHosts);
@@ -88,7 +101,7 @@ export async function applyAccess(options: ApplyAccessOptions): Promise<AccessCh
   }));
   changes.leasesRevoked = await revokeHostLeases(client, options.layout, revokedHosts);
   await run(revokedHosts.map((host) => () => options.credentials.remove(host)));
-  const revokedRoles = [...roleNames].filter((name) => !plannedRoles.has(name)).sort();
+  const revokedRoles = [...roleNames].filter((name) => !plannedRoles.has(name) && !retained(name)).sort();
   await run(revokedRoles.map((name) => async () => {
     await client.role(name).delete();
     changes.rolesDeleted.push(name);
@@ -132,6 +145,7 @@ async function syncRole(options: ApplyAccessOptions, plan: RolePlan, exists: boo
     await role.grant({ permission: grant.permission, range });
     changes.grantsAdded++;
   }
+  if (options.retainHosts?.has(principalHost(plan.name) ?? '')) return;
   for (const grant of stored) {
     if (wanted.has(rangeId(grant.start, grant.end))) continue;
     // etcd3's revoke() of an array grants instead: one call per range
@@ -148,9 +162,9 @@ async function syncUser(options: ApplyAccessOptions, plan: UserPlan, exists: boo
   const { client, credentials } = options;
   const user = client.user(plan.name);
   const saved = await credentials.read(plan.file);
-  const usable = saved?.user === plan.name ? saved : undefined;
-  // An existing user's password cannot be read back: a file that is missing or names another user
-  // gets a new password, and the old one stops working.
+  const usable = saved?.user === plan.name && (!exists || !options.verifyPasswords || (await logsIn(client, saved))) ? saved : undefined;
+  // An existing user's password cannot be read back: a file that is missing, names another user or
+  // does not log in gets a new password, and the old one stops working.
   const credential = usable ?? { user: plan.name, password: generatePassword() };
   if (!exists) {
     await user.create(credential.password);
@@ -163,4 +177,14 @@ async function syncUser(options: ApplyAccessOptions, plan: UserPlan, exists: boo
   const current = exists ? (await user.roles()).map((role) => role.name) : [];
   for (const role of plan.roles) if (!current.includes(role)) await user.addRole(role);
   for (const role of current) if (!plan.roles.includes(role)) await user.removeRole(role);
+}
+
+async function logsIn(client: Etcd3, credential: EtcdCredential): Promise<boolean> {
+  try {
+    await client.auth.authenticate({ name: credential.user, password: credential.password });
+    return true;
+  } catch (error) {
+    if (error instanceof EtcdAuthenticationFailedError) return false;
+    throw error;
+  }
 }

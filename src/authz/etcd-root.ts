@@ -41,11 +41,7 @@ export async function connectAsRoot(connection: EtcdConnectionOptions, rootPassw
       throw error;
     }
   }
-  const asRoot = () =>
-    connectEtcd({ ...anonymous, auth: { user: ROOT_USER, password: rootPassword } }).catch((error: unknown) => {
-      if (error instanceof StoreError && error.code === 'E_ETCD_AUTH') throw new RootLoginError('wrong password in --root-password-file', { cause: error });
-      throw error;
-    });
+  const asRoot = () => loginAsRoot(anonymous, rootPassword);
   let open: Etcd3;
   try {
     open = await connectEtcd(anonymous);
@@ -61,6 +57,17 @@ export async function connectAsRoot(connection: EtcdConnectionOptions, rootPassw
     open.close();
   }
   return { client: await asRoot(), enabledAuth: true };
+}
+
+/** A root client of an etcd whose authentication is on already (the controller's: turning it on is etcd-setup's). */
+export async function loginAsRoot(connection: EtcdConnectionOptions, rootPassword: string): Promise<Etcd3> {
+  try {
+    return await connectEtcd({ ...connection, auth: { user: ROOT_USER, password: rootPassword } });
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'E_ETCD_AUTH') throw new RootLoginError('wrong password in --root-password-file', { cause: error });
+    if (error instanceof Error && /authentication is not enabled/.test(error.message)) throw new RootLoginError('authentication is off in etcd: run ygg etcd-setup first', { cause: error });
+    throw error;
+  }
 }
 
 /**

@@ -25,6 +25,7 @@ import { describePartition, type LostIdc } from './reschedule-lost-hosts.js';
 import { jobsInForce, type JobInForce } from './fleet-status.js';
 import { AuditedWriter } from './audited-writer.js';
 import { chunkWrites } from './write-chunks.js';
+import type { AccessSync } from './access-sync.js';
 
 export interface Leadership {
   isLeader(): boolean;
@@ -46,6 +47,8 @@ export interface FleetControllerOptions {
   readonly secretVersions?: () => Promise<ReadonlyMap<string, SecretVersion>>;
   /** Signed-commit policy: why a commit must not be applied (unsigned, unknown signer), or undefined when it may. */
   readonly refuseCommit?: (sha: string) => Promise<string | undefined>;
+  /** etcd's users and roles follow the commit in force (given the root credential). */
+  readonly access?: AccessSync;
 }
 
 interface LoadedCommit {
@@ -187,8 +190,11 @@ export class FleetController {
     // A rollout that failed (and is held) is a failure to sync, not progress.
     const failedRollout = output.rolloutFailures.length > 0 || [...observed.rollouts.values()].some((rollout) => rollout.state === 'Failed');
     const result: SyncResult = failedRollout ? 'Failed' : [...output.jobs.values()].some((job) => job.rolling || job.health !== 'Healthy') ? 'Progressing' : 'Synced';
+    // Before the writes: a host this commit adds can read its assignments as soon as they exist.
+    const accessNote = await this.options.access?.sync({ sha: inForce.commit.sha, model: inForce.model, index: inForce.index, allowMassRevocation: inForce.commit.message.includes(PRUNE_OVERRIDE_TOKEN) }, observed);
     const failed = await this.writer.writeRolloutFailures(output.rolloutFailures, inForce.commit, reasons.join(','), this.now());
-    const writes = failed + (await this.write(output, inForce.commit, reasons, result, this.forcePushNote));
+    const note = [this.forcePushNote, accessNote].filter((part) => part !== undefined).join('; ');
+    const writes = failed + (await this.write(output, inForce.commit, reasons, result, note || undefined));
     this.forcePushNote = undefined;
     await this.writeCurrent(inForce.commit, this.rejected ? 'Rejected' : result);
     metrics.rolloutsInProgress.set([...output.jobs.values()].filter((job) => job.rolling).length);

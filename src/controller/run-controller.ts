@@ -10,7 +10,11 @@ import { createConsoleApi, type ConsoleApi } from '../server/console/console-api
 import { createControllerMetrics } from '../server/metrics.js';
 import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
-import { keyLayout } from '../store/keys.js';
+import { keyLayout, type KeyLayout } from '../store/keys.js';
+import type { Etcd3 } from 'etcd3';
+import { CredentialDirectory, CredentialFileError } from '../authz/credential-files.js';
+import { loginAsRoot } from '../authz/etcd-root.js';
+import { AccessSync } from './access-sync.js';
 import { LeaderElection } from '../store/leader-election.js';
 import { readHistoryPage, readRecentHistory } from '../store/read-history.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
@@ -40,6 +44,8 @@ export interface ControllerConfig {
   readonly settleMs?: number;
   /** Apply only commits SSH-signed by a key this file lists (OpenSSH allowed-signers format). */
   readonly allowedSignersFile?: string;
+  /** Keep etcd's users and roles following each commit (AccessSync), new hosts' credential files in `credentialsDir`. */
+  readonly access?: { readonly rootPassword: string; readonly credentialsDir: string };
 }
 
 export interface RunningController {
@@ -102,8 +108,10 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     },
   });
   started.push(() => client.close());
-  notReady = 'reading etcd';
   const layout = keyLayout(config.etcdPrefix);
+  const access = config.access && (await startAccessSync(config, layout));
+  if (access) started.push(() => access.root.close());
+  notReady = 'reading etcd';
   const store = new EtcdStateStore(client, layout);
   let settleTimer: NodeJS.Timeout | undefined;
   const connectionLog = createConnectionLog(logger);
@@ -153,6 +161,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     metrics,
     logger,
     ...(config.allowedSignersFile !== undefined && { refuseCommit: refuseUnsigned(source, config.allowedSignersFile) }),
+    ...(access && { access: access.sync }),
   });
   loop = new ReconcileLoop({
     run: (reasons) => controller.reconcile(reasons),
@@ -195,9 +204,24 @@ async function startController(config: ControllerConfig, source: ControllerSourc
       await secretWatch.close();
       connectionLog.close();
       await election.resign().catch(() => undefined);
+      access?.root.close();
       client.close();
     },
   };
+}
+
+/** Root's client (a wrong password or auth still off refuses the start, in one line) and the AccessSync using it. */
+async function startAccessSync(config: ControllerConfig, layout: KeyLayout): Promise<{ root: Etcd3; sync: AccessSync }> {
+  const { auth: _own, ...connection } = config.etcd;
+  const root = await loginAsRoot(connection, config.access!.rootPassword);
+  const credentials = new CredentialDirectory(config.access!.credentialsDir);
+  try {
+    await credentials.prepare();
+  } catch (error) {
+    root.close();
+    throw new CredentialFileError(credentials.dir, `cannot write credential files there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return { root, sync: new AccessSync({ root, credentials, layout, logger: config.logger }) };
 }
 
 function refuseUnsigned(source: ControllerSource, allowedSignersFile: string): (sha: string) => Promise<string | undefined> {

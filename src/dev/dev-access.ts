@@ -3,7 +3,7 @@
 // file per process, applied again for each commit in force (hosts added or removed), so every
 // process of the run logs in as itself. The root password is random, kept with the credentials.
 import type { Etcd3 } from 'etcd3';
-import { planAccess } from '../authz/access-plan.js';
+import { CONTROLLER_FILE, planAccess, READONLY_FILE, RENDERER_FILE } from '../authz/access-plan.js';
 import { applyAccess } from '../authz/apply-access.js';
 import { CredentialDirectory, generatePassword, readCredentialFile, type EtcdCredential } from '../authz/credential-files.js';
 import { connectAsRoot, ROOT_USER } from '../authz/etcd-root.js';
@@ -11,9 +11,10 @@ import { buildFleetIndex } from '../model/fleet-index.js';
 import type { Model } from '../model/types.js';
 import { keyLayout } from '../store/keys.js';
 
-/** Credential file names (etcd-setup's): the controller's, the read-only one, root's. */
-export const CONTROLLER_LOGIN = '_controller';
-export const READONLY_LOGIN = '_readonly';
+/** Credential file names (etcd-setup's): the controller's, the read-only one, the renderers', root's. */
+export const CONTROLLER_LOGIN = CONTROLLER_FILE;
+export const READONLY_LOGIN = READONLY_FILE;
+export const RENDERER_LOGIN = RENDERER_FILE;
 const ROOT_LOGIN = '_root';
 
 export class DevAccess {
@@ -49,7 +50,7 @@ export class DevAccess {
     return run.then(() => undefined);
   }
 
-  /** The flags a `ygg` process logs in with: a host's name, or CONTROLLER_LOGIN / READONLY_LOGIN. */
+  /** The flags a `ygg` process logs in with: a host's name, or CONTROLLER_LOGIN / READONLY_LOGIN / RENDERER_LOGIN. */
   flags(login: string): string[] {
     return ['--etcd-credentials', this.file(login)];
   }

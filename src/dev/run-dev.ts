@@ -6,7 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Model } from '../model/types.js';
-import { CONTROLLER_LOGIN, DevAccess, READONLY_LOGIN } from './dev-access.js';
+import { CONTROLLER_LOGIN, DevAccess, READONLY_LOGIN, RENDERER_LOGIN } from './dev-access.js';
 import { adoptChild, startChild, stopChildren, yggArgv, type DevChild } from './dev-children.js';
 import type { DevEvent } from './dev-events.js';
 import { SettleWatch } from './settle-watch.js';
@@ -177,7 +177,7 @@ class DevRun {
     const host = async (name: string, args: readonly string[]) => void this.hostProcesses.push(await this.child(name, args));
     await Promise.all([
       ...agents.map((agent) => host(`agent-${agent.host}`, agentArgs(agent, this.layout, cluster))),
-      ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster, READONLY_LOGIN)])),
+      ...renderers.map((renderer) => host(renderer.name, [...renderer.args, ...etcdFlags(cluster, RENDERER_LOGIN)])),
     ]);
     const renderersToo = renderers.length ? `, ${renderers.length} renderer(s)` : '';
     const detail = first ? `${agents.length} (one per host, roots in ${this.layout.hostsDir})` : `${agents.map((agent) => agent.host).join(', ')} (new hosts)`;

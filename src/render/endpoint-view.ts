@@ -1,15 +1,18 @@
 // The renderer's view of etcd: the declared VIPs (vips/), the live endpoints (naming/), the commit in
-// force (sync/current), the hosts (hosts/) and the zones (zones/), read once and then kept current by ONE watch on the
-// whole prefix, which resumes after a disconnect and hands us the whole prefix again after a
-// compaction or a reset. `current()` turns it into RenderData, sorted, so the same etcd content
+// force (sync/current), the hosts (hosts/), their agents (agents/, lost/) and the zones (zones/), read
+// once and then kept current by one watch per range, each resuming after a disconnect and handing
+// us its range again after a compaction or a reset. Only those ranges: a director's credential may
+// read nothing else (not assign/, which holds every job's env), and the fleet's status churn never
+// reaches it. `current()` turns it into RenderData, sorted, so the same etcd content
 // always renders the same bytes. `facts()` says what the store looks like as a whole — connected,
 // at which revision, with which commit — which the render gate needs to tell a reset from a change.
 import { EventEmitter } from 'node:events';
 import type { KeyLayout } from '../store/keys.js';
-import type { RangeRead } from '../store/range-watch.js';
+import type { RangeRead, WatchRange } from '../store/range-watch.js';
 import { anyJson, type EtcdStateStore, type WatchEvent, type WatchHandle } from '../store/state-store.js';
 import type { RenderData } from './render-data.js';
 import { RenderInputs } from './render-inputs.js';
+import { renderRanges } from './render-ranges.js';
 
 export interface EndpointViewOptions {
   /** A value under a key the render reads that is not a valid record: reported here (full key). */
@@ -43,7 +46,9 @@ export interface RenderSource {
 
 export class EndpointView extends EventEmitter implements RenderSource {
   private readonly inputs = new RenderInputs();
-  private watch: WatchHandle | undefined;
+  private watches: WatchHandle[] = [];
+  /** Watches cut off from etcd now. */
+  private readonly disconnected = new Set<number>();
   /** The revision of the newest change to what is served (vips/, naming/), for the header. */
   private revision = '0';
   private storeRevision = '0';
@@ -61,31 +66,46 @@ export class EndpointView extends EventEmitter implements RenderSource {
     return this.isConnected;
   }
 
-  /** Reads what a render needs, then watches the prefix from the oldest of the reads' revisions. */
+  /** Reads what a render needs, then watches each range from its read's revision. */
   async start(): Promise<void> {
-    const prefixes = [this.layout.vips, this.layout.namings(), this.layout.hosts, this.layout.agents, this.layout.lostHosts, this.layout.zones];
-    const [reads, current] = await Promise.all([Promise.all(prefixes.map((prefix) => this.store.getPrefixJson(prefix, anyJson))), this.store.getJson(this.layout.syncCurrent, anyJson)]);
-    const entries = new Map(reads.flatMap((read) => [...read.entries]));
-    if (current.entry) entries.set(this.layout.syncCurrent, current.entry);
-    const revisions = [...reads, current].map((read) => BigInt(read.revision));
+    const ranges = renderRanges(this.layout);
+    const reads = await Promise.all(ranges.map((range) => this.read(range)));
+    const revisions = reads.map((read) => BigInt(read.revision));
     const from = String(revisions.reduce((a, b) => (a < b ? a : b)));
-    this.rebuild({ entries, skipped: [...reads.flatMap((read) => read.skipped), ...current.skipped], revision: from });
+    this.rebuild({ entries: new Map(reads.flatMap((read) => [...read.entries])), skipped: reads.flatMap((read) => read.skipped), revision: from });
     this.storeRevision = String(revisions.reduce((a, b) => (a > b ? a : b)));
-    // Replaying the few changes between the reads is harmless: events apply in order.
-    this.watch = this.store.watchPrefix(this.layout.prefix, from, (event) => this.onEvent(event), {
-      onError: (error) => this.options.onProblem?.(this.layout.prefix, String(error)),
-      onConnectionChange: (connected) => {
-        if (connected === this.isConnected) return;
-        this.isConnected = connected;
-        // Reconnecting changes nothing in the data, but a renderer holding a file may now go ahead.
-        this.emit(connected ? 'changed' : 'disconnected');
-      },
+    this.watches = ranges.map((range, index) => {
+      const handler = (event: WatchEvent<unknown>) => this.onEvent(event, range);
+      const options = {
+        onError: (error: unknown) => this.options.onProblem?.(rangeName(range), String(error)),
+        onConnectionChange: (connected: boolean) => this.onConnectionChange(index, connected),
+      };
+      const revision = reads[index]!.revision;
+      return 'prefix' in range ? this.store.watchPrefix(range.prefix, revision, handler, options) : this.store.watchKey(range.key, revision, handler, options);
     });
   }
 
   async close(): Promise<void> {
-    await this.watch?.close();
-    this.watch = undefined;
+    const closing = this.watches;
+    this.watches = [];
+    await Promise.all(closing.map((watch) => watch.close()));
+  }
+
+  private async read(range: WatchRange): Promise<RangeRead<unknown>> {
+    if ('prefix' in range) return this.store.getPrefixJson(range.prefix, anyJson);
+    const { entry, skipped, revision } = await this.store.getJson(range.key, anyJson);
+    return { entries: new Map(entry ? [[range.key, entry]] : []), skipped, revision };
+  }
+
+  /** Connected while every watch is. */
+  private onConnectionChange(watch: number, connected: boolean): void {
+    if (connected) this.disconnected.delete(watch);
+    else this.disconnected.add(watch);
+    const now = this.disconnected.size === 0;
+    if (now === this.isConnected) return;
+    this.isConnected = now;
+    // Reconnecting changes nothing in the data, but a renderer holding a file may now go ahead.
+    this.emit(now ? 'changed' : 'disconnected');
   }
 
   /** The services a director serves (its VIPs), or every service with a VIP or endpoints (DNS). */
@@ -106,10 +126,10 @@ export class EndpointView extends EventEmitter implements RenderSource {
     };
   }
 
-  private onEvent(event: WatchEvent<unknown>): void {
+  private onEvent(event: WatchEvent<unknown>, range: WatchRange): void {
     if (event.type === 'resync') {
       if (BigInt(event.revision) < BigInt(this.storeRevision)) this.options.onRevisionBackwards?.(this.storeRevision, event.revision);
-      this.rebuild(event);
+      this.rebuild(event, this.relative(rangeName(range)));
       this.storeRevision = event.revision;
       this.emit('changed');
       return;
@@ -119,7 +139,7 @@ export class EndpointView extends EventEmitter implements RenderSource {
     if (!RenderInputs.reads(key)) return;
     const version = this.inputs.version;
     if (event.type === 'put') this.report(event.key, this.inputs.put(key, event.value));
-    else if (event.type === 'delete') this.inputs.remove(key);
+    else if (event.type === 'delete') this.inputs.remove(key, event.modRevision);
     else this.report(event.key, this.inputs.reject(key, event.problem));
     // Refreshed agent facts change nothing to render.
     if (this.inputs.version === version) return;
@@ -127,11 +147,12 @@ export class EndpointView extends EventEmitter implements RenderSource {
     this.emit('changed');
   }
 
-  private rebuild(read: RangeRead<unknown>): void {
+  /** Takes `read` as the whole of the keys under `scope` (relative; '' for every range). */
+  private rebuild(read: RangeRead<unknown>, scope = ''): void {
     const values = new Map<string, unknown>();
     for (const [key, entry] of read.entries) if (RenderInputs.reads(this.relative(key))) values.set(this.relative(key), entry.value);
     const rejected = read.skipped.map((entry) => ({ key: this.relative(entry.key), problem: entry.problem })).filter((entry) => RenderInputs.reads(entry.key));
-    this.inputs.replaceAll(values, rejected);
+    this.inputs.replaceAll(values, rejected, read.revision, scope);
     for (const { key, problem } of this.inputs.skippedInputs()) this.report(this.layout.prefix + key, problem);
     this.revision = read.revision;
   }
@@ -143,4 +164,8 @@ export class EndpointView extends EventEmitter implements RenderSource {
   private relative(key: string): string {
     return key.startsWith(this.layout.prefix) ? key.slice(this.layout.prefix.length) : key;
   }
+}
+
+function rangeName(range: WatchRange): string {
+  return 'prefix' in range ? range.prefix : range.key;
 }

@@ -9,7 +9,8 @@
 // health-checks every real server itself, and dropping it would empty the LB for a reason that is
 // not the fleet's. It goes when the agent is back (it registers what is really healthy), when the
 // controller releases the host's replicas to move (lost/<host> rescheduledAt), or when the host
-// leaves the repo. An agent that deregisters on purpose (a drain) is alive, so that entry goes at once.
+// leaves the repo. An agent that deregisters on purpose (a drain) is alive, so that entry goes at once
+// (telling the two apart: vanished-endpoints.ts).
 //
 // A value that is not a valid record never takes anything away: a key that held a valid record
 // keeps it (the last good value), a new key is left out; either way the problem is kept and
@@ -20,6 +21,7 @@ import type { NamingRecord, VipRecord, ZoneRecord } from '../store/records.js';
 import { compareEndpoints, compareText } from './compare-endpoints.js';
 import type { RenderData, RenderHost, RenderService, SkippedInput } from './render-data.js';
 import { checkToken } from './render-values.js';
+import { VanishedEndpoints } from './vanished-endpoints.js';
 
 const VIPS = 'vips/';
 const NAMING = 'naming/';
@@ -36,14 +38,12 @@ export class RenderInputs {
   private readonly endpoints = new Map<string, Map<string, NamingRecord>>();
   /** hosts/<host>: name → the host's IP and labels. */
   private readonly hosts = new Map<string, { readonly ip: string; readonly labels: Readonly<Record<string, string>> }>();
-  /** Hosts with a live agent record. */
-  private readonly agents = new Set<string>();
   /** host → where its agent last said it serves /metrics: kept when the agent dies, so monitoring sees it down. */
   private readonly metricsAddresses = new Map<string, string>();
   /** Lost hosts whose replicas the controller released to move elsewhere. */
   private readonly released = new Set<string>();
-  /** service → `host:port` → a vanished entry, kept while its host's agent is gone. */
-  private readonly vanished = new Map<string, Map<string, NamingRecord>>();
+  /** Vanished naming entries, and which hosts have a live agent record. */
+  private readonly vanished = new VanishedEndpoints();
   private syncCommit: string | undefined;
   /** Counts every change a render could see (refreshed agent facts are none). */
   private changes = 0;
@@ -84,7 +84,8 @@ export class RenderInputs {
     return reported;
   }
 
-  remove(key: string): void {
+  /** A delete at `revision` (etcd's mod revision of the delete). */
+  remove(key: string, revision: string): void {
     this.changes++;
     this.invalid.delete(key);
     if (key === SYNC_CURRENT) this.syncCommit = undefined;
@@ -94,25 +95,24 @@ export class RenderInputs {
       this.hosts.delete(key.slice(HOSTS.length));
       this.metricsAddresses.delete(key.slice(HOSTS.length));
     }
-    else if (key.startsWith(AGENTS)) this.agents.delete(key.slice(AGENTS.length));
+    else if (key.startsWith(AGENTS)) this.vanished.agentGone(key.slice(AGENTS.length), BigInt(revision));
     else if (key.startsWith(LOST)) this.released.delete(key.slice(LOST.length));
     else if (key.startsWith(NAMING)) {
       const [service, address] = namingParts(key);
       const byAddress = this.endpoints.get(service);
       const record = byAddress?.get(address);
-      // A live agent deregistered it (a drain): gone. Without one (a lease that ran out takes agents/
-      // first: etcd deletes a lease's keys in key order), it is kept.
-      if (record && !this.agents.has(record.host)) nested(this.vanished, service).set(address, record);
+      if (record) this.vanished.remember(service, address, record, BigInt(revision));
       byAddress?.delete(address);
       if (byAddress?.size === 0) this.endpoints.delete(service);
     }
   }
 
-  /** The whole range again (after a compaction or a reset): keys not in it are gone. */
-  replaceAll(values: ReadonlyMap<string, unknown>, rejected: readonly SkippedInput[]): void {
+  /** A whole range again (after a compaction or a reset) read at `revision`: keys under `scope` (a
+   * relative key prefix; '' for all) not in it are gone. */
+  replaceAll(values: ReadonlyMap<string, unknown>, rejected: readonly SkippedInput[], revision: string, scope = ''): void {
     const present = new Set([...values.keys(), ...rejected.map((entry) => entry.key)]);
-    for (const key of this.keys()) if (!present.has(key)) this.remove(key);
-    for (const key of [...this.invalid.keys()]) if (!present.has(key)) this.invalid.delete(key);
+    for (const key of this.keys()) if (key.startsWith(scope) && !present.has(key)) this.remove(key, revision);
+    for (const key of [...this.invalid.keys()]) if (key.startsWith(scope) && !present.has(key)) this.invalid.delete(key);
     for (const [key, value] of values) this.put(key, value);
     for (const { key, problem } of rejected) this.reject(key, problem);
   }
@@ -156,27 +156,17 @@ export class RenderInputs {
   /** The vanished entries of a service still worth serving: their host's agent is gone, nothing moved them. */
   private keptEndpoints(service: string): NamingRecord[] {
     const kept: NamingRecord[] = [];
-    for (const [address, record] of this.vanished.get(service) ?? []) {
+    for (const [address, record] of this.vanished.wentWithAgent(service)) {
       // Judged, not forgotten: a hosts/ list being rewritten (after a wipe) must not lose them for good.
       const gone = this.hosts.size > 0 && !this.hosts.has(record.host);
-      if (!gone && !this.agents.has(record.host) && !this.released.has(record.host) && !this.endpoints.get(service)?.has(address)) kept.push(record);
+      if (!gone && !this.released.has(record.host) && !this.endpoints.get(service)?.has(address)) kept.push(record);
     }
     return kept;
   }
 
-  /** Its agent is back (it registers what is really healthy), or its replicas were released: nothing of the host is kept. */
-  private forgetVanished(host: string): void {
-    for (const [service, byAddress] of this.vanished) {
-      for (const [address, record] of byAddress) if (record.host === host) byAddress.delete(address);
-      if (byAddress.size === 0) this.vanished.delete(service);
-    }
-  }
-
   /** How many real servers are served only because their host's agent is gone (see the note above). */
   get keptRecords(): number {
-    let count = 0;
-    for (const byAddress of this.vanished.values()) count += byAddress.size;
-    return count;
+    return this.vanished.count;
   }
 
   /** Every value not taken, by key. */
@@ -191,7 +181,7 @@ export class RenderInputs {
    */
   liveAddresses(): Set<string> {
     const addresses = new Set<string>();
-    for (const host of this.agents) {
+    for (const host of this.vanished.liveAgents) {
       const ip = this.hosts.get(host)?.ip;
       if (ip) addresses.add(ip);
     }
@@ -243,16 +233,15 @@ export class RenderInputs {
       const moved = typeof address === 'string' && address !== this.metricsAddresses.get(host);
       if (moved) this.metricsAddresses.set(host, address);
       // Refreshed facts every 30 s are no change to render.
-      if (this.agents.has(host) && !moved) return undefined;
-      if (!this.agents.has(host)) this.forgetVanished(host);
-      this.agents.add(host);
+      if (this.vanished.agentAlive(host) && !moved) return undefined;
+      this.vanished.agentBack(host);
     } else if (key.startsWith(LOST)) {
       const host = key.slice(LOST.length);
       const released = (value as { rescheduledAt?: unknown } | null)?.rescheduledAt !== undefined;
       if (released === this.released.has(host)) return undefined;
       if (released) {
         this.released.add(host);
-        this.forgetVanished(host);
+        this.vanished.forgetHost(host);
       } else this.released.delete(host);
     } else if (key.startsWith(NAMING)) {
       const [service, address] = namingParts(key);
@@ -261,7 +250,7 @@ export class RenderInputs {
       let byAddress = this.endpoints.get(service);
       if (!byAddress) this.endpoints.set(service, (byAddress = new Map()));
       byAddress.set(address, value);
-      this.vanished.get(service)?.delete(address);
+      this.vanished.forget(service, address);
     }
     this.changes++;
     return undefined;
@@ -272,7 +261,7 @@ export class RenderInputs {
     if (key.startsWith(VIPS)) return this.vips.has(key.slice(VIPS.length));
     if (key.startsWith(ZONES)) return this.zones.has(key.slice(ZONES.length));
     if (key.startsWith(HOSTS)) return this.hosts.has(key.slice(HOSTS.length));
-    if (key.startsWith(AGENTS)) return this.agents.has(key.slice(AGENTS.length));
+    if (key.startsWith(AGENTS)) return this.vanished.agentAlive(key.slice(AGENTS.length));
     if (key.startsWith(LOST)) return this.released.has(key.slice(LOST.length));
     const [service, address] = namingParts(key);
     return this.endpoints.get(service)?.has(address) ?? false;
@@ -284,7 +273,7 @@ export class RenderInputs {
       ...[...this.vips.keys()].map((service) => VIPS + service),
       ...[...this.zones.keys()].map((origin) => ZONES + origin),
       ...[...this.hosts.keys()].map((host) => HOSTS + host),
-      ...[...this.agents].map((host) => AGENTS + host),
+      ...[...this.vanished.liveAgents].map((host) => AGENTS + host),
       ...[...this.released].map((host) => LOST + host),
       ...[...this.endpoints].flatMap(([service, byAddress]) => [...byAddress.keys()].map((address) => `${NAMING}${service}/${address}`)),
     ];
@@ -295,12 +284,6 @@ export class RenderInputs {
 function stringValues(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
   return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-}
-
-function nested<T>(map: Map<string, Map<string, T>>, key: string): Map<string, T> {
-  let inner = map.get(key);
-  if (!inner) map.set(key, (inner = new Map()));
-  return inner;
 }
 
 function invalidRecord(record: string, problems: readonly string[]): string {

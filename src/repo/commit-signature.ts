@@ -73,3 +73,14 @@ function sshKeygen(args: readonly string[], input?: string): Promise<{ code: num
     child.stdin!.end(input ?? '');
   });
 }
+
+/** Whether ssh-keygen can be run at all: a missing one is said at start-up, not by every commit's rejection. */
+export async function sshKeygenInstalled(): Promise<boolean> {
+  try {
+    await sshKeygen(['-?']);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}

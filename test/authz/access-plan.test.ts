@@ -56,13 +56,14 @@ describe('planAccess', () => {
     }
   });
 
-  it('adds the read-only role to a director (its renderer watches the prefix) and makes the fleet-wide users', () => {
+  it('adds the director role to a director (what its renderer reads, no assignment) and makes the fleet-wide users', () => {
     const plan = fleet();
     const users = Object.fromEntries(plan.users.map((user) => [user.name, `${user.file}: ${user.roles.join(',')}`]));
     assert.deepEqual(users, {
       'ygg-controller': '_controller: ygg-controller',
       'ygg-readonly': '_readonly: ygg-readonly',
-      'ygg-host-lvs-1': 'lvs-1: ygg-host-lvs-1,ygg-readonly',
+      'ygg-renderer': '_renderer: ygg-director,ygg-renderer',
+      'ygg-host-lvs-1': 'lvs-1: ygg-director,ygg-host-lvs-1',
       'ygg-host-search-1': 'search-1: ygg-host-search-1',
       'ygg-host-web-1': 'web-1: ygg-host-web-1',
       'ygg-host-web-10': 'web-10: ygg-host-web-10',
@@ -71,6 +72,21 @@ describe('planAccess', () => {
     // secret versions, never values: the controller hashes versions into specs
     assert.deepEqual(grantsOf(plan, 'ygg-controller'), ['Read /ygg/v1-secrets/versions/*', 'Readwrite /ygg/v1/*']);
     assert.deepEqual(grantsOf(plan, 'ygg-readonly'), ['Read /ygg/v1/*']);
+    assert.deepEqual(grantsOf(plan, 'ygg-director'), [
+      'Read /ygg/v1/agents/*',
+      'Read /ygg/v1/hosts/*',
+      'Read /ygg/v1/lost/*',
+      'Read /ygg/v1/naming/*',
+      'Read /ygg/v1/sync/current',
+      'Read /ygg/v1/vips/*',
+      'Read /ygg/v1/zones/*',
+    ]);
+    assert.deepEqual(grantsOf(plan, 'ygg-renderer'), [], 'every director is a Host: their agents write their own render status');
+  });
+
+  it('lets the renderer user write the render status of a director that is no Host, and nothing else', () => {
+    const built = model({ hosts: [host('web-1')], treeNodes: [treeNode(CLUSTER_TAG, { hosts: ['web-1'] })], jobs: [job('web')], services: [service('acme.web', 'web', { directors: ['lb-9'] })] });
+    assert.deepEqual(grantsOf(planAccess(built, buildFleetIndex(built), '/ygg/v1'), 'ygg-renderer'), ['Readwrite /ygg/v1/status/lb-9/_render']);
   });
 
   it('lets a host read exactly the secrets its tree node\'s jobs reference, each by its exact key', () => {

@@ -2,7 +2,7 @@
 // shared test etcd): what each credential etcd-setup makes may and may not do, and that re-runs
 // change exactly the difference.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,11 +14,16 @@ import { connectAsRoot } from '../../src/authz/etcd-root.js';
 import { buildFleetIndex } from '../../src/model/fleet-index.js';
 import type { Host, Service } from '../../src/model/types.js';
 import { createEtcdClient } from '../../src/store/etcd-connection.js';
-import { keyLayout } from '../../src/store/keys.js';
+import { keyLayout, RENDERER_STATUS_NAME } from '../../src/store/keys.js';
+import { keepalivedCheck } from '../../src/render/check-commands.js';
+import { runRenderer } from '../../src/render/run-renderer.js';
+import pino from 'pino';
 import { assertDenied, assertHostConfined, assertWritesNothing } from '../fixtures/access-proof.js';
 import { startEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
 import { CLUSTER_TAG, host, job, model, service, treeNode } from '../fixtures/model-builder.js';
 import { removeDir } from '../fixtures/small-fleet.js';
+import { hostRecord, namingRecord, syncCurrentRecord, vipRecord } from '../render/render-records.js';
+import { waitUntil } from '../fixtures/controller-harness.js';
 
 const PREFIX = '/ygg/v1';
 const layout = keyLayout(PREFIX);
@@ -43,9 +48,9 @@ describe('etcd-setup access on a real etcd with auth', () => {
   const credentials = new CredentialDirectory(outDir);
   const clients: Etcd3[] = [];
 
-  const apply = (hostNames: readonly string[], services?: readonly Service[]): Promise<AccessChanges> => {
+  const apply = (hostNames: readonly string[], services?: readonly Service[], verifyPasswords = false): Promise<AccessChanges> => {
     const built = fleetModel(hostNames, services);
-    return applyAccess({ client: root, plan: planAccess(built, buildFleetIndex(built), PREFIX), layout, credentials });
+    return applyAccess({ client: root, plan: planAccess(built, buildFleetIndex(built), PREFIX), layout, credentials, verifyPasswords });
   };
   /** A client logged in with the credential file etcd-setup wrote. */
   const clientFor = async (file: string) => {
@@ -61,7 +66,7 @@ describe('etcd-setup access on a real etcd with auth', () => {
     assert.equal(connected.enabledAuth, true);
     root = connected.client;
     const first = await apply(HOSTS);
-    assert.deepEqual(first.usersCreated, ['ygg-controller', 'ygg-host-lvs-1', 'ygg-host-web-1', 'ygg-host-web-10', 'ygg-readonly']);
+    assert.deepEqual(first.usersCreated, ['ygg-controller', 'ygg-host-lvs-1', 'ygg-host-web-1', 'ygg-host-web-10', 'ygg-readonly', 'ygg-renderer']);
   });
   after(async () => {
     for (const client of clients) client.close();
@@ -106,11 +111,50 @@ describe('etcd-setup access on a real etcd with auth', () => {
     await assertWritesNothing(readonly, layout, 'lvs-1', 'web', 'acme.web');
   });
 
-  it("a director's agent reads the whole prefix and writes its render status", async () => {
-    const director = await clientFor('lvs-1');
-    await director.put(layout.status('lvs-1', '_render')).value('{}').exec();
-    assert.ok((await director.getAll().prefix(layout.prefix).keys()).includes(layout.assignment('web-1', 'web')));
-    await assertDenied('put a VIP', director.put(layout.vip('acme.web')).value('{}').exec());
+  it("a director's agent cannot read any assignment, status or audit record, yet its renderer renders (keepalived -t) and reports with it", async () => {
+    const controller = await clientFor('_controller');
+    await controller.put(layout.assignment('web-1', 'web')).value(JSON.stringify({ env: { DB_PASSWORD: 'hunter2' } })).exec();
+    await controller.put(layout.vip('acme.web')).value(JSON.stringify(vipRecord('acme.web', '192.0.2.10', ['lvs-1']))).exec();
+    await controller.put(layout.host('lvs-1')).value(JSON.stringify(hostRecord('lvs-1', '10.0.9.1'))).exec();
+    await controller.put(layout.syncCurrent).value(JSON.stringify(syncCurrentRecord('c1'))).exec();
+    const agent = await clientFor('web-1');
+    const lease = agent.lease(30);
+    await lease.put(layout.agent('web-1')).value(JSON.stringify({ host: 'web-1' })).exec();
+
+    for (const file of ['lvs-1', '_renderer']) {
+      const director = await clientFor(file);
+      for (const range of [layout.prefix, layout.assignments(), layout.assignment('web-1', 'web'), layout.statuses(), layout.syncHistories, layout.rollouts, layout.leader]) {
+        await assertDenied(`${file} reads ${range}`, director.getAll().prefix(range).keys());
+      }
+      await assertDenied(`${file} watches the prefix`, director.watch().prefix(layout.prefix).create().then((watcher) => watcher.cancel()));
+      await assertWritesNothing(director, layout, 'web-1', 'web', 'acme.web');
+      await assertDenied(`${file} puts a VIP`, director.put(layout.vip('acme.web')).value('{}').exec());
+    }
+    const { user, password } = await readCredentialFile(credentials.file('lvs-1'));
+    const target = path.join(outDir, 'lvs-1.conf');
+    const running = await runRenderer({
+      kind: 'keepalived',
+      etcd: { endpoints: [server.url], auth: { user, password } },
+      etcdPrefix: PREFIX,
+      director: 'lvs-1',
+      target,
+      templateText: readFileSync(new URL('../../templates/keepalived.conf.hbs', import.meta.url), 'utf8'),
+      write: { check: keepalivedCheck(), reload: async () => {} },
+      minWaitMs: 20,
+      maxWaitMs: 200,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await running.renderer.start();
+      await waitUntil(() => existsSync(target) && /virtual_server 192\.0\.2\.10 80/.test(readFileSync(target, 'utf8')), 'the VIP in lvs-1.conf');
+      // an endpoint registered later arrives through the narrowed watches
+      await lease.put(layout.naming('acme.web', 'web-1', 80)).value(JSON.stringify(namingRecord('web-1', '10.0.0.1', 80, 'acme.web'))).exec();
+      await waitUntil(() => /real_server 10\.0\.0\.1 80/.test(readFileSync(target, 'utf8')), 'the endpoint in lvs-1.conf');
+      await waitUntil(async () => JSON.parse((await root.get(layout.status('lvs-1', RENDERER_STATUS_NAME)).string()) ?? '{}').checksum !== undefined, 'the render status written with its credential');
+    } finally {
+      await running.close();
+      await lease.revoke();
+    }
   });
 
   it('a re-run with nothing changed changes nothing and keeps every password', async () => {
@@ -180,5 +224,16 @@ describe('etcd-setup access on a real etcd with auth', () => {
     assert.deepEqual([changes.passwordsSet, changes.usersCreated], [['ygg-host-web-2'], []]);
     await assert.rejects(old.put(layout.agent('web-2')).value('{}').exec(), EtcdAuthenticationFailedError);
     await (await clientFor('web-2')).put(layout.agent('web-2')).value('{}').exec();
+  });
+
+  it('a credential file whose password no longer logs in gets a new password when passwords are verified (etcd-setup)', async () => {
+    await credentials.write('web-2', { user: 'ygg-host-web-2', password: 'restored-from-an-old-backup' });
+    const trusted = await apply(['web-1', 'web-2', 'lvs-1']);
+    assert.deepEqual(trusted.passwordsSet, [], 'not verified: the file is trusted');
+    const verified = await apply(['web-1', 'web-2', 'lvs-1'], undefined, true);
+    assert.deepEqual(verified.passwordsSet, ['ygg-host-web-2']);
+    assert.notEqual((await readCredentialFile(credentials.file('web-2'))).password, 'restored-from-an-old-backup');
+    await (await clientFor('web-2')).put(layout.agent('web-2')).value('{}').exec();
+    assert.deepEqual((await apply(['web-1', 'web-2', 'lvs-1'], undefined, true)).passwordsSet, [], 'every file logs in now');
   });
 });

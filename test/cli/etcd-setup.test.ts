@@ -117,7 +117,7 @@ async function convergeAndRevoke(workDir: string, out: string, login: Login): Pr
 
   const first = await setup(fleet.dir);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^Authentication turned on \(root created\)\.\nUsers: 4 created, 0 revoked, 0 given a new password\./);
+  assert.match(first.stdout, /^Authentication turned on \(root created\)\.\nUsers: 5 created, 0 revoked, 0 given a new password\./);
   const view = new FleetView(etcd.url, '/ygg/v1', login.view);
   views.push(view);
 
@@ -183,4 +183,26 @@ test('usage: --etcd-credentials that cannot be used, or with --etcd-user, and et
     assert.equal(result.code, 2, `${argv.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, message);
   }
+});
+
+test('etcd-setup with another --etcd-prefix than it granted before (a typo) changes nothing and says so; an empty prefix is noted', async () => {
+  const workDir = await agentRootDir();
+  const out = path.join(workDir, 'credentials');
+  const login = await withPasswords(workDir, out);
+  servers.push(login.etcd);
+  const fleet = createGitFleet(path.join(workDir, 'fleet'));
+  copyFileSync(ECHO_ARTIFACT, path.join(fleet.dir, 'artifacts/echo-server-1.1.0.tar.gz'));
+  fleet.commit('Two hosts', fleetFiles([[HOST, HOST_IP], [OTHER, OTHER_IP]], 8080));
+  const setup = (...extra: string[]) => runCli('etcd-setup', '--repo', fleet.dir, '--etcd', login.etcd.url, ...login.root, '--out', out, ...extra);
+  const first = await setup();
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /^Note: no fleet under \/ygg\/v1\/ yet \(no sync\/current\); if one runs, check --etcd-prefix\.$/m);
+  const typo = await setup('--etcd-prefix', '/ygg/v11');
+  assert.equal(typo.code, 2, typo.stderr);
+  assert.match(typo.stderr, /--etcd-prefix: the grants are for \/ygg\/v1\/, not \/ygg\/v11\/; nothing changed/);
+  const again = await setup('--output', 'json');
+  assert.deepEqual(JSON.parse(again.stdout).grantsAdded, 0, 'the grants stayed on /ygg/v1/');
+  const moved = await setup('--etcd-prefix', '/ygg/v2', '--allow-prefix-change', '--output', 'json');
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.ok(JSON.parse(moved.stdout).grantsAdded > 0);
 });

@@ -59,7 +59,7 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
     await assert.rejects(anonymous.get(layout.syncCurrent).string(), /user name is empty/);
     const files = readdirSync(sandbox.layout.credentialsDir).sort();
     assert.equal(files.filter((file) => !file.startsWith('_')).length, 19);
-    assert.deepEqual(files.filter((file) => file.startsWith('_')), ['_controller', '_readonly', '_root']);
+    assert.deepEqual(files.filter((file) => file.startsWith('_')), ['_controller', '_readonly', '_renderer', '_root']);
     for (const file of files) assert.equal(statSync(path.join(sandbox.layout.credentialsDir, file)).mode & 0o777, 0o600, file);
     // The `ygg status` the run suggests works as printed: with the read-only credential it names.
     assert.equal(readonlyCredentials, path.join(sandbox.layout.credentialsDir, '_readonly'));

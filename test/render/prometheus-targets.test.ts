@@ -66,7 +66,7 @@ test('an endpoint without a tag (an older agent) is labelled by job and host; IP
 test("a dead agent stays a target (so Prometheus sees it down) until its host leaves the fleet; a new address is a change", () => {
   const inputs = fleetInputs();
   const agents = () => (inputs.current(undefined, '1').hosts ?? []).map((host) => [host.name, host.metricsAddress]);
-  inputs.remove('agents/h1');
+  inputs.remove('agents/h1', '10');
   assert.deepEqual(agents(), [['h1', '10.0.0.1:9102'], ['h2', '0.0.0.0:9102']]);
   const version = inputs.version;
   inputs.put('agents/h1', { host: 'h1', metricsAddress: '10.0.0.1:9200' });
@@ -74,7 +74,7 @@ test("a dead agent stays a target (so Prometheus sees it down) until its host le
   const refreshed = inputs.version;
   inputs.put('agents/h1', { host: 'h1', metricsAddress: '10.0.0.1:9200', updatedAt: 'later' });
   assert.equal(inputs.version, refreshed, 'refreshed facts are no change');
-  inputs.remove('hosts/h1');
+  inputs.remove('hosts/h1', '11');
   assert.deepEqual(agents(), [['h2', '0.0.0.0:9102']]);
 });
 

@@ -2,6 +2,9 @@ import { hostname, homedir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { runController } from '../../controller/run-controller.js';
+import { CredentialFileError } from '../../authz/credential-files.js';
+import { RootLoginError } from '../../authz/etcd-root.js';
+import { sshKeygenInstalled } from '../../repo/commit-signature.js';
 import { SourceError } from '../../repo/source.js';
 import type { Command } from '../command.js';
 import { parseDurationMs } from '../duration.js';
@@ -21,6 +24,8 @@ type Values = EtcdFlagValues & {
   'lease-ttl'?: string;
   'log-level'?: string;
   'allowed-signers'?: string;
+  'root-password-file'?: string;
+  'credentials-out'?: string;
 };
 
 export const controllerCommand: Command<Values> = {
@@ -38,12 +43,17 @@ export const controllerCommand: Command<Values> = {
     id: { type: 'string', valueName: 'NAME', description: 'this controller in leader election (default: HOSTNAME-PID)' },
     'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'leadership lease (default: 15s); a standby takes over this long after the leader dies' },
     'allowed-signers': { type: 'string', valueName: 'FILE', description: "apply only commits SSH-signed by a key FILE lists (git's gpg.ssh.allowedSignersFile format; keep it outside the repo)" },
+    'root-password-file': { type: 'string', valueName: 'FILE', description: "etcd's root password: keep etcd's users and roles following each commit, as ygg etcd-setup does (needs --credentials-out)" },
+    'credentials-out': { type: 'string', valueName: 'DIR', description: 'where new hosts\' credential files go (etcd-setup\'s --out), written before their assignments' },
     ...LOG_LEVEL_OPTION,
   },
   details: [
     'Logs are JSON lines (pino). A commit that fails validation, or that would remove more instances than the',
     'repo\'s pruneGuard allows, is rejected whole: the last good commit stays in force. Put [ygg:allow-prune]',
-    'in a commit message to let it remove more. SIGINT/SIGTERM stop the controller cleanly.',
+    'in a commit message to let it remove more (it also lets one commit revoke more than 10% of the hosts).',
+    'With --root-password-file, a host a commit adds gets its etcd user and credential file before its',
+    'assignments are written; a host it removes is revoked once its jobs are gone (or its agent is).',
+    'SIGINT/SIGTERM stop the controller cleanly.',
   ].join('\n'),
   async run(values, _positionals, io) {
     if (!values.repo) throw new UsageError('--repo is required');
@@ -53,7 +63,12 @@ export const controllerCommand: Command<Values> = {
     const webhookSecret = values['webhook-secret-file'] ? readSecret(values['webhook-secret-file'], 'webhook-secret-file') : process.env.YGG_WEBHOOK_SECRET;
     const intervalMs = parseDurationMs(values.interval ?? '30s', 'interval');
     const allowedSigners = values['allowed-signers'];
-    if (allowedSigners !== undefined) readSecret(allowedSigners, 'allowed-signers'); // unreadable: the flag's mistake, said now
+    if (allowedSigners !== undefined) {
+      readSecret(allowedSigners, 'allowed-signers'); // unreadable: the flag's mistake, said now
+      // Found at the first commit, it would reject every commit with "spawn ssh-keygen ENOENT".
+      if (!(await sshKeygenInstalled())) throw new UsageError('--allowed-signers: ssh-keygen is not installed (it verifies the signatures; install openssh-client)');
+    }
+    const access = accessFlags(values);
     const leaseTtlSeconds = Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '15s', 'lease-ttl') / 1000));
     const logger = pino({ level, base: { component: 'controller' } });
     logCrashesTo(logger);
@@ -73,10 +88,13 @@ export const controllerCommand: Command<Values> = {
         leaseTtlSeconds,
         logger,
         ...(allowedSigners !== undefined && { allowedSignersFile: path.resolve(allowedSigners) }),
+        ...(access && { access }),
       });
     } catch (error) {
       // runController stopped what it had started: the command ends here (exit 2 or 1), at once.
       if (error instanceof SourceError) throw new UsageError(error.message);
+      if (error instanceof RootLoginError) throw new UsageError(`--root-password-file: ${error.message}`);
+      if (error instanceof CredentialFileError) throw new UsageError(`--credentials-out: ${error.message}`);
       throw withListenHint(error, 'listen');
     }
     io.stderr(`ygg controller: following ${values.branch ?? 'main'} of ${values.repo}${running.url ? `, serving ${running.url}` : ''}`);
@@ -85,3 +103,13 @@ export const controllerCommand: Command<Values> = {
     return EXIT_OK;
   },
 };
+
+function accessFlags(values: Values): { rootPassword: string; credentialsDir: string } | undefined {
+  const passwordFile = values['root-password-file'];
+  const out = values['credentials-out'];
+  if (passwordFile === undefined && out === undefined) return undefined;
+  if (passwordFile === undefined || out === undefined) throw new UsageError('--root-password-file and --credentials-out go together: the new hosts\' credentials must be written somewhere');
+  const rootPassword = readSecret(passwordFile, 'root-password-file');
+  if (rootPassword === '') throw new UsageError(`--root-password-file: ${passwordFile} is empty`);
+  return { rootPassword, credentialsDir: path.resolve(out) };
+}

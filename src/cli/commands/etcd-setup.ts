@@ -3,6 +3,7 @@ import { planAccess } from '../../authz/access-plan.js';
 import { applyAccess, MAX_REVOKED_PERCENT } from '../../authz/apply-access.js';
 import { CredentialDirectory } from '../../authz/credential-files.js';
 import { connectAsRoot } from '../../authz/etcd-root.js';
+import { grantedPrefix } from '../../authz/granted-prefix.js';
 import { keyLayout } from '../../store/keys.js';
 import { choice, type Command } from '../command.js';
 import { ETCD_OPTIONS, etcdConnectionFromFlags, readSecret, type EtcdFlagValues } from '../etcd-options.js';
@@ -13,6 +14,7 @@ import { EXIT_OK, UsageError } from '../usage-error.js';
 type Values = Pick<EtcdFlagValues, 'etcd' | 'etcd-prefix' | 'etcd-ca' | 'etcd-cert' | 'etcd-key'> & {
   repo?: string;
   'allow-mass-revocation'?: boolean;
+  'allow-prefix-change'?: boolean;
   ref?: string;
   'root-password-file'?: string;
   out?: string;
@@ -34,20 +36,22 @@ export const etcdSetupCommand: Command<Values> = {
     'etcd-cert': etcdCert,
     'etcd-key': etcdKey,
     'root-password-file': { type: 'string', valueName: 'FILE', description: "etcd's root password; root is created with it when auth is off (or log in as root with a client certificate)" },
-    out: { type: 'string', valueName: 'DIR', description: 'credential files, mode 0600: one per host named after it, _controller, _readonly' },
+    out: { type: 'string', valueName: 'DIR', description: 'credential files, mode 0600: one per host named after it, _controller, _readonly, _renderer' },
     'allow-mass-revocation': { type: 'boolean', description: `revoke more than ${MAX_REVOKED_PERCENT}% of the hosts at once (refused otherwise: a wrong --repo or --ref would take them out of naming)` },
+    'allow-prefix-change': { type: 'boolean', description: 'move the grants to another --etcd-prefix than the one granted before (refused otherwise: a typo would cut every process off)' },
     ...OUTPUT_OPTION,
   },
   details: [
-    "Roles: ygg-controller reads and writes the prefix; ygg-readonly reads it (ygg status, resolve, render);",
+    "Roles: ygg-controller reads and writes the prefix; ygg-readonly reads it (ygg status, resolve);",
     'ygg-host-<host> writes only agents/<host>, status/<host>/ and its own naming entries (naming/<service>/<host>:',
     "for each service whose job may run on the host) and reads its assign/<host>/, hosts/ and sync/current;",
-    "a director's user also has ygg-readonly (its renderer watches the prefix).",
+    "ygg-director reads only what a render is made from (vips/, naming/, hosts/, agents/, lost/, zones/,",
+    "sync/current; no assign/): a director's user has it, and so does ygg-renderer (_renderer, for `ygg render`).",
     'Idempotent: a re-run creates and revokes only the difference. A revoked host is refused at once; its',
     "agent's lease is revoked, so its heartbeat and endpoints go with it. Run it again on every commit that",
     'adds or removes hosts, services or tree-node bindings; remove a host only once its jobs are gone (a',
     'revoked agent cannot read its assignments any more). An existing file in --out is kept (its user',
-    'keeps its password); delete a file to give that user a new password.',
+    'keeps its password) when it still logs in; one that does not, or a deleted one, gets a new password.',
     "With etcd's --client-cert-auth, a client certificate whose common name is a user's name logs in as",
     'that user (root for etcd-setup, ygg-host-<host> for an agent: --etcd-cert/--etcd-key).',
   ].join('\n'),
@@ -69,7 +73,14 @@ export const etcdSetupCommand: Command<Values> = {
     const started = performance.now();
     const { client, enabledAuth } = await connectAsRoot(connection, rootPassword);
     try {
-      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout: keyLayout(prefix), credentials, allowMassRevocation: values['allow-mass-revocation'] === true });
+      const layout = keyLayout(prefix);
+      const granted = await grantedPrefix(client);
+      if (granted !== undefined && granted !== layout.prefix && values['allow-prefix-change'] !== true) {
+        throw new UsageError(`--etcd-prefix: the grants are for ${granted}, not ${layout.prefix}; nothing changed (a wrong prefix would cut every process off). Check --etcd-prefix and the repo's etcdPrefix, or pass --allow-prefix-change to move them`);
+      }
+      // Said, not refused: before the controller's first commit a fleet's prefix is empty too.
+      if ((await client.get(layout.syncCurrent).string()) === null) io.stderr(`Note: no fleet under ${layout.prefix} yet (no sync/current); if one runs, check --etcd-prefix.`);
+      const changes = await applyAccess({ client, plan: planAccess(model, index, prefix), layout, credentials, allowMassRevocation: values['allow-mass-revocation'] === true, verifyPasswords: true });
       const seconds = (performance.now() - started) / 1000;
       if (output === 'json') {
         io.stdout(JSON.stringify({ enabledAuth, ...changes, seconds }, null, 2));
