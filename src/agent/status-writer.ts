@@ -9,13 +9,6 @@ export interface StatusStore {
   applyBatch(ops: readonly BatchOp[]): Promise<unknown>;
 }
 
-/**
- * How long a status waits for others to join its write. An instance's own transitions (started,
- * running, healthy) and a host's many jobs deployed together come within a few milliseconds of each
- * other; every millisecond more is added to each batch of a rollout, which waits for these statuses.
- */
-export const STATUS_DEBOUNCE_MS = 20;
-
 export class StatusWriter {
   /** job → the status to write (null: delete the key). */
   private pending = new Map<string, StatusRecord | null>();
@@ -32,7 +25,7 @@ export class StatusWriter {
 
   set(job: string, status: StatusRecord | null): void {
     this.pending.set(job, status);
-    this.schedule(this.options.debounceMs ?? STATUS_DEBOUNCE_MS);
+    this.schedule(this.options.debounceMs ?? 100);
   }
 
   /** Writes whatever is pending now (etcd came back). */
@@ -73,6 +66,6 @@ export class StatusWriter {
       this.schedule(Math.min(10_000, 250 * 2 ** this.failures));
       return;
     }
-    if (this.pending.size > 0) this.schedule(this.options.debounceMs ?? STATUS_DEBOUNCE_MS);
+    if (this.pending.size > 0) this.schedule(this.options.debounceMs ?? 100);
   }
 }
