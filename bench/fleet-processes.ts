@@ -47,13 +47,13 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
   const shares: string[][] = Array.from({ length: options.workers }, () => []);
   kept.forEach((host, index) => shares[index % options.workers]!.push(host));
   const lostShare = options.hosts.filter((host) => options.lostHosts.has(host));
-  const workers: { child: ChildProcess; hosts: number }[] = [];
+  const workers: { child: ChildProcess; hosts: number; logFile: string }[] = [];
   const ready: Promise<void>[] = [];
   for (const [index, hosts] of [...shares, lostShare].entries()) {
     if (hosts.length === 0) continue;
     const orders: WorkerOrders = { etcdUrl: options.etcd.url, etcdPrefix: options.prefix, controllerUrl: options.controllerUrl, rootDir: path.join(options.workDir, 'hosts'), hosts, leaseTtlSeconds: options.leaseTtlSeconds, healthyAfterMs: options.healthyAfterMs };
     const child = fork(path.join(import.meta.dirname, 'fleet-sim-worker.ts'), [JSON.stringify(orders)], { execArgv: ['--import', 'tsx', ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])], stdio: ['ignore', 'ignore', stderrFile(`worker-${index}`), 'ipc'] });
-    workers.push({ child, hosts: hosts.length });
+    workers.push({ child, hosts: hosts.length, logFile: path.join(options.workDir, `worker-${index}.log`) });
     ready.push(replyOf(child, 'ready').then(() => undefined));
   }
   const lostWorker = lostShare.length > 0 ? workers[workers.length - 1]! : undefined;
@@ -64,6 +64,18 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
 
   return {
     workerCount: shares.filter((share) => share.length > 0).length,
+    /** The agents' failed deploys so far, by error (the workers log warnings and errors only). */
+    failedDeploys(): Map<string, number> {
+      const counts = new Map<string, number>();
+      for (const worker of workers) {
+        for (const line of readFileSync(worker.logFile, 'utf8').split('\n')) {
+          if (!line.includes('"deploy_failed"')) continue;
+          const error = String((JSON.parse(line) as { error?: unknown }).error).replace(/[0-9a-f]{64}/g, '<sha256>');
+          counts.set(error, (counts.get(error) ?? 0) + 1);
+        }
+      }
+      return counts;
+    },
     killLostWorker(): void {
       lostWorker?.child.kill('SIGKILL');
     },

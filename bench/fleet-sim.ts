@@ -140,7 +140,9 @@ try {
   log(`${shape.hosts} hosts (${fleet.workerCount} workers + ${lostHosts.size} hosts to lose), ${jobs.length} jobs, ${instanceCount} instances; etcd ${etcd.url}`);
   const initial = await observer.follow(rolloutRule(instancesOf(new Set(versions.keys())), true), DIRECTOR, 900_000);
   log(`initial deploy: healthy ${(initial.healthyMs / 1000).toFixed(1)} s, naming ${(initial.namingMs / 1000).toFixed(1)} s, config ${(initial.configMs / 1000).toFixed(1)} s; bench process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
-  saveResult('initial-deploy', shape.hosts, { instances: instanceCount, ...initial });
+  const failedDeploys = fleet.failedDeploys();
+  log(`failed deploys during it: ${[...failedDeploys.values()].reduce((sum, count) => sum + count, 0)} ${JSON.stringify(Object.fromEntries(failedDeploys))}`);
+  saveResult('initial-deploy', shape.hosts, { instances: instanceCount, ...initial, failedDeploys: Object.fromEntries(failedDeploys) });
 
   const oneJob = [];
   for (let run = 0; run < runs; run++) {

@@ -149,7 +149,7 @@ async function openSource(rawUrl: string, url: string, signal: AbortSignal): Pro
     parsed.username = '';
     parsed.password = '';
   }
-  const response = await fetch(parsed, { signal, redirect: 'follow', headers });
+  const response = await fetchRetryingStaleConnection(parsed, { signal, redirect: 'follow', headers });
   if (!response.ok || !response.body) {
     await response.body?.cancel();
     // Worth retrying: the server is struggling or asks us to come back; a 4xx is the URL's fault.
@@ -157,6 +157,24 @@ async function openSource(rawUrl: string, url: string, signal: AbortSignal): Pro
     throw new ArtifactFetchError('E_ARTIFACT_FETCH', url, `HTTP ${response.status} ${response.statusText}`, retryable, response.status);
   }
   return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+}
+
+/**
+ * fetch() keeps connections open and reuses them; the server closes an idle one after its keep-alive
+ * timeout (Node's: 5 s, hinted to the client, which stops reusing 1 s earlier). A client whose event
+ * loop lags more than that margin (hundreds of agents per process at fleet start) can still send a
+ * request down a connection the server has just closed, and gets "other side closed" or ECONNRESET
+ * before any response. A GET is idempotent, so it is sent again once, on a fresh connection, as
+ * HTTP/1.1 clients do (RFC 9112 §9.3.1); a second failure is the server's and is reported.
+ */
+async function fetchRetryingStaleConnection(url: URL, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (init.signal.aborted || (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET')) throw error;
+    return fetch(url, init);
+  }
 }
 
 function classify(error: unknown, url: string, callerSignal: AbortSignal | undefined, timeout: AbortSignal): unknown {

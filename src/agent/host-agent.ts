@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
+import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
@@ -23,6 +24,7 @@ import { watchMembership } from './host-membership.js';
 import { CgroupLimiter } from './cgroup-limits.js';
 import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
+import { JobWorkQueue } from './job-work-queue.js';
 import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
 import type { ProcessDriver } from './process-driver.js';
@@ -55,14 +57,24 @@ export interface HostAgentOptions {
   readonly onFatal?: (error: HostClaimedError) => void;
 }
 
+/** Enough to keep a host's disk and the artifact server busy, few enough not to swamp either. */
+export const PARALLEL_PREPARATIONS = 4;
+
 export class HostAgent {
   private readonly root: string;
   private readonly layout: KeyLayout;
   private readonly instances = new Map<string, JobInstance>();
   private readonly book = new AssignmentBook();
   private readonly events: AssignmentEvents;
-  /** One deploy at a time per job; jobs deploy in parallel. */
-  private readonly jobQueues = new Map<string, Promise<void>>();
+  /** One reconcile at a time per job; jobs reconcile in parallel. */
+  private readonly work: JobWorkQueue;
+  /**
+   * Release preparations (fetch, verify, unpack, render) at once, across jobs: a host given 20 jobs
+   * at once (a fresh host, a fleet start) would otherwise fetch and unpack all 20 together, every
+   * host of the fleet hitting the artifact server at the same moment. Stops and starts are not
+   * bounded here: a stop waits out its drain, and one job's drain must not hold another's deploy.
+   */
+  private readonly preparations = new PQueue({ concurrency: PARALLEL_PREPARATIONS });
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   /** Failed deploys in a row, per job: the next retry waits longer. */
   private readonly deployFailures = new Map<string, number>();
@@ -81,6 +93,10 @@ export class HostAgent {
   constructor(private readonly options: HostAgentOptions) {
     this.root = agentRoot(options.root);
     this.layout = keyLayout(options.etcdPrefix);
+    this.work = new JobWorkQueue(
+      (job) => this.reconcileJob(job),
+      (job, error) => options.logger.error({ event: 'job_reconcile_failed', job, error: (error as Error).message }, 'job reconcile failed'),
+    );
     this.events = new AssignmentEvents({
       book: this.book,
       prefix: this.layout.assignments(options.host),
@@ -123,7 +139,7 @@ export class HostAgent {
     this.rotation.stop();
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     await this.watch?.close();
-    await Promise.all(this.jobQueues.values());
+    await this.work.onIdle();
     await Promise.all([...this.instances.values()].map((instance) => instance.detach()));
     await this.statusWriter.close();
     await this.registration?.close();
@@ -212,11 +228,7 @@ export class HostAgent {
 
   private schedule(job: string): void {
     clearTimeout(this.retryTimers.get(job));
-    const previous = this.jobQueues.get(job) ?? Promise.resolve();
-    const next = previous.then(() => this.reconcileJob(job)).catch((error: unknown) => {
-      this.options.logger.error({ event: 'job_reconcile_failed', job, error: (error as Error).message }, 'job reconcile failed');
-    });
-    this.jobQueues.set(job, next);
+    this.work.schedule(job);
   }
 
   private async reconcileJob(job: string): Promise<void> {
@@ -257,15 +269,17 @@ export class HostAgent {
     const job = wanted.job;
     let prepared;
     try {
-      prepared = await prepareRelease(wanted, {
-        root: this.root,
-        fetchUrl: (source) => this.fetchUrl(source),
-        signal: this.abort.signal,
-        readSecret: (name, version) => {
-          if (!this.client) throw new SecretError('E_SECRET_MISSING', `secret ${name}: not connected to etcd yet`, name);
-          return readSecretValue(this.client, secretKeys(this.layout.prefix), name, version);
-        },
-      });
+      prepared = await this.preparations.add(() =>
+        prepareRelease(wanted, {
+          root: this.root,
+          fetchUrl: (source) => this.fetchUrl(source),
+          signal: this.abort.signal,
+          readSecret: (name, version) => {
+            if (!this.client) throw new SecretError('E_SECRET_MISSING', `secret ${name}: not connected to etcd yet`, name);
+            return readSecretValue(this.client, secretKeys(this.layout.prefix), name, version);
+          },
+        }),
+      );
     } catch (error) {
       const message = (error as Error).message;
       const retryable = (error as { retryable?: boolean }).retryable === true;

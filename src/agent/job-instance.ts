@@ -2,6 +2,7 @@
 // check, its cron tasks and its naming entries, summed up as one StatusRecord.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { drainSecondsOf } from '../model/drain-seconds.js';
 import type { InstanceSpec } from '../plan/render-instance.js';
 import type { AssignmentRecord, StatusRecord } from '../store/records.js';
 import { jobPaths } from './agent-layout.js';
@@ -29,8 +30,7 @@ export interface JobInstanceOptions {
   readonly driver?: ProcessDriver;
 }
 
-/** How long a stopping instance stays deregistered before SIGTERM, and SIGTERM before SIGKILL. */
-export const DRAIN_MS = 2000;
+/** How long SIGTERM may take before SIGKILL. */
 export const TERM_TIMEOUT_MS = 10_000;
 /** How often a starting instance's health check is tried, until it first passes (see awaitStartup). */
 export const STARTUP_PROBE_MS = 100;
@@ -168,10 +168,16 @@ export class JobInstance {
     await monitor?.stop();
   }
 
-  /** Drain: leave naming, wait, SIGTERM, SIGKILL. The data and log directories stay. */
+  /**
+   * Drain: leave naming, wait, SIGTERM, SIGKILL. The data and log directories stay. The wait is this
+   * instance's own rollout.drainSeconds, also when a newer spec replaces it: the drain serves the
+   * clients of the process being stopped, so the spec that process runs under says how long they
+   * need (and a removal record carries no spec at all). A change of drainSeconds alone restarts
+   * nothing and reaches the running instance through updateAssignment, so it holds for its next stop.
+   */
   async stop(): Promise<void> {
     await this.stopCompanions();
-    await this.supervisor.stop({ drainMs: DRAIN_MS, termTimeoutMs: TERM_TIMEOUT_MS });
+    await this.supervisor.stop({ drainMs: drainSecondsOf(this.assignment.spec.rollout) * 1000, termTimeoutMs: TERM_TIMEOUT_MS });
     await this.options.limiter?.remove(this.job);
   }
 

@@ -4,6 +4,7 @@
 // autoRevert, puts the old spec back. rollouts/<job> names each batch as it starts and, when the
 // rollout fails, the late hosts, what they were doing and what was reverted, for people to follow.
 // Pure: everything it knows comes in, decisions go out.
+import { drainSecondsOf } from '../model/drain-seconds.js';
 import type { RolloutPolicy } from '../model/types.js';
 import type { AssignmentRecord, RolloutRecord, StatusRecord } from '../store/records.js';
 import { isInstanceUp, type ObservedAssignment } from './observed-state.js';
@@ -14,7 +15,7 @@ import { batchProgress, countDone, isRolledUpdate, lateReason } from './rollout-
 export type JobHealth = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing';
 
 export type InstanceChange =
-  /** refresh: same specHash, other Services naming the job: rewritten without a restart. */
+  /** refresh: same specHash, other Services naming the job or another drain: rewritten without a restart. */
   | { readonly kind: 'assign' | 'update' | 'restore' | 'revert' | 'refresh'; readonly host: string; readonly record: AssignmentRecord }
   | { readonly kind: 'remove'; readonly host: string; readonly specHash: string };
 
@@ -81,14 +82,19 @@ function reverted(input: JobInput, current: AssignmentRecord): AssignmentRecord 
 }
 
 /**
- * The same spec with other Services naming it: rewrite the record (no restart) so the agent registers
- * under the right names. Fields the hash leaves out (rollout, replicas) are not the agent's business
- * and are not rewritten, so scaling a job touches only the instances it adds or removes.
+ * The same spec with other Services naming it, or another drainSeconds: rewrite the record (no
+ * restart) so the agent registers under the right names and drains as long as the repo now says when
+ * it next stops the instance. The other fields the hash leaves out (the rest of rollout, replicas)
+ * are not the agent's business and are not rewritten, so scaling a job touches only the instances it
+ * adds or removes.
  */
-function refreshed(input: JobInput, current: AssignmentRecord): AssignmentRecord | undefined {
-  if (canonicalJson(current.services ?? []) === canonicalJson(input.services)) return undefined;
+function refreshed(input: JobInput, current: AssignmentRecord, desired: HashedSpec): AssignmentRecord | undefined {
+  const drainSeconds = drainSecondsOf(desired.spec.rollout);
+  const drainChanged = drainSecondsOf(current.spec.rollout) !== drainSeconds;
+  if (!drainChanged && canonicalJson(current.services ?? []) === canonicalJson(input.services)) return undefined;
   const { services: _services, ...rest } = current;
-  return { ...rest, ...(input.services.length > 0 ? { services: input.services } : {}) };
+  const spec = drainChanged ? { ...current.spec, rollout: { ...current.spec.rollout, drainSeconds } } : current.spec;
+  return { ...rest, spec, ...(input.services.length > 0 ? { services: input.services } : {}) };
 }
 
 export function rollJob(input: JobInput): JobStep {
@@ -104,7 +110,7 @@ export function rollJob(input: JobInput): JobStep {
     else if (current.record.specHash !== hashed.specHash) updates.push(host);
     else {
       atDesired.push(host);
-      const refresh = refreshed(input, current.record);
+      const refresh = refreshed(input, current.record, hashed);
       if (refresh) changes.push({ kind: 'refresh', host, record: refresh });
     }
   }

@@ -40,7 +40,7 @@ export interface ControllerConfig {
   readonly id: string;
   readonly leaseTtlSeconds: number;
   readonly logger: Logger;
-  /** Quiet period after an etcd change before reconciling (agents report in bursts). */
+  /** How long after an etcd change to reconcile, gathering what changes meanwhile (agents report in bursts). */
   readonly settleMs?: number;
   /** Apply only commits SSH-signed by a key this file lists (OpenSSH allowed-signers format). */
   readonly allowedSignersFile?: string;
@@ -116,9 +116,14 @@ async function startController(config: ControllerConfig, source: ControllerSourc
   let settleTimer: NodeJS.Timeout | undefined;
   const connectionLog = createConnectionLog(logger);
   const informer = new FleetInformer(store, layout, {
+    // Armed by the first change, not pushed back by later ones: a burst of status writes is still one
+    // reconcile, but a steady trickle (agents refreshing their facts, ~33/s at 1,000 hosts) can no
+    // longer hold a rollout's next batch back until it happens to pause.
     onChange: () => {
-      clearTimeout(settleTimer);
-      settleTimer = setTimeout(() => loop?.trigger('observed'), config.settleMs ?? 100);
+      settleTimer ??= setTimeout(() => {
+        settleTimer = undefined;
+        loop?.trigger('observed');
+      }, config.settleMs ?? 100);
     },
     onProblem: (key, problem) => logger.warn({ event: 'etcd_value_ignored', key, problem }, 'ignored a malformed etcd value'),
     onConnectionChange: connectionLog.report,

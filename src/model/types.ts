@@ -115,6 +115,8 @@ export interface RolloutPolicy {
   readonly autoRevert: boolean;
   /** A batch not healthy within this long fails the rollout. */
   readonly progressDeadlineSeconds: number;
+  /** How long a stopping instance stays out of naming before SIGTERM (the agent reads it). */
+  readonly drainSeconds: number;
 }
 
 export interface JobSpec {

@@ -84,11 +84,18 @@ function checkHealthCommand(job: Job): DocumentProblem[] {
 
 /**
  * A batch settles once its instances have been healthy for minHealthySeconds, and fails when that has
- * not happened progressDeadlineSeconds after they were assigned: with the first not shorter than the
- * second, every rollout of the job fails (and reverts).
+ * not happened progressDeadlineSeconds after they were assigned. The old instance drains for
+ * drainSeconds before the new one starts, so that time is spent inside the deadline too: when the two
+ * together are not shorter than it, every rollout of the job fails (and reverts).
  */
 function checkRollout(job: Job): DocumentProblem[] {
-  const { minHealthySeconds, progressDeadlineSeconds } = job.spec.rollout;
-  if (minHealthySeconds < progressDeadlineSeconds) return [];
-  return [{ code: 'E_ROLLOUT', path: ['spec', 'rollout', 'minHealthySeconds'], message: `minHealthySeconds ${minHealthySeconds} is not shorter than progressDeadlineSeconds ${progressDeadlineSeconds}: no batch could become healthy in time, every rollout would fail` }];
+  const { minHealthySeconds, progressDeadlineSeconds, drainSeconds } = job.spec.rollout;
+  const fails = ': no batch could become healthy in time, every rollout would fail';
+  if (minHealthySeconds >= progressDeadlineSeconds) {
+    return [{ code: 'E_ROLLOUT', path: ['spec', 'rollout', 'minHealthySeconds'], message: `minHealthySeconds ${minHealthySeconds} is not shorter than progressDeadlineSeconds ${progressDeadlineSeconds}${fails}` }];
+  }
+  if (drainSeconds + minHealthySeconds >= progressDeadlineSeconds) {
+    return [{ code: 'E_ROLLOUT', path: ['spec', 'rollout', 'drainSeconds'], message: `drainSeconds ${drainSeconds} plus minHealthySeconds ${minHealthySeconds} is not shorter than progressDeadlineSeconds ${progressDeadlineSeconds}${fails}` }];
+  }
+  return [];
 }

@@ -40,7 +40,7 @@ const jobSpec: Shape = object({
   ),
   resources: optional(object({ memoryMB: optional(number), cpu: optional(number) })),
   replicas: optional(number),
-  rollout: object({ maxParallel: number, minHealthySeconds: number, autoRevert: boolean, progressDeadlineSeconds: optional(number) }),
+  rollout: object({ maxParallel: number, minHealthySeconds: number, autoRevert: boolean, progressDeadlineSeconds: optional(number), drainSeconds: optional(number) }),
   secretVersions: optional(recordOf(object({ version: number, revision: string }))),
 });
 

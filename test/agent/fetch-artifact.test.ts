@@ -174,3 +174,58 @@ test('unsupported schemes, missing files and refused connections are typed', asy
   await assert.rejects(fetchArtifact({ url: `${server.base}/a`, sha256: '../../etc/passwd' }, cacheDir), { code: 'E_AGENT_LAYOUT' });
   await assertCacheHoldsOnly(cacheDir, []);
 });
+
+/**
+ * What a keep-alive race looks like from the client: the server closes a connection the client
+ * reuses, as the request arrives (its idle timer fired first), so the request gets no response at
+ * all. `closeReused`: how many such requests the server drops before it serves one.
+ */
+async function startClosingServer(body: string, closeReused: number) {
+  const requests: { reused: boolean; dropped: boolean }[] = [];
+  const served = new WeakMap<object, number>();
+  let dropped = 0;
+  const server = http.createServer((request, response) => {
+    const count = (served.get(request.socket) ?? 0) + 1;
+    served.set(request.socket, count);
+    const drop = count > 1 && dropped < closeReused;
+    requests.push({ reused: count > 1, dropped: drop });
+    if (drop) {
+      dropped++;
+      request.socket.destroy();
+      return;
+    }
+    response.writeHead(200, { 'content-length': String(Buffer.byteLength(body)) }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { base, requests, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
+
+test('a request sent down a kept-alive connection the server just closed is sent again once, on a fresh one', async () => {
+  const dir = await freshDir();
+  const server = await startClosingServer('artifact', 1);
+  try {
+    await fetchArtifact({ url: `${server.base}/first`, sha256: sha256('artifact') }, path.join(dir, 'a'));
+    // Another cache: the same bytes are fetched again, down the connection the first fetch left open.
+    const cached = await fetchArtifact({ url: `${server.base}/second`, sha256: sha256('artifact') }, path.join(dir, 'b'));
+    assert.equal(await fs.readFile(cached, 'utf8'), 'artifact');
+    assert.deepEqual(server.requests, [
+      { reused: false, dropped: false },
+      { reused: true, dropped: true },
+      { reused: false, dropped: false },
+    ]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a server that closes every connection fails the fetch, retryable, after two requests', async () => {
+  const dir = await freshDir();
+  const server = await startServer({ '/closed': (response) => response.socket?.destroy() });
+  try {
+    await assert.rejects(fetchArtifact({ url: `${server.base}/closed`, sha256: sha256('artifact') }, dir), { code: 'E_ARTIFACT_FETCH', retryable: true, message: /other side closed/ });
+    assert.deepEqual(server.requests, ['/closed', '/closed']);
+  } finally {
+    await server.close();
+  }
+});

@@ -46,7 +46,7 @@ function assignment(spec: Partial<JobSpec> = {}): AssignmentRecord {
     configs: [{ path: 'conf/app.yaml', mode: '0600', template: APP_TEMPLATE }],
     dependencies: [],
     cron: [],
-    rollout: { maxParallel: 1, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300 },
+    rollout: { maxParallel: 1, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300, drainSeconds: 2 },
     ...spec,
   };
   return { job: 'dispatcher', tag: TAG, host: HOST, spec: full, specHash: computeSpecHash('dispatcher', TAG, HOST, full), commit: 'c0ffee', assignedAt: '2024-01-01T00:00:00Z' };

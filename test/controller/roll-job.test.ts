@@ -8,7 +8,7 @@ import { host, job } from '../fixtures/model-builder.js';
 import { assignmentRecord, currentAssignments, iso, statusRecord, T0 } from '../fixtures/observed-builder.js';
 
 const HEALTH: HealthCheck = { http: { port: 'http', path: '/health' }, intervalSeconds: 5, timeoutSeconds: 2 };
-const POLICY: RolloutPolicy = { maxParallel: 2, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 60 };
+const POLICY: RolloutPolicy = { maxParallel: 2, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 60, drainSeconds: 2 };
 const DEADLINE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
@@ -197,6 +197,24 @@ test('a job gone from the repo loses every instance at once', () => {
   assert.equal(step.rolling, false);
   assert.equal(step.rollout, undefined);
   assert.equal(step.wakeAtMs, undefined);
+});
+
+test('another drainSeconds alone rewrites every record with it, restarting nothing; other rollout fields rewrite none', () => {
+  const drained = (drainSeconds: number) => job('web', { ...V1.spec, rollout: { ...POLICY, drainSeconds } });
+  const run = (target: Job) =>
+    rollJob(input({ desired: desiredOf(target, ALL), current: currentAssignments(V1_RECORDS), statuses: statuses(V1_HEALTHY), jobSpecHash: hashJobSpec(target) }));
+  const step = run(drained(0));
+  assert.deepEqual(
+    step.changes,
+    V1_RECORDS.map((current) => ({ kind: 'refresh', host: current.host.name, record: { ...current, spec: { ...current.spec, rollout: { ...POLICY, drainSeconds: 0 } } } })),
+  );
+  assert.equal(step.rolling, false);
+  assert.deepEqual(run(job('web', { ...V1.spec, rollout: { ...POLICY, maxParallel: 5, minHealthySeconds: 0 } })).changes, []);
+  // A record from a controller that predates drainSeconds means the default, 2 s: no rewrite.
+  const { drainSeconds: _drain, ...older } = POLICY;
+  const olderRecords = V1_RECORDS.map((current) => ({ ...current, spec: { ...current.spec, rollout: older as RolloutPolicy } }));
+  const fromOlder = rollJob(input({ desired: desiredOf(V1, ALL), current: currentAssignments(olderRecords), statuses: statuses(V1_HEALTHY), jobSpecHash: hashJobSpec(V1) }));
+  assert.deepEqual(fromOlder.changes, []);
 });
 
 test('a hand-edited assignment is restored at once to the desired record', () => {

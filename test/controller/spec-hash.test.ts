@@ -93,7 +93,7 @@ test('computeSpecHash differs for a change to any field the agent runs', () => {
 
 test('a change to the rollout policy alone changes neither the instance hash nor the job hash', () => {
   const base = webSpec();
-  const rolledDifferently: JobSpec = { ...base, rollout: { maxParallel: 5, minHealthySeconds: 60, autoRevert: false, progressDeadlineSeconds: 900 } };
+  const rolledDifferently: JobSpec = { ...base, rollout: { maxParallel: 5, minHealthySeconds: 60, autoRevert: false, progressDeadlineSeconds: 900, drainSeconds: 0 } };
   assert.notDeepEqual(rolledDifferently.rollout, base.rollout);
   assert.equal(computeSpecHash('web', TAG, hostFacts, rolledDifferently), baseHash());
   assert.equal(hashInstanceSpec(job('web', rolledDifferently), WEB_HOST).specHash, baseHash());

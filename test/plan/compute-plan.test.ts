@@ -97,7 +97,7 @@ test('an env change lists only `env`', () => {
 });
 
 test('several changed fields are listed in spec order', () => {
-  const head = replaceJob(fleet(), workerJob({ version: '2.0.0', env: { A: 'b' }, command: ['bin/worker', '--fast'], rollout: { maxParallel: 2, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300 } }));
+  const head = replaceJob(fleet(), workerJob({ version: '2.0.0', env: { A: 'b' }, command: ['bin/worker', '--fast'], rollout: { maxParallel: 2, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300, drainSeconds: 2 } }));
   const [first] = plan(fleet(), head);
   assert.equal(first!.type, 'instance.update');
   assert.deepEqual(first!.type === 'instance.update' && first!.changes, ['version', 'command', 'env', 'rollout']);

@@ -78,7 +78,16 @@ describe('health checks, cron schedules and rollouts that cannot work', () => {
     await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { minHealthySeconds: 600 }\n'), [
       /^jobs\/search\.yaml:14:\d+: minHealthySeconds 600 is not shorter than progressDeadlineSeconds 300: no batch could become healthy in time, every rollout would fail$/.source,
     ]);
-    await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { minHealthySeconds: 299 }\n'), []);
+    await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { minHealthySeconds: 297 }\n'), []);
+  });
+
+  it('a drain that, with minHealthySeconds, fills the deadline; a negative or non-numeric drain', async () => {
+    await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { minHealthySeconds: 200, drainSeconds: 100 }\n'), [
+      /^jobs\/search\.yaml:14:\d+: drainSeconds 100 plus minHealthySeconds 200 is not shorter than progressDeadlineSeconds 300: no batch could become healthy in time, every rollout would fail$/.source,
+    ]);
+    await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { drainSeconds: -1 }\n'), [/^jobs\/search\.yaml:14:\d+: spec\.rollout\.drainSeconds must be >= 0/.source]);
+    await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { drainSeconds: 2s }\n'), [/^jobs\/search\.yaml:14:\d+: spec\.rollout\.drainSeconds must be number/.source]);
+    await assertFindings(edit('jobs/search.yaml', '  replicas: 2\n', '  replicas: 2\n  rollout: { minHealthySeconds: 0, drainSeconds: 0.5 }\n'), []);
   });
 });
 

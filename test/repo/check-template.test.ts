@@ -195,7 +195,7 @@ function renderOnHost(template: string): string {
       configs: [{ path: 'conf/a', template }],
       dependencies: [],
       cron: [],
-      rollout: { maxParallel: 1, minHealthySeconds: 0, autoRevert: true, progressDeadlineSeconds: 60 },
+      rollout: { maxParallel: 1, minHealthySeconds: 0, autoRevert: true, progressDeadlineSeconds: 60, drainSeconds: 2 },
     },
     origin: { file: 'jobs/web.yaml', docIndex: 0 },
   };

@@ -22,7 +22,7 @@ describe('loader on a valid fleet', () => {
     assert.deepEqual([...model.hosts.keys()].sort(), ['lvs-a1', 'web-a1', 'web-a2', 'web-b1', 'web-b2']);
     assert.equal(model.hosts.get('web-a1')!.state, 'online');
     assert.equal(model.hosts.get('web-b2')!.state, 'spare');
-    assert.deepEqual(model.jobs.get('search')!.spec.rollout, { maxParallel: 1, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300 });
+    assert.deepEqual(model.jobs.get('search')!.spec.rollout, { maxParallel: 1, minHealthySeconds: 10, autoRevert: true, progressDeadlineSeconds: 300, drainSeconds: 2 });
     assert.deepEqual(model.jobs.get('search')!.spec.env, {});
     assert.equal(model.jobs.get('frontend')!.spec.health!.intervalSeconds, 5);
     assert.deepEqual(model.config, {
