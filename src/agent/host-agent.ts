@@ -32,7 +32,7 @@ import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-
 import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
-import { deployRetryDelayMs } from './deploy-retry.js';
+import { DeployRetries } from './deploy-retry.js';
 
 export interface HostAgentOptions {
   readonly host: string;
@@ -75,9 +75,8 @@ export class HostAgent {
    * bounded here: a stop waits out its drain, and one job's drain must not hold another's deploy.
    */
   private readonly preparations = new PQueue({ concurrency: PARALLEL_PREPARATIONS });
-  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
-  /** Failed deploys in a row, per job: the next retry waits longer. */
-  private readonly deployFailures = new Map<string, number>();
+  /** Failed deploys in a row per job and spec: the next retry waits longer. */
+  private readonly retries = new DeployRetries();
   private readonly statusWriter: StatusWriter;
   private client: Etcd3 | undefined;
   private store: EtcdStateStore | undefined;
@@ -137,7 +136,7 @@ export class HostAgent {
     this.abort.abort();
     clearInterval(this.metricsTimer);
     this.rotation.stop();
-    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retries.close();
     await this.watch?.close();
     await this.work.onIdle();
     await Promise.all([...this.instances.values()].map((instance) => instance.detach()));
@@ -227,7 +226,7 @@ export class HostAgent {
   }
 
   private schedule(job: string): void {
-    clearTimeout(this.retryTimers.get(job));
+    this.retries.cancel(job);
     this.work.schedule(job);
   }
 
@@ -242,6 +241,7 @@ export class HostAgent {
         this.instances.delete(job);
       }
       this.book.settle(job);
+      this.retries.forget(job);
       await forgetAssignment(this.root, job);
       this.statusWriter.set(job, null);
       return;
@@ -283,18 +283,15 @@ export class HostAgent {
     } catch (error) {
       const message = (error as Error).message;
       const retryable = (error as { retryable?: boolean }).retryable === true;
-      const failures = (this.deployFailures.get(job) ?? 0) + 1;
-      this.deployFailures.set(job, failures);
-      const retryInMs = retryable ? deployRetryDelayMs(failures) : undefined;
+      const retryInMs = this.retries.failed(job, wanted.specHash, retryable, () => this.schedule(job));
       logger.error({ event: 'deploy_failed', job, specHash: wanted.specHash, code: (error as { code?: string }).code, error: message, retryable, retryInMs }, 'deploy failed; the old release keeps running');
       const running = this.instances.get(job);
       const now = new Date().toISOString();
       if (running) running.setDeployError(`deploy of ${wanted.specHash.slice(0, 12)} failed: ${message}`);
       else this.statusWriter.set(job, { specHash: wanted.specHash, state: 'Failed', restarts: 0, lastError: message, since: now, updatedAt: now });
-      if (retryInMs !== undefined) this.retryTimers.set(job, setTimeout(() => this.schedule(job), retryInMs));
       return;
     }
-    this.deployFailures.delete(job);
+    this.retries.forget(job);
     this.ensureNaming(wanted.host.ip);
     const previous = this.instances.get(job);
     if (previous) await previous.stop();
