@@ -40,6 +40,8 @@ export interface DevOptions {
 const POLL_INTERVAL = '2s';
 /** At most this long for the controller to come up before the agents start anyway. */
 const CONTROLLER_HEAD_START_MS = 10_000;
+/** At most this long for the controller to write a new host's credential (--secure) before its agent starts anyway. */
+const CREDENTIAL_WAIT_MS = 30_000;
 
 export class DevStoppedError extends Error {
   readonly code = 'E_DEV_STOPPED';
@@ -77,7 +79,6 @@ interface Cluster {
 
 class DevRun {
   private etcd: DevChild | undefined;
-  private access: DevAccess | undefined;
   private controller: DevChild | undefined;
   private hostProcesses: DevChild[] = [];
   /** Agents and renderers by name: a later commit's new Host gets its agent, nobody gets two. */
@@ -117,11 +118,10 @@ class DevRun {
     this.emit({ event: 'started', what: 'etcd', detail: etcd.url });
 
     const access = options.secure ? await DevAccess.enable(etcd.url, layout.credentialsDir, model) : undefined;
-    this.access = access;
     if (access) this.emit({ event: 'started', what: 'auth', detail: `etcd authentication on; credentials in ${layout.credentialsDir}` });
     const cluster: Cluster = { etcdUrl: etcd.url, consoleUrl: `http://127.0.0.1:${port}`, prefix: model.config.etcdPrefix, ...(access && { access }) };
     const secret = randomBytes(24).toString('hex');
-    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...etcdFlags(cluster, CONTROLLER_LOGIN), '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
+    this.controller = await this.child('controller', ['controller', '--repo', layout.repo, '--branch', copy.branch, ...etcdFlags(cluster, CONTROLLER_LOGIN), ...(access?.controllerAccessFlags() ?? []), '--listen', `127.0.0.1:${port}`, '--interval', POLL_INTERVAL, '--cache-dir', layout.cacheDir], { YGG_WEBHOOK_SECRET: secret });
     await lock.update({ consoleUrl: cluster.consoleUrl });
     this.emit({ event: 'started', what: 'controller', detail: `${cluster.consoleUrl} (following ${copy.branch} of ${layout.repo})` });
     // The controller's start (load, schemas, first reconcile) is one serial path; 19 agents starting
@@ -168,8 +168,10 @@ class DevRun {
     const agents = fleet.agents.filter((agent) => !this.started.has(`agent-${agent.host}`));
     const renderers = fleet.renderers.filter((renderer) => !this.started.has(renderer.name));
     if (agents.length === 0 && renderers.length === 0) return;
-    // New hosts need their credentials before their agents start (removed ones lose theirs).
-    await cluster.access?.apply(model);
+    // New hosts' credentials come from the controller, before their assignments.
+    for (const agent of agents) {
+      if (cluster.access && !(await cluster.access.waitForCredential(agent.host, CREDENTIAL_WAIT_MS))) this.warn(`no credential for ${agent.host} after ${CREDENTIAL_WAIT_MS / 1000}s: the controller has not applied access for it (see its log); its agent will be refused`);
+    }
     for (const { host, ip } of fleet.unreachableHosts.filter((unreachable) => agents.some((agent) => agent.host === unreachable.host))) {
       this.warn(`host ${host} has ip ${ip}, not a loopback address: its jobs cannot bind it on this machine (give it a 127.0.0.x address)`);
     }
@@ -212,7 +214,6 @@ class DevRun {
     await stopChildren(this.hostProcesses);
     const jobs = await stopJobs(this.layout.hostsDir);
     await stopChildren(this.controller ? [this.controller] : []);
-    this.access?.close();
     await stopChildren(this.etcd ? [this.etcd] : []);
     rmSync(this.layout.etcdDir, { recursive: true, force: true });
     await this.lock.release();

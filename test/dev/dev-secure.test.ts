@@ -1,7 +1,7 @@
 // `ygg dev --secure` on real parts: the example fleet converges with etcd's authentication on, every
 // agent logged in as its own host; the credentials each process got are confined as etcd-setup's are.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
@@ -59,7 +59,7 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
     await assert.rejects(anonymous.get(layout.syncCurrent).string(), /user name is empty/);
     const files = readdirSync(sandbox.layout.credentialsDir).sort();
     assert.equal(files.filter((file) => !file.startsWith('_')).length, 19);
-    assert.deepEqual(files.filter((file) => file.startsWith('_')), ['_controller', '_readonly', '_renderer', '_root']);
+    assert.deepEqual(files.filter((file) => file.startsWith('_')), ['_controller', '_readonly', '_renderer', '_root', '_root.password']);
     for (const file of files) assert.equal(statSync(path.join(sandbox.layout.credentialsDir, file)).mode & 0o777, 0o600, file);
     // The `ygg status` the run suggests works as printed: with the read-only credential it names.
     assert.equal(readonlyCredentials, path.join(sandbox.layout.credentialsDir, '_readonly'));
@@ -85,6 +85,15 @@ describe('ygg dev --secure', { timeout: 150_000 }, () => {
     assert.equal((await readCredentialFile(path.join(sandbox.layout.credentialsDir, 'c3-spare-05'))).user, 'ygg-host-c3-spare-05');
     const root = await clientOf('_root');
     await waitUntil(async () => (await root.get(layout.agent('c3-spare-05')).string()) !== null, 'the agent of c3-spare-05 registered', 15_000);
+  });
+
+  it('a Host that a commit removes is revoked by the controller: its credential file goes and etcd refuses it', async () => {
+    const credential = await readCredentialFile(path.join(sandbox.layout.credentialsDir, 'c3-spare-05'));
+    git(sandbox, 'revert', '--no-edit', 'HEAD');
+    await waitUntil(async () => !existsSync(path.join(sandbox.layout.credentialsDir, 'c3-spare-05')), 'the credential of c3-spare-05 removed', 20_000);
+    const revoked = createEtcdClient({ endpoints: [etcdUrl], auth: { user: credential.user, password: credential.password } });
+    clients.push(revoked);
+    await assert.rejects(revoked.get(layout.agent('c3-spare-05')).string(), /authentication failed|invalid auth|user name not found/i);
   });
 
   it('stops everything on Ctrl-C', async () => {
