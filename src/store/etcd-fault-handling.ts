@@ -10,6 +10,7 @@
 // (etcd3's default here, a circuit breaker, refuses every call for 5 s after 3 failures, which only
 // delays recovery.)
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GRPCUnavailableError, isRecoverableError, type IOptions } from 'etcd3';
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
@@ -46,18 +47,37 @@ export function hostGate(endpoint: string, connectTimeoutMs: number): Policy {
   } as unknown as Policy;
 }
 
+/**
+ * Retries an "unreachable" failure up to `attempts` times in all (etcd3 then picks the next host), and
+ * a request that raced a change of etcd's users or roles up to AUTH_RACE_ATTEMPTS times: etcd checked
+ * it against an older auth revision than its own and applied nothing, so sending it again is safe
+ * (etcd's Go client does the same). The controller changes access with commits that add or remove
+ * hosts; without this, agents' writes at that moment failed.
+ */
 export function retryRecoverable(attempts: number): Policy {
   return {
     execute: async <T>(fn: Operation<T>) => {
-      for (let attempt = 1; ; attempt++) {
+      for (let unreachable = 0, authRaces = 0; ; ) {
         try {
           return await fn({ signal: neverAborted });
         } catch (error) {
-          if (!isRecoverable(error) || attempt >= attempts) throw error;
+          if (isRecoverable(error) && ++unreachable < attempts) continue;
+          // a burst of grants (a commit adding hosts) moves the revision on again: give it a moment
+          if (isAuthRace(error) && ++authRaces < AUTH_RACE_ATTEMPTS) {
+            await sleep(10 * authRaces);
+            continue;
+          }
+          throw error;
         }
       }
     },
   } as unknown as Policy;
+}
+
+const AUTH_RACE_ATTEMPTS = 10;
+
+function isAuthRace(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('etcdserver: revision of auth store is old');
 }
 
 function isRecoverable(error: unknown): boolean {
