@@ -17,6 +17,8 @@ export interface RepoConfig {
   readonly pruneGuard: { readonly maxDeletePercent: number };
   readonly rescheduleAfterSeconds: number;
   readonly reschedule: RescheduleLimits;
+  /** While a commit with this in force is applied, the next one is applied only when signed by a signer the controller's flags allow. */
+  readonly requireSignedCommits: boolean;
   /** The folder the fleet lives in; only in a top-level ygg.yaml that points there. */
   readonly root?: string;
   /** Globs of the files that are fleet YAML (default: every .yaml/.yml file). */
@@ -49,6 +51,7 @@ export const DEFAULT_REPO_CONFIG: RepoConfig = {
   pruneGuard: { maxDeletePercent: 30 },
   rescheduleAfterSeconds: 300,
   reschedule: { maxHostsPercentPerMinute: 10, unhealthyIdcThresholdPercent: 30 },
+  requireSignedCommits: false,
 };
 
 export type HostState = 'online' | 'spare' | 'maintenance';

@@ -30,6 +30,7 @@ describe('loader on a valid fleet', () => {
       pruneGuard: { maxDeletePercent: 50 },
       rescheduleAfterSeconds: 300,
       reschedule: { maxHostsPercentPerMinute: 10, unhealthyIdcThresholdPercent: 30 },
+      requireSignedCommits: false,
     });
     const vip = model.services.get('acme.shop.www')!.vip!;
     assert.deepEqual([vip.protocol, vip.lbAlgo, vip.lbKind, vip.persistenceSeconds], ['TCP', 'wrr', 'NAT', 0]);
@@ -108,6 +109,11 @@ describe('loader on bad input: one located line per problem', () => {
       name: 'job tag that does not end in its own name',
       changes: edit('jobs/search.yaml', '_job.search', '_job.searcher'),
       expected: ['jobs/search.yaml:5:8: the tag\'s job level must be the job\'s name: expected "_job.search" at the end of the tag'],
+    },
+    {
+      name: 'requireSignedCommits that is not a boolean',
+      changes: edit('ygg.yaml', '  pruneGuard:', '  requireSignedCommits: "yes"\n  pruneGuard:'),
+      expected: ['ygg.yaml:4:25: spec.requireSignedCommits must be boolean, found string'],
     },
     {
       name: 'wrong apiVersion',

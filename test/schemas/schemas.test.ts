@@ -224,6 +224,7 @@ test('the Repo schema documents the defaults of DEFAULT_REPO_CONFIG', () => {
     DEFAULT_REPO_CONFIG.pruneGuard.maxDeletePercent,
   );
   assert.equal((props.rescheduleAfterSeconds as JsonObject).default, DEFAULT_REPO_CONFIG.rescheduleAfterSeconds);
+  assert.equal((props.requireSignedCommits as JsonObject).default, DEFAULT_REPO_CONFIG.requireSignedCommits);
   const reschedule = props.reschedule as JsonObject;
   assert.deepEqual(reschedule.default, DEFAULT_REPO_CONFIG.reschedule);
   const limits = reschedule.properties as JsonObject;
