@@ -45,8 +45,12 @@ export interface FleetControllerOptions {
   readonly now?: () => number;
   /** The version of every secret in the store, read at each reconcile (none: no secret exists). */
   readonly secretVersions?: () => Promise<ReadonlyMap<string, SecretVersion>>;
-  /** Signed-commit policy: why a commit must not be applied (unsigned, unknown signer), or undefined when it may. */
-  readonly refuseCommit?: (sha: string) => Promise<string | undefined>;
+  /**
+   * Signed-commit policy: why a commit must not be applied (unsigned, unknown signer), or undefined when
+   * it may. `requiredBy` is the commit in force when that one sets spec.requireSignedCommits: the policy
+   * in force governs the next commit, so a commit cannot turn it off for itself.
+   */
+  readonly refuseCommit?: (sha: string, requiredBy: string | undefined) => Promise<string | undefined>;
   /** etcd's users and roles follow the commit in force (given the root credential). */
   readonly access?: AccessSync;
 }
@@ -251,7 +255,8 @@ export class FleetController {
     try {
       const snapshot = await this.options.source.snapshotOf(sha);
       if (snapshot.commit) commit = commitRef(snapshot.commit);
-      const refused = await this.options.refuseCommit?.(sha);
+      const inForce = this.lastGood;
+      const refused = await this.options.refuseCommit?.(sha, inForce?.model.config.requireSignedCommits ? inForce.commit.sha : undefined);
       if (refused !== undefined) return rejection(commit, [refused]);
       const result = await this.options.loader.load(snapshot);
       if (result.model && result.index) return { commit, model: result.model, index: result.index, snapshot };

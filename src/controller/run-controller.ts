@@ -26,7 +26,7 @@ import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
 import type { ControllerStatus } from '../server/controller-status.js';
 import { ReconcileLoop } from './reconcile-loop.js';
-import { verifyCommitSignature } from '../repo/commit-signature.js';
+import { signedCommitPolicy } from './signed-commit-policy.js';
 
 export interface ControllerConfig {
   readonly repo: string;
@@ -44,6 +44,8 @@ export interface ControllerConfig {
   readonly settleMs?: number;
   /** Apply only commits SSH-signed by a key this file lists (OpenSSH allowed-signers format). */
   readonly allowedSignersFile?: string;
+  /** Apply only commits signed by one of the armored OpenPGP public keys in this file (either flag's signer will do). */
+  readonly allowedPgpKeysFile?: string;
   /** Keep etcd's users and roles following each commit (AccessSync), new hosts' credential files in `credentialsDir`. */
   readonly access?: { readonly rootPassword: string; readonly credentialsDir: string };
 }
@@ -165,7 +167,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     leadership: { isLeader: () => election.isLeader, guard: () => election.guard() },
     metrics,
     logger,
-    ...(config.allowedSignersFile !== undefined && { refuseCommit: refuseUnsigned(source, config.allowedSignersFile) }),
+    refuseCommit: signedCommitPolicy({ sshFile: config.allowedSignersFile, pgpKeysFile: config.allowedPgpKeysFile }, (sha) => source.git.repository.readSignedCommit(sha)),
     ...(access && { access: access.sync }),
   });
   loop = new ReconcileLoop({
@@ -227,11 +229,4 @@ async function startAccessSync(config: ControllerConfig, layout: KeyLayout): Pro
     throw new CredentialFileError(credentials.dir, `cannot write credential files there (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   return { root, sync: new AccessSync({ root, credentials, layout, logger: config.logger }) };
-}
-
-function refuseUnsigned(source: ControllerSource, allowedSignersFile: string): (sha: string) => Promise<string | undefined> {
-  return async (sha) => {
-    const verdict = await verifyCommitSignature(await source.git.repository.readSignedCommit(sha), allowedSignersFile);
-    return verdict.ok ? undefined : verdict.reason;
-  };
 }

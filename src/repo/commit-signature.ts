@@ -1,8 +1,9 @@
-// Signed commits (issue 12): with `ygg controller --allowed-signers FILE`, a commit is applied only
-// when it carries an SSH signature by a key that FILE lists. FILE lives outside the repo, so a commit
-// cannot add its own signer. It uses OpenSSH's allowed-signers format, as git's
-// gpg.ssh.allowedSignersFile does. The check runs `ssh-keygen -Y`, the verifier git itself runs
-// for SSH signatures, on the signed payload: the raw commit without its signature header.
+// Signed commits (issue 12): with `ygg controller --allowed-signers FILE` and/or `--allowed-pgp-keys
+// FILE`, a commit is applied only when it carries a signature by a key those files list: SSH or
+// OpenPGP, whichever the commit has. The files live outside the repo, so a commit cannot add its own
+// signer. SSH uses OpenSSH's allowed-signers format, as git's gpg.ssh.allowedSignersFile does, and
+// `ssh-keygen -Y`, the verifier git itself runs for SSH signatures; OpenPGP is openpgp-signature.ts.
+// Both check the signed payload: the raw commit without its signature header.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,14 @@ export interface SignedCommit {
   readonly payload: string;
   /** The armored signature, when the commit has one. */
   readonly signature?: string;
+}
+
+/** The controller's signers, from its flags (never from the repo). */
+export interface AllowedSigners {
+  /** OpenSSH allowed-signers file (--allowed-signers). */
+  readonly sshFile?: string;
+  /** Armored OpenPGP public keys (--allowed-pgp-keys). */
+  readonly pgpKeysFile?: string;
 }
 
 export type SignatureVerdict = { readonly ok: true; readonly signer: string } | { readonly ok: false; readonly reason: string };
@@ -42,12 +51,22 @@ export function splitSignature(raw: string): SignedCommit {
   return signature.length > 0 ? { payload, signature: `${signature.join('\n')}\n` } : { payload };
 }
 
-export async function verifyCommitSignature(commit: SignedCommit, allowedSignersFile: string): Promise<SignatureVerdict> {
+export async function verifyCommitSignature(commit: SignedCommit, signers: AllowedSigners): Promise<SignatureVerdict> {
   const { signature } = commit;
   if (signature === undefined) return { ok: false, reason: 'the commit is not signed; this controller applies only commits signed by an allowed signer' };
-  if (!signature.startsWith('-----BEGIN SSH SIGNATURE-----')) {
-    return { ok: false, reason: 'the commit has an OpenPGP (or other) signature; this controller verifies SSH signatures only' };
+  if (signature.startsWith('-----BEGIN SSH SIGNATURE-----')) {
+    if (signers.sshFile === undefined) return { ok: false, reason: 'the commit has an SSH signature, and this controller has no --allowed-signers to check it against' };
+    return verifySshSignature(commit.payload, signature, signers.sshFile);
   }
+  if (signature.startsWith('-----BEGIN PGP SIGNATURE-----')) {
+    if (signers.pgpKeysFile === undefined) return { ok: false, reason: 'the commit has an OpenPGP signature, and this controller has no --allowed-pgp-keys to check it against' };
+    const { verifyOpenPgpSignature } = await import('./openpgp-signature.js');
+    return verifyOpenPgpSignature(commit.payload, signature, signers.pgpKeysFile);
+  }
+  return { ok: false, reason: 'the commit has a signature of a kind this controller does not verify (only SSH and OpenPGP)' };
+}
+
+async function verifySshSignature(payload: string, signature: string, allowedSignersFile: string): Promise<SignatureVerdict> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ygg-signature-'));
   try {
     const signatureFile = path.join(dir, 'commit.sig');
@@ -55,7 +74,7 @@ export async function verifyCommitSignature(commit: SignedCommit, allowedSigners
     const found = await sshKeygen(['-Y', 'find-principals', '-f', allowedSignersFile, '-s', signatureFile, '-n', NAMESPACE]);
     const signer = found.code === 0 ? found.stdout.split('\n')[0]?.trim() : undefined;
     if (!signer) return { ok: false, reason: 'the commit is signed by a key that is not in the allowed signers' };
-    const verified = await sshKeygen(['-Y', 'verify', '-f', allowedSignersFile, '-I', signer, '-n', NAMESPACE, '-s', signatureFile], commit.payload);
+    const verified = await sshKeygen(['-Y', 'verify', '-f', allowedSignersFile, '-I', signer, '-n', NAMESPACE, '-s', signatureFile], payload);
     if (verified.code !== 0) return { ok: false, reason: `the commit's signature does not verify (${verified.stderr.trim() || `ssh-keygen exited with ${verified.code}`})` };
     return { ok: true, signer };
   } finally {

@@ -17,7 +17,7 @@ describe('commit signatures', () => {
   const fleet = createGitFleet(path.join(dir, 'fleet'));
   const alice = createSigningKey(dir, 'alice', 'alice@example.com');
   const mallory = createSigningKey(dir, 'mallory', 'mallory@example.com');
-  const allowed = writeAllowedSigners(path.join(dir, 'allowed_signers'), [alice]);
+  const allowed = { sshFile: writeAllowedSigners(path.join(dir, 'allowed_signers'), [alice]) };
   const repository = new GitRepository(fleet.dir);
   const raw = (sha: string) => execFileSync('git', ['cat-file', 'commit', sha], { cwd: fleet.dir, encoding: 'utf8' });
 
