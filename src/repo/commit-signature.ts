@@ -89,6 +89,8 @@ function sshKeygen(args: readonly string[], input?: string): Promise<{ code: num
       if (code === undefined) reject(error!);
       else resolve({ code, stdout, stderr });
     });
+    // find-principals reads no input and may exit before it is written: the exit code says the outcome, an EPIPE nothing.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input ?? '');
   });
 }
