@@ -26,7 +26,7 @@ import { FleetInformer } from './fleet-informer.js';
 import { fleetStatus } from './fleet-status.js';
 import type { ControllerStatus } from '../server/controller-status.js';
 import { ReconcileLoop } from './reconcile-loop.js';
-import { signedCommitPolicy } from './signed-commit-policy.js';
+import { signedCommitPolicy, type SignedCommitsMode } from './signed-commit-policy.js';
 
 export interface ControllerConfig {
   readonly repo: string;
@@ -46,6 +46,8 @@ export interface ControllerConfig {
   readonly allowedSignersFile?: string;
   /** Apply only commits signed by one of the armored OpenPGP public keys in this file (either flag's signer will do). */
   readonly allowedPgpKeysFile?: string;
+  /** With signers: require signatures on every commit (default) or only as the commit in force's spec.requireSignedCommits says. */
+  readonly signedCommits?: SignedCommitsMode;
   /** Keep etcd's users and roles following each commit (AccessSync), new hosts' credential files in `credentialsDir`. */
   readonly access?: { readonly rootPassword: string; readonly credentialsDir: string };
 }
@@ -167,7 +169,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     leadership: { isLeader: () => election.isLeader, guard: () => election.guard() },
     metrics,
     logger,
-    refuseCommit: signedCommitPolicy({ sshFile: config.allowedSignersFile, pgpKeysFile: config.allowedPgpKeysFile }, (sha) => source.git.repository.readSignedCommit(sha)),
+    refuseCommit: signedCommitPolicy({ sshFile: config.allowedSignersFile, pgpKeysFile: config.allowedPgpKeysFile }, config.signedCommits ?? 'always', (sha) => source.git.repository.readSignedCommit(sha)),
     ...(access && { access: access.sync }),
   });
   loop = new ReconcileLoop({

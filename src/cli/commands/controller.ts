@@ -24,6 +24,8 @@ type Values = EtcdFlagValues & {
   'lease-ttl'?: string;
   'log-level'?: string;
   'allowed-signers'?: string;
+  'allowed-pgp-keys'?: string;
+  'signed-commits'?: string;
   'root-password-file'?: string;
   'credentials-out'?: string;
 };
@@ -43,6 +45,8 @@ export const controllerCommand: Command<Values> = {
     id: { type: 'string', valueName: 'NAME', description: 'this controller in leader election (default: HOSTNAME-PID)' },
     'lease-ttl': { type: 'string', valueName: 'DURATION', description: 'leadership lease (default: 15s); a standby takes over this long after the leader dies' },
     'allowed-signers': { type: 'string', valueName: 'FILE', description: "apply only commits SSH-signed by a key FILE lists (git's gpg.ssh.allowedSignersFile format; keep it outside the repo)" },
+    'allowed-pgp-keys': { type: 'string', valueName: 'FILE', description: 'apply only commits OpenPGP-signed by a key FILE holds (armored public keys, gpg --export --armor; keep it outside the repo); with --allowed-signers too, either signature will do' },
+    'signed-commits': { type: 'string', valueName: 'always|repo', description: "with a signer file: require signatures on every commit (always, the default) or only while the commit in force sets the repo's spec.requireSignedCommits (repo)" },
     'root-password-file': { type: 'string', valueName: 'FILE', description: "etcd's root password: keep etcd's users and roles following each commit, as ygg etcd-setup does (needs --credentials-out)" },
     'credentials-out': { type: 'string', valueName: 'DIR', description: 'where new hosts\' credential files go (etcd-setup\'s --out), written before their assignments' },
     ...LOG_LEVEL_OPTION,
@@ -53,6 +57,9 @@ export const controllerCommand: Command<Values> = {
     'in a commit message to let it remove more (it also lets one commit revoke more than 10% of the hosts).',
     'With --root-password-file, a host a commit adds gets its etcd user and credential file before its',
     'assignments are written; a host it removes is revoked once its jobs are gone (or its agent is).',
+    'When the commit in force sets spec.requireSignedCommits in ygg.yaml, the next commit (even one turning it',
+    'off) is applied only when signed by a key of --allowed-signers or --allowed-pgp-keys; without either flag,',
+    'every new commit is rejected. Signers are never read from the repo: a writer could add their own.',
     'SIGINT/SIGTERM stop the controller cleanly.',
   ].join('\n'),
   async run(values, _positionals, io) {
@@ -62,12 +69,7 @@ export const controllerCommand: Command<Values> = {
     const listen = listenFlag(values.listen, 'listen', '127.0.0.1:7070');
     const webhookSecret = values['webhook-secret-file'] ? readSecret(values['webhook-secret-file'], 'webhook-secret-file') : process.env.YGG_WEBHOOK_SECRET;
     const intervalMs = parseDurationMs(values.interval ?? '30s', 'interval');
-    const allowedSigners = values['allowed-signers'];
-    if (allowedSigners !== undefined) {
-      readSecret(allowedSigners, 'allowed-signers'); // unreadable: the flag's mistake, said now
-      // Found at the first commit, it would reject every commit with "spawn ssh-keygen ENOENT".
-      if (!(await sshKeygenInstalled())) throw new UsageError('--allowed-signers: ssh-keygen is not installed (it verifies the signatures; install openssh-client)');
-    }
+    const signers = await signerFlags(values);
     const access = accessFlags(values);
     const leaseTtlSeconds = Math.max(2, Math.round(parseDurationMs(values['lease-ttl'] ?? '15s', 'lease-ttl') / 1000));
     const logger = pino({ level, base: { component: 'controller' } });
@@ -87,7 +89,7 @@ export const controllerCommand: Command<Values> = {
         id: values.id ?? `${hostname()}-${process.pid}`,
         leaseTtlSeconds,
         logger,
-        ...(allowedSigners !== undefined && { allowedSignersFile: path.resolve(allowedSigners) }),
+        ...signers,
         ...(access && { access }),
       });
     } catch (error) {
@@ -112,4 +114,29 @@ function accessFlags(values: Values): { rootPassword: string; credentialsDir: st
   const rootPassword = readSecret(passwordFile, 'root-password-file');
   if (rootPassword === '') throw new UsageError(`--root-password-file: ${passwordFile} is empty`);
   return { rootPassword, credentialsDir: path.resolve(out) };
+}
+
+/** The signer files (checked now: a flag's mistake is said at start, not by every commit's rejection) and the mode. */
+async function signerFlags(values: Values): Promise<{ allowedSignersFile?: string; allowedPgpKeysFile?: string; signedCommits?: 'always' | 'repo' }> {
+  const ssh = values['allowed-signers'];
+  const pgp = values['allowed-pgp-keys'];
+  const mode = values['signed-commits'];
+  if (mode !== undefined && mode !== 'always' && mode !== 'repo') throw new UsageError(`--signed-commits: "${mode}" is neither always nor repo`);
+  if (mode !== undefined && ssh === undefined && pgp === undefined) throw new UsageError('--signed-commits needs --allowed-signers or --allowed-pgp-keys: the signers to check against');
+  if (ssh !== undefined) {
+    readSecret(ssh, 'allowed-signers');
+    // Found at the first commit, it would reject every commit with "spawn ssh-keygen ENOENT".
+    if (!(await sshKeygenInstalled())) throw new UsageError('--allowed-signers: ssh-keygen is not installed (it verifies the signatures; install openssh-client)');
+  }
+  if (pgp !== undefined) {
+    const { readAllowedPgpKeys, PgpKeyFileError } = await import('../../repo/openpgp-signature.js');
+    await readAllowedPgpKeys(pgp).catch((error: unknown) => {
+      throw error instanceof PgpKeyFileError ? new UsageError(`--allowed-pgp-keys: ${error.message}`) : error;
+    });
+  }
+  return {
+    ...(ssh !== undefined && { allowedSignersFile: path.resolve(ssh) }),
+    ...(pgp !== undefined && { allowedPgpKeysFile: path.resolve(pgp) }),
+    ...(mode !== undefined && { signedCommits: mode }),
+  };
 }
