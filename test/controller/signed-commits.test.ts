@@ -3,7 +3,8 @@
 // whole, with the reason in sync/current and in the audit, and the last signed commit stays in force.
 // The head's signature is what counts: an allowed signer signing on top vouches for the whole tree.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,11 +14,13 @@ import { FRONTEND_HOSTS, jobFile } from '../fixtures/fleet-changes.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
 import { removeDir } from '../fixtures/small-fleet.js';
 import { createSigningKey, signedCommit, writeAllowedSigners } from '../fixtures/ssh-signing.js';
+import { createPgpKey, pgpSignedCommit, writeAllowedPgpKeys } from '../fixtures/pgp-signing.js';
+import { assertApplied, assertRejected } from '../fixtures/rejections.js';
 
 const keysDir = mkdtempSync(path.join(tmpdir(), 'ygg-signed-commits-'));
 after(() => removeDir(keysDir));
 
-describe('controller --allowed-signers', () => {
+describe('controller --allowed-signers, --allowed-pgp-keys', () => {
   const etcd = useSharedEtcd();
 
   test('applies signed commits only: unsigned and unknown-signer commits are rejected with the reason, audited, and change nothing', async () => {
@@ -43,21 +46,56 @@ describe('controller --allowed-signers', () => {
     for (const [commit, reason] of cases) {
       const sha = commit();
       await reconcileNow(controller);
-      const current = await view.current();
-      assert.equal(current?.commit.sha, signed, 'the signed commit stays in force');
-      assert.equal(current?.rejected?.commit.sha, sha);
-      assert.match(current!.rejected!.errors.join('\n'), reason);
-      const audit = (await view.history()).find((record) => record.commit.sha === sha);
-      assert.equal(audit?.outcome, 'Rejected');
-      assert.equal(audit!.note, `rejected: ${current!.rejected!.errors[0]}`);
+      await assertRejected(view, sha, signed, reason);
       assert.deepEqual([...(await view.assignments()).keys()], [...assignmentsBefore.keys()], 'nothing of it was applied');
     }
 
     const signedAgain = signedCommit(fleet.dir, alice, 'Alice signs the worker');
     await reconcileNow(controller);
-    const current = await view.current();
-    assert.equal(current?.commit.sha, signedAgain);
-    assert.equal(current?.rejected, undefined);
+    await assertApplied(view, signedAgain);
+    assert.ok([...(await view.assignments()).values()].some((record) => record.job === 'worker'), 'the worker, now signed, is assigned');
+  });
+
+  test('--allowed-pgp-keys: a commit gpg-signed by a listed key is applied; another key, a tampered commit and an SSH signature are rejected', async () => {
+    const carol = createPgpKey(keysDir, 'carol', 'carol@example.com');
+    const erin = createPgpKey(keysDir, 'erin', 'erin@example.com');
+    etcd.cleanups.push(async () => [carol, erin].forEach((key) => key.close()));
+    const allowedPgpKeys = writeAllowedPgpKeys(path.join(keysDir, 'allowed.asc'), [carol]);
+    const fleet = createGitFleet();
+    etcd.cleanups.push(async () => removeDir(fleet.dir));
+    const signed = pgpSignedCommit(fleet.dir, carol, 'Signed by Carol');
+    const prefix = uniquePrefix('pgp-commits');
+    const view = new FleetView(etcd.url, prefix);
+    await view.registerAgents(FRONTEND_HOSTS);
+    const controller = await startInProcess({ repo: fleet.dir, etcdPrefix: prefix, etcdUrl: etcd.url, allowedPgpKeysFile: allowedPgpKeys });
+    etcd.cleanups.push(() => view.close(), () => controller.close());
+    await reconcileNow(controller);
+    await assertApplied(view, signed);
+
+    const ssh = createSigningKey(keysDir, 'frank', 'frank@example.com');
+    const cases: [() => string, RegExp][] = [
+      [() => pgpSignedCommit(fleet.dir, erin, 'Signed by Erin'), new RegExp(`^the commit is signed by an OpenPGP key that is not in the allowed keys \\(key ID ${erin.fingerprint.slice(-16)}\\)$`)],
+      [() => tamperedCommit(fleet.dir, pgpSignedCommit(fleet.dir, carol, 'Carol signs this message')), /^the commit's signature does not verify \(.+\)$/],
+      [() => signedCommit(fleet.dir, ssh, 'SSH-signed'), /^the commit has an SSH signature, and this controller has no --allowed-signers to check it against$/],
+    ];
+    for (const [commit, reason] of cases) {
+      const sha = commit();
+      await reconcileNow(controller);
+      await assertRejected(view, sha, signed, reason);
+    }
+    writeFileSync(path.join(fleet.dir, 'jobs/worker.yaml'), jobFile('worker')['jobs/worker.yaml']!);
+    const signedAgain = pgpSignedCommit(fleet.dir, carol, 'Carol signs the worker');
+    await reconcileNow(controller);
+    await assertApplied(view, signedAgain);
     assert.ok([...(await view.assignments()).values()].some((record) => record.job === 'worker'), 'the worker, now signed, is assigned');
   });
 });
+
+/** A commit object like `sha` but for its message, its signature kept, made the branch head: what a forger would push. */
+function tamperedCommit(repoDir: string, sha: string): string {
+  const git = (args: string[], input?: string) => execFileSync('git', args, { cwd: repoDir, encoding: 'utf8', input }).trim();
+  const raw = git(['cat-file', 'commit', sha]);
+  const forged = git(['hash-object', '-t', 'commit', '-w', '--stdin'], `${raw.replace('Carol signs this message', 'Carol signs that message')}\n`);
+  git(['update-ref', 'refs/heads/main', forged]);
+  return forged;
+}
