@@ -18,9 +18,9 @@ required=(
   openssl:openssl
 )
 # `--tests`: what only the test suite uses besides — a browser for the console's test, Prometheus's
-# promtool for the generated scrape targets and alert rules.
+# promtool for the generated scrape targets and alert rules, gpg to sign commits with OpenPGP keys.
 if [ "${1:-}" = "--tests" ]; then
-  required+=(chromium:chromium promtool:prometheus)
+  required+=(chromium:chromium promtool:prometheus gpg:gnupg)
 fi
 
 say() { echo "preflight: $*" >&2; }

@@ -16,6 +16,7 @@ import { removeDir } from '../fixtures/small-fleet.js';
 import { createSigningKey, signedCommit, writeAllowedSigners } from '../fixtures/ssh-signing.js';
 import { createPgpKey, pgpSignedCommit, writeAllowedPgpKeys } from '../fixtures/pgp-signing.js';
 import { assertApplied, assertRejected } from '../fixtures/rejections.js';
+import { runCli } from '../cli/run-cli.js';
 
 const keysDir = mkdtempSync(path.join(tmpdir(), 'ygg-signed-commits-'));
 after(() => removeDir(keysDir));
@@ -89,6 +90,22 @@ describe('controller --allowed-signers, --allowed-pgp-keys', () => {
     await assertApplied(view, signedAgain);
     assert.ok([...(await view.assignments()).values()].some((record) => record.job === 'worker'), 'the worker, now signed, is assigned');
   });
+});
+
+test('ygg controller says a signer flag\'s mistake at start (exit 2), before connecting to anything', async () => {
+  const notKeys = path.join(keysDir, 'not-keys.asc');
+  writeFileSync(notKeys, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample\n');
+  const cases: [string[], string][] = [
+    [['--allowed-pgp-keys', notKeys], `ygg controller: --allowed-pgp-keys: ${notKeys}: holds no armored OpenPGP key (gpg --export --armor KEYID writes one)`],
+    [['--allowed-pgp-keys', path.join(keysDir, 'missing.asc')], `ygg controller: --allowed-pgp-keys: ${path.join(keysDir, 'missing.asc')}: cannot read it (ENOENT)`],
+    [['--signed-commits', 'repo'], 'ygg controller: --signed-commits needs --allowed-signers or --allowed-pgp-keys: the signers to check against'],
+    [['--signed-commits', 'sometimes', '--allowed-pgp-keys', notKeys], 'ygg controller: --signed-commits: "sometimes" is neither always nor repo'],
+  ];
+  for (const [flags, message] of cases) {
+    const result = await runCli('controller', '--repo', keysDir, ...flags, '--etcd', 'http://127.0.0.1:1');
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr.split('\n')[0], message);
+  }
 });
 
 /** A commit object like `sha` but for its message, its signature kept, made the branch head: what a forger would push. */
