@@ -75,9 +75,10 @@ export class FanoutWorkers {
     });
   }
 
-  async failures(): Promise<{ leasesLost: number; watchErrors: number }> {
+  async failures(): Promise<{ leasesLost: number; watchErrors: number; resyncs: number }> {
     const replies = await Promise.all(this.children.map((child) => nextReply(child, 'failures', () => true, { type: 'failures' })));
-    return { leasesLost: sum(replies.map((reply) => reply.leasesLost)), watchErrors: sum(replies.map((reply) => reply.watchErrors)) };
+    const total = (field: 'leasesLost' | 'watchErrors' | 'resyncs') => sum(replies.map((reply) => reply[field]));
+    return { leasesLost: total('leasesLost'), watchErrors: total('watchErrors'), resyncs: total('resyncs') };
   }
 
   async stop(): Promise<void> {

@@ -27,7 +27,7 @@ export type FanoutWorkerReply =
   | { readonly type: 'ready'; readonly sessions: number; readonly startMs: number }
   | { readonly type: 'shared'; readonly probe: number; readonly receivedAtMs: readonly number[] }
   | { readonly type: 'assign'; readonly probe: number; readonly host: string; readonly receivedAtMs: number }
-  | { readonly type: 'failures'; readonly leasesLost: number; readonly watchErrors: number };
+  | { readonly type: 'failures'; readonly leasesLost: number; readonly watchErrors: number; readonly resyncs: number };
 
 export type FanoutWorkerAsk = { readonly type: 'flush'; readonly probe: number } | { readonly type: 'failures' };
 
@@ -41,6 +41,8 @@ const sharedTimes = new Map<number, number[]>();
 const closers: (() => Promise<void>)[] = [];
 let leasesLost = 0;
 let watchErrors = 0;
+/** Watches that had to read their range again (history compacted, or etcd taken to be reset). */
+let resyncs = 0;
 
 const probeOf = (value: unknown): number | undefined => (typeof value === 'object' && value !== null && typeof (value as ProbeValue).probe === 'number' ? (value as ProbeValue).probe : undefined);
 
@@ -52,6 +54,10 @@ function onShared(probe: number): void {
     sharedTimes.delete(probe);
     send({ type: 'shared', probe, receivedAtMs: times });
   }
+}
+
+function countResync(event: { readonly type: string }): void {
+  if (event.type === 'resync') resyncs++;
 }
 
 async function openSession(host: string): Promise<void> {
@@ -66,12 +72,14 @@ async function openSession(host: string): Promise<void> {
   await store.putIfAbsent(layout.agent(host), facts(), lease.id);
   const own = await store.getJson(layout.agent(host), anyJson);
   const watches = [
-    store.watchKey(layout.agent(host), own.revision, () => {}, { onError }),
+    store.watchKey(layout.agent(host), own.revision, countResync, { onError }),
     store.watchPrefix(layout.assignments(host), assigned.revision, (event) => {
+      countResync(event);
       const probe = event.type === 'put' ? probeOf(event.value) : undefined;
       if (probe !== undefined) send({ type: 'assign', probe, host, receivedAtMs: Date.now() });
     }, { onError }),
     store.watchKey(layout.syncCurrent, own.revision, (event) => {
+      countResync(event);
       const probe = event.type === 'put' ? probeOf(event.value) : undefined;
       if (probe !== undefined) onShared(probe);
     }, { onError }),
@@ -91,7 +99,7 @@ for (let first = 0; first < orders.hosts.length; first += START_BATCH) {
 }
 
 process.on('message', (ask: FanoutWorkerAsk) => {
-  if (ask.type === 'failures') return send({ type: 'failures', leasesLost, watchErrors });
+  if (ask.type === 'failures') return send({ type: 'failures', leasesLost, watchErrors, resyncs });
   const times = sharedTimes.get(ask.probe) ?? [];
   sharedTimes.delete(ask.probe);
   send({ type: 'shared', probe: ask.probe, receivedAtMs: times });

@@ -18,8 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startPrivateEtcd } from '../src/dev/private-etcd.js';
 import { connectEtcd, EtcdStateStore, keyLayout } from './compiled.js';
-import { readEtcdMetrics, messageRates, type EtcdMetrics } from './etcd-metrics.js';
-import { startGrpcProxy } from './etcd-grpc-proxy.js';
+import { readEtcdMetrics, messageRates, type EtcdMetrics } from '../test/fixtures/etcd-metrics.js';
+import { startGrpcProxy } from '../test/fixtures/etcd-grpc-proxy.js';
 import { FanoutWorkers } from './fanout-workers.js';
 import { cpuSecondsOf, percentiles, rssMbOf, saveResult, type Percentiles } from './fleet-figures.js';
 import type { ProbeValue } from './watch-fanout-worker.js';
@@ -120,7 +120,7 @@ async function measure(via: 'direct' | 'proxy') {
       via,
       sessionsOpenMs: workers.startMs,
       server: serverFigures(baseline, open),
-      proxyCoalescedWatchers: proxy ? (await readEtcdMetrics(proxy.url)).proxyCoalescedWatchers : 0,
+      proxyCoalescedWatchers: proxy ? (await readEtcdMetrics(proxy.metricsUrl)).proxyCoalescedWatchers : 0,
       idle: { ...idle, rssMb: { etcd: round(rssMbOf(etcd.child.pid!)), proxy: proxy ? round(rssMbOf(proxy.pid)) : 0, workers: round(pids.workers.reduce((sum, pid) => sum + rssMbOf(pid), 0)) } },
       sharedPutToHostMs: { p50: medianOf(shared, 'p50'), p95: medianOf(shared, 'p95'), max: medianOf(shared, 'max'), worstRunMax: Math.max(...shared.map((run) => run.max)) },
       /** CPU between each put and its last host seeing it: which process was the bottleneck. */
@@ -180,6 +180,6 @@ function describe(result: Awaited<ReturnType<typeof measure>> & { loadAverage: {
     `  etcd: ${server.watchers} watchers on ${server.watchStreams} watch streams; streams started: Watch ${server.watchStreamsStarted}, LeaseKeepAlive ${server.leaseKeepAliveStreamsStarted}; proxy coalesced ${result.proxyCoalescedWatchers}`,
     `  idle: etcd ${idle.total} msgs/s ${JSON.stringify(idle.byMethod)}; CPU % ${JSON.stringify(idle.cpuPercent)}; RSS MB ${JSON.stringify(idle.rssMb)}`,
     `  shared put → host, median over ${runs} runs: p50 ${result.sharedPutToHostMs.p50} ms, p95 ${result.sharedPutToHostMs.p95} ms, last ${result.sharedPutToHostMs.max} ms (worst run ${result.sharedPutToHostMs.worstRunMax} ms); CPU % meanwhile ${JSON.stringify(result.fanoutCpuPercent)}`,
-    `  assign put → its host: ${result.assignPutToHostMs ? `p50 ${result.assignPutToHostMs.p50} ms, p95 ${result.assignPutToHostMs.p95} ms, max ${result.assignPutToHostMs.max} ms` : 'none seen'}; missed probes ${result.missedProbes}, leases lost ${result.leasesLost}, watch errors ${result.watchErrors}`,
+    `  assign put → its host: ${result.assignPutToHostMs ? `p50 ${result.assignPutToHostMs.p50} ms, p95 ${result.assignPutToHostMs.p95} ms, max ${result.assignPutToHostMs.max} ms` : 'none seen'}; missed probes ${result.missedProbes}, leases lost ${result.leasesLost}, watch errors ${result.watchErrors}, watch resyncs ${result.resyncs}`,
   ].join('\n');
 }
