@@ -120,7 +120,6 @@ async function measure(via: 'direct' | 'proxy') {
       via,
       sessionsOpenMs: workers.startMs,
       server: serverFigures(baseline, open),
-      proxyCoalescedWatchers: proxy ? (await readEtcdMetrics(proxy.metricsUrl)).proxyCoalescedWatchers : 0,
       idle: { ...idle, rssMb: { etcd: round(rssMbOf(etcd.child.pid!)), proxy: proxy ? round(rssMbOf(proxy.pid)) : 0, workers: round(pids.workers.reduce((sum, pid) => sum + rssMbOf(pid), 0)) } },
       sharedPutToHostMs: { p50: medianOf(shared, 'p50'), p95: medianOf(shared, 'p95'), max: medianOf(shared, 'max'), worstRunMax: Math.max(...shared.map((run) => run.max)) },
       /** CPU between each put and its last host seeing it: which process was the bottleneck. */
@@ -142,8 +141,11 @@ async function measure(via: 'direct' | 'proxy') {
 /** What the sessions opened on etcd itself (the baseline subtracted: the proxy's own watch). */
 function serverFigures(baseline: EtcdMetrics, open: EtcdMetrics) {
   const started = (method: string) => (open.started.get(method) ?? 0) - (baseline.started.get(method) ?? 0);
+  const watchers = open.watchers - baseline.watchers;
   return {
-    watchers: open.watchers - baseline.watchers,
+    watchers,
+    /** Each host's two own watches cannot be shared; what is left serves the N watches of sync/current. */
+    sharedKeyWatchers: watchers - 2 * hostCount,
     watchStreams: open.watchStreams - baseline.watchStreams,
     watchStreamsStarted: started('Watch'),
     leaseKeepAliveStreamsStarted: started('LeaseKeepAlive'),
@@ -177,7 +179,7 @@ function describe(result: Awaited<ReturnType<typeof measure>> & { loadAverage: {
   const { server, idle } = result;
   return [
     `${result.via} — ${hostCount} sessions open in ${(result.sessionsOpenMs / 1000).toFixed(1)} s (load ${result.loadAverage.before} → ${result.loadAverage.after})`,
-    `  etcd: ${server.watchers} watchers on ${server.watchStreams} watch streams; streams started: Watch ${server.watchStreamsStarted}, LeaseKeepAlive ${server.leaseKeepAliveStreamsStarted}; proxy coalesced ${result.proxyCoalescedWatchers}`,
+    `  etcd: ${server.watchers} watchers (${server.sharedKeyWatchers} for the ${hostCount} watches of sync/current) on ${server.watchStreams} watch streams; streams started: Watch ${server.watchStreamsStarted}, LeaseKeepAlive ${server.leaseKeepAliveStreamsStarted}`,
     `  idle: etcd ${idle.total} msgs/s ${JSON.stringify(idle.byMethod)}; CPU % ${JSON.stringify(idle.cpuPercent)}; RSS MB ${JSON.stringify(idle.rssMb)}`,
     `  shared put → host, median over ${runs} runs: p50 ${result.sharedPutToHostMs.p50} ms, p95 ${result.sharedPutToHostMs.p95} ms, last ${result.sharedPutToHostMs.max} ms (worst run ${result.sharedPutToHostMs.worstRunMax} ms); CPU % meanwhile ${JSON.stringify(result.fanoutCpuPercent)}`,
     `  assign put → its host: ${result.assignPutToHostMs ? `p50 ${result.assignPutToHostMs.p50} ms, p95 ${result.assignPutToHostMs.p95} ms, max ${result.assignPutToHostMs.max} ms` : 'none seen'}; missed probes ${result.missedProbes}, leases lost ${result.leasesLost}, watch errors ${result.watchErrors}, watch resyncs ${result.resyncs}`,
