@@ -3,7 +3,7 @@
 // client, a lease kept alive at its TTL, watches on agents/<host> and assign/<host>/) plus one watch
 // on a key all hosts share (sync/current), to show what the proxy coalesces and what it cannot.
 //
-//   npm run bench:fanout -- [--hosts 1000] [--workers 4] [--runs 5] [--probes 20] [--idle 20]
+//   npm run bench:fanout -- [--hosts 1000] [--workers 4] [--runs 5] [--probes 20] [--idle 30]
 //                           [--lease-ttl 10] [--via direct,proxy]
 //
 // Measures per mode: etcd's watchers and watch streams, gRPC streams started, messages/s and CPU/RSS
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '4' },
     runs: { type: 'string', default: '5' },
     probes: { type: 'string', default: '20' },
-    idle: { type: 'string', default: '20' },
+    idle: { type: 'string', default: '30' },
     'lease-ttl': { type: 'string', default: '10' },
     via: { type: 'string', default: 'direct,proxy' },
   },
