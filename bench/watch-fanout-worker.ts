@@ -8,6 +8,8 @@
 // Started by watch-fanout.ts with its orders as argv[2] (JSON). Says "ready" over IPC once every
 // session is open; reports when its hosts saw a probe (the shared key: once all of them did; an
 // assign key: at once); answers "flush" with what it has for a probe that timed out.
+import { tmpdir } from 'node:os';
+import { readMachineFacts } from '../src/agent/machine-facts.js';
 import { anyJson, connectEtcd, EtcdStateStore, keyLayout } from './compiled.js';
 
 export interface FanoutWorkerOrders {
@@ -68,8 +70,10 @@ async function openSession(host: string): Promise<void> {
   const assigned = await store.getPrefixJson(layout.assignments(host), anyJson);
   const lease = await store.grantLease(orders.leaseTtlSeconds);
   lease.onLost(() => leasesLost++);
-  const facts = () => ({ host, startedAt: new Date().toISOString(), agentVersion: 'watch-fanout' });
-  await store.putIfAbsent(layout.agent(host), facts(), lease.id);
+  // The real record (~300 bytes): what each facts put adds to etcd's history.
+  const startedAt = new Date();
+  const facts = () => readMachineFacts(host, tmpdir(), 'watch-fanout', startedAt);
+  await store.putIfAbsent(layout.agent(host), await facts(), lease.id);
   const own = await store.getJson(layout.agent(host), anyJson);
   const watches = [
     store.watchKey(layout.agent(host), own.revision, countResync, { onError }),
@@ -84,7 +88,8 @@ async function openSession(host: string): Promise<void> {
       if (probe !== undefined) onShared(probe);
     }, { onError }),
   ];
-  const factsTimer = setInterval(() => void store.applyBatch([{ put: layout.agent(host), value: facts(), lease: lease.id }]).catch(() => undefined), orders.factsIntervalMs);
+  const putFacts = async () => store.applyBatch([{ put: layout.agent(host), value: await facts(), lease: lease.id }]);
+  const factsTimer = setInterval(() => void putFacts().catch(() => undefined), orders.factsIntervalMs);
   closers.push(async () => {
     clearInterval(factsTimer);
     await Promise.all(watches.map((watch) => watch.close()));

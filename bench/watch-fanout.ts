@@ -87,7 +87,8 @@ async function measure(via: 'direct' | 'proxy') {
     const open = await readEtcdMetrics(etcd.url);
     const idleCpu = startCpuWindow(pids);
     await sleep(idleSeconds * 1000);
-    const idle = { cpuPercent: cpuPercent([idleCpu()]), ...messageRates(open, await readEtcdMetrics(etcd.url), idleSeconds) };
+    const idleEnd = await readEtcdMetrics(etcd.url);
+    const idle = { cpuPercent: cpuPercent([idleCpu()]), ...messageRates(open, idleEnd, idleSeconds), dbGrowthKbPerMinute: round(((idleEnd.dbBytes - open.dbBytes) / 1024 / idleSeconds) * 60) };
 
     const shared: Percentiles[] = [];
     let missing = 0;
@@ -180,7 +181,7 @@ function describe(result: Awaited<ReturnType<typeof measure>> & { loadAverage: {
   return [
     `${result.via} — ${hostCount} sessions open in ${(result.sessionsOpenMs / 1000).toFixed(1)} s (load ${result.loadAverage.before} → ${result.loadAverage.after})`,
     `  etcd: ${server.watchers} watchers (${server.sharedKeyWatchers} for the ${hostCount} watches of sync/current) on ${server.watchStreams} watch streams; streams started: Watch ${server.watchStreamsStarted}, LeaseKeepAlive ${server.leaseKeepAliveStreamsStarted}`,
-    `  idle: etcd ${idle.total} msgs/s ${JSON.stringify(idle.byMethod)}; CPU % ${JSON.stringify(idle.cpuPercent)}; RSS MB ${JSON.stringify(idle.rssMb)}`,
+    `  idle: etcd ${idle.total} msgs/s ${JSON.stringify(idle.byMethod)}, db +${idle.dbGrowthKbPerMinute} KB/min; CPU % ${JSON.stringify(idle.cpuPercent)}; RSS MB ${JSON.stringify(idle.rssMb)}`,
     `  shared put → host, median over ${runs} runs: p50 ${result.sharedPutToHostMs.p50} ms, p95 ${result.sharedPutToHostMs.p95} ms, last ${result.sharedPutToHostMs.max} ms (worst run ${result.sharedPutToHostMs.worstRunMax} ms); CPU % meanwhile ${JSON.stringify(result.fanoutCpuPercent)}`,
     `  assign put → its host: ${result.assignPutToHostMs ? `p50 ${result.assignPutToHostMs.p50} ms, p95 ${result.assignPutToHostMs.p95} ms, max ${result.assignPutToHostMs.max} ms` : 'none seen'}; missed probes ${result.missedProbes}, leases lost ${result.leasesLost}, watch errors ${result.watchErrors}, watch resyncs ${result.resyncs}`,
   ].join('\n');
