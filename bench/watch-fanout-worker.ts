@@ -10,7 +10,11 @@
 // assign key: at once); answers "flush" with what it has for a probe that timed out.
 import { tmpdir } from 'node:os';
 import { readMachineFacts } from '../src/agent/machine-facts.js';
-import { anyJson, connectEtcd, EtcdStateStore, keyLayout } from './compiled.js';
+// The store's sources, not dist/ (as the fleet simulator runs): the same code under tsx, and a
+// test of this bench then checks the tree it runs in, built or not.
+import { connectEtcd } from '../src/store/etcd-connection.js';
+import { keyLayout } from '../src/store/keys.js';
+import { anyJson, EtcdStateStore } from '../src/store/state-store.js';
 
 export interface FanoutWorkerOrders {
   readonly endpoint: string;

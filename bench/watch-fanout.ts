@@ -3,8 +3,8 @@
 // client, a lease kept alive at its TTL, watches on agents/<host> and assign/<host>/) plus one watch
 // on a key all hosts share (sync/current), to show what the proxy coalesces and what it cannot.
 //
-//   npm run bench:fanout -- [--hosts 1000] [--workers 4] [--runs 5] [--probes 20] [--idle 30]
-//                           [--lease-ttl 10] [--via direct,proxy]
+//   npm run bench:fanout -- [--hosts 1000] [--workers 4] [--runs 5] [--probes 20] [--idle 30] [--settle 3]
+//                           [--lease-ttl 10] [--via direct,proxy] [--dry]
 //
 // Measures per mode: etcd's watchers and watch streams, gRPC streams started, messages/s and CPU/RSS
 // of etcd, the proxy and the workers while idle; a put to sync/current → the last of N hosts seeing
@@ -17,7 +17,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startPrivateEtcd } from '../src/dev/private-etcd.js';
-import { connectEtcd, EtcdStateStore, keyLayout } from './compiled.js';
+import { connectEtcd } from '../src/store/etcd-connection.js';
+import { keyLayout } from '../src/store/keys.js';
+import { EtcdStateStore } from '../src/store/state-store.js';
 import { readEtcdMetrics, messageRates, type EtcdMetrics } from '../test/fixtures/etcd-metrics.js';
 import { startGrpcProxy } from '../test/fixtures/etcd-grpc-proxy.js';
 import { FanoutWorkers } from './fanout-workers.js';
@@ -31,8 +33,12 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     probes: { type: 'string', default: '20' },
     idle: { type: 'string', default: '30' },
+    /** Wait after the sessions opened (their watches are created asynchronously) before reading etcd. */
+    settle: { type: 'string', default: '3' },
     'lease-ttl': { type: 'string', default: '10' },
     via: { type: 'string', default: 'direct,proxy' },
+    /** Print only; write no results file (the bench's own test). */
+    dry: { type: 'boolean', default: false },
   },
 });
 const hostCount = Number(values.hosts);
@@ -82,7 +88,7 @@ async function measure(via: 'direct' | 'proxy') {
       hosts,
       order: { endpoint: proxy?.url ?? etcd.url, etcdPrefix: PREFIX, leaseTtlSeconds: Number(values['lease-ttl']), factsIntervalMs: 30_000 },
     });
-    await sleep(3000);
+    await sleep(Number(values.settle) * 1000);
     const pids = { etcd: [etcd.child.pid!], proxy: proxy ? [proxy.pid] : [], workers: workers.pids };
     const open = await readEtcdMetrics(etcd.url);
     const idleCpu = startCpuWindow(pids);
@@ -101,7 +107,7 @@ async function measure(via: 'direct' | 'proxy') {
       const times = await seen;
       busy.push(busyCpu());
       missing += hostCount - times.length;
-      shared.push(percentiles(times.map((at) => at - putAt)));
+      if (times.length > 0) shared.push(percentiles(times.map((at) => at - putAt)));
       await sleep(1000);
     }
 
@@ -169,7 +175,7 @@ for (const via of modes) {
   results.push(result);
   console.log(describe(result));
 }
-saveResult('watch-fanout', hostCount, { runs, idleSeconds, workers: Number(values.workers), modes: results });
+if (!values.dry) saveResult('watch-fanout', hostCount, { runs, idleSeconds, workers: Number(values.workers), modes: results });
 console.log(JSON.stringify({ hosts: hostCount, runs, modes: results }));
 
 function round2(value: number): number {
