@@ -1,5 +1,5 @@
 // Figures of the fleet simulator: percentiles of samples, the bench process's own CPU and peak RSS
-// over a window, a process's RSS from /proc, and the results files (bench/results/<scenario>.json,
+// over a window, a process's RSS and CPU time from /proc, and the results files (bench/results/<scenario>.json,
 // one entry per host count, so runs at 100, 1,000 and 3,000 hosts make the growth table).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -47,6 +47,16 @@ export class ResourceSampler {
 export function rssMbOf(pid: number): number {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU seconds a process has used (/proc/<pid>/stat, in clock ticks of 1/100 s); 0 when it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }

@@ -7,7 +7,7 @@ import { openSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EtcdServer } from '../test/fixtures/etcd-server.js';
-import { rssMbOf, type ResourceSampler } from './fleet-figures.js';
+import { cpuSecondsOf, rssMbOf, type ResourceSampler } from './fleet-figures.js';
 import type { WorkerOrders, WorkerReply } from './fleet-sim-worker.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -133,15 +133,6 @@ async function etcdMessages(url: string): Promise<number> {
   let total = 0;
   for (const match of text.matchAll(/^grpc_server_msg_received_total\{[^}]*\} (\S+)$/gm)) total += Number(match[1]);
   return total;
-}
-
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 function findPid(matches: (cmdline: string) => boolean): number | undefined {

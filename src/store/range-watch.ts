@@ -69,6 +69,8 @@ export interface RangeRead<T> {
 }
 
 const CANCEL_TIMEOUT_MS = 2000;
+/** What etcd3 decodes a header's missing cluster id as. */
+const NO_CLUSTER_ID = '0';
 
 export function startRangeWatch<T>(
   client: Etcd3,
@@ -125,8 +127,11 @@ export function startRangeWatch<T>(
 
   /** True when `header` comes from a different store than the revisions we delivered. */
   const isReset = (header: IResponseHeader): boolean => {
-    const reset = BigInt(header.revision) < received || (clusterId !== undefined && header.cluster_id !== clusterId);
-    clusterId = header.cluster_id;
+    // etcd grpc-proxy answers a watch it folds into an existing one with a "created" of its own
+    // making: no cluster id ("0"). That says nothing about the cluster, so it is not compared.
+    const known = header.cluster_id !== NO_CLUSTER_ID;
+    const reset = BigInt(header.revision) < received || (known && clusterId !== undefined && header.cluster_id !== clusterId);
+    if (known) clusterId = header.cluster_id;
     return reset;
   };
 
