@@ -39,6 +39,9 @@ export async function startPrivateEtcd(dataDir: string, logFile: string, timeout
     '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
     '--initial-cluster', `${MEMBER}=${peerUrl}`,
     '--logger', 'zap', '--log-level', 'warn',
+    // etcd keeps every revision until compacted, and agents rewrite their facts and statuses all
+    // the time: without this a long run fills the backend quota, after which etcd refuses writes.
+    '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
   ];
   const log = openSync(logFile, 'a');
   // Its own process group: Ctrl-C reaches ygg dev alone, which stops etcd last, after the agents.
