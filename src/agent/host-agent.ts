@@ -29,7 +29,6 @@ import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
 import type { ProcessDriver } from './process-driver.js';
 import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
-import { ProcessGoneError, readProcessMetrics } from './process-metrics.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
 import { DeployRetries } from './deploy-retry.js';
@@ -48,8 +47,6 @@ export interface HostAgentOptions {
   /** Names the host already (`ygg agent` binds `host`): no line logged here repeats it. */
   readonly logger: Logger;
   readonly factsIntervalMs?: number;
-  /** How often status/ is refreshed with the instances' cpu, memory and fd figures. */
-  readonly metricsIntervalMs?: number;
   readonly restartPolicy?: ConstructorParameters<typeof JobInstance>[0]['restartPolicy'];
   /** Runs the jobs' processes; the OS by default (the fleet simulator swaps in a pretend one). */
   readonly processDriver?: ProcessDriver;
@@ -83,7 +80,6 @@ export class HostAgent {
   private registration: AgentRegistration | undefined;
   private naming: NamingRegistration | undefined;
   private watch: WatchHandle | undefined;
-  private metricsTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   private readonly abort = new AbortController();
   private readonly limiter: CgroupLimiter;
@@ -134,7 +130,6 @@ export class HostAgent {
   /** Stops watching; instances keep running (an agent restart must not restart jobs). */
   async close(): Promise<void> {
     this.abort.abort();
-    clearInterval(this.metricsTimer);
     this.rotation.stop();
     this.retries.close();
     await this.watch?.close();
@@ -200,7 +195,6 @@ export class HostAgent {
         if (connected) this.statusWriter.flushSoon();
       },
     });
-    this.metricsTimer = setInterval(() => void this.reportMetrics(), this.options.metricsIntervalMs ?? 30_000);
     const stopMembership = watchMembership({ store, layout: this.layout, host, logger });
     this.abort.signal.addEventListener('abort', stopMembership, { once: true });
     this.statusWriter.flushSoon();
@@ -313,20 +307,6 @@ export class HostAgent {
     await saveAssignment(this.root, wanted);
     logger.info({ event: adopted ? 'instance_adopted' : 'instance_started', job, specHash: wanted.specHash, pid: instance.pid() }, adopted ? 'adopted running instance' : 'instance started');
     await pruneReleases(this.root, job).catch(() => undefined);
-  }
-
-  /** status/ carries the same per-instance figures as /metrics, at a modest interval. */
-  private async reportMetrics(): Promise<void> {
-    for (const [job, instance] of this.instances) {
-      const pid = instance.pid();
-      if (pid === undefined) continue;
-      try {
-        const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = await readProcessMetrics(pid);
-        this.statusWriter.set(job, this.events.withOrphan(job, { ...instance.status(), metrics: { cpuSeconds, rssBytes, openFds, uptimeSeconds } }));
-      } catch (error) {
-        if (!(error instanceof ProcessGoneError)) throw error;
-      }
-    }
   }
 
   private fetchUrl(source: { url?: string; sha256: string }): string {

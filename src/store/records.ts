@@ -64,6 +64,11 @@ export interface StatusRecord {
   /** When the instance entered `state`. */
   readonly since: string;
   readonly updatedAt: string;
+  /**
+   * Process figures that agents before 2026-11-28 rewrote every 30 s (now only on the agent's
+   * /metrics: they were the fleet's largest idle etcd write load, read by nobody). Still parsed
+   * during an upgrade.
+   */
   readonly metrics?: { readonly cpuSeconds: number; readonly rssBytes: number; readonly openFds: number; readonly uptimeSeconds: number };
   /**
    * Set while the instance runs with no assignment behind it (its key vanished or stopped parsing):
