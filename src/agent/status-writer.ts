@@ -19,8 +19,11 @@ const DECISIVE: ReadonlySet<InstanceState> = new Set(['Healthy', 'Unhealthy', 'C
 export class StatusWriter {
   /** job → the status to write (null: delete the key). */
   private pending = new Map<string, StatusRecord | null>();
-  /** job → the state last written: a decisive state already there is no news (e.g. a metrics refresh). */
-  private readonly written = new Map<string, InstanceState>();
+  /**
+   * job → the spec and state last written: a decisive state already there is no news (a metrics
+   * refresh), the same state on a new spec is (a rollout's instance healthy again).
+   */
+  private readonly written = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (performance.now()). */
   private dueAt = 0;
@@ -98,7 +101,7 @@ export class StatusWriter {
       return;
     }
     for (const [job, status] of batch) {
-      if (status) this.written.set(job, status.state);
+      if (status) this.written.set(job, specState(status));
       else this.written.delete(job);
     }
     // What came during the write: a decisive change goes out at the window's end, the rest a window later.
@@ -108,11 +111,15 @@ export class StatusWriter {
 
   /** A decisive state this job's key does not hold yet. */
   private isNews(job: string, status: StatusRecord | null): boolean {
-    return status !== null && DECISIVE.has(status.state) && this.written.get(job) !== status.state;
+    return status !== null && DECISIVE.has(status.state) && this.written.get(job) !== specState(status);
   }
 
   /** How long until a debounce window has passed since the last write began (0 when it has). */
   private windowLeftMs(): number {
     return Math.max(0, this.lastFlushAt + this.debounceMs - performance.now());
   }
+}
+
+function specState(status: StatusRecord): string {
+  return `${status.specHash} ${status.state}`;
 }
