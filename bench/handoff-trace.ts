@@ -1,14 +1,14 @@
 // Where a rollout batch's time goes (issue 11, the batch hand-off). Runs beside `npm run bench:fleet`:
 //
 //   node --import tsx bench/handoff-trace.ts record --etcd URL [--prefix /ygg/v1] --out trace.jsonl
-//   node --import tsx bench/handoff-trace.ts analyze trace.jsonl [--controller-log stderr-of-the-bench]
+//   node --import tsx bench/handoff-trace.ts analyze trace.jsonl
 //
 // `record` writes every assign/, status/ and naming/ event of the bench's etcd with the time this
 // process saw it. `analyze` splits each one-job rollout (≤ 200 instances of one job on a new spec)
 // into its batches and prints, per batch, the median stage times. A status record carries the
 // agent's own clock (`since`: the process started; `updatedAt`: the status was computed), so from
 // the watcher's side alone: assignment written → process started → healthy → status in etcd → next
-// batch written. With the controller's log (YGG_BENCH_LOG=info) it also counts reconciles.
+// batch written.
 import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
@@ -27,7 +27,7 @@ interface TraceEvent {
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === 'record') await record(rest);
 else if (mode === 'analyze') analyze(rest);
-else throw new Error('usage: handoff-trace.ts record --etcd URL --out FILE | analyze FILE [--controller-log FILE]');
+else throw new Error('usage: handoff-trace.ts record --etcd URL --out FILE | analyze FILE');
 
 async function record(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { etcd: { type: 'string' }, prefix: { type: 'string', default: '/ygg/v1' }, out: { type: 'string' } } });
@@ -59,9 +59,7 @@ function toEvent(key: string, text: string | undefined): TraceEvent | undefined 
 }
 
 function analyze(args: string[]): void {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'controller-log': { type: 'string' } } });
-  const events = readFileSync(positionals[0]!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TraceEvent);
-  const reconciles = values['controller-log'] ? reconcileTimes(values['controller-log']) : [];
+  const events = readFileSync(args[0]!, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TraceEvent);
   const rows: string[][] = [];
   for (const { job, assigns } of oneJobRollouts(events)) {
     // a batch: the assignments written within 50 ms of each other (one write chunk or a few)
@@ -79,7 +77,6 @@ function analyze(args: string[]): void {
       const maxOf = (values: number[]) => Math.max(...values) - t0;
       const lastWritten = maxOf(statuses.map((s) => s.t));
       const next = batches[index + 1]?.[0]!.t;
-      const inWindow = reconciles.filter((at) => at > t0 + lastWritten && (next === undefined || at <= next)).length;
       rows.push([
         job,
         String(index + 1),
@@ -90,14 +87,13 @@ function analyze(args: string[]): void {
         `${median(statuses.map((s) => s.t - Date.parse(s.updatedAt!)))}`,
         `${lastWritten}`,
         next === undefined ? '-' : `${next - t0 - lastWritten}`,
-        String(inWindow),
       ]);
     });
     const lastHealthy = Math.max(...done.flat().map((s) => s.t));
     const render = events.find((event) => event.kind === 'render' && event.t > lastHealthy);
-    rows.push([job, 'render', '', '', '', '', '', '', render ? `${render.t - lastHealthy}` : '-', '']);
+    rows.push([job, 'render', '', '', '', '', '', '', render ? `${render.t - lastHealthy}` : '-']);
   }
-  const header = ['job', 'batch', 'n', 'assign spread', 'started p50/max', 'healthy p50/max', 'status delay p50', 'last status in etcd', '→ next batch (or render)', 'reconciles'];
+  const header = ['job', 'batch', 'n', 'assign spread', 'started p50/max', 'healthy p50/max', 'status delay p50', 'last status in etcd', '→ next batch (or render)'];
   console.log([header, ...rows].map((row) => row.join('\t')).join('\n'));
 }
 
@@ -129,14 +125,6 @@ function oneJobRollouts(events: readonly TraceEvent[]): { job: string; assigns: 
     const [from, to] = span(group);
     return !groups.some((other) => other !== group && span(other)[0] <= to && span(other)[1] >= from);
   });
-}
-
-/** When the controller logged `reconciled` (pino's `time`, ms). */
-function reconcileTimes(file: string): number[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.includes('"event":"reconciled"'))
-    .map((line) => (JSON.parse(line) as { time: number }).time);
 }
 
 function median(values: number[]): number {
