@@ -21,6 +21,7 @@ import {
 } from '../store/record-checks.js';
 import type { AgentRecord, AssignmentRecord, HostRecord, LostHostRecord, NamingRecord, RemovalRecord, RolloutRecord, StatusRecord, SyncCurrentRecord, VipRecord, ZoneRecord } from '../store/records.js';
 import type { RenderStatusRecord } from '../render/render-status.js';
+import { shareAssignment } from '../store/shared-values.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import type { ObservedAssignment, ObservedState } from './observed-state.js';
 import type { StoreOp } from './reconcile-fleet.js';
@@ -223,7 +224,7 @@ export class FleetInformer {
     if (kind === 'assign' && first && second) {
       const removal = isRemovalRecord(value) ? value : undefined;
       const record = removal ? undefined : valid(isAssignmentRecord);
-      const observed = record && observeAssignment(first, second, record);
+      const observed = record && observeAssignment(first, second, shareAssignment(record));
       setNested(this.assignments, first, second, observed);
       setNested(this.byJob, second, first, observed);
       setNested(this.removals, first, second, removal);
