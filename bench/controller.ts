@@ -2,7 +2,7 @@
 // commit touching one job — time from "commit seen" to its assignments written, and how many etcd
 // writes that took — and the CPU an idle controller uses. Prints figures; not a test.
 //
-//   npm run build && node --import tsx bench/controller.ts [--jobs 10000] [--hosts 5000]
+//   npm run build && node --expose-gc --import tsx bench/controller.ts [--jobs 10000] [--hosts 5000]
 // YGG_BENCH_HEAP_SNAPSHOT=DIR writes a heap snapshot of the process after the initial sync.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,6 +87,15 @@ try {
   console.log(`idle controller (etcd watch open, no polling due): ${percent.toFixed(2)} % of one core over 40 s`);
   const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
   console.log(`RSS: peak ${mb(peakRss)} (sync and commits), idle ${mb(rss)} (main thread heap ${mb(heapUsed)} used of ${mb(heapTotal)}, external ${mb(external)})`);
+  // Whether V8 collected during the idle minute decides the figure above; with `node --expose-gc`
+  // the live heap and the RSS after a full collection compare runs fairly.
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = process.memoryUsage();
+    console.log(`after a full GC: RSS ${mb(after.rss)}, live heap ${mb(after.heapUsed)} of ${mb(after.heapTotal)}`);
+  }
   await running.close();
 } finally {
   clearInterval(rssSampler);
