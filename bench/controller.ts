@@ -2,11 +2,13 @@
 // commit touching one job — time from "commit seen" to its assignments written, and how many etcd
 // writes that took — and the CPU an idle controller uses. Prints figures; not a test.
 //
-//   npm run build && node --import tsx bench/controller.ts [--jobs 10000] [--hosts 5000]
+//   npm run build && node --expose-gc --import tsx bench/controller.ts [--jobs 10000] [--hosts 5000]
+// YGG_BENCH_HEAP_SNAPSHOT=DIR writes a heap snapshot of the process after the initial sync.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
 import { startEtcd } from '../test/fixtures/etcd-server.js';
 import { anyJson, connectEtcd, EtcdStateStore, keyLayout, runController } from './compiled.js';
@@ -34,6 +36,10 @@ async function quiet(): Promise<void> {
   }
 }
 
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+let peakRss = 0;
+const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+
 try {
   console.log(`fleet: ${jobs} jobs, ${hosts} hosts; etcd ${etcd.url}; node ${process.version}; ${new Date().toISOString()}`);
   let started = performance.now();
@@ -51,7 +57,9 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 200));
   await running.loop.idle();
   await quiet();
-  console.log(`initial sync (load, place, write every assignment): ${((performance.now() - started) / 1000).toFixed(1)} s, ${puts} etcd writes`);
+  console.log(`initial sync (load, place, write every assignment): ${((performance.now() - started) / 1000).toFixed(1)} s, ${puts} etcd writes; peak RSS ${mb(peakRss)}`);
+  const snapshotDir = process.env['YGG_BENCH_HEAP_SNAPSHOT'];
+  if (snapshotDir) console.log(`heap snapshot: ${writeHeapSnapshot(path.join(snapshotDir, `controller-${jobs}.heapsnapshot`))}`);
 
   // Commit touching one job, then back, alternating: each is "seen" when the loop is triggered.
   const samples: number[] = [];
@@ -69,14 +77,28 @@ try {
   }
   console.log(`commit touching one job → its assignments written: median ${median(samples).toFixed(0)} ms (min ${Math.min(...samples).toFixed(0)}, max ${Math.max(...samples).toFixed(0)}); etcd writes per reconcile: ${[...new Set(writes)].join('/')} (first rollout batch + audit record + sync/current)`);
 
+  clearInterval(rssSampler);
   const cpuBefore = process.cpuUsage();
   const idleStart = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  // 40 s: the parse worker a load used stops after 30 s idle, so the RSS below is the idle controller's.
+  await new Promise((resolve) => setTimeout(resolve, 40_000));
   const cpu = process.cpuUsage(cpuBefore);
   const percent = ((cpu.user + cpu.system) / 1000 / (performance.now() - idleStart)) * 100;
-  console.log(`idle controller (etcd watch open, no polling due): ${percent.toFixed(2)} % of one core over 10 s`);
+  console.log(`idle controller (etcd watch open, no polling due): ${percent.toFixed(2)} % of one core over 40 s`);
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  console.log(`RSS: peak ${mb(peakRss)} (sync and commits), idle ${mb(rss)} (main thread heap ${mb(heapUsed)} used of ${mb(heapTotal)}, external ${mb(external)})`);
+  // Whether V8 collected during the idle minute decides the figure above; with `node --expose-gc`
+  // the live heap and the RSS after a full collection compare runs fairly.
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = process.memoryUsage();
+    console.log(`after a full GC: RSS ${mb(after.rss)}, live heap ${mb(after.heapUsed)} of ${mb(after.heapTotal)}`);
+  }
   await running.close();
 } finally {
+  clearInterval(rssSampler);
   await watch.close();
   client.close();
   await etcd.stop();

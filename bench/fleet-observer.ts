@@ -120,6 +120,31 @@ export class FleetObserver {
     });
   }
 
+  /**
+   * Instances on a spec other than the one assigned now (any spec, for the first deploy: the
+   * controller may have written it already), healthy, and in naming under that spec.
+   */
+  rolloutRule(instances: readonly InstanceKey[], first = false): ConvergenceRule {
+    const old = new Map(first ? [] : instances.map((key) => [key, this.assigned.get(key)]));
+    const fresh = (key: InstanceKey) => {
+      const wanted = this.assigned.get(key);
+      return wanted !== undefined && wanted !== old.get(key) ? wanted : undefined;
+    };
+    return {
+      instances,
+      healthy: (key) => {
+        const running = this.running.get(key);
+        return fresh(key) !== undefined && running?.state === 'Healthy' && running.specHash === fresh(key);
+      },
+      named: (key) => fresh(key) !== undefined && this.named.get(key) === fresh(key),
+    };
+  }
+
+  /** Instances of lost hosts: gone from naming. */
+  lostRule(instances: readonly InstanceKey[]): ConvergenceRule {
+    return { instances, healthy: () => true, named: (key) => !this.named.has(key) };
+  }
+
   /** Total writes so far (puts and deletes seen by the watch). */
   totalWrites(): number {
     let total = 0;

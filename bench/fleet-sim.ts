@@ -1,7 +1,8 @@
-// The fleet simulator: a private etcd, the real controller (in this process), a real keepalived
-// renderer for a director (`ygg render keepalived`, its own process), and N simulated hosts — real
-// HostAgents with the SimulatedProcessDriver — spread over a few worker processes. Measures what
-// users feel: commit → every instance on the new spec healthy → naming → the director's config.
+// The fleet simulator: a private etcd, the real controller (in this process, alone: the observer
+// that times convergence runs in its own), a real keepalived renderer for a director (`ygg render
+// keepalived`, its own process), and N simulated hosts — real HostAgents with the
+// SimulatedProcessDriver — spread over a few worker processes. Measures what users feel: commit →
+// every instance on the new spec healthy → naming → the director's config.
 //
 //   npm run bench:fleet -- [--hosts 1000] [--jobs-per-host 10] [--workers 4] [--runs 7] [--idle 60] [--quick]
 //                          [--worker-cpu-prof DIR]   (and `node --cpu-prof` for the controller's process)
@@ -15,10 +16,12 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ECHO_ARTIFACT, ECHO_SHA256 } from '../test/fixtures/agent-harness.js';
 import { startEtcd } from '../test/fixtures/etcd-server.js';
-import { connectEtcd, EtcdStateStore, keyLayout, runController } from './compiled.js';
-import { FleetObserver, type ConvergenceRule, type InstanceKey } from './fleet-observer.js';
+import { runController } from './compiled.js';
+import type { InstanceKey } from './fleet-observer.js';
+import type { ObserverRule } from './fleet-observer-process.js';
 import { startFleetProcesses } from './fleet-processes.js';
 import { percentiles, ResourceSampler, saveResult, type Percentiles } from './fleet-figures.js';
+import { startRemoteObserver } from './remote-observer.js';
 import { commitSimFleet, DIRECTORS, hostName, simJobs, type SimFleetShape } from './sim-fleet-repo.js';
 
 const { values } = parseArgs({
@@ -58,11 +61,7 @@ commit('the simulated fleet');
 
 const etcd = await startEtcd();
 const prefix = '/ygg/v1';
-const layout = keyLayout(prefix);
-const client = await connectEtcd({ endpoints: [etcd.url] });
-const store = new EtcdStateStore(client, layout);
-const observer = new FleetObserver(store, layout);
-await observer.start();
+const observer = await startRemoteObserver(etcd.url, prefix, workDir);
 const controller = await runController({
   repo,
   branch: 'main',
@@ -79,33 +78,16 @@ const controller = await runController({
 const fleet = await startFleetProcesses({ workDir, etcd, prefix, controllerUrl: controller.url!, director: DIRECTOR, hosts: Array.from({ length: shape.hosts }, (_, index) => hostName(index)), lostHosts, workers: Number(values.workers), leaseTtlSeconds, healthyAfterMs: Number(values['healthy-after-ms']), ...(values['worker-cpu-prof'] ? { cpuProfileDir: path.resolve(values['worker-cpu-prof']) } : {}) });
 const sampler = new ResourceSampler();
 
-/**
- * Instances on a spec other than the one assigned now (any spec, for the first deploy: the
- * controller may have written it already), healthy, and in naming under that spec.
- */
-function rolloutRule(instances: readonly InstanceKey[], first = false): ConvergenceRule {
-  const old = new Map(first ? [] : instances.map((key) => [key, observer.assigned.get(key)]));
-  const fresh = (key: InstanceKey) => {
-    const wanted = observer.assigned.get(key);
-    return wanted !== undefined && wanted !== old.get(key) ? wanted : undefined;
-  };
-  return {
-    instances,
-    healthy: (key) => {
-      const running = observer.running.get(key);
-      return fresh(key) !== undefined && running?.state === 'Healthy' && running.specHash === fresh(key);
-    },
-    named: (key) => fresh(key) !== undefined && observer.named.get(key) === fresh(key),
-  };
-}
+/** Follows `rule` from now on; `done` resolves when the director's config caught up. */
+const follow = (rule: ObserverRule, timeoutMs: number) => observer.follow(rule, DIRECTOR, timeoutMs);
 
 /** Commits new versions of `names`, triggers the controller, and follows the rollout to the config. */
 async function rollOut(names: ReadonlySet<string>, timeoutMs: number) {
   commits++;
   for (const name of names) versions.set(name, `1.${commits}.0`);
   commit(`bump ${names.size} job(s)`);
-  const writesBefore = new Map(observer.writes);
-  const following = observer.follow(rolloutRule(instancesOf(names)), DIRECTOR, timeoutMs);
+  const writesBefore = await observer.writes();
+  const following = (await follow({ kind: 'rollout', instances: instancesOf(names), first: false }, timeoutMs)).done;
   sampler.reset();
   const started = performance.now();
   controller.loop.trigger('webhook');
@@ -113,7 +95,7 @@ async function rollOut(names: ReadonlySet<string>, timeoutMs: number) {
   const controllerStepMs = performance.now() - started;
   const times = await following;
   const usage = sampler.read();
-  const writes = Object.fromEntries([...observer.writes].map(([kind, count]) => [kind, count - (writesBefore.get(kind) ?? 0)]).filter(([, count]) => count !== 0));
+  const writes = Object.fromEntries([...(await observer.writes())].map(([kind, count]) => [kind, count - (writesBefore.get(kind) ?? 0)]).filter(([, count]) => count !== 0));
   return { ...times, controllerStepMs, writes, ...usage };
 }
 
@@ -124,7 +106,6 @@ const stopAll = () =>
     await fleet.stop();
     await controller.close();
     await observer.close();
-    client.close();
     await etcd.stop();
     rmSync(workDir, { recursive: true, force: true });
   })());
@@ -138,7 +119,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 let summary: object | undefined;
 try {
   log(`${shape.hosts} hosts (${fleet.workerCount} workers + ${lostHosts.size} hosts to lose), ${jobs.length} jobs, ${instanceCount} instances; etcd ${etcd.url}`);
-  const initial = await observer.follow(rolloutRule(instancesOf(new Set(versions.keys())), true), DIRECTOR, 900_000);
+  const initial = await (await follow({ kind: 'rollout', instances: instancesOf(new Set(versions.keys())), first: true }, 900_000)).done;
   log(`initial deploy: healthy ${(initial.healthyMs / 1000).toFixed(1)} s, naming ${(initial.namingMs / 1000).toFixed(1)} s, config ${(initial.configMs / 1000).toFixed(1)} s; bench process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
   const failedDeploys = fleet.failedDeploys();
   log(`failed deploys during it: ${[...failedDeploys.values()].reduce((sum, count) => sum + count, 0)} ${JSON.stringify(Object.fromEntries(failedDeploys))}`);
@@ -172,7 +153,7 @@ try {
   saveResult('idle', shape.hosts, { seconds: idleSeconds, ...idle });
 
   const lostKeys = jobs.flatMap((job) => job.hosts.map(hostName).filter((host) => lostHosts.has(host)).map((host) => `${host}/${job.job}`));
-  const following = observer.follow({ instances: lostKeys, healthy: () => true, named: (key) => !observer.named.has(key) }, DIRECTOR, leaseTtlSeconds * 1000 + 60_000);
+  const following = (await follow({ kind: 'lost', instances: lostKeys }, leaseTtlSeconds * 1000 + 60_000)).done;
   fleet.killLostWorker();
   const lost = await following;
   log(`${lostHosts.size} hosts lost (lease TTL ${leaseTtlSeconds} s): out of naming ${lost.namingMs.toFixed(0)} ms, director config ${lost.configMs.toFixed(0)} ms`);

@@ -1,6 +1,8 @@
-// Puts a reconcile's writes into etcd a transaction at a time, each carrying its own audit record and
-// guarded by leadership, and files the writes of a failed rollout under the commit whose rollout
-// failed, which may no longer be the commit in force (a later commit changed other jobs meanwhile).
+// Puts a reconcile's writes into etcd a few transactions at a time, each carrying its own audit
+// record and guarded by leadership, each started only after the ones it must follow, and files the
+// writes of a failed rollout under the commit whose rollout failed, which may no longer be the
+// commit in force (a later commit changed other jobs meanwhile).
+import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { ControllerSource } from '../repo/controller-source.js';
 import type { KeyLayout } from '../store/keys.js';
@@ -22,19 +24,43 @@ export interface AuditedWriterOptions {
   readonly logger: Logger;
 }
 
+/**
+ * Transactions in flight at once. One at a time, etcd's round trip is the limit (~600 puts/s here);
+ * a few in flight keep its disk busy; many would only queue behind its fsync.
+ */
+export const TRANSACTIONS_IN_FLIGHT = 4;
+
 export class AuditedWriter {
   constructor(private readonly options: AuditedWriterOptions) {}
 
-  /** Writes the chunks in order; returns how many ops (audit records aside) were written. */
+  /**
+   * Writes the chunks, each after the ones it names; returns how many ops (audit records aside) were
+   * written. On the first failure nothing more starts, and the failure is thrown once the
+   * transactions in flight are done: what was written is in the mirror, the next reconcile does the rest.
+   */
   async write(chunks: readonly WriteChunk[]): Promise<number> {
     const { store, layout, informer, leadership } = this.options;
+    const queue = new PQueue({ concurrency: TRANSACTIONS_IN_FLIGHT });
+    const landed: Promise<void>[] = [];
     let written = 0;
+    let failure: { error: unknown } | undefined;
     for (const chunk of chunks) {
-      const audit = { put: layout.syncHistory(new Date(chunk.audit.time), chunk.audit.commit.sha), value: chunk.audit };
-      await store.applyBatch([...chunk.ops, audit], leadership.guard());
-      informer.applyLocally(chunk.ops);
-      written += chunk.ops.length;
+      // Queued in order, so every chunk a running one waits for has started: the wait always ends.
+      const done = queue.add(async () => {
+        await Promise.all(chunk.after.map((index) => landed[index]));
+        const audit = { put: layout.syncHistory(new Date(chunk.audit.time), chunk.audit.commit.sha), value: chunk.audit };
+        await store.applyBatch([...chunk.ops, audit], leadership.guard());
+        informer.applyLocally(chunk.ops);
+        written += chunk.ops.length;
+      });
+      done.catch((error: unknown) => {
+        failure ??= { error };
+        queue.clear();
+      });
+      landed.push(done);
     }
+    await queue.onIdle();
+    if (failure) throw failure.error;
     return written;
   }
 
@@ -45,7 +71,7 @@ export class AuditedWriter {
       const sha = failure.rollout.commit;
       const commit = sha === inForce.sha ? inForce : await this.commitRef(sha);
       const note = `${failure.rollout.job}: ${describeFailure(failure.rollout)}`;
-      written += await this.write(chunkWrites(failure.ops, failure.opActions, { commit, trigger, outcome: 'RolloutFailed', nowMs, note }));
+      written += await this.write(chunkWrites(failure.ops, failure.opActions, { layout: this.options.layout, commit, trigger, outcome: 'RolloutFailed', nowMs, note }));
     }
     return written;
   }

@@ -327,10 +327,10 @@ export class FleetController {
   }
 
   private async write(output: ReconcileOutput, commit: CommitRef, reasons: readonly string[], outcome: SyncResult, note: string | undefined): Promise<number> {
-    const context = { commit, trigger: reasons.join(','), outcome, nowMs: this.now(), ...(note ? { note } : {}) };
+    const context = { layout: this.options.layout, commit, trigger: reasons.join(','), outcome, nowMs: this.now(), ...(note ? { note } : {}) };
     const chunks = chunkWrites(output.ops, output.opActions, context);
     // A force-push is audited even when the new head changes nothing.
-    if (chunks.length === 0 && note) chunks.push({ ops: [], audit: { commit, time: new Date(context.nowMs).toISOString(), trigger: context.trigger, actions: [], outcome, note } });
+    if (chunks.length === 0 && note) chunks.push({ ops: [], after: [], audit: { commit, time: new Date(context.nowMs).toISOString(), trigger: context.trigger, actions: [], outcome, note } });
     return this.writer.write(chunks);
   }
 

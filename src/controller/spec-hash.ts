@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Host, Job, JobSpec } from '../model/types.js';
 import { canonicalJson } from '../plan/canonical-json.js';
+import { shareValue } from '../store/shared-values.js';
 
 export interface HashedSpec {
   readonly host: Pick<Host, 'name' | 'ip' | 'labels'>;
@@ -23,8 +24,10 @@ export function hashInstanceSpec(job: Job, host: Host): HashedSpec {
   }
   let hashed = byHost.get(host);
   if (!hashed) {
-    const hostFacts = { name: host.name, ip: host.ip, labels: host.labels };
-    hashed = { host: hostFacts, spec: job.spec, specHash: computeSpecHash(job.name, job.tag, hostFacts, job.spec) };
+    // Shared with the mirror's records: written, hashed and held once however many instances name them.
+    const hostFacts = shareValue({ name: host.name, ip: host.ip, labels: host.labels });
+    const spec = shareValue(job.spec);
+    hashed = { host: hostFacts, spec, specHash: computeSpecHash(job.name, job.tag, hostFacts, spec) };
     byHost.set(host, hashed);
   }
   return hashed;

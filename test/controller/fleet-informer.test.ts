@@ -46,4 +46,45 @@ describe('FleetInformer on a real etcd', () => {
     await store.applyBatch([{ delete: layout.naming('svc.www', 'h1', 8080) }]);
     await waitUntil(() => !informer.extras().naming.get('svc.www')?.has('h1:8080'), 'the endpoint gone');
   });
+
+  test('an agent coming or going wakes the reconcile loop; its facts refreshed do not', async () => {
+    const view = new FleetView(etcd.url, uniquePrefix('informer-agents'));
+    const { layout, store } = view;
+    let reconcileWakeups = 0;
+    const informer = new FleetInformer(store, layout, { onChange: () => reconcileWakeups++ });
+    etcd.cleanups.push(() => view.close(), () => informer.close());
+    await informer.start();
+    const changes: MirrorChange[] = [];
+    informer.subscribe((change) => changes.push(change));
+    await view.registerAgents(['h1', 'h2']);
+    await waitUntil(() => reconcileWakeups === 2, 'both agents seen');
+    const refreshed = { ...informer.extras().agents.get('h1')!, diskFreeBytes: 1, updatedAt: new Date().toISOString() };
+    await store.applyBatch([{ put: layout.agent('h1'), value: refreshed }]);
+    await waitUntil(() => informer.extras().agents.get('h1')?.diskFreeBytes === 1, 'the new facts mirrored');
+    assert.equal(reconcileWakeups, 2, 'a facts refresh does not wake the loop');
+    assert.equal(changes.length, 3, 'the console is told about it');
+    await store.applyBatch([{ delete: layout.agent('h2') }]);
+    await waitUntil(() => reconcileWakeups === 3, 'an agent gone wakes the loop');
+  });
+
+  test("an instance's state changing wakes the reconcile loop; its metrics refreshed do not", async () => {
+    const view = new FleetView(etcd.url, uniquePrefix('informer-metrics'));
+    const { layout, store } = view;
+    let reconcileWakeups = 0;
+    const informer = new FleetInformer(store, layout, { onChange: () => reconcileWakeups++ });
+    etcd.cleanups.push(() => view.close(), () => informer.close());
+    await informer.start();
+    const since = new Date();
+    await view.reportStatus('h1', 'web', 'a'.repeat(64), 'Running', since);
+    await waitUntil(() => reconcileWakeups === 1, 'the first status seen');
+    const versionBefore = informer.observed().jobVersions!.get('web');
+    const running = informer.observed().statuses.get('h1')!.get('web')!;
+    const metrics = { cpuSeconds: 1, rssBytes: 2, openFds: 3, uptimeSeconds: 4 };
+    await store.applyBatch([{ put: layout.status('h1', 'web'), value: { ...running, metrics, updatedAt: new Date().toISOString() } }]);
+    await waitUntil(() => informer.observed().statuses.get('h1')?.get('web')?.metrics?.rssBytes === 2, 'the metrics mirrored');
+    assert.equal(reconcileWakeups, 1, 'a metrics refresh does not wake the loop');
+    assert.equal(informer.observed().jobVersions!.get('web'), versionBefore, 'nor makes the job look changed');
+    await view.reportStatus('h1', 'web', 'a'.repeat(64), 'Healthy', since);
+    await waitUntil(() => reconcileWakeups === 2, 'a new state wakes the loop');
+  });
 });
