@@ -4,10 +4,13 @@
 import type { Etcd3 } from 'etcd3';
 import { CONTROLLER_ROLE } from './access-plan.js';
 
-/** The start of the controller role's grant, or undefined when etcd-setup never ran here. */
+/**
+ * The start of the controller role's read-write grant (the fleet prefix; its other grant, a read of
+ * secret versions, is beside it), or undefined when etcd-setup never ran here.
+ */
 export async function grantedPrefix(client: Etcd3): Promise<string | undefined> {
   const roles = await client.getRoles();
   if (!roles.some((role) => role.name === CONTROLLER_ROLE)) return undefined;
-  const [grant] = await client.role(CONTROLLER_ROLE).permissions();
-  return grant?.range.start.toString();
+  const grants = await client.role(CONTROLLER_ROLE).permissions();
+  return grants.find((grant) => grant.permission === 'Readwrite')?.range.start.toString();
 }
