@@ -32,8 +32,9 @@ test('the test process itself: figures agree with what node reports', async () =
 
 test('a child: its own cpu, memory, fds and a fresh uptime; gone after exit', async () => {
   // burns 300 ms of CPU time (not wall time: the machine may be busy), says so on fd 3, then idles
-  // holding two extra pipes (fds 3 and 4)
-  const code = "while (process.cpuUsage().user < 300000); require('fs').writeSync(3, 'ready'); setTimeout(() => {}, 30000)";
+  // holding two extra pipes (fds 3 and 4). cpuUsage() is a system call: asked after every million
+  // iterations, not on each, or the system time it costs (seconds on a busy machine) is what is measured.
+  const code = "let x = 0; for (;;) { for (let i = 0; i < 1e6; i++) x ^= i; if (process.cpuUsage().user >= 300000) break; } require('fs').writeSync(3, x === -1 ? '' : 'ready'); setTimeout(() => {}, 30000)";
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
   try {

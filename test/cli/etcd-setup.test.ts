@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { readCredentialFile } from '../../src/authz/credential-files.js';
-import { agentRootDir, ECHO_ARTIFACT, REPO_ROOT, ECHO_SHA256, httpStatus, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, ECHO_ARTIFACT, REPO_ROOT, echoJobYaml, httpStatus, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, spawnController, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
 import { createTestCertificates, freePort, issueClientCertificate, startEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
 import type { EtcdConnectionOptions } from '../../src/store/etcd-connection.js';
@@ -33,18 +33,7 @@ spec:
   owners: [web-ops]
   hosts: [${hosts.map(([name]) => name).join(', ')}]
 `,
-    'jobs/frontend.yaml': `apiVersion: ygg/v1
-kind: Job
-metadata:
-  name: frontend
-  tag: cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.frontend
-spec:
-  version: 1.1.0
-  artifact: { path: artifacts/echo-server-1.1.0.tar.gz, sha256: ${ECHO_SHA256} }
-  command: [bin/server.js, --port, "{{ports.http}}", --host, "{{host.ip}}"]
-  ports: { http: ${port} }
-  health: { http: { port: http, path: /health }, intervalSeconds: 1, timeoutSeconds: 1 }
-`,
+    'jobs/frontend.yaml': echoJobYaml('frontend', 'cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.frontend', port),
     'jobs/search.yaml': null,
     'services.yaml': `apiVersion: ygg/v1\nkind: Service\nmetadata: { name: ${SERVICE} }\nspec: { job: frontend, port: http }\n`,
     'artifacts/app.tar.gz': null,

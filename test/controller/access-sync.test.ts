@@ -13,7 +13,7 @@ import { EMPTY_OBSERVED } from '../../src/controller/observed-state.js';
 import { buildFleetIndex } from '../../src/model/fleet-index.js';
 import { createEtcdClient } from '../../src/store/etcd-connection.js';
 import { keyLayout } from '../../src/store/keys.js';
-import { agentRootDir, ECHO_ARTIFACT, ECHO_SHA256, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, ECHO_ARTIFACT, echoJobYaml, spawnAgent, tearDownAgentTest, trackPid, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, spawnController, waitUntil, type ControllerProcess } from '../fixtures/controller-harness.js';
 import { freePort, startEtcd, type EtcdServer } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
@@ -29,18 +29,7 @@ function fleetFiles(hosts: readonly (readonly [string, string])[], port: number)
   return {
     'hosts.yaml': hosts.map(([name, ip]) => `apiVersion: ygg/v1\nkind: Host\nmetadata: { name: ${name} }\nspec: { ip: ${ip}, labels: { idc: a } }\n`).join('---\n'),
     'tree.yaml': `apiVersion: ygg/v1\nkind: TreeNode\nmetadata:\n  tag: cop.acme_owt.shop_pdl.web_cluster.prod\nspec:\n  owners: [web-ops]\n  hosts: [${hosts.map(([name]) => name).join(', ')}]\n`,
-    'jobs/frontend.yaml': `apiVersion: ygg/v1
-kind: Job
-metadata:
-  name: frontend
-  tag: cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.frontend
-spec:
-  version: 1.1.0
-  artifact: { path: artifacts/echo-server-1.1.0.tar.gz, sha256: ${ECHO_SHA256} }
-  command: [bin/server.js, --port, "{{ports.http}}", --host, "{{host.ip}}"]
-  ports: { http: ${port} }
-  health: { http: { port: http, path: /health }, intervalSeconds: 1, timeoutSeconds: 1 }
-`,
+    'jobs/frontend.yaml': echoJobYaml('frontend', 'cop.acme_owt.shop_pdl.web_cluster.prod_service.www_job.frontend', port),
     'services.yaml': `apiVersion: ygg/v1\nkind: Service\nmetadata: { name: acme.shop.www }\nspec: { job: frontend, port: http }\n`,
   };
 }

@@ -12,7 +12,7 @@ import { jobPaths } from '../../src/agent/agent-layout.js';
 import { connectEtcd } from '../../src/store/etcd-connection.js';
 import { keyLayout } from '../../src/store/keys.js';
 import { secretKeys, setSecret } from '../../src/store/secret-store.js';
-import { agentRootDir, ECHO_ARTIFACT, ECHO_SHA256, startAgent, useControllerAndAgents, waitForStatus } from '../fixtures/agent-harness.js';
+import { agentRootDir, ECHO_ARTIFACT, echoJobYaml, startAgent, useControllerAndAgents, waitForStatus } from '../fixtures/agent-harness.js';
 import { FleetView, startInProcess, waitUntil } from '../fixtures/controller-harness.js';
 import { freePort, uniquePrefix } from '../fixtures/etcd-server.js';
 import { createGitFleet } from '../fixtures/git-fleet.js';
@@ -34,24 +34,18 @@ kind: TreeNode
 metadata: { tag: cop.acme_owt.shop_pdl.db_cluster.prod }
 spec: { owners: [db-ops], hosts: [${HOST}] }
 `,
-    'jobs/api.yaml': `apiVersion: ygg/v1
-kind: Job
-metadata:
-  name: api
-  tag: cop.acme_owt.shop_pdl.db_cluster.prod_service.api_job.api
-spec:
-  version: 1.0.0
-  artifact: { path: artifacts/echo-server-1.1.0.tar.gz, sha256: ${ECHO_SHA256} }
-  command: [bin/server.js, --port, "{{ports.http}}", --host, "{{host.ip}}"]
-  env: { DB_PASSWORD: '{{secret "db-password"}}'${extraEnv} }
-  ports: { http: ${port} }
+    'jobs/api.yaml': echoJobYaml(
+      'api',
+      'cop.acme_owt.shop_pdl.db_cluster.prod_service.api_job.api',
+      port,
+      `  env: { DB_PASSWORD: '{{secret "db-password"}}'${extraEnv} }
   configs:
     - path: conf/db.yaml
       template: |
         user: api
         password: {{secret "db-password"}}
-  health: { http: { port: http, path: /health }, intervalSeconds: 1, timeoutSeconds: 1 }
 `,
+    ),
   };
 }
 
