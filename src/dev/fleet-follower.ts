@@ -16,7 +16,8 @@ export interface FleetFollower {
 }
 
 export async function followFleet(etcdUrl: string, prefix: string, onReading: (reading: FleetReading) => void, auth?: EtcdConnectionOptions['auth'], intervalMs = 100): Promise<FleetFollower> {
-  const client = await connectEtcd({ endpoints: [etcdUrl], dialTimeoutMs: 2000, ...(auth && { auth }) });
+  // the run's own etcd, but with --secure this log-in queues behind every agent's on a busy machine
+  const client = await connectEtcd({ endpoints: [etcdUrl], dialTimeoutMs: 10_000, ...(auth && { auth }) });
   const layout = keyLayout(prefix);
   let timer: NodeJS.Timeout | undefined;
   const read = (): FleetReading => ({ status: fleetStatus(informer.current(), informer.observed(), []), rollouts: informer.observed().rollouts });

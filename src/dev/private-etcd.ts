@@ -42,6 +42,10 @@ export async function startPrivateEtcd(dataDir: string, logFile: string, timeout
     // etcd keeps every revision until compacted, and agents rewrite their facts and statuses all
     // the time: without this a long run fills the backend quota, after which etcd refuses writes.
     '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '1h',
+    // --secure: every password is 192 random bits, so bcrypt's cost buys nothing; at etcd's default
+    // (10) each of the run's ~25 log-ins costs 66 ms of etcd's CPU, enough to time out a log-in on
+    // a busy machine (SECURITY.md recommends the same for production)
+    '--bcrypt-cost', '4',
   ];
   const log = openSync(logFile, 'a');
   // Its own process group: Ctrl-C reaches ygg dev alone, which stops etcd last, after the agents.
