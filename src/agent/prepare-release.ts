@@ -114,8 +114,7 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
   const rendered = secrets === secretMark ? checked : renderInstance(jobOf(assignment), hostOf(assignment), dirs, secrets);
 
   // Data and logs belong to the job, not to a release: created once, never removed here.
-  await fs.mkdir(paths.dataDir, { recursive: true });
-  await fs.mkdir(paths.logDir, { recursive: true });
+  await Promise.all([fs.mkdir(paths.dataDir, { recursive: true }), fs.mkdir(paths.logDir, { recursive: true })]);
 
   const bootId = await currentBootId();
   if (await isComplete(releaseDir, assignment.specHash, bootId)) {
@@ -166,13 +165,22 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
     };
     if (bootId === undefined) await syncTree(staging, await listTree(staging));
     await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
+    // Nearly always nothing is in the way: rename first, look only when that fails.
+    const renamed = await fs.rename(staging, releaseDir).then(
+      () => true,
+      (error: unknown) => {
+        if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        return false;
+      },
+    );
+    if (renamed) return { releaseDir, rendered, reused: false };
     // Someone finished the same release meanwhile (the agent should not let that happen): theirs
     // may be active already, so it stays and ours goes.
     if (await isComplete(releaseDir, assignment.specHash, bootId)) {
       await fs.rm(staging, { recursive: true, force: true });
       return { releaseDir, rendered, reused: true };
     }
-    // A directory left by a crash of an older agent (no marker) is in the way of the rename.
+    // Left by a crash (no marker) or from an earlier boot: rebuilt, ours replaces it.
     await fs.rm(releaseDir, { recursive: true, force: true });
     await fs.rename(staging, releaseDir);
     return { releaseDir, rendered, reused: false };
