@@ -16,8 +16,12 @@ export interface StatusStore {
  */
 const DECISIVE: ReadonlySet<InstanceState> = new Set(['Healthy', 'Unhealthy', 'CrashLoop', 'Failed']);
 
-/** How long a step on the way (Starting, Stopped, a Running still waiting for its check) may wait. */
-export const STEP_DELAY_MS = 1_000;
+/**
+ * How long a step on the way (Starting, Stopped, a Running still waiting for its check) may wait.
+ * Only people read steps (the console); at 1 s a loaded host (1,000 simulated on 2 cores) still
+ * wrote 1.7 statuses per instance when rolling everything, its deploys outlasting the wait.
+ */
+export const STEP_DELAY_MS = 2_000;
 
 interface PendingStatus {
   readonly status: StatusRecord | null;
