@@ -26,6 +26,8 @@ export interface TreeEntry {
   readonly mode: number;
   /** A symlink's target, as the archive wrote it (unpackArchive checked it stays inside). */
   readonly target?: string;
+  /** A file's modification time as the archive gave it (caches such as Python's .pyc compare it). */
+  readonly mtimeMs?: number;
 }
 
 interface TreeManifest {
@@ -129,7 +131,7 @@ export async function listTree(dir: string, relative = ''): Promise<TreeEntry[]>
     } else if (stat.isSymbolicLink()) {
       entries.push({ path: entryPath, type: 'symlink', mode, target: await fs.readlink(full) });
     } else {
-      entries.push({ path: entryPath, type: 'file', mode });
+      entries.push({ path: entryPath, type: 'file', mode, mtimeMs: stat.mtimeMs });
     }
   }
   return entries;
@@ -164,9 +166,12 @@ export async function copyTree(tree: UnpackedTree, dest: string): Promise<void> 
   const leaves = tree.entries.filter((entry) => entry.type !== 'dir');
   for (let first = 0; first < leaves.length; first += PARALLEL_COPIES) {
     await Promise.all(
-      leaves.slice(first, first + PARALLEL_COPIES).map((entry) => {
+      leaves.slice(first, first + PARALLEL_COPIES).map(async (entry) => {
         const target = path.join(dest, entry.path);
-        return entry.type === 'symlink' ? fs.symlink(entry.target!, target) : fs.copyFile(path.join(tree.dir, entry.path), target, fs.constants.COPYFILE_FICLONE);
+        if (entry.type === 'symlink') return fs.symlink(entry.target!, target);
+        await fs.copyFile(path.join(tree.dir, entry.path), target, fs.constants.COPYFILE_FICLONE);
+        // A copy is new; the release keeps the archive's times, as unpacking it did.
+        if (entry.mtimeMs !== undefined) await fs.utimes(target, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
       }),
     );
   }

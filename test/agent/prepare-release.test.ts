@@ -274,6 +274,8 @@ test('the artifact is unpacked once per host: a later release of it needs neithe
     assert.deepEqual(await fs.readFile(path.join(prepared.releaseDir, file)), await readFromExample(file));
     const [copy, original] = await Promise.all([fs.stat(path.join(prepared.releaseDir, file)), fs.stat(path.join(first.releaseDir, file))]);
     assert.equal(copy.mode, original.mode, `${file}: mode`);
+    // The archive's times, as unpacking gave them (the example's entries say 1970-01-01).
+    assert.equal(copy.mtimeMs, 0, `${file}: mtime`);
   }
   assert.equal((await fs.stat(path.join(prepared.releaseDir, 'bin'))).mode & 0o777, 0o755);
 });
