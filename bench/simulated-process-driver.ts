@@ -1,11 +1,13 @@
 // A process driver that only pretends: "starting" a job gives it a pid-like number and nothing runs;
-// its health check is answered from this table (healthy once the process is `healthyAfterMs` old).
+// its health check and its figures for /metrics are answered from this table (healthy once the
+// process is `healthyAfterMs` old).
 // Everything around it is the real agent: releases on disk, pid files, etcd status, naming, leases.
 // So the fleet simulator can run a thousand real agents on one machine, and measure the control
 // plane rather than a thousand copies of a job.
 import type { HealthResult } from '../src/agent/health-check.js';
 import type { DriverProcess, ProcessDriver } from '../src/agent/process-driver.js';
 import type { TerminateResult } from '../src/agent/process-group.js';
+import type { ProcessSample } from '../src/agent/process-metrics.js';
 import { checkPidFile, type LiveProcess, type PidFileCheck, type ProcessIdentity } from '../src/agent/process-identity.js';
 import type { SpawnOptions, SpawnSpec } from '../src/agent/spawn-instance.js';
 
@@ -71,6 +73,13 @@ export class SimulatedProcessDriver implements ProcessDriver {
     // A real child's 'exit' comes on a later turn of the event loop, never inside kill().
     setImmediate(() => simulated.onExit(null, 'SIGTERM'));
     return { signals: ['SIGTERM'], gone: true };
+  }
+
+  /** A pretend process uses nothing; it is as old as it is. */
+  async processMetrics(pid: number): Promise<ProcessSample | undefined> {
+    const simulated = this.byPid.get(pid);
+    if (simulated === undefined) return undefined;
+    return { pid, cpuSeconds: 0, rssBytes: 0, openFds: 0, uptimeSeconds: (Date.now() - simulated.startedAtMs) / 1000, startTimeTicks: pid };
   }
 
   async probeHealth(_check: unknown, _ports: unknown, context: { readonly cwd?: string; readonly signal?: AbortSignal }): Promise<HealthResult> {

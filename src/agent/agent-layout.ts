@@ -7,6 +7,8 @@
 //   ROOT/jobs/<job>/current                symlink to the active release
 //   ROOT/data/<job>  ROOT/log/<job>        kept across releases
 //   ROOT/cache/artifacts/<sha256>          downloaded artifacts, content-addressed
+//   ROOT/cache/unpacked/<sha256>/          an artifact unpacked, releases are copied from it
+//   ROOT/cache/unpacked/<sha256>.json      its manifest (written last: the tree is complete)
 //   ROOT/run/<job>.json                    the supervisor's pid file
 import path from 'node:path';
 import { RELEASE_MARKER } from '../model/release-layout.js';
@@ -89,4 +91,8 @@ export function releaseMarkerPath(releaseDir: string): string {
 
 export function artifactCacheDir(root: string): string {
   return path.join(agentRoot(root), 'cache', 'artifacts');
+}
+
+export function unpackedCacheDir(root: string): string {
+  return path.join(agentRoot(root), 'cache', 'unpacked');
 }

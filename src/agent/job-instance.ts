@@ -12,6 +12,7 @@ import type { HealthCheckContext } from './health-check.js';
 import { HealthMonitor, type HealthState } from './health-monitor.js';
 import type { NamingRegistration } from './naming-registration.js';
 import { OS_PROCESS_DRIVER, type ProcessDriver } from './process-driver.js';
+import type { ProcessSample } from './process-metrics.js';
 import { jobEnvironment } from './spawn-instance.js';
 import { InstanceSupervisor, type StartSpec, type SupervisorStatus } from './supervisor.js';
 
@@ -209,6 +210,12 @@ export class JobInstance {
 
   pid(): number | undefined {
     return this.supervised?.pid;
+  }
+
+  /** The running process's figures (cpu, memory, fds, uptime); undefined when none runs. */
+  async processMetrics(): Promise<ProcessSample | undefined> {
+    const pid = this.pid();
+    return pid === undefined ? undefined : this.driver.processMetrics(pid);
   }
 
   /** The job's tag and version as the assignment in force names them (for /metrics labels). */

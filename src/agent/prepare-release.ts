@@ -5,6 +5,13 @@
 // The release is built in a staging directory and renamed to releases/<specHash> at the end, with
 // a marker written last inside it. So releases/<specHash> is either complete or absent, and a
 // crash at any point costs only a leftover staging directory (pruneReleases removes those).
+// The artifact is unpacked once per host (unpacked-artifact.ts); a release copies that tree.
+//
+// Durability without an fsync per release: the marker names the boot it was written in, and a
+// release from an earlier boot is rebuilt instead of reused. A crash of the agent leaves its
+// unflushed writes in the page cache, so within one boot a marker means complete files; only a
+// crash of the machine can tear them, and that is a new boot. Where the boot cannot be told
+// (no /proc), the release's files are fsynced before the marker instead.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -13,10 +20,13 @@ import { jobSecrets, templateSecrets } from '../model/secret-references.js';
 import { instanceDirs, renderInstance, secretMark, type InstanceSpec, type SecretValues } from '../plan/render-instance.js';
 import { SecretError, type SecretVersion } from '../store/secret-store.js';
 import type { AssignmentRecord } from '../store/records.js';
-import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER } from './agent-layout.js';
+import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER, unpackedCacheDir } from './agent-layout.js';
+import { currentBootId } from './boot-id.js';
 import { fetchArtifact } from './fetch-artifact.js';
-import { unpackArchive } from './unpack-archive.js';
 import { readJsonFile } from './read-json-file.js';
+import { ArchiveUnpackError } from './unpack-archive.js';
+import { artifactsInUse } from './switch-release.js';
+import { copyTree, forgetTree, listTree, syncTree, unpackedTree } from './unpacked-artifact.js';
 
 export interface PrepareReleaseOptions {
   /** The agent root (absolute). */
@@ -48,6 +58,8 @@ export interface ReleaseMarker {
   readonly artifactSha256: string;
   readonly commit: string;
   readonly preparedAt: string;
+  /** The boot it was prepared in (see the top of this file); absent from older agents' markers. */
+  readonly bootId?: string;
 }
 
 /** The spec asks for something the agent refuses to do (a path outside the release, a bad mode). */
@@ -94,15 +106,18 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
 
   // Pure and first: a template error must stop the deploy before anything is fetched or written.
   const dirs = instanceDirs(root, assignment.job);
-  const modes = checkSpec(assignment, renderInstance(jobOf(assignment), hostOf(assignment), dirs));
+  const checked = renderInstance(jobOf(assignment), hostOf(assignment), dirs);
+  const modes = checkSpec(assignment, checked);
   const secretFiles = new Set(assignment.spec.configs.filter((config) => templateSecrets(config.template).length > 0).map((config) => config.path));
-  const rendered = renderInstance(jobOf(assignment), hostOf(assignment), dirs, await readSecrets(assignment, options));
+  const secrets = await readSecrets(assignment, options);
+  // Without secrets the check's rendering is the real one.
+  const rendered = secrets === secretMark ? checked : renderInstance(jobOf(assignment), hostOf(assignment), dirs, secrets);
 
   // Data and logs belong to the job, not to a release: created once, never removed here.
-  await fs.mkdir(paths.dataDir, { recursive: true });
-  await fs.mkdir(paths.logDir, { recursive: true });
+  await Promise.all([fs.mkdir(paths.dataDir, { recursive: true }), fs.mkdir(paths.logDir, { recursive: true })]);
 
-  if (await isComplete(releaseDir, assignment.specHash)) {
+  const bootId = await currentBootId();
+  if (await isComplete(releaseDir, assignment.specHash, bootId)) {
     // Re-preparing marks the release as recently wanted, so pruning keeps it (see pruneReleases).
     const now = new Date();
     await fs.utimes(releaseMarkerPath(releaseDir), now, now);
@@ -111,7 +126,10 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
 
   const cacheDir = artifactCacheDir(root);
   const fetchOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
-  const archive = await fetchArtifact({ url: options.fetchUrl(assignment.spec.artifact), sha256: assignment.spec.artifact.sha256 }, cacheDir, fetchOptions);
+  const tree = await unpackedTree(unpackedCacheDir(root), assignment.spec.artifact.sha256, {
+    archive: () => fetchArtifact({ url: options.fetchUrl(assignment.spec.artifact), sha256: assignment.spec.artifact.sha256 }, cacheDir, fetchOptions),
+    inUse: () => artifactsInUse(root),
+  });
   const dependencies: { path: string; cached: string }[] = [];
   for (const dependency of assignment.spec.dependencies) {
     const cached = await fetchArtifact({ url: options.fetchUrl(dependency), sha256: dependency.sha256 }, cacheDir, fetchOptions);
@@ -121,7 +139,11 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
   await fs.mkdir(paths.releasesDir, { recursive: true });
   const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await unpackArchive(archive, staging);
+    await copyTree(tree, staging).catch(async (error: unknown) => {
+      // The tree lost files (removed by hand): unpacked again by the retry.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') await forgetTree(tree);
+      throw classifyCopy(error, tree.dir, staging);
+    });
     for (const dependency of dependencies) {
       await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
     }
@@ -139,15 +161,26 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
       artifactSha256: assignment.spec.artifact.sha256,
       commit: assignment.commit,
       preparedAt: new Date().toISOString(),
+      ...(bootId !== undefined && { bootId }),
     };
+    if (bootId === undefined) await syncTree(staging, await listTree(staging));
     await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
+    // Nearly always nothing is in the way: rename first, look only when that fails.
+    const renamed = await fs.rename(staging, releaseDir).then(
+      () => true,
+      (error: unknown) => {
+        if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        return false;
+      },
+    );
+    if (renamed) return { releaseDir, rendered, reused: false };
     // Someone finished the same release meanwhile (the agent should not let that happen): theirs
     // may be active already, so it stays and ours goes.
-    if (await isComplete(releaseDir, assignment.specHash)) {
+    if (await isComplete(releaseDir, assignment.specHash, bootId)) {
       await fs.rm(staging, { recursive: true, force: true });
       return { releaseDir, rendered, reused: true };
     }
-    // A directory left by a crash of an older agent (no marker) is in the way of the rename.
+    // Left by a crash (no marker) or from an earlier boot: rebuilt, ours replaces it.
     await fs.rm(releaseDir, { recursive: true, force: true });
     await fs.rename(staging, releaseDir);
     return { releaseDir, rendered, reused: false };
@@ -157,13 +190,25 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
   }
 }
 
+/** Copying the unpacked tree failed: a full disk, or a tree that lost files (both pass), typed as unpacking. */
+function classifyCopy(error: unknown, treeDir: string, dest: string): ArchiveUnpackError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new ArchiveUnpackError('E_DISK_FULL', treeDir, dest, 'no space left on the device', true, { cause: error });
+  return new ArchiveUnpackError('E_UNPACK_FAILED', treeDir, dest, (error as Error).message, true, { cause: error });
+}
+
 /** Reads a release's marker; undefined when the release is incomplete or not this one. */
 export async function readReleaseMarker(releaseDir: string): Promise<ReleaseMarker | undefined> {
   return readJsonFile<ReleaseMarker>(releaseMarkerPath(releaseDir));
 }
 
-async function isComplete(releaseDir: string, specHash: string): Promise<boolean> {
-  return (await readReleaseMarker(releaseDir))?.specHash === specHash;
+/**
+ * Marked complete for this spec, in this boot. A marker without a boot (an older agent's) is
+ * trusted as it was then: rebuilding would pull the release from under an instance it adopts.
+ */
+async function isComplete(releaseDir: string, specHash: string, bootId: string | undefined): Promise<boolean> {
+  const marker = await readReleaseMarker(releaseDir);
+  return marker?.specHash === specHash && (marker.bootId === undefined || marker.bootId === bootId);
 }
 
 /**

@@ -4,7 +4,7 @@
 // and differs for any later holder of the number, so (pid, startTime) is the identity we keep.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseStatFields } from './process-metrics.js';
 
@@ -77,22 +77,18 @@ export function isSameProcess(identity: ProcessIdentity, procRoot = '/proc'): bo
 }
 
 /**
- * Temp file + fsync + rename: a reader (the next agent) sees the old record or the new one, never a
- * torn one, even if this agent is killed mid-write.
+ * Temp file + rename: a reader (the next agent) sees the old record or the new one, never a torn
+ * one, even if this agent is killed mid-write. No fsync: the record describes a process, and only
+ * a crash of the machine (not of the agent) can lose unflushed data — which ends the process too,
+ * so the record lost or rolled back names nothing alive either way (a torn one reads as invalid).
  */
 export async function writePidFile(file: string, record: PidFileRecord): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   // Unique per write: two overlapping writes must not share (and clobber) one temp file.
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const body = `${JSON.stringify({ pid: record.pid, startTime: record.startTime, specHash: record.specHash, startedAt: record.startedAt, command: record.command })}\n`;
-  const handle = await open(temp, 'w', 0o644);
   try {
-    await handle.writeFile(body, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    await writeFile(temp, body, { mode: 0o644 });
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });

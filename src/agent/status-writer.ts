@@ -16,9 +16,22 @@ export interface StatusStore {
  */
 const DECISIVE: ReadonlySet<InstanceState> = new Set(['Healthy', 'Unhealthy', 'CrashLoop', 'Failed']);
 
+/**
+ * How long a step on the way (Starting, Stopped, a Running still waiting for its check) may wait.
+ * Only people read steps (the console); at 1 s a loaded host (1,000 simulated on 2 cores) still
+ * wrote 1.7 statuses per instance when rolling everything, its deploys outlasting the wait.
+ */
+export const STEP_DELAY_MS = 2_000;
+
+interface PendingStatus {
+  readonly status: StatusRecord | null;
+  /** When it must be written (performance.now()). */
+  readonly dueAt: number;
+}
+
 export class StatusWriter {
-  /** job → the status to write (null: delete the key). */
-  private pending = new Map<string, StatusRecord | null>();
+  /** job → the status to write (null: delete the key) and when. */
+  private pending = new Map<string, PendingStatus>();
   /**
    * job → the spec and state last written: a decisive state already there is no news (a metrics
    * refresh), the same state on a new spec is (a rollout's instance healthy again).
@@ -36,7 +49,7 @@ export class StatusWriter {
   constructor(
     private readonly host: string,
     private readonly store: () => StatusStore | undefined,
-    private readonly options: { readonly debounceMs?: number; readonly onError?: (error: unknown) => void } = {},
+    private readonly options: { readonly debounceMs?: number; readonly stepDelayMs?: number; readonly onError?: (error: unknown) => void } = {},
   ) {}
 
   private get debounceMs(): number {
@@ -45,20 +58,27 @@ export class StatusWriter {
 
   /**
    * A change to a decisive state is written at once when nothing was written in the last debounce
-   * window (a rollout batch waits on it), else at the window's end; anything else waits a whole
-   * window, so an instance's Stopped/Starting/Running/Healthy, or many jobs changing together, are
-   * still one write.
+   * window (a rollout batch waits on it), else at the window's end. A deleted key waits a window.
+   * A step on the way waits STEP_DELAY_MS from the first unwritten change: an instance usually
+   * reaches a decisive state by then, and its steps are never written at all. A write carries only
+   * what is due: a busy host's decisive changes used to take every other job's steps along,
+   * which were then written again (2.6 writes per instance when rolling everything, ~1.1 for one job).
    */
   set(job: string, status: StatusRecord | null): void {
-    this.pending.set(job, status);
+    const now = performance.now();
     // After a failed write the backoff stands: urgency must not hammer an etcd that is down.
-    if (this.isNews(job, status) && this.failures === 0) this.schedule(this.windowLeftMs(), { sooner: true });
-    else this.schedule(this.debounceMs);
+    const urgent = this.isNews(job, status) && this.failures === 0;
+    const delayMs = urgent ? this.windowLeftMs() : status === null ? this.debounceMs : (this.options.stepDelayMs ?? STEP_DELAY_MS);
+    // Never later than already promised: a stream of steps is still written every STEP_DELAY_MS.
+    const dueAt = Math.min(this.pending.get(job)?.dueAt ?? Infinity, now + delayMs);
+    this.pending.set(job, { status, dueAt });
+    this.schedule(dueAt - now, { sooner: this.failures === 0 });
   }
 
   /** Writes whatever is pending now (etcd came back). */
   flushSoon(): void {
-    this.schedule(0);
+    for (const [job, { status }] of this.pending) this.pending.set(job, { status, dueAt: 0 });
+    this.schedule(0, { sooner: true });
   }
 
   async close(): Promise<void> {
@@ -72,41 +92,49 @@ export class StatusWriter {
   private schedule(delayMs: number, { sooner = false } = {}): void {
     // Closed: a flush that failed while closing must not retry for ever against a closed client.
     if (this.closed) return;
-    const dueAt = performance.now() + delayMs;
+    const dueAt = performance.now() + Math.max(0, delayMs);
     if (this.timer && !(sooner && dueAt < this.dueAt)) return;
     clearTimeout(this.timer);
     this.dueAt = dueAt;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
-    }, delayMs);
+    }, Math.max(0, delayMs));
   }
 
   private async flush(): Promise<void> {
     const store = this.store();
     if (!store || this.pending.size === 0) return;
+    // Timers fire a little early or late; what falls due within a millisecond goes now.
+    const now = performance.now() + 1;
+    const batch = new Map([...this.pending].filter(([, entry]) => entry.dueAt <= now));
+    if (batch.size === 0) return this.scheduleNext();
     this.lastFlushAt = performance.now();
-    const batch = this.pending;
-    this.pending = new Map();
-    const ops: BatchOp[] = [...batch].map(([job, status]) => (status ? { put: store.layout.status(this.host, job), value: status } : { delete: store.layout.status(this.host, job) }));
+    for (const job of batch.keys()) this.pending.delete(job);
+    const ops: BatchOp[] = [...batch].map(([job, { status }]) => (status ? { put: store.layout.status(this.host, job), value: status } : { delete: store.layout.status(this.host, job) }));
     try {
       await store.applyBatch(ops);
       this.failures = 0;
     } catch (error) {
-      // Keep what failed unless something newer came meanwhile; retry with backoff.
-      for (const [job, status] of batch) if (!this.pending.has(job)) this.pending.set(job, status);
+      // Keep what failed unless something newer came meanwhile; retry all of it with backoff.
+      for (const [job, { status }] of batch) if (!this.pending.has(job)) this.pending.set(job, { status, dueAt: 0 });
       this.failures++;
       this.options.onError?.(error);
       this.schedule(Math.min(10_000, 250 * 2 ** this.failures));
       return;
     }
-    for (const [job, status] of batch) {
+    for (const [job, { status }] of batch) {
       if (status) this.written.set(job, specState(status));
       else this.written.delete(job);
     }
-    // What came during the write: a decisive change goes out at the window's end, the rest a window later.
-    const urgent = [...this.pending].some(([job, status]) => this.isNews(job, status));
-    if (this.pending.size > 0) this.schedule(urgent ? this.windowLeftMs() : this.debounceMs);
+    this.scheduleNext();
+  }
+
+  /** Arms the timer for the earliest pending entry; a decisive one no sooner than the window's end. */
+  private scheduleNext(): void {
+    if (this.pending.size === 0) return;
+    const earliest = Math.min(...[...this.pending.values()].map((entry) => entry.dueAt));
+    this.schedule(Math.max(earliest - performance.now(), this.windowLeftMs()), { sooner: true });
   }
 
   /** A decisive state this job's key does not hold yet. */

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { jobPaths, releaseMarkerPath, releasePath } from './agent-layout.js';
+import { JOB_NAME_PATTERN, jobPaths, releaseMarkerPath, releasePath } from './agent-layout.js';
+import { readJsonFile } from './read-json-file.js';
 
 export type ReleaseSwitchErrorCode = 'E_RELEASE_NOT_READY' | 'E_CURRENT_NOT_SYMLINK';
 
@@ -98,6 +99,21 @@ export async function pruneReleases(root: string, job: string, keep = 3): Promis
   }
   for (const name of doomed) await fs.rm(path.join(releasesDir, name), { recursive: true, force: true });
   return doomed.sort();
+}
+
+/** The artifacts (sha256) the complete releases of every job on this host were built from. */
+export async function artifactsInUse(root: string): Promise<Set<string>> {
+  const jobsDir = path.dirname(jobPaths(root, 'x').jobDir);
+  const inUse = new Set<string>();
+  for (const job of await fs.readdir(jobsDir).catch(() => [] as string[])) {
+    if (!JOB_NAME_PATTERN.test(job)) continue;
+    const { releasesDir } = jobPaths(root, job);
+    for (const name of await fs.readdir(releasesDir).catch(() => [] as string[])) {
+      const marker = await readJsonFile<{ artifactSha256?: unknown }>(releaseMarkerPath(path.join(releasesDir, name))).catch(() => undefined);
+      if (typeof marker?.artifactSha256 === 'string') inUse.add(marker.artifactSha256);
+    }
+  }
+  return inUse;
 }
 
 async function markerMtime(releaseDir: string): Promise<number | undefined> {

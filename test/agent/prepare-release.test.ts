@@ -9,11 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tar from 'tar';
-import { artifactCacheDir, jobPaths, releasePath } from '../../src/agent/agent-layout.js';
+import { artifactCacheDir, jobPaths, releaseMarkerPath, releasePath, unpackedCacheDir } from '../../src/agent/agent-layout.js';
 import { ArtifactDigestError } from '../../src/agent/fetch-artifact.js';
 import { prepareRelease, readReleaseMarker, ReleaseSpecError, type PrepareReleaseOptions } from '../../src/agent/prepare-release.js';
-import { activateRelease, activeRelease } from '../../src/agent/switch-release.js';
+import { activateRelease, activeRelease, artifactsInUse, pruneReleases } from '../../src/agent/switch-release.js';
 import { ArchiveUnpackError, UnsafeArchiveError } from '../../src/agent/unpack-archive.js';
+import { pruneUnpackedTrees, UNUSED_TREE_GRACE_MS } from '../../src/agent/unpacked-artifact.js';
 import { computeSpecHash } from '../../src/controller/spec-hash.js';
 import type { Artifact, DependencyFile, JobSpec } from '../../src/model/types.js';
 import { TemplateRenderError } from '../../src/plan/render-instance.js';
@@ -21,6 +22,9 @@ import type { AssignmentRecord } from '../../src/store/records.js';
 
 const EXAMPLE = path.resolve('example-repo/artifacts/echo-server-1.1.0.tar.gz');
 const EXAMPLE_SHA = '2261519bc9768a921c6a6b2124490fb071aae3b6097f663bddf9069c5c69491f';
+const OLDER = path.resolve('example-repo/artifacts/echo-server-1.0.0.tar.gz');
+const OLDER_SHA = '64db7fc3531aa00b8fde9630be2b34104af76da188cc54372331d2d76ec2599c';
+const BOOT_ID = (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
 const TAG = 'cop.xiaomi_owt.miliao_pdl.im_cluster.production-lg_service.mipush_job.dispatcher';
 const HOST = { name: 'lg-im-01', ip: '10.1.0.11', labels: { idc: 'lg' } };
 const APP_TEMPLATE = 'listen: {{host.ip}}:{{ports.http}}\nrelease: {{dirs.release}}\ndata: {{dirs.data}}\nlog: {{dirs.log}}\n';
@@ -89,7 +93,7 @@ test('happy path: the example release lands, configured for this host, and re-pr
   assert.deepEqual(prepared.rendered.command, ['bin/server.js', '--port', '8080']);
   assert.deepEqual(prepared.rendered.configs, [{ path: 'conf/app.yaml', mode: '0600', content: config }]);
   const marker = await readReleaseMarker(dir);
-  assert.deepEqual({ ...marker, preparedAt: undefined }, { job: 'dispatcher', specHash: record.specHash, version: '1.1.0', artifactSha256: EXAMPLE_SHA, commit: 'c0ffee', preparedAt: undefined });
+  assert.deepEqual({ ...marker, preparedAt: undefined }, { job: 'dispatcher', specHash: record.specHash, version: '1.1.0', artifactSha256: EXAMPLE_SHA, commit: 'c0ffee', preparedAt: undefined, bootId: BOOT_ID });
 
   await activateRelease(root, 'dispatcher', record.specHash);
   assert.equal(await fs.realpath(paths.current), await fs.realpath(dir));
@@ -258,3 +262,92 @@ async function readFromExample(entryPath: string): Promise<Buffer> {
   await tar.t({ file: EXAMPLE, onReadEntry: (entry) => { if (entry.path === entryPath) entry.on('data', (chunk: Buffer) => chunks.push(chunk)); else entry.resume(); } });
   return Buffer.concat(chunks);
 }
+
+test('the artifact is unpacked once per host: a later release of it needs neither the tarball nor a fetch', async () => {
+  const root = await freshRoot();
+  const first = await prepareRelease(assignment(), fileOptions(root));
+  await fs.rm(path.join(artifactCacheDir(root), EXAMPLE_SHA));
+  const second = assignment({ env: { LOG_LEVEL: 'debug' } });
+  const prepared = await prepareRelease(second, { root, fetchUrl: () => pathToFileURL('/nonexistent').href });
+  assert.equal(prepared.reused, false);
+  for (const file of ['bin/server.js', 'package.json']) {
+    assert.deepEqual(await fs.readFile(path.join(prepared.releaseDir, file)), await readFromExample(file));
+    const [copy, original] = await Promise.all([fs.stat(path.join(prepared.releaseDir, file)), fs.stat(path.join(first.releaseDir, file))]);
+    assert.equal(copy.mode, original.mode, `${file}: mode`);
+    // The archive's times, as unpacking gave them (the example's entries say 1970-01-01).
+    assert.equal(copy.mtimeMs, 0, `${file}: mtime`);
+  }
+  assert.equal((await fs.stat(path.join(prepared.releaseDir, 'bin'))).mode & 0o777, 0o755);
+});
+
+test('a job writing into its release changes neither the unpacked tree nor another release', async () => {
+  const root = await freshRoot();
+  const first = await prepareRelease(assignment(), fileOptions(root));
+  await fs.appendFile(path.join(first.releaseDir, 'bin/server.js'), 'tampered\n');
+  await fs.writeFile(path.join(first.releaseDir, 'bin/extra.txt'), 'written by the job\n');
+  const second = await prepareRelease(assignment({ env: { LOG_LEVEL: 'debug' } }), fileOptions(root));
+  const tree = path.join(unpackedCacheDir(root), EXAMPLE_SHA);
+  for (const dir of [tree, second.releaseDir]) {
+    assert.deepEqual(await fs.readFile(path.join(dir, 'bin/server.js')), await readFromExample('bin/server.js'), dir);
+    assert.deepEqual((await fs.readdir(path.join(dir, 'bin'))).sort(), ['server.js'], dir);
+  }
+  assert.notEqual((await fs.stat(path.join(second.releaseDir, 'bin/server.js'))).ino, (await fs.stat(path.join(tree, 'bin/server.js'))).ino);
+});
+
+test('a release from an earlier boot is rebuilt (its unflushed files may be torn); an older agent\'s marker is trusted', async () => {
+  const root = await freshRoot();
+  const record = assignment();
+  const { releaseDir } = await prepareRelease(record, fileOptions(root));
+  const markerFile = releaseMarkerPath(releaseDir);
+  const marker = JSON.parse(await fs.readFile(markerFile, 'utf8')) as Record<string, unknown>;
+  // What a power cut can leave: the marker renamed in, a file's data never written.
+  await fs.writeFile(path.join(releaseDir, 'bin/server.js'), '');
+  await fs.writeFile(markerFile, JSON.stringify({ ...marker, bootId: 'an-earlier-boot' }));
+  const rebuilt = await prepareRelease(record, fileOptions(root));
+  assert.equal(rebuilt.reused, false);
+  assert.deepEqual(await fs.readFile(path.join(releaseDir, 'bin/server.js')), await readFromExample('bin/server.js'));
+  assert.equal((await readReleaseMarker(releaseDir))?.bootId, BOOT_ID);
+  assert.equal((await prepareRelease(record, fileOptions(root))).reused, true);
+
+  const { bootId: _dropped, ...older } = JSON.parse(await fs.readFile(markerFile, 'utf8')) as Record<string, unknown>;
+  await fs.writeFile(markerFile, JSON.stringify(older));
+  assert.equal((await prepareRelease(record, fileOptions(root))).reused, true);
+});
+
+test('a tree that lost a file fails the deploy (retryable) once, then is unpacked again', async () => {
+  const root = await freshRoot();
+  await prepareRelease(assignment(), fileOptions(root));
+  await fs.rm(path.join(unpackedCacheDir(root), EXAMPLE_SHA, 'package.json'));
+  const second = assignment({ env: { LOG_LEVEL: 'debug' } });
+  await assert.rejects(prepareRelease(second, fileOptions(root)), (error: unknown) => {
+    assert.ok(error instanceof ArchiveUnpackError, String(error));
+    assert.deepEqual([error.code, error.retryable], ['E_UNPACK_FAILED', true]);
+    return true;
+  });
+  assert.deepEqual((await releaseNames(root)).filter((name) => name.startsWith('.')), []);
+  const prepared = await prepareRelease(second, fileOptions(root));
+  assert.deepEqual(await fs.readFile(path.join(prepared.releaseDir, 'package.json')), await readFromExample('package.json'));
+});
+
+test('unpacked trees: kept while a release uses them or within the grace, then pruned with leftovers', async () => {
+  const root = await freshRoot();
+  const cache = unpackedCacheDir(root);
+  const older = assignment({ version: '1.0.0', artifact: { url: pathToFileURL(OLDER).href, sha256: OLDER_SHA } });
+  await prepareRelease(older, fileOptions(root));
+  const current = assignment();
+  await prepareRelease(current, fileOptions(root));
+  await activateRelease(root, 'dispatcher', current.specHash);
+  // Leftovers of a crash: an unpack cut short, a tree without its manifest, a manifest without its tree.
+  await fs.mkdir(path.join(cache, `.${'c'.repeat(64)}.unpack-1-00000000`));
+  await fs.mkdir(path.join(cache, 'd'.repeat(64)));
+  await fs.writeFile(path.join(cache, `${'e'.repeat(64)}.json`), '{}');
+  assert.deepEqual([...(await artifactsInUse(root))].sort(), [OLDER_SHA, EXAMPLE_SHA].sort());
+
+  const later = Date.now() + UNUSED_TREE_GRACE_MS + 1000;
+  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root)), []);
+  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [`.${'c'.repeat(64)}.unpack-1-00000000`, 'd'.repeat(64)]);
+  assert.deepEqual(await pruneReleases(root, 'dispatcher', 1), [older.specHash]);
+  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root)), []);
+  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [OLDER_SHA]);
+  assert.deepEqual((await fs.readdir(cache)).sort(), [EXAMPLE_SHA, `${EXAMPLE_SHA}.json`]);
+});

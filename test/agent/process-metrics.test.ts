@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { OS_PROCESS_DRIVER } from '../../src/agent/process-driver.js';
 import { parseStatFields, ProcessGoneError, readProcessMetrics, readSystemUnits } from '../../src/agent/process-metrics.js';
 
 test('system units come from getconf, once', async () => {
@@ -54,6 +55,9 @@ test('a child: its own cpu, memory, fds and a fresh uptime; gone after exit', as
   }
   await assert.rejects(readProcessMetrics(child.pid!), (error: unknown) => error instanceof ProcessGoneError && error.code === 'E_PROCESS_GONE' && error.pid === child.pid);
   await assert.rejects(readProcessMetrics(-1), ProcessGoneError);
+  // The agent reads them through its process driver: a process gone is no figures, not an error.
+  assert.equal(await OS_PROCESS_DRIVER.processMetrics(child.pid!), undefined);
+  assert.equal((await OS_PROCESS_DRIVER.processMetrics(process.pid))?.pid, process.pid);
 });
 
 test('stat fields are read after the last parenthesis: a comm with spaces and ")" does not shift them', () => {

@@ -10,6 +10,8 @@ import { sharedEtcd, uniquePrefix, type SharedEtcd } from '../fixtures/etcd-serv
 
 /** Long enough that "at once" and "after the window" cannot be confused on a loaded machine. */
 const WINDOW_MS = 1500;
+/** How long a step on the way waits (longer than a window, as in the agent). */
+const STEP_MS = 3000;
 const OLD = 'a'.repeat(64);
 const NEW = 'b'.repeat(64);
 
@@ -57,7 +59,7 @@ describe('StatusWriter on a real etcd', () => {
         return store.applyBatch(ops);
       },
     };
-    const created = new StatusWriter(host, () => counting, { debounceMs: WINDOW_MS });
+    const created = new StatusWriter(host, () => counting, { debounceMs: WINDOW_MS, stepDelayMs: STEP_MS });
     writers.push(created);
     const read = async (job: string) => (await store.getJson(store.layout.status(host, job), anyJson)).entry?.value as StatusRecord | undefined;
     return { writer: created, batches, read, since: () => performance.now() - made };
@@ -73,14 +75,14 @@ describe('StatusWriter on a real etcd', () => {
     assert.ok(batches[0]!.at < WINDOW_MS / 2, `written after ${batches[0]!.at.toFixed(0)} ms`);
   });
 
-  test('a step on the way (Starting, Running before its check) waits a whole window', async () => {
+  test('a step on the way (Starting, Running before its check) waits the step delay', async () => {
     const { writer: statuses, batches, read, since } = writer('h2');
     statuses.set('web', status(NEW, 'Starting'));
     statuses.set('api', status(NEW, 'Running'));
-    await until(async () => (await read('api'))?.state === 'Running', 'the write', WINDOW_MS * 3);
+    await until(async () => (await read('api'))?.state === 'Running', 'the write', STEP_MS * 2);
     assert.equal(batches.length, 1);
-    assert.ok(batches[0]!.at >= WINDOW_MS - 5, `written after ${batches[0]!.at.toFixed(0)} ms`);
-    assert.ok(since() >= WINDOW_MS);
+    assert.ok(batches[0]!.at >= STEP_MS - 5, `written after ${batches[0]!.at.toFixed(0)} ms`);
+    assert.ok(since() >= STEP_MS);
     assert.equal((await read('web'))?.state, 'Starting');
   });
 
@@ -96,16 +98,41 @@ describe('StatusWriter on a real etcd', () => {
     assert.equal((await read('api'))?.state, 'Failed');
   });
 
-  test('the same state again (a metrics refresh) is no news: it waits a window', async () => {
+  test('the same state again (a metrics refresh) is no news: it waits the step delay', async () => {
     const { writer: statuses, batches, read } = writer('h4');
     statuses.set('web', status(NEW, 'Healthy'));
     await until(async () => (await read('web'))?.state === 'Healthy', 'the first write');
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
     statuses.set('web', status(NEW, 'Healthy', { metrics: { cpuSeconds: 1, rssBytes: 2, openFds: 3, uptimeSeconds: 4 } }));
     const refreshedAt = performance.now();
-    await until(async () => (await read('web'))?.metrics !== undefined, 'the write', WINDOW_MS * 3);
+    await until(async () => (await read('web'))?.metrics !== undefined, 'the write', STEP_MS * 2);
     assert.equal(batches.length, 2);
-    assert.ok(performance.now() - refreshedAt >= WINDOW_MS - 5);
+    assert.ok(performance.now() - refreshedAt >= STEP_MS - 5);
+  });
+
+  test('a decisive write carries only what is due: a job still on its way waits, and its step is never written', async () => {
+    const { writer: statuses, batches, read } = writer('h6');
+    statuses.set('api', status(NEW, 'Starting'));
+    statuses.set('web', status(NEW, 'Healthy'));
+    await until(async () => (await read('web'))?.state === 'Healthy', 'the first write', WINDOW_MS / 2);
+    assert.deepEqual(batches.map((batch) => batch.ops.length), [1]);
+    assert.equal(await read('api'), undefined);
+    statuses.set('api', status(NEW, 'Healthy'));
+    await until(async () => (await read('api'))?.state === 'Healthy', 'the second write', WINDOW_MS * 3);
+    assert.deepEqual(batches.map((batch) => batch.ops.length), [1, 1]);
+    assert.ok(batches[1]!.at - batches[0]!.at >= WINDOW_MS - 5 && batches[1]!.at < STEP_MS, `second write at ${batches[1]!.at.toFixed(0)} ms`);
+  });
+
+  test('the key of a removed job is deleted after one window, not the step delay', async () => {
+    const { writer: statuses, batches, read } = writer('h7');
+    statuses.set('web', status(NEW, 'Healthy'));
+    await until(async () => (await read('web'))?.state === 'Healthy', 'the first write', WINDOW_MS / 2);
+    statuses.set('api', status(NEW, 'Starting'));
+    statuses.set('web', null);
+    await until(async () => (await read('web')) === undefined, 'the delete', STEP_MS);
+    assert.equal(batches.length, 2);
+    assert.ok(batches[1]!.at - batches[0]!.at >= WINDOW_MS - 5 && batches[1]!.at < STEP_MS - 5, `delete at ${batches[1]!.at.toFixed(0)} ms`);
+    assert.equal(await read('api'), undefined);
   });
 
   test('after a failed write the backoff stands, even for a decisive change', async () => {

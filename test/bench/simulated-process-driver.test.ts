@@ -26,8 +26,9 @@ test('simulated hosts run the real agent: assignment → Healthy status → nami
   const view = (setup.view = new FleetView(setup.etcd.url, prefix));
   const controller = (setup.controller = await runTestController({ repo, cacheDir: path.join(workDir, 'cache'), etcdUrl: setup.etcd.url, etcdPrefix: prefix, id: 'sim-test' }));
   const driver = new SimulatedProcessDriver({ healthyAfterMs: 50 });
+  const agents = [];
   for (let index = 0; index < HOSTS; index++) {
-    await startAgent({ host: hostName(index), root: path.join(workDir, hostName(index)), etcdPrefix: prefix, etcdUrl: setup.etcd.url, controllerUrl: controller.url!, processDriver: driver });
+    agents[index] = await startAgent({ host: hostName(index), root: path.join(workDir, hostName(index)), etcdPrefix: prefix, etcdUrl: setup.etcd.url, controllerUrl: controller.url!, processDriver: driver });
   }
 
   /** Waits for an assignment per host that `fresh` accepts, then for each to run Healthy and be in naming. */
@@ -55,6 +56,10 @@ test('simulated hosts run the real agent: assignment → Healthy status → nami
   const first = await healthyEverywhere('first deploy', () => true);
   assert.ok(first.every((status) => status.pid! > 2 ** 22), 'simulated pids, beyond any real pid');
   assert.equal(driver.running, HOSTS);
+  // /metrics figures come from the driver's table, not from a /proc that has no such pid.
+  const figures = await agents[0]!.agent.instancesByJob().get(JOB)!.processMetrics();
+  assert.equal(figures?.pid, first[0]!.pid);
+  assert.ok(figures!.uptimeSeconds >= 0 && figures!.uptimeSeconds < 60, `uptime ${figures!.uptimeSeconds}`);
 
   commitSimFleet(repo, SHAPE, 'bump every job', () => '1.0.1');
   controller.loop.trigger('webhook');

@@ -8,7 +8,6 @@ import { createAgentMetrics, type InstanceSample } from '../../agent/agent-metri
 import { currentTwinRole, keepTwinAlive, type Twin, type TwinOptions } from '../../agent/agent-watchdog.js';
 import { HostClaimedError } from '../../agent/host-claim.js';
 import { HostAgent } from '../../agent/host-agent.js';
-import { ProcessGoneError, readProcessMetrics } from '../../agent/process-metrics.js';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_MIN_WAIT_MS, type RenderStatusRecord } from '../../render/debounced-renderer.js';
 import { registerRenderMetrics } from '../../render/render-metrics.js';
 import { runRenderer, type RunningRenderer } from '../../render/run-renderer.js';
@@ -175,21 +174,12 @@ async function instanceSamples(agent: HostAgent): Promise<InstanceSample[]> {
       ...(healthCheckSeconds !== undefined && { healthCheckSeconds }),
       cronExitCodes: cronExitCodes(status.cron),
     };
-    const figures = await processFigures(instance.pid());
-    samples.push({ ...sample, ...(figures ?? { up: false, cpuSeconds: 0, rssBytes: 0, openFds: 0, uptimeSeconds: 0 }) });
+    // Through the instance's process driver: the OS's /proc, or the fleet simulator's table.
+    const figures = await instance.processMetrics();
+    const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = figures ?? { cpuSeconds: 0, rssBytes: 0, openFds: 0, uptimeSeconds: 0 };
+    samples.push({ ...sample, up: figures !== undefined, cpuSeconds, rssBytes, openFds, uptimeSeconds });
   }
   return samples;
-}
-
-async function processFigures(pid: number | undefined) {
-  if (pid === undefined) return undefined;
-  try {
-    const { cpuSeconds, rssBytes, openFds, uptimeSeconds } = await readProcessMetrics(pid);
-    return { up: true, cpuSeconds, rssBytes, openFds, uptimeSeconds };
-  } catch (error) {
-    if (error instanceof ProcessGoneError) return undefined;
-    throw error;
-  }
 }
 
 /** The last exit code of each cron task that ran; -1 for a run that has none (signal, timeout, not started). */
