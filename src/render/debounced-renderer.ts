@@ -17,6 +17,7 @@ import type { RenderData, SkippedInput } from './render-data.js';
 import { KEEPALIVED_FORMAT, type RenderFormat } from './render-formats.js';
 import { checkDirector, judgeRender, type GateVerdict } from './render-gate.js';
 import { RenderReloadError } from './render-errors.js';
+import { InventoryMemo } from './inventory-memo.js';
 import { initialStatus, statusFailed, statusHeld, statusWritten, type RenderStatusRecord } from './render-status.js';
 import { writeCheckedFile, type WriteCheckedOptions } from './write-checked-file.js';
 
@@ -74,6 +75,8 @@ export class DebouncedRenderer {
   private recovering = false;
   /** The skipped inputs last logged, so a bad entry is logged when it appears, not on every render. */
   private loggedSkipped = '';
+  /** The inventories of the file in place and of the last render, for the gate. */
+  private readonly inventories: InventoryMemo;
   /** The status last written to etcd, without its clock fields: a held renderer retries every few seconds, and says so once. */
   private publishedStatus = '';
   private readonly onChange = () => this.schedule();
@@ -84,6 +87,8 @@ export class DebouncedRenderer {
     this.log = options.logger ?? SILENT;
     this.now = options.now ?? (() => new Date());
     this.state = initialStatus(options.target, this.now().toISOString());
+    const format = options.format ?? KEEPALIVED_FORMAT;
+    this.inventories = new InventoryMemo((text) => format.inventory(text));
   }
 
   get status(): RenderStatusRecord {
@@ -177,8 +182,8 @@ export class DebouncedRenderer {
   private judge(format: RenderFormat, data: RenderData, existing: string, content: string): GateVerdict {
     const facts = this.options.view.facts();
     return judgeRender({
-      reference: format.inventory(existing),
-      proposed: format.inventory(content),
+      reference: this.inventories.inventory(existing),
+      proposed: this.inventories.inventory(content),
       declared: format.declaredGroups(data),
       store: { connected: facts.connected, revision: facts.revision, ...(facts.syncCommit !== undefined && { syncCommit: facts.syncCommit }), sourceRecords: format.sourceRecords(facts) },
       recovering: this.recovering,
