@@ -1,12 +1,11 @@
 // Renders a config from an EndpointView whenever it changes, debounced by quiescence so a rolling
 // deploy (a burst of naming changes) costs one render and one reload, not a hundred: a render runs
 // `minWaitMs` after the last change, but never later than `maxWaitMs` after the first of the burst.
-// A change that comes alone — after `minWaitMs` with no change and no render, with no other change
-// `leadingWaitMs` behind it (one endpoint deregistered, one host lost) — is a burst of one and
-// renders after that short wait, not `minWaitMs`: there is nothing to wait for. A second change within
-// `leadingWaitMs` makes it a burst, debounced as above. A leading render needs `minWaitMs` without a
-// change and without a render before it, so renders come no more often than with the trailing wait
-// alone: a flapping endpoint is a burst, and the render gate sees every render as before.
+// The wait is also the margin the render gate judges by: the view has one watch per range, so one
+// revision's deletes (a lease running out: agents/<host> and its naming entries; a wipe: everything)
+// arrive on separate streams, and a render between them would take a lost host's endpoint for one its
+// live agent deregistered. A rollout's batches come 100-150 ms apart, so 200 ms also makes a rollout
+// one render, not one per batch.
 //
 // Every render passes the render gate (render-gate.ts) against the file on disk before it may
 // replace it: an unknown director is an error, an etcd that looks wiped or reset and a mass removal
@@ -53,8 +52,6 @@ export interface DebouncedRendererOptions {
   readonly write?: WriteCheckedOptions;
   readonly minWaitMs?: number;
   readonly maxWaitMs?: number;
-  /** How long a change that comes alone waits for company before it renders; default 20 ms. */
-  readonly leadingWaitMs?: number;
   readonly logger?: RenderLogger;
   /** Where to publish RenderStatusRecord after every attempt (best effort). */
   readonly status?: { readonly store: EtcdStateStore; readonly key: string };
@@ -63,8 +60,6 @@ export interface DebouncedRendererOptions {
 
 export const DEFAULT_MIN_WAIT_MS = 200;
 export const DEFAULT_MAX_WAIT_MS = 2000;
-/** Long enough for the events of one etcd revision on the view's several watches (a lease's agent and naming keys). */
-export const DEFAULT_LEADING_WAIT_MS = 20;
 export const DEFAULT_HELD_RETRY_MS = 5000;
 
 const SILENT: RenderLogger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -72,15 +67,11 @@ const SILENT: RenderLogger = { info: () => {}, warn: () => {}, error: () => {} }
 export class DebouncedRenderer {
   private readonly minWaitMs: number;
   private readonly maxWaitMs: number;
-  private readonly leadingWaitMs: number;
   private readonly log: RenderLogger;
   private readonly now: () => Date;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private firstChangeAt: number | undefined;
-  /** When the view last changed, and when the last render ended: the leading edge needs both quiet. */
-  private lastChangeAt = -Infinity;
-  private lastRenderAt = -Infinity;
   private running: Promise<void> | undefined;
   private dirty = false;
   private stopped = false;
@@ -98,7 +89,6 @@ export class DebouncedRenderer {
   constructor(private readonly options: DebouncedRendererOptions) {
     this.minWaitMs = options.minWaitMs ?? DEFAULT_MIN_WAIT_MS;
     this.maxWaitMs = Math.max(options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, this.minWaitMs);
-    this.leadingWaitMs = Math.min(options.leadingWaitMs ?? DEFAULT_LEADING_WAIT_MS, this.minWaitMs);
     this.log = options.logger ?? SILENT;
     this.now = options.now ?? (() => new Date());
     this.state = initialStatus(options.target, this.now().toISOString());
@@ -136,15 +126,13 @@ export class DebouncedRenderer {
   private schedule(): void {
     if (this.stopped) return;
     const now = Date.now();
-    const quiet = this.timer === undefined && now - this.lastChangeAt >= this.minWaitMs && now - this.lastRenderAt >= this.minWaitMs;
-    this.lastChangeAt = now;
     this.firstChangeAt ??= now;
     if (this.running) {
       this.dirty = true;
       return;
     }
     clearTimeout(this.timer);
-    const dueAt = quiet ? now + this.leadingWaitMs : Math.min(now + this.minWaitMs, this.firstChangeAt + this.maxWaitMs);
+    const dueAt = Math.min(now + this.minWaitMs, this.firstChangeAt + this.maxWaitMs);
     this.timer = setTimeout(() => this.fire(), Math.max(0, dueAt - now));
   }
 
@@ -190,7 +178,6 @@ export class DebouncedRenderer {
       const outcome = error instanceof RenderReloadError ? 'the new file is in place but was not reloaded' : 'the old file stays';
       this.log.error({ target, revision: data.revision, code }, `render failed, ${outcome}: ${message}`);
     }
-    this.lastRenderAt = Date.now();
     clearTimeout(this.retryTimer);
     if (this.state.held && !this.stopped) this.retryTimer = setTimeout(() => this.schedule(), this.options.heldRetryMs ?? DEFAULT_HELD_RETRY_MS).unref();
     await this.publish();
