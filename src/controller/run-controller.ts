@@ -40,7 +40,7 @@ export interface ControllerConfig {
   readonly id: string;
   readonly leaseTtlSeconds: number;
   readonly logger: Logger;
-  /** How long after an etcd change to reconcile, gathering what changes meanwhile (agents report in bursts). */
+  /** At most how long after an etcd change to reconcile, gathering what changes meanwhile (agents report in bursts); ReconcileLoop.observe. */
   readonly settleMs?: number;
   /** Apply only commits SSH-signed by a key this file lists (OpenSSH allowed-signers format). */
   readonly allowedSignersFile?: string;
@@ -117,22 +117,14 @@ async function startController(config: ControllerConfig, source: ControllerSourc
   if (access) started.push(() => access.root.close());
   notReady = 'reading etcd';
   const store = new EtcdStateStore(client, layout);
-  let settleTimer: NodeJS.Timeout | undefined;
   const connectionLog = createConnectionLog(logger);
   const informer = new FleetInformer(store, layout, {
-    // Armed by the first change, not pushed back by later ones: a burst of status writes is still one
-    // reconcile, but a steady trickle (agents refreshing their facts, ~33/s at 1,000 hosts) can no
-    // longer hold a rollout's next batch back until it happens to pause.
-    onChange: () => {
-      settleTimer ??= setTimeout(() => {
-        settleTimer = undefined;
-        loop?.trigger('observed');
-      }, config.settleMs ?? 100);
-    },
+    // A burst of status writes is settled into one reconcile (ReconcileLoop.observe).
+    onChange: () => loop?.observe('observed'),
     onProblem: (key, problem) => logger.warn({ event: 'etcd_value_ignored', key, problem }, 'ignored a malformed etcd value'),
     onConnectionChange: connectionLog.report,
   });
-  started.push(() => informer.close(), () => connectionLog.close(), () => clearTimeout(settleTimer));
+  started.push(() => informer.close(), () => connectionLog.close());
   await retryWithBackoff(() => informer.start(), { onRetry: () => metrics.etcdErrorsTotal.inc({ operation: 'read' }) });
   const election = new LeaderElection(store, {
     id: config.id,
@@ -174,6 +166,7 @@ async function startController(config: ControllerConfig, source: ControllerSourc
   });
   loop = new ReconcileLoop({
     run: (reasons) => controller.reconcile(reasons),
+    ...(config.settleMs !== undefined && { settleMaxMs: config.settleMs }),
     onError: (error, attempt, retryInMs) => {
       metrics.countReconcile('error', 0);
       logger.error({ event: 'reconcile_failed', attempt, retryInMs, error: (error as Error).message }, 'reconcile failed; retrying');
@@ -205,7 +198,6 @@ async function startController(config: ControllerConfig, source: ControllerSourc
     election,
     async close() {
       clearInterval(poll);
-      clearTimeout(settleTimer);
       await loop!.stop();
       consoleApi?.close();
       await server?.close();

@@ -1,6 +1,11 @@
 // Renders a config from an EndpointView whenever it changes, debounced by quiescence so a rolling
 // deploy (a burst of naming changes) costs one render and one reload, not a hundred: a render runs
 // `minWaitMs` after the last change, but never later than `maxWaitMs` after the first of the burst.
+// The wait is also the margin the render gate judges by: the view has one watch per range, so one
+// revision's deletes (a lease running out: agents/<host> and its naming entries; a wipe: everything)
+// arrive on separate streams, and a render between them would take a lost host's endpoint for one its
+// live agent deregistered. A rollout's batches come 100-150 ms apart, so 200 ms also makes a rollout
+// one render, not one per batch.
 //
 // Every render passes the render gate (render-gate.ts) against the file on disk before it may
 // replace it: an unknown director is an error, an etcd that looks wiped or reset and a mass removal
@@ -17,6 +22,7 @@ import type { RenderData, SkippedInput } from './render-data.js';
 import { KEEPALIVED_FORMAT, type RenderFormat } from './render-formats.js';
 import { checkDirector, judgeRender, type GateVerdict } from './render-gate.js';
 import { RenderReloadError } from './render-errors.js';
+import { InventoryMemo } from './inventory-memo.js';
 import { initialStatus, statusFailed, statusHeld, statusWritten, type RenderStatusRecord } from './render-status.js';
 import { writeCheckedFile, type WriteCheckedOptions } from './write-checked-file.js';
 
@@ -74,6 +80,8 @@ export class DebouncedRenderer {
   private recovering = false;
   /** The skipped inputs last logged, so a bad entry is logged when it appears, not on every render. */
   private loggedSkipped = '';
+  /** The inventories of the file in place and of the last render, for the gate. */
+  private readonly inventories: InventoryMemo;
   /** The status last written to etcd, without its clock fields: a held renderer retries every few seconds, and says so once. */
   private publishedStatus = '';
   private readonly onChange = () => this.schedule();
@@ -84,6 +92,8 @@ export class DebouncedRenderer {
     this.log = options.logger ?? SILENT;
     this.now = options.now ?? (() => new Date());
     this.state = initialStatus(options.target, this.now().toISOString());
+    const format = options.format ?? KEEPALIVED_FORMAT;
+    this.inventories = new InventoryMemo((text) => format.inventory(text));
   }
 
   get status(): RenderStatusRecord {
@@ -177,8 +187,8 @@ export class DebouncedRenderer {
   private judge(format: RenderFormat, data: RenderData, existing: string, content: string): GateVerdict {
     const facts = this.options.view.facts();
     return judgeRender({
-      reference: format.inventory(existing),
-      proposed: format.inventory(content),
+      reference: this.inventories.inventory(existing),
+      proposed: this.inventories.inventory(content),
       declared: format.declaredGroups(data),
       store: { connected: facts.connected, revision: facts.revision, ...(facts.syncCommit !== undefined && { syncCommit: facts.syncCommit }), sourceRecords: format.sourceRecords(facts) },
       recovering: this.recovering,

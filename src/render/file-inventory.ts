@@ -35,19 +35,26 @@ export function keepalivedInventory(text: string): FileInventory {
     if (block && block.members.size > 0) groups.set(virtualServerKey(block.address, block.port, block.protocol), block.members);
     block = undefined;
   };
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/[#!].*$/, '').trim();
+  // A 10,000-real-server file is ~100,000 lines, read on every render: one pass without a regex or
+  // an array per line (most lines are `weight 1`, `}` and checker options, which only move the depth).
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const line = withoutComment(text, start, end).trim();
+    start = end + 1;
     if (line === '') continue;
-    const words = line.split(/\s+/);
-    if (depth === 0 && words[0] === 'virtual_server' && words.length >= 3) {
-      close();
-      block = { address: words[1]!, port: words[2]!, protocol: 'TCP', members: new Set() };
-    } else if (block && depth === 1 && words[0] === 'protocol' && words[1]) {
-      block.protocol = words[1];
-    } else if (block && depth === 1 && words[0] === 'real_server' && words.length >= 3) {
-      block.members.add(`${words[1]} ${words[2]}`);
+    if (depth <= 1 && (line.startsWith('virtual_server') || line.startsWith('protocol') || line.startsWith('real_server'))) {
+      const words = line.split(/\s+/);
+      if (depth === 0 && words[0] === 'virtual_server' && words.length >= 3) {
+        close();
+        block = { address: words[1]!, port: words[2]!, protocol: 'TCP', members: new Set() };
+      } else if (block && depth === 1 && words[0] === 'protocol' && words[1]) {
+        block.protocol = words[1];
+      } else if (block && depth === 1 && words[0] === 'real_server' && words.length >= 3) {
+        block.members.add(`${words[1]} ${words[2]}`);
+      }
     }
-    depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
+    depth += braceBalance(line);
     if (depth <= 0) {
       depth = 0;
       if (line.includes('}')) close();
@@ -56,6 +63,31 @@ export function keepalivedInventory(text: string): FileInventory {
   close();
   return { ...header(text), groups };
 }
+
+/** text[start, end) up to its first `#` or `!` (keepalived's comment characters). */
+function withoutComment(text: string, start: number, end: number): string {
+  for (let index = start; index < end; index++) {
+    const code = text.charCodeAt(index);
+    if (code === HASH || code === BANG) return text.slice(start, index);
+  }
+  return text.slice(start, end);
+}
+
+/** Opening minus closing braces on a line. */
+function braceBalance(line: string): number {
+  let balance = 0;
+  for (let index = 0; index < line.length; index++) {
+    const code = line.charCodeAt(index);
+    if (code === OPEN) balance++;
+    else if (code === CLOSE) balance--;
+  }
+  return balance;
+}
+
+const HASH = 0x23;
+const BANG = 0x21;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
 
 /** A DNS zone fragment: each `NAME IN A|AAAA ADDRESS` record; the name is the group. */
 export function zoneInventory(text: string): FileInventory {
