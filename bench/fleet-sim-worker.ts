@@ -3,7 +3,8 @@
 // SimulatedProcessDriver in place of real processes. Started by fleet-sim.ts with its orders as
 // argv[2] (JSON); says "ready" over IPC once every agent started, and answers "usage" with its CPU
 // time and RSS. The orchestrator ends it with SIGKILL when its hosts are to be lost (no goodbye:
-// their leases expire, as for a crashed host) and with SIGTERM at the end.
+// their leases expire, as for a crashed host), and all of them so at the end (the etcd and the
+// temp dir the agents use go right after). SIGTERM (someone else's) still closes the agents.
 import path from 'node:path';
 import pino from 'pino';
 import { HostAgent } from './compiled.js';

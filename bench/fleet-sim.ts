@@ -103,11 +103,13 @@ async function rollOut(names: ReadonlySet<string>, timeoutMs: number) {
 let stopping: Promise<void> | undefined;
 const stopAll = () =>
   (stopping ??= (async () => {
+    const started = performance.now();
     await fleet.stop();
     await controller.close();
     await observer.close();
     await etcd.stop();
     rmSync(workDir, { recursive: true, force: true });
+    log(`stopped and cleaned up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   })());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
