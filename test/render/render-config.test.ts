@@ -65,8 +65,11 @@ describe('renderConfig', () => {
     assert.match(text, /^ {4}persistence_timeout 300$/m);
     assert.match(text, /^ {4}sorry_server 10\.0\.9\.9 8443$/m);
     assert.match(text, /^ {16}path \/healthz$/m);
-    // TCP_CHECK probes the real server's own port: no connect_port line (10,000 fewer lines to check at scale).
-    assert.match(text, /TCP_CHECK \{\n {12}connect_timeout \d+\n {8}\}/);
+    // The connect timeout once per virtual_server, and TCP_CHECK probes the real server's own port:
+    // nothing to repeat per real server (10,000 real servers are 20,000 lines fewer to check).
+    assert.equal((text.match(/^ {4}connect_timeout \d+$/gm) ?? []).length, 2);
+    assert.match(text, /TCP_CHECK \{\n {8}\}/);
+    assert.doesNotMatch(text, /^ {5,}connect_(timeout|port)/m);
     await check(text);
   });
 
