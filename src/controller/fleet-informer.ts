@@ -50,6 +50,16 @@ function observeAssignment(host: string, job: string, record: AssignmentRecord):
   return { record, intact };
 }
 
+/**
+ * The mirror's entry for a record, reusing `held` when the record is the same value: the watch's echo
+ * of what the controller wrote (and applied locally) is a second parse of it, which would otherwise
+ * replace an object sharing the model's strings and spec with a copy of each, and hash it again.
+ */
+function observeOrReuse(host: string, job: string, record: AssignmentRecord, held: ObservedAssignment | undefined): ObservedAssignment {
+  if (held && held.record.specHash === record.specHash && canonicalJson(held.record) === canonicalJson(record)) return held;
+  return observeAssignment(host, job, shareAssignment(record));
+}
+
 /** Both present and equal but for the figures agents refresh on a timer. */
 function sameBesidesMetrics(before: StatusRecord | undefined, after: StatusRecord | undefined): boolean {
   if (!before || !after) return false;
@@ -238,7 +248,7 @@ export class FleetInformer {
     if (kind === 'assign' && first && second) {
       const removal = isRemovalRecord(value) ? value : undefined;
       const record = removal ? undefined : valid(isAssignmentRecord);
-      const observed = record && observeAssignment(first, second, shareAssignment(record));
+      const observed = record && observeOrReuse(first, second, record, this.assignments.get(first)?.get(second));
       setNested(this.assignments, first, second, observed);
       setNested(this.byJob, second, first, observed);
       setNested(this.removals, first, second, removal);
