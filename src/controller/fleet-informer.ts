@@ -53,11 +53,20 @@ function observeAssignment(host: string, job: string, record: AssignmentRecord):
 /**
  * The mirror's entry for a record, reusing `held` when the record is the same value: the watch's echo
  * of what the controller wrote (and applied locally) is a second parse of it, which would otherwise
- * replace an object sharing the model's strings and spec with a copy of each, and hash it again.
+ * replace an object sharing the model's strings with a copy of each, and be hashed again.
  */
 function observeOrReuse(host: string, job: string, record: AssignmentRecord, held: ObservedAssignment | undefined): ObservedAssignment {
-  if (held && held.record.specHash === record.specHash && canonicalJson(held.record) === canonicalJson(record)) return held;
-  return observeAssignment(host, job, shareAssignment(record));
+  const shared = shareAssignment(record);
+  if (held && sameRecord(held.record, shared)) return held;
+  return observeAssignment(host, job, shared);
+}
+
+/** Equal as JSON; the specs, hosts and services are shared (frozen) values, whose canonical texts are remembered. */
+function sameRecord(a: AssignmentRecord, b: AssignmentRecord): boolean {
+  const same = (x: unknown, y: unknown) => x === y || canonicalJson(x) === canonicalJson(y);
+  const samePrevious = (x: AssignmentRecord['previous'], y: AssignmentRecord['previous']) =>
+    x === y || (x !== undefined && y !== undefined && x.tag === y.tag && x.specHash === y.specHash && x.commit === y.commit && same(x.host, y.host) && same(x.spec, y.spec));
+  return a.specHash === b.specHash && a.commit === b.commit && a.assignedAt === b.assignedAt && a.job === b.job && a.tag === b.tag && same(a.host, b.host) && same(a.spec, b.spec) && same(a.services, b.services) && samePrevious(a.previous, b.previous);
 }
 
 /** Both present and equal but for the figures agents refresh on a timer. */
