@@ -102,6 +102,11 @@ try {
     const after = process.memoryUsage();
     console.log(`after a full GC: RSS ${mb(after.rss)}, live heap ${mb(after.heapUsed)} of ${mb(after.heapTotal)}`);
     console.log(memoryBreakdown('after a full GC'));
+    // One forced GC frees but seldom compacts: pages of a heap that just shrank stay committed. A
+    // second (and V8's sweeping, meanwhile) shows what an idle controller settles to.
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    console.log(memoryBreakdown('after a second full GC'));
     if (process.env['YGG_BENCH_MALLOC_TRIM']) {
       // glibc keeps freed memory for reuse; malloc_trim(0) gives back every free page: what it
       // returns was free but resident (gdb calls it in this process, as root or with ptrace allowed).
