@@ -258,11 +258,15 @@ export class FleetInformer {
       const removal = isRemovalRecord(value) ? value : undefined;
       const record = removal ? undefined : valid(isAssignmentRecord);
       const observed = record && observeOrReuse(first, second, record, this.assignments.get(first)?.get(second));
-      setNested(this.assignments, first, second, observed);
-      setNested(this.byJob, second, first, observed);
-      setNested(this.removals, first, second, removal);
-      setNested(this.removalsByJob, second, first, removal);
-      this.touch(second);
+      // Keyed by the record's own names (the model's strings) rather than the key's split parts: two
+      // fewer strings per instance, 75,000 times.
+      const host = observed?.record.host.name === first ? observed.record.host.name : first;
+      const job = observed?.record.job === second ? observed.record.job : second;
+      setNested(this.assignments, host, job, observed);
+      setNested(this.byJob, job, host, observed);
+      setNested(this.removals, host, job, removal);
+      setNested(this.removalsByJob, job, host, removal);
+      this.touch(job);
     } else if (kind === 'status' && first && second === RENDERER_STATUS_NAME) {
       // The renderers' and agents' own records: a bad one is theirs to report, the console leaves it out.
       if (isRenderStatus(value)) this.renders.set(first, value);
