@@ -18,6 +18,13 @@ const LOCATE_CHUNK_FILES = 50;
 /** Keeping positions (`yaml`'s document tree) costs ~50 bytes of heap per byte of text. */
 const LOCATE_CHUNK_BYTES = 4 * 1024 * 1024;
 const WORKER_HEAP_MB = 1024;
+/**
+ * New files up to this many bytes in all are parsed on this thread even in the controller: a
+ * commit's few changed files take milliseconds here, while a worker idle for 30 s must start again
+ * (~0.3 s) and leaves its isolate's freed memory in a malloc arena of the process. Locating a
+ * finding (the slow `yaml` re-parse) stays in the workers.
+ */
+const SMALL_LOAD_BYTES = 64 * 1024;
 /** The controller keeps its workers through a burst of commits, then gives their memory back. */
 const WORKER_IDLE_MS = 30_000;
 /**
@@ -79,7 +86,8 @@ export class FileParser {
     const location = snapshot.location;
     const parseHere = async (file: RepoFile) => parseFile(file.path, await snapshot.readText(file), this.validator, limits);
     // A snapshot with no location (built in memory) can only be read here.
-    const workers = !location ? 0 : this.offThreadPool ? maxWorkers() : coldLoadWorkers(files.length);
+    const small = sizes.reduce((sum, size) => sum + size, 0) <= SMALL_LOAD_BYTES;
+    const workers = !location ? 0 : this.offThreadPool ? (small ? 0 : maxWorkers()) : coldLoadWorkers(files.length);
     if (!location || workers === 0) return mapInOrder(files, parseHere);
     const indexes = chunkBySize(files.map((_, index) => index), (index) => sizes[index]!, CHUNK_FILES, CHUNK_BYTES);
     const results: ParsedFile[] = new Array(files.length);
@@ -118,6 +126,11 @@ export class FileParser {
     const request = (chunk: FileToLocate[]): ParseRequest => ({ kind: 'locate', location, files: chunk.map(({ file, findings }) => ({ file, findings })) });
     const replies = await Promise.all(chunks.map((chunk) => pool.run(request(chunk))));
     return replies.flatMap((reply) => unwrap(reply, 'located').flat());
+  }
+
+  /** Parse workers running now. */
+  get workers(): number {
+    return this.offThreadPool?.size ?? 0;
   }
 
   /** Stops the workers (they also stop on their own when idle, and never keep the process alive). */

@@ -27,8 +27,8 @@ export interface LayoutProblems {
   readonly pending: readonly PendingFinding[];
 }
 
-/** Parses one file under the given limits (on whichever thread the loader parses). */
-export type ParseOne = (snapshot: RepoSnapshot, file: RepoFile, limits: AppliedLimits) => Promise<ParsedFile>;
+/** Parses one file of `size` bytes under the given limits (on whichever thread the loader parses). */
+export type ParseOne = (snapshot: RepoSnapshot, file: RepoFile, limits: AppliedLimits, size: number) => Promise<ParsedFile>;
 
 /** Hidden folders and files (.git, .github, ...) are not part of the fleet. */
 const HIDDEN_PATH = /(^|\/)\./;
@@ -57,9 +57,10 @@ async function readConfig(snapshot: RepoSnapshot, parseOne: ParseOne): Promise<C
   const file = snapshot.files.find((candidate) => candidate.path === REPO_CONFIG_FILE);
   if (!file) return undefined;
   const limits = applyLimits(DEFAULT_REPO_LIMITS, REPO_CONFIG_FILE);
-  const { oversized } = checkFleetSize([file], [await snapshot.sizeOf(file)], limits);
+  const size = await snapshot.sizeOf(file);
+  const { oversized } = checkFleetSize([file], [size], limits);
   if (oversized.size > 0) return { problems: { located: [...oversized.values()], pending: [] } };
-  const parsed = await parseOne(snapshot, file, limits);
+  const parsed = await parseOne(snapshot, file, limits, size);
   const located = parsed.fileError ? [{ severity: 'error' as const, file: file.path, ...parsed.fileError }] : [];
   if (located.length > 0 || parsed.findings.some((finding) => finding.severity === 'error')) return { problems: { located, pending: parsed.findings } };
   const repo = parsed.documents.find((document): document is RepoDocument => document.kind === 'Repo');

@@ -47,7 +47,7 @@ export class RepoLoader {
       const base = { ...(snapshot.commit ? { commit: snapshot.commit } : {}), findings, stats };
       return hasErrors(findings) ? base : { ...base, ...rest };
     };
-    const layout = await findFleet(snapshot, async (fleet, file, limits) => (await this.parser.parse(fleet, [file], [0], limits))[0]!);
+    const layout = await findFleet(snapshot, async (fleet, file, limits, size) => (await this.parser.parse(fleet, [file], [size], limits))[0]!);
     if (!('files' in layout)) {
       const located = [...layout.located, ...(await this.locateAll(layout.pending, layout.snapshot))];
       return result(atRoot(layout.root, located), { files: 0, parsed: 0, documents: 0 });
@@ -100,6 +100,11 @@ export class RepoLoader {
 
     const documents = parsedFiles.reduce((sum, { parsed }) => sum + parsed.documents.length, 0);
     return result(atRoot(root, located), { files: files.length, parsed: missing.length, documents }, { model, index });
+  }
+
+  /** Parse workers running now (the controller's loader starts them for large loads only). */
+  get parseWorkers(): number {
+    return this.parser.workers;
   }
 
   /** Stops the parse workers, if any. */

@@ -47,9 +47,16 @@ export interface MetricsOptions {
 // A reconcile of one changed job takes milliseconds; a full resync of a large fleet, tens of seconds.
 const RECONCILE_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/**
+ * How often the event-loop lag is sampled. prom-client's default, 10 ms, is a timer waking the
+ * process 100 times a second: ~0.45 % of a core by itself, half of an idle controller's CPU at 1,000
+ * hosts. Every 100 ms costs ~0.05 %, and a stall long enough to matter (≥ 100 ms) is still seen.
+ */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 export function createControllerMetrics(options: MetricsOptions = {}): ControllerMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
 
   const reconcileTotal = new Counter({
     name: `${METRIC_PREFIX}reconcile_total`,

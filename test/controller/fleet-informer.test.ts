@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FleetInformer, type MirrorChange } from '../../src/controller/fleet-informer.js';
 import { FleetView, waitUntil } from '../fixtures/controller-harness.js';
+import { host, job } from '../fixtures/model-builder.js';
+import { assignmentRecord, T0 } from '../fixtures/observed-builder.js';
 import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 
 describe('FleetInformer on a real etcd', () => {
@@ -86,5 +88,32 @@ describe('FleetInformer on a real etcd', () => {
     assert.equal(informer.observed().jobVersions!.get('web'), versionBefore, 'nor makes the job look changed');
     await view.reportStatus('h1', 'web', 'a'.repeat(64), 'Healthy', since);
     await waitUntil(() => reconcileWakeups === 2, 'a new state wakes the loop');
+  });
+
+  test("the watch's echo of the controller's own write keeps the mirror's object; another value replaces it", async () => {
+    const view = new FleetView(etcd.url, uniquePrefix('informer-echo'));
+    const { layout, store } = view;
+    const informer = new FleetInformer(store, layout, { onChange: () => {} });
+    etcd.cleanups.push(() => view.close(), () => informer.close());
+    await informer.start();
+    const changes: MirrorChange[] = [];
+    informer.subscribe((change) => changes.push(change));
+    const key = layout.assignment('h1', 'web');
+    const held = () => informer.observed().assignments.get('h1')?.get('web');
+    const web = job('web');
+    const h1 = host('h1', { ip: '127.0.0.11' });
+    const ops = [{ put: key, value: assignmentRecord(web, h1, { commit: 'c1', assignedAtMs: T0 }) }];
+    await store.applyBatch(ops);
+    informer.applyLocally(ops);
+    const local = held();
+    assert.ok(local?.intact, 'applied locally at once, and intact');
+    await waitUntil(() => changes.length === 1, 'the echo');
+    assert.equal(held(), local, 'the echo (the same value) keeps the object the controller applied');
+
+    await store.applyBatch([{ put: key, value: assignmentRecord(web, h1, { commit: 'c2', assignedAtMs: T0 + 1000 }) }]);
+    await waitUntil(() => changes.length === 2, 'the second write');
+    assert.notEqual(held(), local);
+    assert.equal(held()?.record.commit, 'c2');
+    assert.ok(held()?.intact);
   });
 });

@@ -142,6 +142,24 @@ describe('loading off the main thread', () => {
     }
   });
 
+  it("the controller's loader parses a commit's few small files here and starts workers only for a large load", { timeout: 120_000 }, async () => {
+    const fleet = createGitFleet();
+    fleets.push(fleet);
+    const loader = new RepoLoader(createSchemaValidator(), { offThread: true });
+    try {
+      const source = new GitSource(fleet.dir);
+      const first = await loader.load(await source.snapshot('HEAD'));
+      assert.ok(first.model, 'the small fleet loads');
+      assert.equal(loader.parseWorkers, 0, 'a load of a few KiB starts no worker');
+      const sha = heavyCommit(fleet);
+      const heavy = await loader.load(await source.snapshotOf(sha));
+      assert.equal(heavy.stats.parsed, 4);
+      assert.ok(loader.parseWorkers > 0, '~1 MiB of new files is parsed in a worker');
+    } finally {
+      await loader.close();
+    }
+  });
+
   describe('in the controller', () => {
     let etcd: SharedEtcd;
     before(async () => {
