@@ -52,7 +52,7 @@ const RECONCILE_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
  * process 100 times a second: ~0.45 % of a core by itself, half of an idle controller's CPU at 1,000
  * hosts. Every 100 ms costs ~0.05 %, and a stall long enough to matter (≥ 100 ms) is still seen.
  */
-const EVENT_LOOP_SAMPLE_MS = 100;
+export const EVENT_LOOP_SAMPLE_MS = 100;
 
 export function createControllerMetrics(options: MetricsOptions = {}): ControllerMetrics {
   const registry = new Registry();
