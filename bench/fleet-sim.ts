@@ -9,7 +9,8 @@
 //
 // Prints a line per scenario, writes bench/results/<scenario>.json (keyed by host count), and ends
 // with one JSON line: {"hosts":N,"instances":…,"oneJobConvergeMs":{"p50":…,"p95":…},…}.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -108,8 +109,10 @@ const stopAll = () =>
     await controller.close();
     await observer.close();
     await etcd.stop();
-    rmSync(workDir, { recursive: true, force: true });
-    log(`stopped and cleaned up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    log(`stopped in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    // The figures are taken: the work dir (every host's releases; ~20 s to remove at 1,000 hosts)
+    // goes with a detached `rm -rf` that outlives this process, so the run ends now.
+    spawn('rm', ['-rf', '--', workDir], { detached: true, stdio: 'ignore' }).unref();
   })());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
