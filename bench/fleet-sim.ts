@@ -13,10 +13,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ECHO_ARTIFACT, ECHO_SHA256 } from '../test/fixtures/agent-harness.js';
 import { startEtcd } from '../test/fixtures/etcd-server.js';
+import { benchFlags } from './bench-flags.js';
 import { runController } from './compiled.js';
 import type { InstanceKey } from './fleet-observer.js';
 import type { ObserverRule } from './fleet-observer-process.js';
@@ -25,8 +25,9 @@ import { percentiles, ResourceSampler, saveResult, type Percentiles } from './fl
 import { startRemoteObserver } from './remote-observer.js';
 import { commitSimFleet, DIRECTORS, hostName, simJobs, type SimFleetShape } from './sim-fleet-repo.js';
 
-const { values } = parseArgs({
-  options: {
+const values = benchFlags(
+  'fleet-sim',
+  {
     hosts: { type: 'string', default: '1000' },
     'jobs-per-host': { type: 'string', default: '10' },
     'cluster-size': { type: 'string', default: '100' },
@@ -38,7 +39,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     'worker-cpu-prof': { type: 'string' },
   },
-});
+  ['hosts', 'jobs-per-host', 'cluster-size', 'workers', 'runs', 'idle', 'lease-ttl', 'healthy-after-ms'],
+);
 const quick = values.quick!;
 const shape: SimFleetShape = { hosts: Number(values.hosts), jobsPerCluster: Number(values['jobs-per-host']), clusterSize: Number(values['cluster-size']), artifact: { file: ECHO_ARTIFACT, sha256: ECHO_SHA256 } };
 const runs = Number(values.runs ?? (quick ? 3 : 7));

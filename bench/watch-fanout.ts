@@ -15,19 +15,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { startPrivateEtcd } from '../src/dev/private-etcd.js';
 import { connectEtcd } from '../src/store/etcd-connection.js';
 import { keyLayout } from '../src/store/keys.js';
 import { EtcdStateStore } from '../src/store/state-store.js';
 import { readEtcdMetrics, messageRates, type EtcdMetrics } from '../test/fixtures/etcd-metrics.js';
 import { startGrpcProxy } from '../test/fixtures/etcd-grpc-proxy.js';
+import { benchFlags } from './bench-flags.js';
 import { FanoutWorkers } from './fanout-workers.js';
 import { cpuSecondsOf, percentiles, rssMbOf, saveResult, type Percentiles } from './fleet-figures.js';
 import type { ProbeValue } from './watch-fanout-worker.js';
 
-const { values } = parseArgs({
-  options: {
+const values = benchFlags(
+  'watch-fanout',
+  {
     hosts: { type: 'string', default: '1000' },
     workers: { type: 'string', default: '4' },
     runs: { type: 'string', default: '5' },
@@ -40,11 +41,16 @@ const { values } = parseArgs({
     /** Print only; write no results file (the bench's own test). */
     dry: { type: 'boolean', default: false },
   },
-});
+  ['hosts', 'workers', 'runs', 'probes', 'idle', 'settle', 'lease-ttl'],
+);
 const hostCount = Number(values.hosts);
 const runs = Number(values.runs);
 const idleSeconds = Number(values.idle);
 const modes = values.via!.split(',') as ('direct' | 'proxy')[];
+if (modes.some((mode) => mode !== 'direct' && mode !== 'proxy')) {
+  console.error(`watch-fanout: --via takes direct, proxy or both (direct,proxy), not "${values.via}"`);
+  process.exit(2);
+}
 const PREFIX = '/ygg/v1';
 const PROBE_TIMEOUT_MS = 30_000;
 const hosts = Array.from({ length: hostCount }, (_, index) => `h${String(index).padStart(5, '0')}`);
