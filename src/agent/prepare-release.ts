@@ -26,7 +26,7 @@ import { fetchArtifact } from './fetch-artifact.js';
 import { readJsonFile } from './read-json-file.js';
 import { ArchiveUnpackError } from './unpack-archive.js';
 import { artifactsInUse } from './switch-release.js';
-import { copyTree, forgetTree, listTree, syncTree, unpackedTree } from './unpacked-artifact.js';
+import { copyTree, forgetTree, listTree, releaseTree, syncTree, unpackedTree } from './unpacked-artifact.js';
 
 export interface PrepareReleaseOptions {
   /** The agent root (absolute). */
@@ -130,63 +130,68 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
     archive: () => fetchArtifact({ url: options.fetchUrl(assignment.spec.artifact), sha256: assignment.spec.artifact.sha256 }, cacheDir, fetchOptions),
     inUse: () => artifactsInUse(root),
   });
-  const dependencies: { path: string; cached: string }[] = [];
-  for (const dependency of assignment.spec.dependencies) {
-    const cached = await fetchArtifact({ url: options.fetchUrl(dependency), sha256: dependency.sha256 }, cacheDir, fetchOptions);
-    dependencies.push({ path: dependency.path, cached });
-  }
-
-  await fs.mkdir(paths.releasesDir, { recursive: true });
-  const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Held until the release is built: pruning (after another job's new unpack) must leave it alone.
   try {
-    await copyTree(tree, staging).catch(async (error: unknown) => {
-      // The tree lost files (removed by hand): unpacked again by the retry.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') await forgetTree(tree);
-      throw classifyCopy(error, tree.dir, staging);
-    });
-    for (const dependency of dependencies) {
-      await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
+    const dependencies: { path: string; cached: string }[] = [];
+    for (const dependency of assignment.spec.dependencies) {
+      const cached = await fetchArtifact({ url: options.fetchUrl(dependency), sha256: dependency.sha256 }, cacheDir, fetchOptions);
+      dependencies.push({ path: dependency.path, cached });
     }
-    for (const config of rendered.configs) {
-      const mode = modes.get(config.path) ?? DEFAULT_FILE_MODE;
-      // A file holding a secret is the job user's alone, whatever mode the repo asks for.
-      await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
-    }
-    // Not world-readable: other users of the host could otherwise list and open what it holds.
-    if (secretFiles.size > 0) await fs.chmod(staging, SECRET_RELEASE_MODE);
-    const marker: ReleaseMarker = {
-      job: assignment.job,
-      specHash: assignment.specHash,
-      version: assignment.spec.version,
-      artifactSha256: assignment.spec.artifact.sha256,
-      commit: assignment.commit,
-      preparedAt: new Date().toISOString(),
-      ...(bootId !== undefined && { bootId }),
-    };
-    if (bootId === undefined) await syncTree(staging, await listTree(staging));
-    await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
-    // Nearly always nothing is in the way: rename first, look only when that fails.
-    const renamed = await fs.rename(staging, releaseDir).then(
-      () => true,
-      (error: unknown) => {
-        if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-        return false;
-      },
-    );
-    if (renamed) return { releaseDir, rendered, reused: false };
-    // Someone finished the same release meanwhile (the agent should not let that happen): theirs
-    // may be active already, so it stays and ours goes.
-    if (await isComplete(releaseDir, assignment.specHash, bootId)) {
+
+    await fs.mkdir(paths.releasesDir, { recursive: true });
+    const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      await copyTree(tree, staging).catch(async (error: unknown) => {
+        // The tree lost files (removed by hand): unpacked again by the retry.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') await forgetTree(tree);
+        throw classifyCopy(error, tree.dir, staging);
+      });
+      for (const dependency of dependencies) {
+        await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
+      }
+      for (const config of rendered.configs) {
+        const mode = modes.get(config.path) ?? DEFAULT_FILE_MODE;
+        // A file holding a secret is the job user's alone, whatever mode the repo asks for.
+        await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
+      }
+      // Not world-readable: other users of the host could otherwise list and open what it holds.
+      if (secretFiles.size > 0) await fs.chmod(staging, SECRET_RELEASE_MODE);
+      const marker: ReleaseMarker = {
+        job: assignment.job,
+        specHash: assignment.specHash,
+        version: assignment.spec.version,
+        artifactSha256: assignment.spec.artifact.sha256,
+        commit: assignment.commit,
+        preparedAt: new Date().toISOString(),
+        ...(bootId !== undefined && { bootId }),
+      };
+      if (bootId === undefined) await syncTree(staging, await listTree(staging));
+      await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
+      // Nearly always nothing is in the way: rename first, look only when that fails.
+      const renamed = await fs.rename(staging, releaseDir).then(
+        () => true,
+        (error: unknown) => {
+          if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+          return false;
+        },
+      );
+      if (renamed) return { releaseDir, rendered, reused: false };
+      // Someone finished the same release meanwhile (the agent should not let that happen): theirs
+      // may be active already, so it stays and ours goes.
+      if (await isComplete(releaseDir, assignment.specHash, bootId)) {
+        await fs.rm(staging, { recursive: true, force: true });
+        return { releaseDir, rendered, reused: true };
+      }
+      // Left by a crash (no marker) or from an earlier boot: rebuilt, ours replaces it.
+      await fs.rm(releaseDir, { recursive: true, force: true });
+      await fs.rename(staging, releaseDir);
+      return { releaseDir, rendered, reused: false };
+    } catch (error) {
       await fs.rm(staging, { recursive: true, force: true });
-      return { releaseDir, rendered, reused: true };
+      throw error;
     }
-    // Left by a crash (no marker) or from an earlier boot: rebuilt, ours replaces it.
-    await fs.rm(releaseDir, { recursive: true, force: true });
-    await fs.rename(staging, releaseDir);
-    return { releaseDir, rendered, reused: false };
-  } catch (error) {
-    await fs.rm(staging, { recursive: true, force: true });
-    throw error;
+  } finally {
+    releaseTree(tree);
   }
 }
 

@@ -2,10 +2,13 @@
 // the number out again, so an agent that adopted "pid 4242" from a file could signal a stranger.
 // The start time (clock ticks since boot, /proc/<pid>/stat field 22) never changes for a process
 // and differs for any later holder of the number, so (pid, startTime) is the identity we keep.
+// Within one boot: start times count from the boot, so after a reboot a pid file's (pid, startTime)
+// can name a stranger that boot started at the same tick. The record names its boot for that.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { currentBootId } from './boot-id.js';
 import { parseStatFields } from './process-metrics.js';
 
 export interface ProcessIdentity {
@@ -25,6 +28,8 @@ export interface PidFileRecord extends ProcessIdentity {
   readonly specHash: string;
   readonly startedAt: string;
   readonly command: readonly string[];
+  /** The boot the process was started in (boot-id.ts); absent from older agents' pid files. */
+  readonly bootId?: string;
 }
 
 export class PidFileError extends Error {
@@ -86,7 +91,7 @@ export async function writePidFile(file: string, record: PidFileRecord): Promise
   await mkdir(dirname(file), { recursive: true });
   // Unique per write: two overlapping writes must not share (and clobber) one temp file.
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const body = `${JSON.stringify({ pid: record.pid, startTime: record.startTime, specHash: record.specHash, startedAt: record.startedAt, command: record.command })}\n`;
+  const body = `${JSON.stringify({ pid: record.pid, startTime: record.startTime, specHash: record.specHash, startedAt: record.startedAt, command: record.command, ...(record.bootId !== undefined && { bootId: record.bootId }) })}\n`;
   try {
     await writeFile(temp, body, { mode: 0o644 });
     await rename(temp, file);
@@ -120,7 +125,15 @@ export async function readPidFile(file: string): Promise<PidFileRecord | undefin
   if (!Array.isArray(record.command) || !record.command.every((part) => typeof part === 'string')) {
     throw new PidFileError(file, '"command" is not an array of strings');
   }
-  return { pid: record.pid, startTime: record.startTime as number, specHash: record.specHash, startedAt: record.startedAt, command: record.command as string[] };
+  if (record.bootId !== undefined && typeof record.bootId !== 'string') throw new PidFileError(file, '"bootId" is not a string');
+  return {
+    pid: record.pid,
+    startTime: record.startTime as number,
+    specHash: record.specHash,
+    startedAt: record.startedAt,
+    command: record.command as string[],
+    ...(record.bootId !== undefined && { bootId: record.bootId }),
+  };
 }
 
 export type PidFileRefusal = 'no-pid-file' | 'invalid-pid-file' | 'not-running' | 'pid-reused';
@@ -152,6 +165,8 @@ export async function checkPidFile(file: string, lookup: (pid: number) => LivePr
     throw error;
   }
   if (record === undefined) return { alive: false, reason: 'no-pid-file' };
+  // Written in an earlier boot: its process ended with that boot, whatever holds the pid now.
+  if (record.bootId !== undefined && record.bootId !== (await currentBootId())) return { alive: false, reason: 'not-running' };
   const live = lookup(record.pid);
   if (live === undefined) return { alive: false, reason: 'not-running' };
   if (live.startTime !== record.startTime) return { alive: false, reason: 'pid-reused' };

@@ -9,6 +9,7 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceState, StatusRecord } from '../store/records.js';
+import { currentBootId } from './boot-id.js';
 import type { StopSignal } from './process-group.js';
 import { OS_PROCESS_DRIVER, type DriverProcess, type ProcessDriver } from './process-driver.js';
 import { removePidFile, writePidFile, type PidFileRefusal } from './process-identity.js';
@@ -221,7 +222,8 @@ export class InstanceSupervisor {
     } catch (error) {
       this.log.warn({ job: this.options.name, pid, err: error }, 'afterSpawn hook failed');
     }
-    const record = { pid, startTime: running.startTime, specHash: spec.specHash, startedAt: this.now().toISOString(), command: spec.command };
+    const bootId = await currentBootId();
+    const record = { pid, startTime: running.startTime, specHash: spec.specHash, startedAt: this.now().toISOString(), command: spec.command, ...(bootId !== undefined && { bootId }) };
     // Serialised, so an older write can never land after a newer one.
     this.pidWrites = this.pidWrites
       .then(() => writePidFile(spec.pidFile, record))

@@ -48,9 +48,9 @@ export interface UnpackedTreeSource {
 }
 
 /**
- * A tree unused for this long, and named by no complete release, may be pruned. A preparation
- * touches its tree's manifest when it starts copying, and finishes in seconds, so no copy is ever
- * cut short by pruning (not even one in another process sharing the root).
+ * A tree unused for this long, and named by no complete release, may be pruned. This process's
+ * preparations hold their trees (see `held`); a preparation touches its tree's manifest when it
+ * reads it, which keeps it from a prune by another process sharing the root for this long.
  */
 export const UNUSED_TREE_GRACE_MS = 10 * 60_000;
 
@@ -59,6 +59,12 @@ const PARALLEL_COPIES = 16;
 
 /** Unpacks in flight, by tree directory: jobs sharing a new artifact wait for one unpack. */
 const unpacking = new Map<string, Promise<UnpackedTree>>();
+
+/**
+ * Trees this process's preparations hold (from unpackedTree to releaseTree), by directory, with
+ * how many hold each: pruning leaves them, however long a preparation spends fetching dependencies.
+ */
+const held = new Map<string, number>();
 
 const manifestPath = (treeDir: string) => `${treeDir}.json`;
 
@@ -69,16 +75,30 @@ const manifestPath = (treeDir: string) => `${treeDir}.json`;
  */
 export async function unpackedTree(cacheDir: string, sha256: string, source: UnpackedTreeSource): Promise<UnpackedTree> {
   const dir = path.join(cacheDir, sha256);
-  const cached = await readTree(dir, sha256);
-  if (cached) return cached;
-  let pending = unpacking.get(dir);
-  if (!pending) {
-    pending = unpackTree(dir, sha256, source.archive).finally(() => unpacking.delete(dir));
-    unpacking.set(dir, pending);
-    // Pruning is housekeeping: a failure to read or remove leaves a tree for the next time.
-    void pending.then(async () => pruneUnpackedTrees(cacheDir, await source.inUse())).catch(() => undefined);
+  // Held before the manifest is read: a prune running meanwhile must not remove what is about to be copied.
+  held.set(dir, (held.get(dir) ?? 0) + 1);
+  try {
+    const cached = await readTree(dir, sha256);
+    if (cached) return cached;
+    let pending = unpacking.get(dir);
+    if (!pending) {
+      pending = unpackTree(dir, sha256, source.archive).finally(() => unpacking.delete(dir));
+      unpacking.set(dir, pending);
+      // Pruning is housekeeping: a failure to read or remove leaves a tree for the next time.
+      void pending.then(async () => pruneUnpackedTrees(cacheDir, await source.inUse())).catch(() => undefined);
+    }
+    return await pending;
+  } catch (error) {
+    releaseTree({ dir });
+    throw error;
   }
-  return pending;
+}
+
+/** The preparation is done with the tree (built its release, or gave up): pruning may consider it again. */
+export function releaseTree(tree: Pick<UnpackedTree, 'dir'>): void {
+  const holders = (held.get(tree.dir) ?? 0) - 1;
+  if (holders > 0) held.set(tree.dir, holders);
+  else held.delete(tree.dir);
 }
 
 /** The tree's files are not all there (removed by hand): the next preparation unpacks it again. */
@@ -197,7 +217,7 @@ export async function pruneUnpackedTrees(cacheDir: string, inUse: ReadonlySet<st
       if ((await fs.lstat(tree).catch(() => undefined)) === undefined) await fs.rm(path.join(cacheDir, name), { force: true });
       continue;
     }
-    if (inUse.has(name) || unpacking.has(path.join(cacheDir, name))) continue;
+    if (inUse.has(name) || unpacking.has(path.join(cacheDir, name)) || held.has(path.join(cacheDir, name))) continue;
     // The manifest's mtime is the last use; a tree without one is dated by its own.
     const stat = (await fs.stat(manifestPath(path.join(cacheDir, name))).catch(() => undefined)) ?? (await fs.lstat(path.join(cacheDir, name)).catch(() => undefined));
     if (stat === undefined || nowMs - stat.mtimeMs < UNUSED_TREE_GRACE_MS) continue;

@@ -351,3 +351,38 @@ test('unpacked trees: kept while a release uses them or within the grace, then p
   assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [OLDER_SHA]);
   assert.deepEqual((await fs.readdir(cache)).sort(), [EXAMPLE_SHA, `${EXAMPLE_SHA}.json`]);
 });
+
+test('a tree a preparation holds is not pruned while it fetches a slow dependency, whatever the grace', async () => {
+  const root = await freshRoot();
+  const cache = unpackedCacheDir(root);
+  const older = assignment({ version: '1.0.0', artifact: { url: pathToFileURL(OLDER).href, sha256: OLDER_SHA } });
+  await prepareRelease(older, fileOptions(root));
+  // No release names the tree any more: only the preparation below holds it.
+  await fs.rm(jobPaths(root, 'dispatcher').releasesDir, { recursive: true });
+  let arrived!: () => void;
+  const requested = new Promise<void>((resolve) => (arrived = resolve));
+  let answer!: () => void;
+  const server = http.createServer((_request, response) => {
+    arrived();
+    answer = () => response.writeHead(200).end('words');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/words`;
+    const slow = assignment({ ...older.spec, dependencies: [{ path: 'dict/words.txt', url, sha256: sha256('words') }] });
+    const preparing = prepareRelease(slow, fileOptions(root));
+    await requested;
+    // Another job's new unpack prunes now, long after the tree was last touched.
+    const later = Date.now() + UNUSED_TREE_GRACE_MS + 1000;
+    assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), []);
+    answer();
+    const prepared = await preparing;
+    assert.deepEqual(await fs.readFile(path.join(prepared.releaseDir, 'dict/words.txt'), 'utf8'), 'words');
+    // Let go once built: with its release gone too, the tree is pruned.
+    await fs.rm(jobPaths(root, 'dispatcher').releasesDir, { recursive: true });
+    assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [OLDER_SHA]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

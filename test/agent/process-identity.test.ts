@@ -16,6 +16,7 @@ import {
   removePidFile,
   writePidFile,
 } from '../../src/agent/process-identity.js';
+import { currentBootId } from '../../src/agent/boot-id.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ygg-identity-'));
@@ -123,4 +124,20 @@ test('checkPidFile asks its lookup, not /proc, what runs under a pid (the fleet 
   assert.deepEqual(asked, [pid, pid]);
   await writeFile(file, 'not json');
   assert.deepEqual(await checkPidFile(file, table(41)), { alive: false, reason: 'invalid-pid-file' });
+});
+
+test('a pid file from an earlier boot names nothing alive, even when its (pid, start time) matches a process now', async (t) => {
+  const file = join(await tempDir(t), 'x.pid');
+  const self = processIdentity(process.pid)!;
+  const record = { ...self, specHash: 'h', startedAt: new Date().toISOString(), command: ['node'] };
+  const bootId = await currentBootId();
+  assert.ok(bootId, 'this test needs /proc/sys/kernel/random/boot_id');
+  await writePidFile(file, { ...record, bootId });
+  assert.deepEqual(await readPidFile(file), { ...record, bootId });
+  assert.equal((await checkPidFile(file)).alive, true);
+  // The same pid and start ticks, recorded in another boot: a stranger that boot happened to start alike.
+  await writePidFile(file, { ...record, bootId: '00000000-0000-0000-0000-000000000000' });
+  assert.deepEqual(await checkPidFile(file), { alive: false, reason: 'not-running' });
+  await writeFile(file, JSON.stringify({ ...record, bootId: 7 }));
+  assert.deepEqual(await checkPidFile(file), { alive: false, reason: 'invalid-pid-file' });
 });
