@@ -116,4 +116,35 @@ describe('FleetInformer on a real etcd', () => {
     assert.equal(held()?.record.commit, 'c2');
     assert.ok(held()?.intact);
   });
+
+  test('a hand edit of the spec or the host facts alone, hash, commit and time untouched, is no echo: it is taken in and seen as edited', async () => {
+    const view = new FleetView(etcd.url, uniquePrefix('informer-echo-edit'));
+    const { layout, store } = view;
+    const informer = new FleetInformer(store, layout, { onChange: () => {} });
+    etcd.cleanups.push(() => view.close(), () => informer.close());
+    await informer.start();
+    const changes: MirrorChange[] = [];
+    informer.subscribe((change) => changes.push(change));
+    const key = layout.assignment('h1', 'web');
+    const held = () => informer.observed().assignments.get('h1')?.get('web');
+    const record = assignmentRecord(job('web'), host('h1', { ip: '127.0.0.11' }), { commit: 'c1', assignedAtMs: T0 });
+    const ops = [{ put: key, value: record }];
+    await store.applyBatch(ops);
+    informer.applyLocally(ops);
+    await waitUntil(() => changes.length === 1, 'the echo');
+    assert.ok(held()?.intact);
+
+    await store.applyBatch([{ put: key, value: { ...record, spec: { ...record.spec, command: ['bin/other'] } } }]);
+    await waitUntil(() => changes.length === 2, 'the edited spec');
+    assert.deepEqual(held()?.record.spec.command, ['bin/other']);
+    assert.equal(held()?.intact, false, 'a spec that no longer hashes to its specHash');
+
+    await store.applyBatch([{ put: key, value: record }]);
+    await waitUntil(() => changes.length === 3, 'the record put back');
+    assert.ok(held()?.intact);
+    await store.applyBatch([{ put: key, value: { ...record, host: { ...record.host, ip: '127.0.0.99' } } }]);
+    await waitUntil(() => changes.length === 4, 'the edited host facts');
+    assert.equal(held()?.record.host.ip, '127.0.0.99');
+    assert.equal(held()?.intact, false, 'host facts that no longer hash to the specHash');
+  });
 });
