@@ -29,6 +29,7 @@ import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
 import type { ProcessDriver } from './process-driver.js';
 import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
+import { watchOwnStatuses } from './own-status-watch.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases } from './switch-release.js';
 import { DeployRetries } from './deploy-retry.js';
@@ -86,6 +87,7 @@ export class HostAgent {
   private registration: AgentRegistration | undefined;
   private naming: NamingRegistration | undefined;
   private watch: WatchHandle | undefined;
+  private statusWatch: WatchHandle | undefined;
   private readonly startedAt = new Date();
   private readonly abort = new AbortController();
   private readonly limiter: CgroupLimiter;
@@ -139,6 +141,7 @@ export class HostAgent {
     this.rotation.stop();
     this.retries.close();
     await this.watch?.close();
+    await this.statusWatch?.close();
     await this.work.onIdle();
     await Promise.all([...this.instances.values()].map((instance) => instance.detach()));
     await this.statusWriter.close();
@@ -199,6 +202,18 @@ export class HostAgent {
       onConnectionChange: (connected) => {
         connectionLog.report(connected);
         if (connected) this.statusWriter.flushSoon();
+      },
+    });
+    this.statusWatch = watchOwnStatuses({
+      store,
+      layout: this.layout,
+      host,
+      fromRevision: read.revision,
+      running: () => this.instances.keys(),
+      rewrite: (job) => {
+        if (!this.instances.has(job)) return; // a removed job's key, deleted by this agent
+        this.statusWriter.forget(job);
+        this.reportStatus(job);
       },
     });
     const stopMembership = watchMembership({ store, layout: this.layout, host, logger });

@@ -75,6 +75,11 @@ export class StatusWriter {
     this.schedule(dueAt - now, { sooner: this.failures === 0 });
   }
 
+  /** The job's key no longer holds what was written (deleted by hand): its next status is news. */
+  forget(job: string): void {
+    this.written.delete(job);
+  }
+
   /** Writes whatever is pending now (etcd came back). */
   flushSoon(): void {
     for (const [job, { status }] of this.pending) this.pending.set(job, { status, dueAt: 0 });

@@ -123,3 +123,24 @@ test('a failing health check takes the endpoint out of naming within one interva
   assert.equal(back.pid, healthy.pid);
   assert.equal(back.lastError, undefined);
 });
+
+test('a status key deleted or garbled by hand is written again at once, and nothing restarts', async () => {
+  const port = await freePort();
+  const record = echoAssignment(HOST, 'reported', { port });
+  await assign(record);
+  const healthy = await waitForStatus(view, HOST, 'reported', (s) => s.state === 'Healthy', 'reported Healthy');
+  const statusKey = view.layout.status(HOST, 'reported');
+
+  for (const tamper of [() => view.store.client.delete().key(statusKey).exec(), () => view.store.client.put(statusKey).value('not json').exec()]) {
+    const tamperedAt = performance.now();
+    await tamper();
+    const back = await waitForStatus(view, HOST, 'reported', (s) => s.state === 'Healthy', 'reported status written again', 5_000);
+    const restoredMs = performance.now() - tamperedAt;
+    // A rollout waiting on this instance would otherwise count it as not up (and revert on its deadline).
+    assert.ok(restoredMs < 1_000, `status back after ${restoredMs.toFixed(0)} ms`);
+    assert.equal(back.pid, healthy.pid);
+    assert.equal(back.restarts, healthy.restarts);
+    assert.equal(back.specHash, record.specHash);
+  }
+  assert.equal(await httpStatus(port), 200);
+});
