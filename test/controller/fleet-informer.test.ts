@@ -12,18 +12,25 @@ import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
 describe('FleetInformer on a real etcd', () => {
   const etcd = useSharedEtcd();
 
-  test('naming, render statuses and audit records reach subscribers and extras(), not the reconcile trigger', async () => {
-    const view = new FleetView(etcd.url, uniquePrefix('informer-extras'));
-    const { layout, store } = view;
-    const endpoint = { ip: '10.0.0.1', port: 8080, weight: 1, host: 'h1', job: 'web', specHash: 'a'.repeat(64) };
-    // One endpoint before the informer starts: load() reads naming too.
-    await store.applyBatch([{ put: layout.naming('svc.www', 'h1', 8080), value: endpoint }]);
+  /** An informer on a fresh prefix (closed with the file), how often it woke the loop, and what it told subscribers. */
+  async function startInformer(name: string, beforeStart: (view: FleetView) => Promise<unknown> = async () => {}) {
+    const view = new FleetView(etcd.url, uniquePrefix(name));
+    await beforeStart(view);
     let reconcileWakeups = 0;
-    const informer = new FleetInformer(store, layout, { onChange: () => reconcileWakeups++ });
+    const informer = new FleetInformer(view.store, view.layout, { onChange: () => reconcileWakeups++ });
     etcd.cleanups.push(() => view.close(), () => informer.close());
     await informer.start();
     const changes: MirrorChange[] = [];
     informer.subscribe((change) => changes.push(change));
+    return { view, layout: view.layout, store: view.store, informer, changes, wakeups: () => reconcileWakeups };
+  }
+
+  test('naming, render statuses and audit records reach subscribers and extras(), not the reconcile trigger', async () => {
+    const endpoint = { ip: '10.0.0.1', port: 8080, weight: 1, host: 'h1', job: 'web', specHash: 'a'.repeat(64) };
+    // One endpoint before the informer starts: load() reads naming too.
+    const { view, layout, store, informer, changes, wakeups } = await startInformer('informer-extras', (fresh) =>
+      fresh.store.applyBatch([{ put: fresh.layout.naming('svc.www', 'h1', 8080), value: endpoint }]),
+    );
     assert.deepEqual(informer.extras().naming.get('svc.www')?.get('h1:8080'), endpoint);
 
     const render = { target: '/etc/keepalived/keepalived.conf', holds: 0, skipped: 0, renders: 1, writes: 1, updatedAt: new Date().toISOString() };
@@ -40,64 +47,46 @@ describe('FleetInformer on a real etcd', () => {
     assert.deepEqual([...informer.extras().naming.get('svc.www')!.keys()].sort(), ['h1:8080', 'h2:8080'], 'a value that is not a naming record is left out');
     assert.deepEqual(informer.extras().renders.get('lvs1'), render);
     assert.equal(informer.observed().statuses.get('lvs1'), undefined, 'a render status is not a job status');
-    assert.equal(reconcileWakeups, 0, 'naming, render statuses and audit records do not wake the reconcile loop');
+    assert.equal(wakeups(), 0, 'naming, render statuses and audit records do not wake the reconcile loop');
 
     await view.registerAgents(['h1']);
-    await waitUntil(() => reconcileWakeups > 0, 'an agent change to wake the loop');
+    await waitUntil(() => wakeups() > 0, 'an agent change to wake the loop');
     assert.ok(informer.extras().agents.has('h1'));
     await store.applyBatch([{ delete: layout.naming('svc.www', 'h1', 8080) }]);
     await waitUntil(() => !informer.extras().naming.get('svc.www')?.has('h1:8080'), 'the endpoint gone');
   });
 
   test('an agent coming or going wakes the reconcile loop; its facts refreshed do not', async () => {
-    const view = new FleetView(etcd.url, uniquePrefix('informer-agents'));
-    const { layout, store } = view;
-    let reconcileWakeups = 0;
-    const informer = new FleetInformer(store, layout, { onChange: () => reconcileWakeups++ });
-    etcd.cleanups.push(() => view.close(), () => informer.close());
-    await informer.start();
-    const changes: MirrorChange[] = [];
-    informer.subscribe((change) => changes.push(change));
+    const { view, layout, store, informer, changes, wakeups } = await startInformer('informer-agents');
     await view.registerAgents(['h1', 'h2']);
-    await waitUntil(() => reconcileWakeups === 2, 'both agents seen');
+    await waitUntil(() => wakeups() === 2, 'both agents seen');
     const refreshed = { ...informer.extras().agents.get('h1')!, diskFreeBytes: 1, updatedAt: new Date().toISOString() };
     await store.applyBatch([{ put: layout.agent('h1'), value: refreshed }]);
     await waitUntil(() => informer.extras().agents.get('h1')?.diskFreeBytes === 1, 'the new facts mirrored');
-    assert.equal(reconcileWakeups, 2, 'a facts refresh does not wake the loop');
+    assert.equal(wakeups(), 2, 'a facts refresh does not wake the loop');
     assert.equal(changes.length, 3, 'the console is told about it');
     await store.applyBatch([{ delete: layout.agent('h2') }]);
-    await waitUntil(() => reconcileWakeups === 3, 'an agent gone wakes the loop');
+    await waitUntil(() => wakeups() === 3, 'an agent gone wakes the loop');
   });
 
   test("an instance's state changing wakes the reconcile loop; its metrics refreshed do not", async () => {
-    const view = new FleetView(etcd.url, uniquePrefix('informer-metrics'));
-    const { layout, store } = view;
-    let reconcileWakeups = 0;
-    const informer = new FleetInformer(store, layout, { onChange: () => reconcileWakeups++ });
-    etcd.cleanups.push(() => view.close(), () => informer.close());
-    await informer.start();
+    const { view, layout, store, informer, wakeups } = await startInformer('informer-metrics');
     const since = new Date();
     await view.reportStatus('h1', 'web', 'a'.repeat(64), 'Running', since);
-    await waitUntil(() => reconcileWakeups === 1, 'the first status seen');
+    await waitUntil(() => wakeups() === 1, 'the first status seen');
     const versionBefore = informer.observed().jobVersions!.get('web');
     const running = informer.observed().statuses.get('h1')!.get('web')!;
     const metrics = { cpuSeconds: 1, rssBytes: 2, openFds: 3, uptimeSeconds: 4 };
     await store.applyBatch([{ put: layout.status('h1', 'web'), value: { ...running, metrics, updatedAt: new Date().toISOString() } }]);
     await waitUntil(() => informer.observed().statuses.get('h1')?.get('web')?.metrics?.rssBytes === 2, 'the metrics mirrored');
-    assert.equal(reconcileWakeups, 1, 'a metrics refresh does not wake the loop');
+    assert.equal(wakeups(), 1, 'a metrics refresh does not wake the loop');
     assert.equal(informer.observed().jobVersions!.get('web'), versionBefore, 'nor makes the job look changed');
     await view.reportStatus('h1', 'web', 'a'.repeat(64), 'Healthy', since);
-    await waitUntil(() => reconcileWakeups === 2, 'a new state wakes the loop');
+    await waitUntil(() => wakeups() === 2, 'a new state wakes the loop');
   });
 
   test("the watch's echo of the controller's own write keeps the mirror's object; another value replaces it", async () => {
-    const view = new FleetView(etcd.url, uniquePrefix('informer-echo'));
-    const { layout, store } = view;
-    const informer = new FleetInformer(store, layout, { onChange: () => {} });
-    etcd.cleanups.push(() => view.close(), () => informer.close());
-    await informer.start();
-    const changes: MirrorChange[] = [];
-    informer.subscribe((change) => changes.push(change));
+    const { layout, store, informer, changes } = await startInformer('informer-echo');
     const key = layout.assignment('h1', 'web');
     const held = () => informer.observed().assignments.get('h1')?.get('web');
     const web = job('web');
@@ -118,13 +107,7 @@ describe('FleetInformer on a real etcd', () => {
   });
 
   test('a hand edit of the spec or the host facts alone, hash, commit and time untouched, is no echo: it is taken in and seen as edited', async () => {
-    const view = new FleetView(etcd.url, uniquePrefix('informer-echo-edit'));
-    const { layout, store } = view;
-    const informer = new FleetInformer(store, layout, { onChange: () => {} });
-    etcd.cleanups.push(() => view.close(), () => informer.close());
-    await informer.start();
-    const changes: MirrorChange[] = [];
-    informer.subscribe((change) => changes.push(change));
+    const { layout, store, informer, changes } = await startInformer('informer-echo-edit');
     const key = layout.assignment('h1', 'web');
     const held = () => informer.observed().assignments.get('h1')?.get('web');
     const record = assignmentRecord(job('web'), host('h1', { ip: '127.0.0.11' }), { commit: 'c1', assignedAtMs: T0 });
