@@ -14,6 +14,8 @@
 // manifest, so a crash at any point costs a re-unpack, never a release copied from torn files.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { CacheHolds } from './cache-holds.js';
+import { pruneCacheDir } from './prune-cache-dir.js';
 import { readJsonFile } from './read-json-file.js';
 import { unpackArchive } from './unpack-archive.js';
 
@@ -61,10 +63,10 @@ const PARALLEL_COPIES = 16;
 const unpacking = new Map<string, Promise<UnpackedTree>>();
 
 /**
- * Trees this process's preparations hold (from unpackedTree to releaseTree), by directory, with
- * how many hold each: pruning leaves them, however long a preparation spends fetching dependencies.
+ * Trees this process's preparations hold (from unpackedTree to releaseTree), by directory: pruning
+ * leaves them, however long a preparation spends fetching dependencies.
  */
-const held = new Map<string, number>();
+const held = new CacheHolds();
 
 const manifestPath = (treeDir: string) => `${treeDir}.json`;
 
@@ -76,7 +78,7 @@ const manifestPath = (treeDir: string) => `${treeDir}.json`;
 export async function unpackedTree(cacheDir: string, sha256: string, source: UnpackedTreeSource): Promise<UnpackedTree> {
   const dir = path.join(cacheDir, sha256);
   // Held before the manifest is read: a prune running meanwhile must not remove what is about to be copied.
-  held.set(dir, (held.get(dir) ?? 0) + 1);
+  held.hold(dir);
   try {
     const cached = await readTree(dir, sha256);
     if (cached) return cached;
@@ -96,9 +98,7 @@ export async function unpackedTree(cacheDir: string, sha256: string, source: Unp
 
 /** The preparation is done with the tree (built its release, or gave up): pruning may consider it again. */
 export function releaseTree(tree: Pick<UnpackedTree, 'dir'>): void {
-  const holders = (held.get(tree.dir) ?? 0) - 1;
-  if (holders > 0) held.set(tree.dir, holders);
-  else held.delete(tree.dir);
+  held.release(tree.dir);
 }
 
 /** The tree's files are not all there (removed by hand): the next preparation unpacks it again. */
@@ -202,29 +202,10 @@ export async function copyTree(tree: UnpackedTree, dest: string): Promise<void> 
  * nobody touched for UNUSED_TREE_GRACE_MS. Returns the names removed.
  */
 export async function pruneUnpackedTrees(cacheDir: string, inUse: ReadonlySet<string>, nowMs = Date.now()): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await fs.readdir(cacheDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (name.endsWith('.json')) {
-      // A manifest goes with its tree; one whose tree is gone (removed by hand) would be trusted.
-      const tree = path.join(cacheDir, name.slice(0, -'.json'.length));
-      if ((await fs.lstat(tree).catch(() => undefined)) === undefined) await fs.rm(path.join(cacheDir, name), { force: true });
-      continue;
-    }
-    if (inUse.has(name) || unpacking.has(path.join(cacheDir, name)) || held.has(path.join(cacheDir, name))) continue;
-    // The manifest's mtime is the last use; a tree without one is dated by its own.
-    const stat = (await fs.stat(manifestPath(path.join(cacheDir, name))).catch(() => undefined)) ?? (await fs.lstat(path.join(cacheDir, name)).catch(() => undefined));
-    if (stat === undefined || nowMs - stat.mtimeMs < UNUSED_TREE_GRACE_MS) continue;
-    // The manifest first: a tree half removed is one without a manifest, which nobody trusts.
-    await fs.rm(manifestPath(path.join(cacheDir, name)), { force: true });
-    await fs.rm(path.join(cacheDir, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed.sort();
+  return pruneCacheDir(cacheDir, {
+    sidecarSuffix: '.json',
+    keep: (name) => inUse.has(name) || unpacking.has(path.join(cacheDir, name)) || held.has(path.join(cacheDir, name)),
+    graceMs: UNUSED_TREE_GRACE_MS,
+    nowMs,
+  });
 }
