@@ -24,6 +24,8 @@ export interface FetchArtifactOptions {
   readonly timeoutMs?: number;
   /** Rehash a cached file instead of trusting its recorded size and mtime. */
   readonly rehashCached?: boolean;
+  /** Called when the file was not cached and has now been downloaded: the cache grew. */
+  readonly onDownloaded?: () => void;
 }
 
 export const DEFAULT_FETCH_TIMEOUT_MS = 600_000;
@@ -78,6 +80,13 @@ interface VerifiedStamp {
 
 let sequence = 0;
 
+const PARTIAL_SUFFIX = '.partial';
+
+/** A download in progress, or left by an agent that crashed during one (see removePartialDownloads). */
+export function isPartialDownload(name: string): boolean {
+  return name.startsWith('.') && name.endsWith(PARTIAL_SUFFIX);
+}
+
 export async function fetchArtifact(ref: ArtifactRef, cacheDir: string, options: FetchArtifactOptions = {}): Promise<string> {
   assertDigest('sha256', ref.sha256);
   const url = redactUrl(ref.url);
@@ -85,7 +94,7 @@ export async function fetchArtifact(ref: ArtifactRef, cacheDir: string, options:
   if (await isVerified(cached, ref.sha256, options.rehashCached ?? false)) return cached;
 
   await fs.mkdir(cacheDir, { recursive: true });
-  const temporary = path.join(cacheDir, `.${ref.sha256}.${process.pid}.${++sequence}.partial`);
+  const temporary = path.join(cacheDir, `.${ref.sha256}.${process.pid}.${++sequence}${PARTIAL_SUFFIX}`);
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   try {
@@ -118,6 +127,7 @@ export async function fetchArtifact(ref: ArtifactRef, cacheDir: string, options:
     await fs.chmod(temporary, 0o444);
     await fs.rename(temporary, cached);
     await writeStamp(cached, ref.sha256);
+    options.onDownloaded?.();
     return cached;
   } catch (error) {
     await fs.rm(temporary, { force: true });
@@ -229,8 +239,11 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The stamp beside each verified file is named after it with this suffix. */
+export const VERIFIED_STAMP_SUFFIX = '.verified';
+
 function stampPath(file: string): string {
-  return `${file}.verified`;
+  return `${file}${VERIFIED_STAMP_SUFFIX}`;
 }
 
 async function readStamp(file: string): Promise<VerifiedStamp | undefined> {

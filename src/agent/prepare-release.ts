@@ -21,11 +21,12 @@ import { instanceDirs, renderInstance, secretMark, type InstanceSpec, type Secre
 import { SecretError, type SecretVersion } from '../store/secret-store.js';
 import type { AssignmentRecord } from '../store/records.js';
 import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER, unpackedCacheDir } from './agent-layout.js';
+import { withArtifactsHeld } from './artifact-cache.js';
 import { currentBootId } from './boot-id.js';
 import { fetchArtifact } from './fetch-artifact.js';
 import { readJsonFile } from './read-json-file.js';
 import { ArchiveUnpackError } from './unpack-archive.js';
-import { artifactsInUse } from './switch-release.js';
+import { releaseInputs } from './switch-release.js';
 import { copyTree, forgetTree, listTree, releaseTree, syncTree, unpackedTree } from './unpacked-artifact.js';
 
 export interface PrepareReleaseOptions {
@@ -56,6 +57,8 @@ export interface ReleaseMarker {
   readonly specHash: string;
   readonly version: string;
   readonly artifactSha256: string;
+  /** The dependency files a rebuild copies in (the artifact cache keeps them); absent from older agents' markers. */
+  readonly dependencySha256s?: readonly string[];
   readonly commit: string;
   readonly preparedAt: string;
   /** The boot it was prepared in (see the top of this file); absent from older agents' markers. */
@@ -125,74 +128,79 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
   }
 
   const cacheDir = artifactCacheDir(root);
-  const fetchOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
-  const tree = await unpackedTree(unpackedCacheDir(root), assignment.spec.artifact.sha256, {
-    archive: () => fetchArtifact({ url: options.fetchUrl(assignment.spec.artifact), sha256: assignment.spec.artifact.sha256 }, cacheDir, fetchOptions),
-    inUse: () => artifactsInUse(root),
-  });
-  // Held until the release is built: pruning (after another job's new unpack) must leave it alone.
-  try {
-    const dependencies: { path: string; cached: string }[] = [];
-    for (const dependency of assignment.spec.dependencies) {
-      const cached = await fetchArtifact({ url: options.fetchUrl(dependency), sha256: dependency.sha256 }, cacheDir, fetchOptions);
-      dependencies.push({ path: dependency.path, cached });
-    }
-
-    await fs.mkdir(paths.releasesDir, { recursive: true });
-    const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const dependencySha256s = assignment.spec.dependencies.map((dependency) => dependency.sha256);
+  // Held from before the fetch until the marker (which keeps them from then on) is written.
+  return withArtifactsHeld(root, [assignment.spec.artifact.sha256, ...dependencySha256s], async (onDownloaded) => {
+    const fetchOptions = { onDownloaded, ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) };
+    const tree = await unpackedTree(unpackedCacheDir(root), assignment.spec.artifact.sha256, {
+      archive: () => fetchArtifact({ url: options.fetchUrl(assignment.spec.artifact), sha256: assignment.spec.artifact.sha256 }, cacheDir, fetchOptions),
+      inUse: async () => (await releaseInputs(root)).artifacts,
+    });
+    // Held until the release is built: pruning (after another job's new unpack) must leave it alone.
     try {
-      await copyTree(tree, staging).catch(async (error: unknown) => {
-        // The tree lost files (removed by hand): unpacked again by the retry.
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') await forgetTree(tree);
-        throw classifyCopy(error, tree.dir, staging);
-      });
-      for (const dependency of dependencies) {
-        await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
+      const dependencies: { path: string; cached: string }[] = [];
+      for (const dependency of assignment.spec.dependencies) {
+        const cached = await fetchArtifact({ url: options.fetchUrl(dependency), sha256: dependency.sha256 }, cacheDir, fetchOptions);
+        dependencies.push({ path: dependency.path, cached });
       }
-      for (const config of rendered.configs) {
-        const mode = modes.get(config.path) ?? DEFAULT_FILE_MODE;
-        // A file holding a secret is the job user's alone, whatever mode the repo asks for.
-        await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
-      }
-      // Not world-readable: other users of the host could otherwise list and open what it holds.
-      if (secretFiles.size > 0) await fs.chmod(staging, SECRET_RELEASE_MODE);
-      const marker: ReleaseMarker = {
-        job: assignment.job,
-        specHash: assignment.specHash,
-        version: assignment.spec.version,
-        artifactSha256: assignment.spec.artifact.sha256,
-        commit: assignment.commit,
-        preparedAt: new Date().toISOString(),
-        ...(bootId !== undefined && { bootId }),
-      };
-      if (bootId === undefined) await syncTree(staging, await listTree(staging));
-      await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
-      // Nearly always nothing is in the way: rename first, look only when that fails.
-      const renamed = await fs.rename(staging, releaseDir).then(
-        () => true,
-        (error: unknown) => {
-          if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-          return false;
-        },
-      );
-      if (renamed) return { releaseDir, rendered, reused: false };
-      // Someone finished the same release meanwhile (the agent should not let that happen): theirs
-      // may be active already, so it stays and ours goes.
-      if (await isComplete(releaseDir, assignment.specHash, bootId)) {
+
+      await fs.mkdir(paths.releasesDir, { recursive: true });
+      const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
+      try {
+        await copyTree(tree, staging).catch(async (error: unknown) => {
+          // The tree lost files (removed by hand): unpacked again by the retry.
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') await forgetTree(tree);
+          throw classifyCopy(error, tree.dir, staging);
+        });
+        for (const dependency of dependencies) {
+          await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
+        }
+        for (const config of rendered.configs) {
+          const mode = modes.get(config.path) ?? DEFAULT_FILE_MODE;
+          // A file holding a secret is the job user's alone, whatever mode the repo asks for.
+          await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
+        }
+        // Not world-readable: other users of the host could otherwise list and open what it holds.
+        if (secretFiles.size > 0) await fs.chmod(staging, SECRET_RELEASE_MODE);
+        const marker: ReleaseMarker = {
+          job: assignment.job,
+          specHash: assignment.specHash,
+          version: assignment.spec.version,
+          artifactSha256: assignment.spec.artifact.sha256,
+          dependencySha256s,
+          commit: assignment.commit,
+          preparedAt: new Date().toISOString(),
+          ...(bootId !== undefined && { bootId }),
+        };
+        if (bootId === undefined) await syncTree(staging, await listTree(staging));
+        await fs.writeFile(releaseMarkerPath(staging), `${JSON.stringify(marker, null, 2)}\n`, { flag: 'wx' });
+        // Nearly always nothing is in the way: rename first, look only when that fails.
+        const renamed = await fs.rename(staging, releaseDir).then(
+          () => true,
+          (error: unknown) => {
+            if (!['ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+            return false;
+          },
+        );
+        if (renamed) return { releaseDir, rendered, reused: false };
+        // Someone finished the same release meanwhile (the agent should not let that happen): theirs
+        // may be active already, so it stays and ours goes.
+        if (await isComplete(releaseDir, assignment.specHash, bootId)) {
+          await fs.rm(staging, { recursive: true, force: true });
+          return { releaseDir, rendered, reused: true };
+        }
+        // Left by a crash (no marker) or from an earlier boot: rebuilt, ours replaces it.
+        await fs.rm(releaseDir, { recursive: true, force: true });
+        await fs.rename(staging, releaseDir);
+        return { releaseDir, rendered, reused: false };
+      } catch (error) {
         await fs.rm(staging, { recursive: true, force: true });
-        return { releaseDir, rendered, reused: true };
+        throw error;
       }
-      // Left by a crash (no marker) or from an earlier boot: rebuilt, ours replaces it.
-      await fs.rm(releaseDir, { recursive: true, force: true });
-      await fs.rename(staging, releaseDir);
-      return { releaseDir, rendered, reused: false };
-    } catch (error) {
-      await fs.rm(staging, { recursive: true, force: true });
-      throw error;
+    } finally {
+      releaseTree(tree);
     }
-  } finally {
-    releaseTree(tree);
-  }
+  });
 }
 
 /** Copying the unpacked tree failed: a full disk, or a tree that lost files (both pass), typed as unpacking. */

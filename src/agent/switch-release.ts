@@ -101,19 +101,33 @@ export async function pruneReleases(root: string, job: string, keep = 3): Promis
   return doomed.sort();
 }
 
-/** The artifacts (sha256) the complete releases of every job on this host were built from. */
-export async function artifactsInUse(root: string): Promise<Set<string>> {
+/** What the complete releases on this host were built from: a rebuild of any of them needs these. */
+export interface ReleaseInputs {
+  /** Artifacts (sha256), unpacked into the trees releases are copied from. */
+  readonly artifacts: Set<string>;
+  /** Dependency files (sha256), copied from the artifact cache into each release. */
+  readonly dependencies: Set<string>;
+  /** Some release's marker predates the list of dependencies: which files it needs is not known. */
+  readonly dependenciesUnknown: boolean;
+}
+
+export async function releaseInputs(root: string): Promise<ReleaseInputs> {
   const jobsDir = path.dirname(jobPaths(root, 'x').jobDir);
-  const inUse = new Set<string>();
+  const artifacts = new Set<string>();
+  const dependencies = new Set<string>();
+  let dependenciesUnknown = false;
   for (const job of await fs.readdir(jobsDir).catch(() => [] as string[])) {
     if (!JOB_NAME_PATTERN.test(job)) continue;
     const { releasesDir } = jobPaths(root, job);
     for (const name of await fs.readdir(releasesDir).catch(() => [] as string[])) {
-      const marker = await readJsonFile<{ artifactSha256?: unknown }>(releaseMarkerPath(path.join(releasesDir, name))).catch(() => undefined);
-      if (typeof marker?.artifactSha256 === 'string') inUse.add(marker.artifactSha256);
+      const marker = await readJsonFile<{ artifactSha256?: unknown; dependencySha256s?: unknown }>(releaseMarkerPath(path.join(releasesDir, name))).catch(() => undefined);
+      if (typeof marker?.artifactSha256 !== 'string') continue;
+      artifacts.add(marker.artifactSha256);
+      if (!Array.isArray(marker.dependencySha256s)) dependenciesUnknown = true;
+      else for (const sha256 of marker.dependencySha256s) if (typeof sha256 === 'string') dependencies.add(sha256);
     }
   }
-  return inUse;
+  return { artifacts, dependencies, dependenciesUnknown };
 }
 
 async function markerMtime(releaseDir: string): Promise<number | undefined> {

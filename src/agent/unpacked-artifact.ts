@@ -106,6 +106,11 @@ export async function forgetTree(tree: UnpackedTree): Promise<void> {
   await fs.rm(manifestPath(tree.dir), { force: true });
 }
 
+/** The tree is complete (its manifest is there): releases are built from it, not from the tarball. */
+export async function isUnpacked(cacheDir: string, sha256: string): Promise<boolean> {
+  return (await fs.stat(manifestPath(path.join(cacheDir, sha256))).catch(() => undefined)) !== undefined;
+}
+
 async function readTree(dir: string, sha256: string): Promise<UnpackedTree | undefined> {
   const manifest = await readJsonFile<TreeManifest>(manifestPath(dir));
   if (manifest?.sha256 !== sha256 || !Array.isArray(manifest.entries)) return undefined;

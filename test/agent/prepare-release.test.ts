@@ -12,7 +12,7 @@ import * as tar from 'tar';
 import { artifactCacheDir, jobPaths, releaseMarkerPath, releasePath, unpackedCacheDir } from '../../src/agent/agent-layout.js';
 import { ArtifactDigestError } from '../../src/agent/fetch-artifact.js';
 import { prepareRelease, readReleaseMarker, ReleaseSpecError, type PrepareReleaseOptions } from '../../src/agent/prepare-release.js';
-import { activateRelease, activeRelease, artifactsInUse, pruneReleases } from '../../src/agent/switch-release.js';
+import { activateRelease, activeRelease, pruneReleases, releaseInputs } from '../../src/agent/switch-release.js';
 import { ArchiveUnpackError, UnsafeArchiveError } from '../../src/agent/unpack-archive.js';
 import { pruneUnpackedTrees, UNUSED_TREE_GRACE_MS } from '../../src/agent/unpacked-artifact.js';
 import { computeSpecHash } from '../../src/controller/spec-hash.js';
@@ -93,7 +93,7 @@ test('happy path: the example release lands, configured for this host, and re-pr
   assert.deepEqual(prepared.rendered.command, ['bin/server.js', '--port', '8080']);
   assert.deepEqual(prepared.rendered.configs, [{ path: 'conf/app.yaml', mode: '0600', content: config }]);
   const marker = await readReleaseMarker(dir);
-  assert.deepEqual({ ...marker, preparedAt: undefined }, { job: 'dispatcher', specHash: record.specHash, version: '1.1.0', artifactSha256: EXAMPLE_SHA, commit: 'c0ffee', preparedAt: undefined, bootId: BOOT_ID });
+  assert.deepEqual({ ...marker, preparedAt: undefined }, { job: 'dispatcher', specHash: record.specHash, version: '1.1.0', artifactSha256: EXAMPLE_SHA, dependencySha256s: [sha256('alpha\nbeta\n')], commit: 'c0ffee', preparedAt: undefined, bootId: BOOT_ID });
 
   await activateRelease(root, 'dispatcher', record.specHash);
   assert.equal(await fs.realpath(paths.current), await fs.realpath(dir));
@@ -341,14 +341,14 @@ test('unpacked trees: kept while a release uses them or within the grace, then p
   await fs.mkdir(path.join(cache, `.${'c'.repeat(64)}.unpack-1-00000000`));
   await fs.mkdir(path.join(cache, 'd'.repeat(64)));
   await fs.writeFile(path.join(cache, `${'e'.repeat(64)}.json`), '{}');
-  assert.deepEqual([...(await artifactsInUse(root))].sort(), [OLDER_SHA, EXAMPLE_SHA].sort());
+  assert.deepEqual([...(await releaseInputs(root)).artifacts].sort(), [OLDER_SHA, EXAMPLE_SHA].sort());
 
   const later = Date.now() + UNUSED_TREE_GRACE_MS + 1000;
-  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root)), []);
-  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [`.${'c'.repeat(64)}.unpack-1-00000000`, 'd'.repeat(64)]);
+  assert.deepEqual(await pruneUnpackedTrees(cache, (await releaseInputs(root)).artifacts), []);
+  assert.deepEqual(await pruneUnpackedTrees(cache, (await releaseInputs(root)).artifacts, later), [`.${'c'.repeat(64)}.unpack-1-00000000`, 'd'.repeat(64)]);
   assert.deepEqual(await pruneReleases(root, 'dispatcher', 1), [older.specHash]);
-  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root)), []);
-  assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [OLDER_SHA]);
+  assert.deepEqual(await pruneUnpackedTrees(cache, (await releaseInputs(root)).artifacts), []);
+  assert.deepEqual(await pruneUnpackedTrees(cache, (await releaseInputs(root)).artifacts, later), [OLDER_SHA]);
   assert.deepEqual((await fs.readdir(cache)).sort(), [EXAMPLE_SHA, `${EXAMPLE_SHA}.json`]);
 });
 
@@ -374,13 +374,13 @@ test('a tree a preparation holds is not pruned while it fetches a slow dependenc
     await requested;
     // Another job's new unpack prunes now, long after the tree was last touched.
     const later = Date.now() + UNUSED_TREE_GRACE_MS + 1000;
-    assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), []);
+    assert.deepEqual(await pruneUnpackedTrees(cache, (await releaseInputs(root)).artifacts, later), []);
     answer();
     const prepared = await preparing;
     assert.deepEqual(await fs.readFile(path.join(prepared.releaseDir, 'dict/words.txt'), 'utf8'), 'words');
     // Let go once built: with its release gone too, the tree is pruned.
     await fs.rm(jobPaths(root, 'dispatcher').releasesDir, { recursive: true });
-    assert.deepEqual(await pruneUnpackedTrees(cache, await artifactsInUse(root), later), [OLDER_SHA]);
+    assert.deepEqual(await pruneUnpackedTrees(cache, (await releaseInputs(root)).artifacts, later), [OLDER_SHA]);
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
