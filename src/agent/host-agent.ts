@@ -16,6 +16,7 @@ import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { readSecretValue, SecretError, secretKeys } from '../store/secret-store.js';
 import { EtcdStateStore, type WatchHandle } from '../store/state-store.js';
 import { agentRoot } from './agent-layout.js';
+import { removePartialDownloads } from './artifact-cache.js';
 import { AgentRegistration } from './agent-registration.js';
 import { AssignmentBook } from './assignment-book.js';
 import { AssignmentEvents } from './assignment-events.js';
@@ -31,7 +32,7 @@ import type { ProcessDriver } from './process-driver.js';
 import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
 import { watchOwnStatuses } from './own-status-watch.js';
 import { StatusWriter } from './status-writer.js';
-import { activateRelease, pruneReleases } from './switch-release.js';
+import { activateRelease, pruneReleases, removeJobReleases } from './switch-release.js';
 import { DeployRetries } from './deploy-retry.js';
 
 export interface HostAgentOptions {
@@ -129,6 +130,12 @@ export class HostAgent {
       this.rotation.stop();
       throw error;
     }
+    // Holding the root, before any deploy: a partial download now is one a crashed agent left.
+    const partial = await removePartialDownloads(this.root).catch((error: unknown) => {
+      this.options.logger.warn({ event: 'partial_downloads_kept', error: (error as Error).message }, 'cannot remove unfinished downloads');
+      return [];
+    });
+    if (partial.length > 0) this.options.logger.info({ event: 'partial_downloads_removed', files: partial }, 'removed downloads a previous agent left unfinished');
     await this.adoptSavedInstances();
     void this.connect().catch((error: unknown) => {
       if (!this.abort.signal.aborted && !(error instanceof HostClaimedError)) this.options.logger.error({ event: 'agent_connect_failed', error: (error as Error).message }, 'cannot connect to etcd');
@@ -255,6 +262,7 @@ export class HostAgent {
         await running.stop();
         this.instances.delete(job);
       }
+      if (!(await removeJobReleases(this.root, job))) this.options.logger.warn({ event: 'releases_kept', job }, 'its pid file is still there: releases of the removed job kept');
       this.book.settle(job);
       this.retries.forget(job);
       await forgetAssignment(this.root, job);

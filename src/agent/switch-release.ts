@@ -101,6 +101,20 @@ export async function pruneReleases(root: string, job: string, keep = 3): Promis
   return doomed.sort();
 }
 
+/**
+ * The controller removed the job: its releases and `current` go, and with them what pins its
+ * artifacts in the caches (data/<job> and log/<job> stay: they are the job's, not a release's).
+ * Only once nothing runs from them: the supervisor removes the pid file when it has stopped the
+ * process, so while the file is there (a stop that gave up, an instance never adopted) they stay.
+ * Returns whether they were removed.
+ */
+export async function removeJobReleases(root: string, job: string): Promise<boolean> {
+  const paths = jobPaths(root, job);
+  if (await exists(paths.pidFile)) return false;
+  await fs.rm(paths.jobDir, { recursive: true, force: true });
+  return true;
+}
+
 /** What the complete releases on this host were built from: a rebuild of any of them needs these. */
 export interface ReleaseInputs {
   /** Artifacts (sha256), unpacked into the trees releases are copied from. */
