@@ -9,7 +9,7 @@
 // * the dependency files of every complete release stay;
 // * a tarball stays only while its tree is incomplete: once unpacked, releases are copied from the
 //   tree, and the tarball is read again only if the tree is lost (then it is simply fetched again);
-// * what a preparation of this process is fetching or about to use is held (holdArtifacts);
+// * what a preparation of this process is fetching or about to use is held (withArtifactsHeld);
 // * a marker from before the dependency list was recorded pins everything: until that release is
 //   rebuilt or pruned, nobody can tell which files it needs;
 // * downloads in progress (`.partial`) are never pruned here, however stalled: the ones a crashed
