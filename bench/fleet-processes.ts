@@ -76,6 +76,17 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
       }
       return counts;
     },
+    /** The workers' CPU time so far (user + system), in seconds. */
+    async workerCpuSeconds(): Promise<number> {
+      return (await usage()).reduce((sum, worker) => sum + worker.cpuMicros, 0) / 1e6;
+    },
+    /** etcd's revision and the Txn RPCs it answered so far: the cost of a rollout's writes. */
+    async etcdWrites(): Promise<{ revision: number; txns: number }> {
+      const text = await (await fetch(`${options.etcd.url}/metrics`)).text();
+      const revision = Number(/^etcd_debugging_mvcc_current_revision (\S+)$/m.exec(text)?.[1] ?? NaN);
+      const txns = [...text.matchAll(/^grpc_server_handled_total\{[^}]*grpc_method="Txn"[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+      return { revision, txns };
+    },
     killLostWorker(): void {
       lostWorker?.child.kill('SIGKILL');
     },
