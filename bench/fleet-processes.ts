@@ -116,9 +116,10 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
     async stop(): Promise<void> {
       // SIGKILL, not a graceful close: everything the agents hold (their private etcd, the temp
       // dir) goes next, and closing 1,000 agents' leases and clients took ~10 s of the run's wall time.
+      // Profiled workers get SIGTERM: a killed process writes no --cpu-prof profile.
       const children = [...workers.map((worker) => worker.child), renderer].filter((child) => child.exitCode === null && child.signalCode === null);
       const exits = children.map((child) => new Promise((resolve) => child.once('exit', resolve)));
-      for (const child of children) child.kill('SIGKILL');
+      for (const child of children) child.kill(options.cpuProfileDir && child !== renderer ? 'SIGTERM' : 'SIGKILL');
       await Promise.all(exits);
     },
   };
