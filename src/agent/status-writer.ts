@@ -1,5 +1,7 @@
 // Writes status/<host>/<job> from the agent's instances: the newest status per job, batched, and
-// kept when etcd is unreachable (fail static) to be written when it returns.
+// kept when etcd is unreachable (fail static) to be written when it returns. A status due soon rides
+// in a transaction another writer of the host sends anyway (an instance's naming entry: see
+// HostWriteBatcher), so turning Healthy costs the fleet one revision, not two.
 import type { KeyLayout } from '../store/keys.js';
 import type { InstanceState, StatusRecord } from '../store/records.js';
 import type { BatchOp } from '../store/state-store.js';
