@@ -80,12 +80,12 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
     async workerCpuSeconds(): Promise<number> {
       return (await usage()).reduce((sum, worker) => sum + worker.cpuMicros, 0) / 1e6;
     },
-    /** etcd's revision and the Txn RPCs it answered so far: the cost of a rollout's writes. */
-    async etcdWrites(): Promise<{ revision: number; txns: number }> {
+    /** etcd's revision, the Txn RPCs it answered and its CPU time so far: the cost of a rollout's writes. */
+    async etcdWrites(): Promise<{ revision: number; txns: number; cpuSeconds: number }> {
       const text = await (await fetch(`${options.etcd.url}/metrics`)).text();
       const revision = Number(/^etcd_debugging_mvcc_current_revision (\S+)$/m.exec(text)?.[1] ?? NaN);
       const txns = [...text.matchAll(/^grpc_server_handled_total\{[^}]*grpc_method="Txn"[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
-      return { revision, txns };
+      return { revision, txns, cpuSeconds: etcdPid === undefined ? NaN : cpuSecondsOf(etcdPid) };
     },
     killLostWorker(): void {
       lostWorker?.child.kill('SIGKILL');
