@@ -176,7 +176,7 @@ export class HostAgent {
     });
     const store = new EtcdStateStore(this.client, this.layout);
     this.writes = new HostWriteBatcher(store);
-    this.writes.addRider(() => this.statusWriter.takeAlong());
+    this.writes.addRider((busy) => this.statusWriter.takeAlong(busy));
     const prefix = this.layout.assignments(host);
     // Assignments first: they carry the address the fleet knows this host by, for naming.
     const read = await retryWithBackoff(() => store.getPrefixJson(prefix, isAssignmentEntry), { signal: this.abort.signal, maxMs: 5000 });

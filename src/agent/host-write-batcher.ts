@@ -5,10 +5,12 @@
 // agent's CPU.
 //
 // Writers hand their ops to `applyBatch`, which settles with the transaction that carried them. Ops
-// handed over in one turn of the event loop go together; ops handed over while a transaction is in
-// flight wait for it and go in the next, so etcd sees writes in the order they were handed over (a
-// naming put is never overtaken by its later delete). A failed transaction rejects every writer in
-// it, and each keeps its own fail-static retry (naming's reassert, the status writer's backoff).
+// handed over in one turn of the event loop go together. An op on a key that a transaction in flight
+// writes waits for it, and so does every later op on that key: per key, etcd sees writes in the order
+// they were handed over (a naming put is never overtaken by its later delete). Ops on other keys go at
+// once, in a transaction of their own, so one slow write does not hold the host's others. A failed
+// transaction rejects every writer in it, and each keeps its own fail-static retry (naming's
+// reassert, the status writer's backoff).
 //
 // Riders are writers whose ops may wait a little (a status held by its debounce window): each
 // transaction asks them for what they would send soon anyway, and carries it at no extra RPC.
@@ -28,6 +30,9 @@ export interface Ride {
   failed(error: unknown): void;
 }
 
+/** A rider's answer to "anything to go along?"; `busy` keys must not be in it (ops on them wait). */
+export type Rider = (busy: (key: string) => boolean) => Ride | undefined;
+
 interface Waiting {
   readonly ops: readonly BatchOp[];
   resolve(result: BatchResult): void;
@@ -36,9 +41,10 @@ interface Waiting {
 
 export class HostWriteBatcher implements BatchStore {
   private waiting: Waiting[] = [];
-  private readonly riders: (() => Ride | undefined)[] = [];
+  private readonly riders: Rider[] = [];
   private armed = false;
-  private sending = false;
+  /** The keys the transactions in flight write. */
+  private readonly inFlight = new Set<string>();
 
   constructor(private readonly store: BatchStore) {}
 
@@ -46,7 +52,7 @@ export class HostWriteBatcher implements BatchStore {
     return this.store.layout;
   }
 
-  /** Writes `ops` in the next transaction; resolves once etcd has them, rejects if it failed. */
+  /** Writes `ops` in a transaction soon; resolves once etcd has them, rejects if it failed. */
   applyBatch(ops: readonly BatchOp[]): Promise<BatchResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ ops, resolve, reject });
@@ -54,13 +60,13 @@ export class HostWriteBatcher implements BatchStore {
     });
   }
 
-  /** `take` is asked at each transaction for ops that may go along (undefined: none). */
-  addRider(take: () => Ride | undefined): void {
+  /** `take` is asked at each transaction for ops that may go along. */
+  addRider(take: Rider): void {
     this.riders.push(take);
   }
 
   private arm(): void {
-    if (this.armed || this.sending) return;
+    if (this.armed) return;
     this.armed = true;
     // setImmediate, not a microtask: the writers of one event (a health transition sets naming and
     // status one after the other, naming's write starting a microtask later) are all in by then.
@@ -71,17 +77,30 @@ export class HostWriteBatcher implements BatchStore {
   }
 
   private async send(): Promise<void> {
-    this.sending = true;
-    const batch = this.waiting;
-    this.waiting = [];
-    const rides = this.riders.map((take) => take()).filter((ride) => ride !== undefined);
+    const busy = new Set(this.inFlight);
+    const batch: Waiting[] = [];
+    const held: Waiting[] = [];
+    for (const entry of this.waiting) {
+      const keys = entry.ops.map(keyOf);
+      if (keys.some((key) => busy.has(key))) {
+        held.push(entry);
+        for (const key of keys) busy.add(key);
+      } else batch.push(entry);
+    }
+    this.waiting = held;
+    if (batch.length === 0) return;
+    // Riders come last: where a rider and a writer name one key, the rider's op is the newer.
+    const rides = this.riders.map((take) => take((key) => busy.has(key))).filter((ride) => ride !== undefined);
+    const ops = [...batch.flatMap((entry) => entry.ops), ...rides.flatMap((ride) => ride.ops)];
+    const keys = ops.map(keyOf);
+    for (const key of keys) this.inFlight.add(key);
     let outcome: { readonly result: BatchResult } | { readonly error: unknown };
     try {
-      outcome = { result: await this.store.applyBatch([...batch.flatMap((entry) => entry.ops), ...rides.flatMap((ride) => ride.ops)]) };
+      outcome = { result: await this.store.applyBatch(ops) };
     } catch (error) {
       outcome = { error };
     }
-    this.sending = false;
+    for (const key of keys) this.inFlight.delete(key);
     if (this.waiting.length > 0) this.arm();
     if ('result' in outcome) {
       for (const entry of batch) entry.resolve(outcome.result);
@@ -91,4 +110,8 @@ export class HostWriteBatcher implements BatchStore {
       for (const ride of rides) ride.failed(outcome.error);
     }
   }
+}
+
+function keyOf(op: BatchOp): string {
+  return 'put' in op ? op.put : op.delete;
 }

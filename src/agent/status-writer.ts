@@ -122,9 +122,9 @@ export class StatusWriter {
    * debounce window, due within it anyway. Steps keep their delay, and after a failure the backoff
    * stands.
    */
-  takeAlong(): Ride | undefined {
+  takeAlong(busy: (key: string) => boolean): Ride | undefined {
     if (this.closed || this.failures > 0) return undefined;
-    return this.collect(performance.now() + this.debounceMs);
+    return this.collect(performance.now() + this.debounceMs, busy);
   }
 
   private async flush(): Promise<void> {
@@ -142,10 +142,10 @@ export class StatusWriter {
     ride.written();
   }
 
-  /** Takes what falls due by `horizon` out of pending, to be written by whoever sends it. */
-  private collect(horizon: number): Ride | undefined {
+  /** Takes what falls due by `horizon` (and is not `busy`) out of pending, to be written by whoever sends it. */
+  private collect(horizon: number, busy: (key: string) => boolean = () => false): Ride | undefined {
     const store = this.store();
-    const batch = new Map([...this.pending].filter(([, entry]) => entry.dueAt <= horizon));
+    const batch = new Map([...this.pending].filter(([job, entry]) => entry.dueAt <= horizon && !(store && busy(store.layout.status(this.host, job)))));
     if (!store || batch.size === 0) return undefined;
     for (const job of batch.keys()) this.pending.delete(job);
     const ops: BatchOp[] = [...batch].map(([job, { status }]) => (status ? { put: store.layout.status(this.host, job), value: status } : { delete: store.layout.status(this.host, job) }));

@@ -76,7 +76,7 @@ describe('HostWriteBatcher on a real etcd', () => {
   function statusWriter(host: string, batcher: HostWriteBatcher) {
     const writer = new StatusWriter(host, () => batcher, { debounceMs: 1000, stepDelayMs: 3000 });
     writers.push(writer);
-    batcher.addRider(() => writer.takeAlong());
+    batcher.addRider((busy) => writer.takeAlong(busy));
     return writer;
   }
 
@@ -124,6 +124,25 @@ describe('HostWriteBatcher on a real etcd', () => {
     assert.equal(await read(key), undefined, 'the delete came last');
   });
 
+  test('ops on other keys do not wait for a transaction in flight; a status whose key is in flight does not ride', async () => {
+    const { batcher, sent, hold } = recording();
+    const statuses = statusWriter('h5', batcher);
+    const statusKey = store.layout.status('h5', 'web');
+    const release = hold();
+    statuses.set('web', status('Healthy'));
+    await until(async () => sent.length === 1, 'Healthy in flight');
+    statuses.set('web', status('Unhealthy'));
+    const other = store.layout.naming('svc5', 'h5', 80);
+    await batcher.applyBatch([{ put: other, value: { n: 5 } }]);
+    assert.deepEqual(
+      sent[1]!.map((op) => ('put' in op ? op.put : op.delete)),
+      [other],
+      'the naming put went past the slow transaction, without the status of the key in flight',
+    );
+    release({ fail: false });
+    await until(async () => ((await read(statusKey))?.value as StatusRecord | undefined)?.state === 'Unhealthy', 'the newer status, after the older');
+  });
+
   test('a failed transaction rejects every writer in it; each retries on its own and nothing is lost', async () => {
     const { batcher, sent, hold } = recording();
     const lease = await store.grantLease(10);
@@ -158,7 +177,7 @@ describe('HostWriteBatcher on a real etcd', () => {
     await until(async () => sent.length === 1, 'Healthy in flight');
     statuses.set('web', status('Unhealthy'));
     // Another writer's transaction carries the newer status while the first is still in flight.
-    const ride = statuses.takeAlong();
+    const ride = statuses.takeAlong(() => false);
     assert.ok(ride, 'the newer status may ride');
     await store.applyBatch(ride.ops);
     ride.written();
