@@ -76,6 +76,17 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
       }
       return counts;
     },
+    /** The workers' CPU time so far (user + system), in seconds. */
+    async workerCpuSeconds(): Promise<number> {
+      return (await usage()).reduce((sum, worker) => sum + worker.cpuMicros, 0) / 1e6;
+    },
+    /** etcd's revision, the Txn RPCs it answered and its CPU time so far: the cost of a rollout's writes. */
+    async etcdWrites(): Promise<{ revision: number; txns: number; cpuSeconds: number }> {
+      const text = await (await fetch(`${options.etcd.url}/metrics`)).text();
+      const revision = Number(/^etcd_debugging_mvcc_current_revision (\S+)$/m.exec(text)?.[1] ?? NaN);
+      const txns = [...text.matchAll(/^grpc_server_handled_total\{[^}]*grpc_method="Txn"[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+      return { revision, txns, cpuSeconds: etcdPid === undefined ? NaN : cpuSecondsOf(etcdPid) };
+    },
     killLostWorker(): void {
       lostWorker?.child.kill('SIGKILL');
     },
@@ -105,9 +116,10 @@ export async function startFleetProcesses(options: FleetProcessOptions) {
     async stop(): Promise<void> {
       // SIGKILL, not a graceful close: everything the agents hold (their private etcd, the temp
       // dir) goes next, and closing 1,000 agents' leases and clients took ~10 s of the run's wall time.
+      // Profiled workers get SIGTERM: a killed process writes no --cpu-prof profile.
       const children = [...workers.map((worker) => worker.child), renderer].filter((child) => child.exitCode === null && child.signalCode === null);
       const exits = children.map((child) => new Promise((resolve) => child.once('exit', resolve)));
-      for (const child of children) child.kill('SIGKILL');
+      for (const child of children) child.kill(options.cpuProfileDir && child !== renderer ? 'SIGTERM' : 'SIGKILL');
       await Promise.all(exits);
     },
   };

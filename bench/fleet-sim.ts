@@ -90,6 +90,8 @@ async function rollOut(names: ReadonlySet<string>, timeoutMs: number) {
   for (const name of names) versions.set(name, `1.${commits}.0`);
   commit(`bump ${names.size} job(s)`);
   const writesBefore = await observer.writes();
+  const etcdBefore = await fleet.etcdWrites();
+  const workerCpuBefore = await fleet.workerCpuSeconds();
   const following = (await follow({ kind: 'rollout', instances: instancesOf(names), first: false }, timeoutMs)).done;
   sampler.reset();
   const started = performance.now();
@@ -98,8 +100,10 @@ async function rollOut(names: ReadonlySet<string>, timeoutMs: number) {
   const controllerStepMs = performance.now() - started;
   const times = await following;
   const usage = sampler.read();
+  const workerCpuSeconds = (await fleet.workerCpuSeconds()) - workerCpuBefore;
+  const etcdAfter = await fleet.etcdWrites();
   const writes = Object.fromEntries([...(await observer.writes())].map(([kind, count]) => [kind, count - (writesBefore.get(kind) ?? 0)]).filter(([, count]) => count !== 0));
-  return { ...times, controllerStepMs, writes, ...usage };
+  return { ...times, controllerStepMs, writes, revisions: etcdAfter.revision - etcdBefore.revision, txns: etcdAfter.txns - etcdBefore.txns, etcdCpuSeconds: etcdAfter.cpuSeconds - etcdBefore.cpuSeconds, workerCpuSeconds, ...usage };
 }
 
 /** Everything the run started, stopped once: at the end, or on Ctrl-C (no etcd or worker left behind). */
@@ -151,7 +155,7 @@ try {
   for (let run = 0; run < (quick ? 1 : 2); run++) {
     const result = await rollOut(new Set(versions.keys()), 900_000);
     allJobs.push(result);
-    log(`all jobs (${instanceCount} instances): healthy ${(result.healthyMs / 1000).toFixed(1)} s, config ${(result.configMs / 1000).toFixed(1)} s; writes ${JSON.stringify(result.writes)}; bench process peak RSS ${result.peakRssMb.toFixed(0)} MB, CPU ${result.cpuPercent.toFixed(0)} %`);
+    log(`all jobs (${instanceCount} instances): healthy ${(result.healthyMs / 1000).toFixed(1)} s, config ${(result.configMs / 1000).toFixed(1)} s; writes ${JSON.stringify(result.writes)}, ${result.revisions} revisions, ${result.txns} Txn RPCs; workers ${result.workerCpuSeconds.toFixed(1)} CPU-s, etcd ${result.etcdCpuSeconds.toFixed(1)} CPU-s; bench process peak RSS ${result.peakRssMb.toFixed(0)} MB, CPU ${result.cpuPercent.toFixed(0)} %`);
   }
   saveResult('all-jobs', shape.hosts, { instances: instanceCount, configMs: percentiles(allJobs.map((r) => r.configMs)), runs: allJobs });
 

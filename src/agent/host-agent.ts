@@ -21,6 +21,7 @@ import { AgentRegistration } from './agent-registration.js';
 import { AssignmentBook } from './assignment-book.js';
 import { AssignmentEvents } from './assignment-events.js';
 import { HostClaimedError, lockAgentRoot } from './host-claim.js';
+import { HostWriteBatcher } from './host-write-batcher.js';
 import { watchMembership } from './host-membership.js';
 import { CgroupLimiter } from './cgroup-limits.js';
 import { startLogRotation } from './log-writer.js';
@@ -84,7 +85,8 @@ export class HostAgent {
   private readonly retries = new DeployRetries();
   private readonly statusWriter: StatusWriter;
   private client: Etcd3 | undefined;
-  private store: EtcdStateStore | undefined;
+  /** Status and naming writes, sharing transactions. */
+  private writes: HostWriteBatcher | undefined;
   private registration: AgentRegistration | undefined;
   private naming: NamingRegistration | undefined;
   private watch: WatchHandle | undefined;
@@ -115,7 +117,7 @@ export class HostAgent {
       files: () => [...this.instances.values()].flatMap((instance) => instance.logFiles()),
       onError: (error) => options.logger.warn({ event: 'log_rotation_failed', error: error.message }, 'log rotation failed'),
     });
-    this.statusWriter = new StatusWriter(options.host, () => this.store, {
+    this.statusWriter = new StatusWriter(options.host, () => this.writes, {
       onError: (error) => options.logger.warn({ event: 'status_write_failed', error: (error as Error).message }, 'status not written; kept for later'),
     });
   }
@@ -180,7 +182,8 @@ export class HostAgent {
       onRetry: (error, attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; jobs keep running'),
     });
     const store = new EtcdStateStore(this.client, this.layout);
-    this.store = store;
+    this.writes = new HostWriteBatcher(store);
+    this.writes.addRider((busy) => this.statusWriter.takeAlong(busy));
     const prefix = this.layout.assignments(host);
     // Assignments first: they carry the address the fleet knows this host by, for naming.
     const read = await retryWithBackoff(() => store.getPrefixJson(prefix, isAssignmentEntry), { signal: this.abort.signal, maxMs: 5000 });
@@ -243,8 +246,8 @@ export class HostAgent {
    */
   private ensureNaming(ip: string | undefined): void {
     const lease = this.registration?.lease;
-    if (this.naming || !ip || !this.store || !lease) return;
-    this.naming = new NamingRegistration({ store: this.store, host: this.options.host, ip, leaseId: lease.id });
+    if (this.naming || !ip || !this.writes || !lease) return;
+    this.naming = new NamingRegistration({ store: this.writes, host: this.options.host, ip, leaseId: lease.id });
   }
 
   private schedule(job: string): void {

@@ -1,8 +1,11 @@
 // Writes status/<host>/<job> from the agent's instances: the newest status per job, batched, and
-// kept when etcd is unreachable (fail static) to be written when it returns.
+// kept when etcd is unreachable (fail static) to be written when it returns. A status due soon rides
+// in a transaction another writer of the host sends anyway (an instance's naming entry: see
+// HostWriteBatcher), so turning Healthy costs the fleet one revision, not two.
 import type { KeyLayout } from '../store/keys.js';
 import type { InstanceState, StatusRecord } from '../store/records.js';
 import type { BatchOp } from '../store/state-store.js';
+import type { Ride } from './host-write-batcher.js';
 
 export interface StatusStore {
   readonly layout: KeyLayout;
@@ -27,6 +30,8 @@ interface PendingStatus {
   readonly status: StatusRecord | null;
   /** When it must be written (performance.now()). */
   readonly dueAt: number;
+  /** Which set() it came from: a failed write is put back only if nothing newer was set since. */
+  readonly sequence: number;
 }
 
 export class StatusWriter {
@@ -45,6 +50,9 @@ export class StatusWriter {
   private flushing: Promise<void> | undefined;
   private failures = 0;
   private closed = false;
+  /** Counts set() calls; job → the sequence of its newest status. */
+  private sequence = 0;
+  private readonly newest = new Map<string, number>();
 
   constructor(
     private readonly host: string,
@@ -71,7 +79,9 @@ export class StatusWriter {
     const delayMs = urgent ? this.windowLeftMs() : status === null ? this.debounceMs : (this.options.stepDelayMs ?? STEP_DELAY_MS);
     // Never later than already promised: a stream of steps is still written every STEP_DELAY_MS.
     const dueAt = Math.min(this.pending.get(job)?.dueAt ?? Infinity, now + delayMs);
-    this.pending.set(job, { status, dueAt });
+    const sequence = ++this.sequence;
+    this.newest.set(job, sequence);
+    this.pending.set(job, { status, dueAt, sequence });
     this.schedule(dueAt - now, { sooner: this.failures === 0 });
   }
 
@@ -82,7 +92,7 @@ export class StatusWriter {
 
   /** Writes whatever is pending now (etcd came back). */
   flushSoon(): void {
-    for (const [job, { status }] of this.pending) this.pending.set(job, { status, dueAt: 0 });
+    for (const [job, entry] of this.pending) this.pending.set(job, { ...entry, dueAt: 0 });
     this.schedule(0, { sooner: true });
   }
 
@@ -107,32 +117,57 @@ export class StatusWriter {
     }, Math.max(0, delayMs));
   }
 
+  /**
+   * What another writer's transaction may carry (see HostWriteBatcher): statuses held only by the
+   * debounce window, due within it anyway. Steps keep their delay, and after a failure the backoff
+   * stands.
+   */
+  takeAlong(busy: (key: string) => boolean): Ride | undefined {
+    if (this.closed || this.failures > 0) return undefined;
+    return this.collect(performance.now() + this.debounceMs, busy);
+  }
+
   private async flush(): Promise<void> {
     const store = this.store();
     if (!store || this.pending.size === 0) return;
     // Timers fire a little early or late; what falls due within a millisecond goes now.
-    const now = performance.now() + 1;
-    const batch = new Map([...this.pending].filter(([, entry]) => entry.dueAt <= now));
-    if (batch.size === 0) return this.scheduleNext();
+    const ride = this.collect(performance.now() + 1);
+    if (!ride) return this.scheduleNext();
     this.lastFlushAt = performance.now();
+    try {
+      await store.applyBatch(ride.ops);
+    } catch (error) {
+      return ride.failed(error);
+    }
+    ride.written();
+  }
+
+  /** Takes what falls due by `horizon` (and is not `busy`) out of pending, to be written by whoever sends it. */
+  private collect(horizon: number, busy: (key: string) => boolean = () => false): Ride | undefined {
+    const store = this.store();
+    const batch = new Map([...this.pending].filter(([job, entry]) => entry.dueAt <= horizon && !(store && busy(store.layout.status(this.host, job)))));
+    if (!store || batch.size === 0) return undefined;
     for (const job of batch.keys()) this.pending.delete(job);
     const ops: BatchOp[] = [...batch].map(([job, { status }]) => (status ? { put: store.layout.status(this.host, job), value: status } : { delete: store.layout.status(this.host, job) }));
-    try {
-      await store.applyBatch(ops);
-      this.failures = 0;
-    } catch (error) {
-      // Keep what failed unless something newer came meanwhile; retry all of it with backoff.
-      for (const [job, { status }] of batch) if (!this.pending.has(job)) this.pending.set(job, { status, dueAt: 0 });
-      this.failures++;
-      this.options.onError?.(error);
-      this.schedule(Math.min(10_000, 250 * 2 ** this.failures));
-      return;
-    }
-    for (const [job, { status }] of batch) {
+    return { ops, written: () => this.succeeded(batch), failed: (error) => this.failed(batch, error) };
+  }
+
+  private succeeded(batch: ReadonlyMap<string, PendingStatus>): void {
+    this.failures = 0;
+    for (const [job, { status, sequence }] of batch) {
       if (status) this.written.set(job, specState(status));
       else this.written.delete(job);
+      if (this.newest.get(job) === sequence) this.newest.delete(job);
     }
     this.scheduleNext();
+  }
+
+  /** Keeps what failed unless something newer was set meanwhile (pending, or in a later write); retries it with backoff. */
+  private failed(batch: ReadonlyMap<string, PendingStatus>, error: unknown): void {
+    for (const [job, entry] of batch) if (this.newest.get(job) === entry.sequence) this.pending.set(job, { ...entry, dueAt: 0 });
+    this.failures++;
+    this.options.onError?.(error);
+    this.schedule(Math.min(10_000, 250 * 2 ** this.failures));
   }
 
   /** Arms the timer for the earliest pending entry; a decisive one no sooner than the window's end. */
