@@ -11,6 +11,7 @@ import type { SyncCurrentRecord } from '../store/records.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import { FleetMirror, type MirrorExtras } from './fleet-mirror.js';
 import type { ObservedState } from './observed-state.js';
+import { OwnWrites } from './own-writes.js';
 import type { StoreOp } from './reconcile-fleet.js';
 
 export type { MirrorExtras } from './fleet-mirror.js';
@@ -27,6 +28,7 @@ export interface InformerOptions {
 export class FleetInformer {
   private readonly mirror: FleetMirror;
   private readonly subscribers = new Set<(change: MirrorChange) => void>();
+  private readonly own = new OwnWrites();
   private watch: WatchHandle | undefined;
 
   constructor(
@@ -58,6 +60,7 @@ export class FleetInformer {
     this.watch = this.store.watchPrefix(this.layout.prefix, revision, (event) => this.onEvent(event), {
       onError: (error) => this.options.onProblem?.(this.layout.prefix, String(error)),
       ...(this.options.onConnectionChange ? { onConnectionChange: this.options.onConnectionChange } : {}),
+      echoes: { isEcho: (key, value) => this.own.isEcho(key, value), onEcho: (key) => this.notify({ key }) },
     });
   }
 
@@ -86,17 +89,40 @@ export class FleetInformer {
     return () => this.subscribers.delete(listener);
   }
 
+  /**
+   * Writes `ops` through `send` (with `unmirrored`, e.g. the audit record, which the mirror does not
+   * keep), then into the mirror. The watch's echoes of exactly these values are known by their bytes:
+   * neither parsed nor a reason to reconcile, since the mirror holds them already (or will, once
+   * `send` returns: the echo may come first).
+   */
+  async write(ops: readonly StoreOp[], send: (ops: readonly StoreOp[]) => Promise<unknown>, unmirrored: readonly StoreOp[] = []): Promise<void> {
+    const all = [...ops, ...unmirrored];
+    this.own.expect(all);
+    try {
+      await send(all);
+    } catch (error) {
+      this.own.forget(all);
+      throw error;
+    }
+    this.applyLocally(ops);
+  }
+
   /** Records the controller's own successful writes before the watch echoes them. */
   applyLocally(ops: readonly StoreOp[]): void {
     for (const op of ops) this.mirror.ingest('put' in op ? op.put : op.delete, 'put' in op ? op.value : undefined);
   }
 
+  private notify(change: MirrorChange): void {
+    for (const subscriber of this.subscribers) subscriber(change);
+  }
+
   private onEvent(event: WatchEvent<unknown>): void {
     let matters = true;
-    if (event.type === 'resync') this.mirror.rebuild(event.entries);
-    else matters = this.mirror.ingest(event.key, event.type === 'put' ? event.value : undefined);
-    const change: MirrorChange = event.type === 'resync' ? { resync: true } : { key: event.key };
-    for (const subscriber of this.subscribers) subscriber(change);
+    if (event.type === 'resync') {
+      this.own.clear();
+      this.mirror.rebuild(event.entries);
+    } else matters = this.mirror.ingest(event.key, event.type === 'put' ? event.value : undefined);
+    this.notify(event.type === 'resync' ? { resync: true } : { key: event.key });
     if (event.type !== 'resync' && this.isIgnored(event.key)) return;
     if (event.type === 'skipped') this.options.onProblem?.(event.key, event.problem);
     if (matters) this.options.onChange();
