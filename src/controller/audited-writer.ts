@@ -49,8 +49,7 @@ export class AuditedWriter {
       const done = queue.add(async () => {
         await Promise.all(chunk.after.map((index) => landed[index]));
         const audit = { put: layout.syncHistory(new Date(chunk.audit.time), chunk.audit.commit.sha), value: chunk.audit };
-        await store.applyBatch([...chunk.ops, audit], leadership.guard());
-        informer.applyLocally(chunk.ops);
+        await informer.write(chunk.ops, (ops) => store.applyBatch(ops, leadership.guard()), [audit]);
         written += chunk.ops.length;
       });
       done.catch((error: unknown) => {

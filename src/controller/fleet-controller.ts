@@ -348,7 +348,6 @@ export class FleetController {
     const previous = informer.current();
     if (previous && canonicalJson({ ...previous, time: '' }) === canonicalJson({ ...next, time: '' })) return;
     const op = { put: layout.syncCurrent, value: next };
-    await store.applyBatch([op], leadership.guard());
-    informer.applyLocally([op]);
+    await informer.write([op], (ops) => store.applyBatch(ops, leadership.guard()));
   }
 }

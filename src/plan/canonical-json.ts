@@ -1,11 +1,15 @@
 // JSON with object keys sorted at every depth: equal data gives equal text (stable diffs, hashes).
 // Values frozen with freezeDeep cannot change, so their text is remembered: an assignment record
-// that shares its job spec with 75,000 others serialises the spec once, not once per put or hash.
-// Remembered are the frozen value and its direct children (a spec hash is taken over the spec's
-// fields, not the spec); deeper ones would hold the same text again at every level.
+// that shares its job spec with the other instances of its job serialises the spec once, not once
+// per put or hash. Remembered are the frozen value and its direct children (a spec hash is taken
+// over the spec's fields, not the spec); deeper ones would hold the same text again at every level.
+// Only recent texts are kept: the instances of a job are written and hashed together, and the text
+// of every spec of a 10,000-job fleet, kept for as long as the spec lives, was ~25 MB of the idle
+// controller's heap for texts a settled fleet seldom needs again.
 
 const remembers = new WeakSet<object>();
-const rememberedText = new WeakMap<object, string>();
+const RECENT_TEXTS = 8192;
+let rememberedText = new Map<object, string>();
 
 export function canonicalJson(value: unknown): string {
   return write(value) as string;
@@ -43,7 +47,11 @@ function write(value: unknown): string | undefined {
     }
     text = `{${fields.join(',')}}`;
   }
-  if (remembers.has(value)) rememberedText.set(value, text);
+  if (remembers.has(value)) {
+    // A full table is mostly texts of jobs done with: dropped at once rather than kept in order.
+    if (rememberedText.size >= RECENT_TEXTS) rememberedText = new Map();
+    rememberedText.set(value, text);
+  }
   return text;
 }
 

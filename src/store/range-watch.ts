@@ -54,6 +54,11 @@ export interface WatchOptions {
   /** Backoff while waiting for etcd (reconnects, resync reads). Default: 100 ms up to the client's
    * `reconnectMaxMs`. */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * The caller's own writes coming back: a change `isEcho` recognises (by the exact bytes of a put,
+   * or a delete: undefined) goes, undecoded, to `onEcho` instead of the handler, in order with the rest.
+   */
+  readonly echoes?: { readonly isEcho: (key: string, value: Uint8Array | undefined) => boolean; readonly onEcho: (key: string) => void };
 }
 
 export interface WatchHandle {
@@ -81,7 +86,7 @@ export function startRangeWatch<T>(
   handler: WatchHandler<T>,
   options: WatchOptions = {},
 ): WatchHandle {
-  const { onError = () => {}, onConnectionChange } = options;
+  const { onError = () => {}, onConnectionChange, echoes } = options;
   const abort = new AbortController();
   const endpoints = describeEndpoints(client);
   let received = BigInt(fromRevision);
@@ -193,7 +198,9 @@ export function startRangeWatch<T>(
       if (revision <= received) continue;
       const key = event.kv.key.toString();
       const modRevision = String(event.kv.mod_revision);
-      if (event.type === 'Delete') {
+      if (echoes?.isEcho(key, event.type === 'Delete' ? undefined : event.kv.value)) {
+        deliver(() => echoes.onEcho(key));
+      } else if (event.type === 'Delete') {
         deliver(() => handler({ type: 'delete', key, modRevision }));
       } else {
         const decoded = decodeEntry(event.kv, check);

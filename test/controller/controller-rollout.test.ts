@@ -3,6 +3,7 @@
 // way real ones behave: a heartbeat under a lease and status records with the specHash they run.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { computeSpecHash } from '../../src/controller/spec-hash.js';
 import type { AssignmentRecord, RolloutRecord } from '../../src/store/records.js';
 import { FleetView, putsByKey, reconcileNow, sleep, startInProcess, waitUntil, type InProcessController, type RecordedEvent } from '../fixtures/controller-harness.js';
 import { uniquePrefix, useSharedEtcd } from '../fixtures/etcd-server.js';
@@ -68,6 +69,27 @@ describe('controller rollouts', () => {
     for (const [key, puts] of putsByKey(events, '/assign/')) assert.equal(puts.length, 1, `${key} written once`);
     const updates = (await view.history()).flatMap((record) => record.actions).filter((action) => (action as { type: string }).type === 'update');
     assert.equal(updates.length, 3, 'one audited update per host');
+  });
+
+  test("a reconcile's own writes coming back through the watch wake no reconcile; a hand edit of one does", async () => {
+    const { fleet, view, controller, v1 } = await setUp('own-echoes');
+    const reconciles = () => controller.logs.filter((line) => line.event === 'reconciled') as { writes?: number; reasons?: string[] }[];
+    await sleep(300); // the agents' reports of setUp settled and reconciled
+    fleet.commit('frontend 1.1.0', frontendAt('1.1.0'));
+    await reconcileNow(controller);
+    const seen = reconciles().length;
+    assert.ok(reconciles().at(-1)!.writes! > 0, 'the commit wrote the first batch');
+    await sleep(500); // 25 times the settle delay: an echo would have woken the loop by now
+    assert.deepEqual(reconciles().slice(seen), [], 'no reconcile for its own writes');
+
+    const now = frontendOf(await view.assignments());
+    const untouched = [...v1.values()].find((record) => now.get(record.host.name)?.specHash === record.specHash)!;
+    const edited = { ...untouched, spec: { ...untouched.spec, command: ['bin/other'] } };
+    await view.store.applyBatch([{ put: view.layout.assignment(untouched.host.name, 'frontend'), value: edited }]);
+    await waitUntil(() => reconciles().slice(seen).some((line) => line.reasons?.includes('observed') && line.writes! > 0), 'the hand edit reconciled');
+    const restored = frontendOf(await view.assignments()).get(untouched.host.name);
+    assert.deepEqual(restored?.spec.command, untouched.spec.command, 'and put right');
+    assert.equal(computeSpecHash('frontend', restored!.tag, restored!.host, restored!.spec), restored!.specHash);
   });
 
   test('a batch not healthy within progressDeadlineSeconds is reverted, recorded in rollouts/, and not retried until the job changes', async () => {

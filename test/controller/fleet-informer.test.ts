@@ -130,4 +130,34 @@ describe('FleetInformer on a real etcd', () => {
     assert.equal(held()?.record.host.ip, '127.0.0.99');
     assert.equal(held()?.intact, false, 'host facts that no longer hash to the specHash');
   });
+
+  test("the controller's own writes come back waking nothing; the same key written by hand, even to the bytes it wrote, is taken in and wakes the loop", async () => {
+    const { layout, store, informer, changes, wakeups } = await startInformer('informer-own-writes');
+    const key = layout.assignment('h1', 'web');
+    const held = () => informer.observed().assignments.get('h1')?.get('web');
+    const record = assignmentRecord(job('web'), host('h1', { ip: '127.0.0.11' }), { commit: 'c1', assignedAtMs: T0 });
+    const audit = { put: layout.syncHistory(new Date(T0), 'c1'), value: { commit: 'c1' } };
+    await informer.write([{ put: key, value: record }, { put: layout.rollout('web'), value: { job: 'web' } }], (ops) => store.applyBatch(ops), [audit]);
+    const written = held();
+    assert.ok(written?.intact, 'in the mirror once written');
+    await waitUntil(() => changes.length === 3, 'the three echoes, told to the console');
+    assert.equal(wakeups(), 0, 'no echo of its own writes wakes the reconcile loop');
+    assert.equal(held(), written, 'nor replaces what the mirror holds');
+    await informer.write([{ delete: layout.rollout('web') }], (ops) => store.applyBatch(ops));
+    await waitUntil(() => changes.length === 4, "the delete's echo");
+    assert.equal(wakeups(), 0, 'nor does the echo of its own delete');
+
+    await store.applyBatch([{ put: key, value: { ...record, spec: { ...record.spec, command: ['bin/other'] } } }]);
+    await waitUntil(() => wakeups() === 1, 'a hand edit wakes the loop');
+    assert.equal(held()?.intact, false);
+    await store.applyBatch([{ put: key, value: record }]);
+    await waitUntil(() => wakeups() === 2, 'the bytes the controller once wrote, put back by hand, wake it too');
+    assert.ok(held()?.intact);
+
+    const refused = informer.write([{ put: key, value: { ...record, commit: 'c2' } }], (ops) => store.applyBatch(ops, { key: layout.leader, value: 'someone else' }));
+    await assert.rejects(refused, { code: 'E_GUARD_FAILED' });
+    await store.applyBatch([{ put: key, value: { ...record, commit: 'c2' } }]);
+    await waitUntil(() => wakeups() === 3, 'a write that failed is forgotten: the same value written by another is taken in');
+    assert.equal(held()?.record.commit, 'c2');
+  });
 });

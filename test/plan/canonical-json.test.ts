@@ -61,3 +61,11 @@ test('a value that is not frozen is serialised afresh each time: a change shows'
   live.a = 2;
   assert.equal(canonicalJson(live), '{"a":2}');
 });
+
+test('a frozen value whose text was dropped, after thousands of others, gives the same text again', () => {
+  const first = freezeDeep({ spec: { command: ['bin/app', '--port', '8080'] }, host: { name: 'h1' } });
+  const text = canonicalJson(first);
+  for (let index = 0; index < 20_000; index++) canonicalJson(freezeDeep({ index, spec: { index } }));
+  assert.equal(canonicalJson(first), text);
+  assert.equal(text, sortKeysText(structuredClone(first)));
+});
