@@ -11,7 +11,7 @@ import type { SyncCurrentRecord } from '../store/records.js';
 import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import { FleetMirror, type MirrorExtras } from './fleet-mirror.js';
 import type { ObservedState } from './observed-state.js';
-import { OwnWrites } from './own-writes.js';
+import { keyOf, OwnWrites, type ExpectedWrite } from './own-writes.js';
 import type { StoreOp } from './reconcile-fleet.js';
 
 export type { MirrorExtras } from './fleet-mirror.js';
@@ -60,7 +60,7 @@ export class FleetInformer {
     this.watch = this.store.watchPrefix(this.layout.prefix, revision, (event) => this.onEvent(event), {
       onError: (error) => this.options.onProblem?.(this.layout.prefix, String(error)),
       ...(this.options.onConnectionChange ? { onConnectionChange: this.options.onConnectionChange } : {}),
-      echoes: { isEcho: (key, value) => this.own.isEcho(key, value), onEcho: (key) => this.notify({ key }) },
+      echoes: { echoOf: (key, value) => this.own.echoOf(key, value), onEcho: (key, echo) => this.onEcho(key, echo as ExpectedWrite) },
     });
   }
 
@@ -97,14 +97,19 @@ export class FleetInformer {
    */
   async write(ops: readonly StoreOp[], send: (ops: readonly StoreOp[]) => Promise<unknown>, unmirrored: readonly StoreOp[] = []): Promise<void> {
     const all = [...ops, ...unmirrored];
-    this.own.expect(all);
+    const expected = this.own.expect(all);
+    // Never the mirror's: their echo is only told to the subscribers.
+    for (const op of unmirrored) expected.get(keyOf(op))!.applied = true;
     try {
       await send(all);
     } catch (error) {
-      this.own.forget(all);
+      this.own.forget(expected);
       throw error;
     }
-    this.applyLocally(ops);
+    // A write whose echo came first is in the mirror already, and so may be what followed it there.
+    const unechoed = ops.filter((op) => !expected.get(keyOf(op))!.echoed);
+    this.applyLocally(unechoed);
+    for (const op of unechoed) expected.get(keyOf(op))!.applied = true;
   }
 
   /** Records the controller's own successful writes before the watch echoes them. */
@@ -116,8 +121,20 @@ export class FleetInformer {
     for (const subscriber of this.subscribers) subscriber(change);
   }
 
+  /**
+   * The watch brought one of the controller's writes back. The mirror takes it in only where it
+   * does not hold it: the echo came before the write's reply, or a change etcd made before this
+   * write reached the mirror after the reply (a hand edit racing the write) and overwrote it.
+   */
+  private onEcho(key: string, echo: ExpectedWrite): void {
+    this.own.delivered(key, echo);
+    if (!echo.applied || echo.overtaken) this.mirror.ingest(key, echo.value);
+    this.notify({ key });
+  }
+
   private onEvent(event: WatchEvent<unknown>): void {
     let matters = true;
+    if (event.type !== 'resync') this.own.overtake(event.key);
     if (event.type === 'resync') {
       this.own.clear();
       this.mirror.rebuild(event.entries);

@@ -15,34 +15,74 @@ function digestOf(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64');
 }
 
-const keyOf = (op: StoreOp) => ('put' in op ? op.put : op.delete);
+export const keyOf = (op: StoreOp) => ('put' in op ? op.put : op.delete);
+
+/** One write to one key, from just before it is sent until its echo. */
+export interface ExpectedWrite {
+  readonly digest: string;
+  /** What was written (undefined: a delete), for the mirror to take in when the echo says so. */
+  readonly value: unknown;
+  /** The mirror took it in when the write's reply came. */
+  applied: boolean;
+  /** Another change to the key reached the mirror after that: the echo must put this value back. */
+  overtaken: boolean;
+  /** Its echo came back. */
+  echoed: boolean;
+}
 
 export class OwnWrites {
-  /** key → digests of the values written there and not seen back yet, oldest first. */
-  private readonly pending = new Map<string, string[]>();
+  /** key → the writes there whose echo has not come back, oldest first. */
+  private readonly pending = new Map<string, ExpectedWrite[]>();
 
-  /** Before the write is sent: its echo may come back before the write's own answer. */
-  expect(ops: readonly StoreOp[]): void {
+  /** Before the write is sent (its echo may come back before the write's own answer); by key. */
+  expect(ops: readonly StoreOp[]): Map<string, ExpectedWrite> {
     // The store writes only the last op of a key that a batch names twice (etcd refuses a
     // transaction naming a key twice): the earlier one never comes back.
-    const last = new Map<string, StoreOp>();
-    for (const op of ops) last.set(keyOf(op), op);
-    for (const [key, op] of last) {
-      const digests = this.pending.get(key) ?? [];
-      digests.push('put' in op ? digestOf(canonicalJson(op.value)) : DELETED);
-      this.pending.set(key, digests);
+    const expected = new Map<string, ExpectedWrite>();
+    for (const op of ops) {
+      const value = 'put' in op ? op.value : undefined;
+      expected.set(keyOf(op), { digest: 'put' in op ? digestOf(canonicalJson(value)) : DELETED, value, applied: false, overtaken: false, echoed: false });
     }
+    for (const [key, write] of expected) {
+      const writes = this.pending.get(key) ?? [];
+      writes.push(write);
+      this.pending.set(key, writes);
+    }
+    return expected;
   }
 
   /** After a failed write: nothing of it will come back (or, written after all, it is taken in as anyone's). */
-  forget(ops: readonly StoreOp[]): void {
-    for (const op of ops) this.take(keyOf(op), 'put' in op ? digestOf(canonicalJson(op.value)) : DELETED, false);
+  forget(expected: ReadonlyMap<string, ExpectedWrite>): void {
+    for (const [key, write] of expected) {
+      const writes = this.pending.get(key);
+      const index = writes?.indexOf(write) ?? -1;
+      if (index >= 0) this.drop(key, writes!, index, 1);
+    }
   }
 
-  /** True when `value` (undefined: a delete) is exactly what the controller wrote to `key`; it is then forgotten. */
-  isEcho(key: string, value: Uint8Array | undefined): boolean {
-    if (!this.pending.has(key)) return false;
-    return this.take(key, value === undefined ? DELETED : digestOf(value), true);
+  /**
+   * The write `value` (undefined: a delete) is the echo of, if the controller wrote exactly that to
+   * `key`. Asked as the watch receives it, before the events ahead of it are delivered: it is
+   * forgotten when the echo is delivered (`delivered`).
+   */
+  echoOf(key: string, value: Uint8Array | undefined): ExpectedWrite | undefined {
+    const digest = value === undefined ? DELETED : digestOf(value);
+    const write = this.pending.get(key)?.find((candidate) => !candidate.echoed && candidate.digest === digest);
+    if (write) write.echoed = true;
+    return write;
+  }
+
+  delivered(key: string, write: ExpectedWrite): void {
+    const writes = this.pending.get(key);
+    const index = writes?.indexOf(write) ?? -1;
+    // Writes to one key are made one after another and come back in that order: an older one still
+    // waiting when a later one is back was not written (or came back inside a resync).
+    if (index >= 0) this.drop(key, writes!, 0, index + 1);
+  }
+
+  /** A change to `key` that is not an echo reached the mirror: writes it overwrote there must be put back by their echo. */
+  overtake(key: string): void {
+    for (const write of this.pending.get(key) ?? []) if (write.applied) write.overtaken = true;
   }
 
   /** After a resync the writes before it never come back one by one. */
@@ -50,14 +90,8 @@ export class OwnWrites {
     this.pending.clear();
   }
 
-  private take(key: string, digest: string, echoed: boolean): boolean {
-    const digests = this.pending.get(key);
-    const index = digests?.indexOf(digest) ?? -1;
-    if (index < 0) return false;
-    // Writes to one key are made one after another and come back in that order: an older one still
-    // waiting when a later one is back was not written (or came back inside a resync).
-    digests!.splice(echoed ? 0 : index, echoed ? index + 1 : 1);
-    if (digests!.length === 0) this.pending.delete(key);
-    return true;
+  private drop(key: string, writes: ExpectedWrite[], start: number, count: number): void {
+    writes.splice(start, count);
+    if (writes.length === 0) this.pending.delete(key);
   }
 }

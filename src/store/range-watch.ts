@@ -55,10 +55,17 @@ export interface WatchOptions {
    * `reconnectMaxMs`. */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
   /**
-   * The caller's own writes coming back: a change `isEcho` recognises (by the exact bytes of a put,
-   * or a delete: undefined) goes, undecoded, to `onEcho` instead of the handler, in order with the rest.
+   * The caller's own writes coming back: a change `echoOf` recognises (by the exact bytes of a put,
+   * or a delete: undefined) goes, undecoded, to `onEcho` with what `echoOf` returned instead of the
+   * handler, in order with the rest.
    */
-  readonly echoes?: { readonly isEcho: (key: string, value: Uint8Array | undefined) => boolean; readonly onEcho: (key: string) => void };
+  readonly echoes?: EchoFilter<unknown>;
+}
+
+/** See WatchOptions.echoes: `echoOf` answers undefined for anything that is not an echo. */
+export interface EchoFilter<E> {
+  readonly echoOf: (key: string, value: Uint8Array | undefined) => E | undefined;
+  readonly onEcho: (key: string, echo: E) => void;
 }
 
 export interface WatchHandle {
@@ -198,8 +205,9 @@ export function startRangeWatch<T>(
       if (revision <= received) continue;
       const key = event.kv.key.toString();
       const modRevision = String(event.kv.mod_revision);
-      if (echoes?.isEcho(key, event.type === 'Delete' ? undefined : event.kv.value)) {
-        deliver(() => echoes.onEcho(key));
+      const echo = echoes?.echoOf(key, event.type === 'Delete' ? undefined : event.kv.value);
+      if (echo !== undefined) {
+        deliver(() => echoes!.onEcho(key, echo));
       } else if (event.type === 'Delete') {
         deliver(() => handler({ type: 'delete', key, modRevision }));
       } else {

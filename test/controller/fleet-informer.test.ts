@@ -160,4 +160,22 @@ describe('FleetInformer on a real etcd', () => {
     await waitUntil(() => wakeups() === 3, 'a write that failed is forgotten: the same value written by another is taken in');
     assert.equal(held()?.record.commit, 'c2');
   });
+  test('a hand edit that lands just before one of its writes, whichever reaches it first, leaves the mirror holding what etcd holds', async () => {
+    const { store, layout, informer, changes } = await startInformer('informer-write-race');
+    const key = layout.assignment('h1', 'web');
+    const record = assignmentRecord(job('web'), host('h1', { ip: '127.0.0.11' }), { commit: 'c0', assignedAtMs: T0 });
+    let events = 0;
+    for (let round = 1; round <= 20; round++) {
+      const ours = { ...record, commit: `ours-${round}` };
+      // The hand edit is committed first, so etcd ends with the controller's value; its watch event may
+      // reach the informer before or after the reply to the controller's write.
+      await informer.write([{ put: key, value: ours }], async (ops) => {
+        await store.applyBatch([{ put: key, value: { ...record, commit: `hand-${round}` } }]);
+        return store.applyBatch(ops);
+      });
+      events += 2;
+      await waitUntil(() => changes.length === events, `round ${round}: both changes delivered`);
+      assert.equal(informer.observed().assignments.get('h1')?.get('web')?.record.commit, `ours-${round}`, `round ${round}`);
+    }
+  });
 });
