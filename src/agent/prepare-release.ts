@@ -27,6 +27,7 @@ import { ensureDirectory, inDirectory } from './ensure-directory.js';
 import { fetchArtifact } from './fetch-artifact.js';
 import { readJsonFile } from './read-json-file.js';
 import { ArchiveUnpackError } from './unpack-archive.js';
+import { unlinkIfPresent } from './remove-tree.js';
 import { releaseInputs } from './switch-release.js';
 import { copyTree, forgetTree, listTree, releaseTree, syncTree, unpackedTree } from './unpacked-artifact.js';
 
@@ -244,10 +245,7 @@ async function placeFile(job: string, releaseDir: string, realRelease: string | 
       throw new ReleaseSpecError(job, [`${relative}: its directory resolves outside the release`]);
     }
   }
-  // One unlink(2): rm's `force` would lstat twice before it.
-  await fs.unlink(file).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  });
+  await unlinkIfPresent(file);
   await write(file);
   // Explicitly, because the mode given at creation is cut by the umask.
   await fs.chmod(file, mode);

@@ -6,9 +6,10 @@
 // can name a stranger that boot started at the same tick. The record names its boot for that.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { inDirectory } from './ensure-directory.js';
+import { unlinkIfPresent } from './remove-tree.js';
 import { currentBootId } from './boot-id.js';
 import { parseStatFields } from './process-metrics.js';
 
@@ -174,13 +175,8 @@ export async function checkPidFile(file: string, lookup: (pid: number) => LivePr
   return { alive: true, record, processGroup: live.processGroup };
 }
 
-/** One unlink(2): rm's `force` would lstat the file twice before it. */
 export async function removePidFile(file: string): Promise<void> {
-  try {
-    await unlink(file);
-  } catch (error) {
-    if (!isErrno(error, 'ENOENT')) throw error;
-  }
+  await unlinkIfPresent(file);
 }
 
 function isDead(stat: ProcessStat): boolean {
