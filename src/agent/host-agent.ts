@@ -4,34 +4,25 @@
 // restart adopts running instances (from the assignments it saved locally) instead of restarting them.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Etcd3 } from 'etcd3';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { createConnectionLog } from '../store/connection-log.js';
-import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
+import type { EtcdConnectionOptions } from '../store/etcd-connection.js';
 import { keyLayout, type KeyLayout } from '../store/keys.js';
-import { isAssignmentEntry } from '../store/record-checks.js';
-import type { AssignmentEntry, AssignmentRecord } from '../store/records.js';
-import { retryWithBackoff } from '../store/retry-with-backoff.js';
+import type { AssignmentRecord } from '../store/records.js';
 import { readSecretValue, SecretError, secretKeys } from '../store/secret-store.js';
-import { EtcdStateStore, type WatchHandle } from '../store/state-store.js';
 import { agentRoot } from './agent-layout.js';
 import { removePartialDownloads } from './artifact-cache.js';
-import { AgentRegistration } from './agent-registration.js';
+import { AgentSession } from './agent-session.js';
 import { AssignmentBook } from './assignment-book.js';
 import { AssignmentEvents } from './assignment-events.js';
 import { HostClaimedError, lockAgentRoot } from './host-claim.js';
-import { HostWriteBatcher } from './host-write-batcher.js';
-import { watchMembership } from './host-membership.js';
 import { CgroupLimiter } from './cgroup-limits.js';
 import { startLogRotation } from './log-writer.js';
 import { JobInstance } from './job-instance.js';
 import { JobWorkQueue } from './job-work-queue.js';
-import { NamingRegistration } from './naming-registration.js';
 import { prepareRelease } from './prepare-release.js';
 import type { ProcessDriver } from './process-driver.js';
 import { forgetAssignment, readSavedAssignments, saveAssignment } from './saved-assignments.js';
-import { watchOwnStatuses } from './own-status-watch.js';
 import { StatusWriter } from './status-writer.js';
 import { activateRelease, pruneReleases, removeJobReleases } from './switch-release.js';
 import { DeployRetries } from './deploy-retry.js';
@@ -84,13 +75,7 @@ export class HostAgent {
   /** Failed deploys in a row per job and spec: the next retry waits longer. */
   private readonly retries = new DeployRetries();
   private readonly statusWriter: StatusWriter;
-  private client: Etcd3 | undefined;
-  /** Status and naming writes, sharing transactions. */
-  private writes: HostWriteBatcher | undefined;
-  private registration: AgentRegistration | undefined;
-  private naming: NamingRegistration | undefined;
-  private watch: WatchHandle | undefined;
-  private statusWatch: WatchHandle | undefined;
+  private readonly session: AgentSession;
   private readonly startedAt = new Date();
   private readonly abort = new AbortController();
   private readonly limiter: CgroupLimiter;
@@ -117,8 +102,32 @@ export class HostAgent {
       files: () => [...this.instances.values()].flatMap((instance) => instance.logFiles()),
       onError: (error) => options.logger.warn({ event: 'log_rotation_failed', error: error.message }, 'log rotation failed'),
     });
-    this.statusWriter = new StatusWriter(options.host, () => this.writes, {
+    this.statusWriter = new StatusWriter(options.host, () => this.session.batcher, {
       onError: (error) => options.logger.warn({ event: 'status_write_failed', error: (error as Error).message }, 'status not written; kept for later'),
+    });
+    this.session = new AgentSession({
+      host: options.host,
+      root: this.root,
+      layout: this.layout,
+      etcd: options.etcd,
+      agentVersion: options.agentVersion,
+      startedAt: this.startedAt,
+      ...(options.metricsAddress !== undefined ? { metricsAddress: options.metricsAddress } : {}),
+      leaseTtlSeconds: options.leaseTtlSeconds,
+      factsIntervalMs: options.factsIntervalMs ?? FACTS_INTERVAL_MS,
+      logger: options.logger,
+      signal: this.abort.signal,
+      statusWriter: this.statusWriter,
+      events: this.events,
+      running: () => this.instances.keys(),
+      hostIp: () => this.book.jobs().map((job) => this.book.wanted(job)?.host.ip).find((ip) => ip !== undefined),
+      rewriteStatus: (job) => {
+        if (!this.instances.has(job)) return; // a removed job's key, deleted by this agent
+        this.statusWriter.forget(job);
+        this.reportStatus(job);
+      },
+      onRegistered: () => this.onRegistered(),
+      onFatal: (error) => options.onFatal?.(error),
     });
   }
 
@@ -139,7 +148,7 @@ export class HostAgent {
     });
     if (partial.length > 0) this.options.logger.info({ event: 'partial_downloads_removed', files: partial }, 'removed downloads a previous agent left unfinished');
     await this.adoptSavedInstances();
-    void this.connect().catch((error: unknown) => {
+    void this.session.connect().catch((error: unknown) => {
       if (!this.abort.signal.aborted && !(error instanceof HostClaimedError)) this.options.logger.error({ event: 'agent_connect_failed', error: (error as Error).message }, 'cannot connect to etcd');
     });
   }
@@ -149,13 +158,11 @@ export class HostAgent {
     this.abort.abort();
     this.rotation.stop();
     this.retries.close();
-    await this.watch?.close();
-    await this.statusWatch?.close();
+    await this.session.stopWatching();
     await this.work.onIdle();
     await Promise.all([...this.instances.values()].map((instance) => instance.detach()));
     await this.statusWriter.close();
-    await this.registration?.close();
-    this.client?.close();
+    await this.session.close();
   }
 
   instancesByJob(): ReadonlyMap<string, JobInstance> {
@@ -174,80 +181,10 @@ export class HostAgent {
     }
   }
 
-  private async connect(): Promise<void> {
-    const { logger, host } = this.options;
-    this.client = await retryWithBackoff(() => connectEtcd(this.options.etcd), {
-      signal: this.abort.signal,
-      maxMs: 5000,
-      onRetry: (error, attempt, delayMs) => logger.warn({ event: 'etcd_unavailable', attempt, retryInMs: delayMs, error: (error as Error).message }, 'etcd unreachable; jobs keep running'),
-    });
-    const store = new EtcdStateStore(this.client, this.layout);
-    this.writes = new HostWriteBatcher(store);
-    this.writes.addRider((busy) => this.statusWriter.takeAlong(busy));
-    const prefix = this.layout.assignments(host);
-    // Assignments first: they carry the address the fleet knows this host by, for naming.
-    const read = await retryWithBackoff(() => store.getPrefixJson(prefix, isAssignmentEntry), { signal: this.abort.signal, maxMs: 5000 });
-    this.registration = new AgentRegistration({
-      store,
-      layout: this.layout,
-      host,
-      root: this.root,
-      agentVersion: this.options.agentVersion,
-      startedAt: this.startedAt,
-      ...(this.options.metricsAddress !== undefined ? { metricsAddress: this.options.metricsAddress } : {}),
-      leaseTtlSeconds: this.options.leaseTtlSeconds,
-      factsIntervalMs: this.options.factsIntervalMs ?? FACTS_INTERVAL_MS,
-      logger,
-      signal: this.abort.signal,
-      onRegistered: (leaseId) => this.onRegistered(leaseId),
-      onFatal: (error) => this.options.onFatal?.(error),
-    });
-    await this.registration.start();
-    if (this.abort.signal.aborted) return;
-    this.events.replace(read, 'first');
-    const connectionLog = createConnectionLog(logger, { consequence: 'jobs keep running' });
-    this.abort.signal.addEventListener('abort', () => connectionLog.close(), { once: true });
-    this.watch = store.watchPrefix<AssignmentEntry>(prefix, read.revision, (event) => this.events.onEvent(event), {
-      check: isAssignmentEntry,
-      onConnectionChange: (connected) => {
-        connectionLog.report(connected);
-        if (connected) this.statusWriter.flushSoon();
-      },
-    });
-    this.statusWatch = watchOwnStatuses({
-      store,
-      layout: this.layout,
-      host,
-      fromRevision: read.revision,
-      running: () => this.instances.keys(),
-      rewrite: (job) => {
-        if (!this.instances.has(job)) return; // a removed job's key, deleted by this agent
-        this.statusWriter.forget(job);
-        this.reportStatus(job);
-      },
-    });
-    const stopMembership = watchMembership({ store, layout: this.layout, host, logger });
-    this.abort.signal.addEventListener('abort', stopMembership, { once: true });
-    this.statusWriter.flushSoon();
-    logger.info({ event: 'agent_registered', lease: this.registration.lease?.id }, 'agent registered');
-  }
-
-  /** Under a new lease, or after agents/<host> vanished: put back the naming entries and every status. */
-  private async onRegistered(leaseId: string): Promise<void> {
-    if (this.naming) await this.naming.reassert(leaseId);
-    else this.ensureNaming(this.book.jobs().map((job) => this.book.wanted(job)?.host.ip).find((ip) => ip !== undefined));
+  /** Under a new lease (naming already put back by the session): every status and naming entry again. */
+  private async onRegistered(): Promise<void> {
     for (const job of this.instances.keys()) this.reportStatus(job);
     await Promise.all([...this.instances.values()].map((instance) => instance.registerIfHealthy().catch(() => undefined)));
-  }
-
-  /**
-   * Naming records carry the address the fleet knows this host by (the Host document's ip, which
-   * every assignment repeats), so registration starts with the first assignment seen.
-   */
-  private ensureNaming(ip: string | undefined): void {
-    const lease = this.registration?.lease;
-    if (this.naming || !ip || !this.writes || !lease) return;
-    this.naming = new NamingRegistration({ store: this.writes, host: this.options.host, ip, leaseId: lease.id });
   }
 
   private schedule(job: string): void {
@@ -301,8 +238,9 @@ export class HostAgent {
           fetchUrl: (source) => this.fetchUrl(source),
           signal: this.abort.signal,
           readSecret: (name, version) => {
-            if (!this.client) throw new SecretError('E_SECRET_MISSING', `secret ${name}: not connected to etcd yet`, name);
-            return readSecretValue(this.client, secretKeys(this.layout.prefix), name, version);
+            const client = this.session.etcd;
+            if (!client) throw new SecretError('E_SECRET_MISSING', `secret ${name}: not connected to etcd yet`, name);
+            return readSecretValue(client, secretKeys(this.layout.prefix), name, version);
           },
         }),
       );
@@ -318,7 +256,7 @@ export class HostAgent {
       return;
     }
     this.retries.forget(job);
-    this.ensureNaming(wanted.host.ip);
+    this.session.ensureNaming(wanted.host.ip);
     const previous = this.instances.get(job);
     if (previous) await previous.stop();
     await activateRelease(this.root, job, wanted.specHash);
@@ -326,7 +264,7 @@ export class HostAgent {
       root: this.root,
       assignment: wanted,
       rendered: prepared.rendered,
-      naming: () => this.naming,
+      naming: () => this.session.namingRegistration,
       logger,
       onStatus: (status) => this.statusWriter.set(job, this.events.withOrphan(job, status)),
       limiter: this.limiter,

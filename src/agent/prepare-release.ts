@@ -23,9 +23,11 @@ import type { AssignmentRecord } from '../store/records.js';
 import { agentRoot, artifactCacheDir, assertDigest, jobPaths, releaseMarkerPath, releasePath, RELEASE_MARKER, unpackedCacheDir } from './agent-layout.js';
 import { withArtifactsHeld } from './artifact-cache.js';
 import { currentBootId } from './boot-id.js';
+import { ensureDirectory, inDirectory } from './ensure-directory.js';
 import { fetchArtifact } from './fetch-artifact.js';
 import { readJsonFile } from './read-json-file.js';
 import { ArchiveUnpackError } from './unpack-archive.js';
+import { unlinkIfPresent } from './remove-tree.js';
 import { releaseInputs } from './switch-release.js';
 import { copyTree, forgetTree, listTree, releaseTree, syncTree, unpackedTree } from './unpacked-artifact.js';
 
@@ -116,8 +118,9 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
   // Without secrets the check's rendering is the real one.
   const rendered = secrets === secretMark ? checked : renderInstance(jobOf(assignment), hostOf(assignment), dirs, secrets);
 
-  // Data and logs belong to the job, not to a release: created once, never removed here.
-  await Promise.all([fs.mkdir(paths.dataDir, { recursive: true }), fs.mkdir(paths.logDir, { recursive: true })]);
+  // Data and logs belong to the job, not to a release: created once, never removed here. Asked
+  // every deploy (one mkdir each): the job, not the agent, would miss one deleted by hand.
+  await Promise.all([ensureDirectory(paths.dataDir), ensureDirectory(paths.logDir)]);
 
   const bootId = await currentBootId();
   if (await isComplete(releaseDir, assignment.specHash, bootId)) {
@@ -144,21 +147,24 @@ export async function prepareRelease(assignment: AssignmentRecord, options: Prep
         dependencies.push({ path: dependency.path, cached });
       }
 
-      await fs.mkdir(paths.releasesDir, { recursive: true });
       const staging = path.join(paths.releasesDir, `.${assignment.specHash}.stage-${process.pid}-${randomBytes(4).toString('hex')}`);
       try {
+        await inDirectory(paths.releasesDir, () => fs.mkdir(staging, { mode: 0o755 }));
+        // Without symlinks in the tree every directory of the release is a real one made here, so a
+        // placed file cannot resolve outside it (checkSpec refused `..` and absolute paths).
+        const realRelease = tree.entries.some((entry) => entry.type === 'symlink') ? await fs.realpath(staging) : undefined;
         await copyTree(tree, staging).catch(async (error: unknown) => {
           // The tree lost files (removed by hand): unpacked again by the retry.
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') await forgetTree(tree);
           throw classifyCopy(error, tree.dir, staging);
         });
         for (const dependency of dependencies) {
-          await placeFile(assignment.job, staging, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
+          await placeFile(assignment.job, staging, realRelease, dependency.path, (file) => fs.copyFile(dependency.cached, file, fs.constants.COPYFILE_FICLONE), DEFAULT_FILE_MODE);
         }
         for (const config of rendered.configs) {
           const mode = modes.get(config.path) ?? DEFAULT_FILE_MODE;
           // A file holding a secret is the job user's alone, whatever mode the repo asks for.
-          await placeFile(assignment.job, staging, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
+          await placeFile(assignment.job, staging, realRelease, config.path, (file) => fs.writeFile(file, config.content, { flag: 'wx', mode: 0o600 }), secretFiles.has(config.path) ? mode & SECRET_FILE_MASK : mode);
         }
         // Not world-readable: other users of the host could otherwise list and open what it holds.
         if (secretFiles.size > 0) await fs.chmod(staging, SECRET_RELEASE_MODE);
@@ -227,16 +233,19 @@ async function isComplete(releaseDir: string, specHash: string, bootId: string |
 /**
  * Writes one file at a relative path inside the release. The archive may already hold something
  * there (a default config, a symlink): it is removed first, so the write never follows a link.
+ * `realRelease` is the release's real path when the archive has symlinks, undefined when it has none.
  */
-async function placeFile(job: string, releaseDir: string, relative: string, write: (file: string) => Promise<void>, mode: number): Promise<void> {
+async function placeFile(job: string, releaseDir: string, realRelease: string | undefined, relative: string, write: (file: string) => Promise<void>, mode: number): Promise<void> {
   const file = path.join(releaseDir, relative);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  // Directories of the archive may be symlinks (checked to stay inside it); check the real place.
-  const [realRelease, realParent] = await Promise.all([fs.realpath(releaseDir), fs.realpath(path.dirname(file))]);
-  if (realParent !== realRelease && !realParent.startsWith(`${realRelease}${path.sep}`)) {
-    throw new ReleaseSpecError(job, [`${relative}: its directory resolves outside the release`]);
+  if (realRelease !== undefined) {
+    // Directories of the archive may be symlinks (checked to stay inside it); check the real place.
+    const realParent = await fs.realpath(path.dirname(file));
+    if (realParent !== realRelease && !realParent.startsWith(`${realRelease}${path.sep}`)) {
+      throw new ReleaseSpecError(job, [`${relative}: its directory resolves outside the release`]);
+    }
   }
-  await fs.rm(file, { force: true });
+  await unlinkIfPresent(file);
   await write(file);
   // Explicitly, because the mode given at creation is cut by the umask.
   await fs.chmod(file, mode);

@@ -6,8 +6,10 @@
 // can name a stranger that boot started at the same tick. The record names its boot for that.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { inDirectory } from './ensure-directory.js';
+import { unlinkIfPresent } from './remove-tree.js';
 import { currentBootId } from './boot-id.js';
 import { parseStatFields } from './process-metrics.js';
 
@@ -88,12 +90,12 @@ export function isSameProcess(identity: ProcessIdentity, procRoot = '/proc'): bo
  * so the record lost or rolled back names nothing alive either way (a torn one reads as invalid).
  */
 export async function writePidFile(file: string, record: PidFileRecord): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
   // Unique per write: two overlapping writes must not share (and clobber) one temp file.
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const body = `${JSON.stringify({ pid: record.pid, startTime: record.startTime, specHash: record.specHash, startedAt: record.startedAt, command: record.command, ...(record.bootId !== undefined && { bootId: record.bootId }) })}\n`;
   try {
-    await writeFile(temp, body, { mode: 0o644 });
+    // The run directory is there after the first start; one removed by hand is made again.
+    await inDirectory(dirname(file), () => writeFile(temp, body, { mode: 0o644 }));
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
@@ -174,7 +176,7 @@ export async function checkPidFile(file: string, lookup: (pid: number) => LivePr
 }
 
 export async function removePidFile(file: string): Promise<void> {
-  await rm(file, { force: true });
+  await unlinkIfPresent(file);
 }
 
 function isDead(stat: ProcessStat): boolean {

@@ -180,11 +180,11 @@ export async function syncTree(dir: string, entries: readonly TreeEntry[]): Prom
 }
 
 /**
- * Builds `dest` (which must not exist) as a copy of the tree: directories first (pre-order, with
- * their modes), then files and symlinks. A hard link of the archive becomes a file of its own.
+ * Fills `dest` (an empty directory the caller made) with a copy of the tree: directories first
+ * (pre-order, with their modes), then files and symlinks. A hard link of the archive becomes a
+ * file of its own.
  */
 export async function copyTree(tree: UnpackedTree, dest: string): Promise<void> {
-  await fs.mkdir(dest, { mode: 0o755 });
   for (const entry of tree.entries) {
     if (entry.type === 'dir') await fs.mkdir(path.join(dest, entry.path), { mode: entry.mode });
   }

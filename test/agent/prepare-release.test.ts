@@ -386,3 +386,29 @@ test('a tree a preparation holds is not pruned while it fetches a slow dependenc
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
+
+test('directories deleted by hand after a deploy (data, log, releases/) are made again by the next one', async () => {
+  const root = await freshRoot();
+  await prepareRelease(assignment(), fileOptions(root));
+  const paths = jobPaths(root, 'dispatcher');
+  for (const dir of [paths.dataDir, paths.logDir, paths.releasesDir]) await fs.rm(dir, { recursive: true });
+  const prepared = await prepareRelease(assignment({ env: { LOG_LEVEL: 'debug' } }), fileOptions(root));
+  assert.equal(prepared.reused, false);
+  for (const dir of [paths.dataDir, paths.logDir]) assert.ok((await fs.stat(dir)).isDirectory(), dir);
+  assert.equal((await readReleaseMarker(prepared.releaseDir))?.specHash, prepared.releaseDir.split('/').pop());
+});
+
+test('with a symlink in the tree, a config whose directory resolves outside the release is refused', async () => {
+  const root = await freshRoot();
+  await prepareRelease(assignment(), fileOptions(root));
+  // The cached tree edited by hand: its `conf` becomes a link out of the release.
+  const outside = path.join(scratch, `outside-${rootCounter}`);
+  await fs.mkdir(outside);
+  const manifestFile = `${path.join(unpackedCacheDir(root), EXAMPLE_SHA)}.json`;
+  const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as { entries: unknown[] };
+  manifest.entries.push({ path: 'conf', type: 'symlink', mode: 0o777, target: outside });
+  await fs.writeFile(manifestFile, JSON.stringify(manifest));
+  await fs.symlink(outside, path.join(unpackedCacheDir(root), EXAMPLE_SHA, 'conf'));
+  await assert.rejects(prepareRelease(assignment({ env: { LOG_LEVEL: 'debug' } }), fileOptions(root)), (error: unknown) => error instanceof ReleaseSpecError && /resolves outside the release/.test(error.message));
+  assert.deepEqual(await fs.readdir(outside), []);
+});

@@ -78,6 +78,17 @@ test('pid files round-trip, are written without leaving temp files, and are remo
   assert.equal(await readPidFile(file), undefined);
 });
 
+test('a run directory deleted by hand is made again by the next pid file write', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'run', 'instance.pid');
+  const record = { pid: 123, startTime: 456, specHash: 'abc', startedAt: '2025-01-01T00:00:00.000Z', command: ['bin/app'] };
+  await writePidFile(file, record);
+  await rm(join(dir, 'run'), { recursive: true });
+  await writePidFile(file, { ...record, pid: 124 });
+  assert.deepEqual(await readPidFile(file), { ...record, pid: 124 });
+  assert.deepEqual(await readdir(join(dir, 'run')), ['instance.pid']);
+});
+
 test('a malformed pid file is a PidFileError with a stable code', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'bad.pid');
