@@ -111,10 +111,15 @@ export class GitRepository {
     return oid;
   }
 
+  /** Whether the commit was read before: its objects are then known to be in the listings. */
+  knows(sha: string): boolean {
+    return this.commits.has(sha);
+  }
+
   async readCommit(sha: string): Promise<CommitInfo & { parents: readonly string[]; tree: string }> {
     const known = this.commits.get(sha);
     if (known) return known;
-    const { commit } = await git.readCommit({ ...this.base, oid: sha });
+    const { commit } = await this.readCommitObject(sha);
     const info = {
       sha,
       author: commit.author.name,
@@ -126,6 +131,17 @@ export class GitRepository {
     };
     this.commits.set(sha, info);
     return info;
+  }
+
+  /** A commit written since the object store was listed (by sha, with no ref resolved since) is looked for once more. */
+  private async readCommitObject(sha: string): ReturnType<typeof git.readCommit> {
+    try {
+      return await git.readCommit({ ...this.base, oid: sha });
+    } catch (error) {
+      if (!isGitNotFound(error)) throw error;
+      this.refresh();
+      return git.readCommit({ ...this.base, oid: sha });
+    }
   }
 
   /** The commit object as signed: its payload and signature (commit-signature.ts checks them). */

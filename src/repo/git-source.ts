@@ -24,6 +24,9 @@ export class GitSource implements RepoSource {
   }
 
   async snapshotOf(sha: string): Promise<RepoSnapshot> {
+    // A commit never read may have been written after the object store was listed, its trees and
+    // blobs with it (the listings are otherwise forgotten only when a revision is resolved).
+    if (!this.repository.knows(sha)) this.repository.refresh();
     const commit = await this.repository.readCommit(sha);
     const treeOid = await this.repository.subtreeOid(sha, this.subdir);
     // A commit from before the fleet's folder existed holds an empty fleet.
