@@ -3,15 +3,13 @@
 // its own statuses, and naming once an address is known. HostAgent decides what runs; this keeps it
 // connected. Fail static: nothing here stops or starts a job.
 import type { Etcd3 } from 'etcd3';
-import type { Logger } from 'pino';
 import { createConnectionLog } from '../store/connection-log.js';
 import { connectEtcd, type EtcdConnectionOptions } from '../store/etcd-connection.js';
-import type { KeyLayout } from '../store/keys.js';
 import { isAssignmentEntry } from '../store/record-checks.js';
 import type { AssignmentEntry } from '../store/records.js';
 import { retryWithBackoff } from '../store/retry-with-backoff.js';
 import { EtcdStateStore, type WatchHandle } from '../store/state-store.js';
-import { AgentRegistration } from './agent-registration.js';
+import { AgentRegistration, type AgentRegistrationOptions } from './agent-registration.js';
 import type { AssignmentEvents } from './assignment-events.js';
 import type { HostClaimedError } from './host-claim.js';
 import { HostWriteBatcher } from './host-write-batcher.js';
@@ -20,18 +18,11 @@ import { NamingRegistration } from './naming-registration.js';
 import { watchOwnStatuses } from './own-status-watch.js';
 import type { StatusWriter } from './status-writer.js';
 
-export interface AgentSessionOptions {
-  readonly host: string;
-  readonly root: string;
-  readonly layout: KeyLayout;
+/** What the session passes on to AgentRegistration, plus its own. */
+type RegistrationSettings = Pick<AgentRegistrationOptions, 'host' | 'root' | 'layout' | 'agentVersion' | 'startedAt' | 'metricsAddress' | 'leaseTtlSeconds' | 'factsIntervalMs' | 'logger' | 'signal'>;
+
+export interface AgentSessionOptions extends RegistrationSettings {
   readonly etcd: EtcdConnectionOptions;
-  readonly agentVersion: string;
-  readonly startedAt: Date;
-  readonly metricsAddress?: string;
-  readonly leaseTtlSeconds: number;
-  readonly factsIntervalMs: number;
-  readonly logger: Logger;
-  readonly signal: AbortSignal;
   readonly statusWriter: StatusWriter;
   readonly events: AssignmentEvents;
   /** The jobs with an instance on this host. */
