@@ -8,7 +8,7 @@
 import { anyJson } from '../store/decode-entry.js';
 import { RENDERER_STATUS_NAME, type KeyLayout } from '../store/keys.js';
 import type { SyncCurrentRecord } from '../store/records.js';
-import type { EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
+import type { BatchOp, EtcdStateStore, WatchEvent, WatchHandle } from '../store/state-store.js';
 import { FleetMirror, type MirrorExtras } from './fleet-mirror.js';
 import type { ObservedState } from './observed-state.js';
 import { keyOf, OwnWrites, type ExpectedWrite } from './own-writes.js';
@@ -95,13 +95,12 @@ export class FleetInformer {
    * neither parsed nor a reason to reconcile, since the mirror holds them already (or will, once
    * `send` returns: the echo may come first).
    */
-  async write(ops: readonly StoreOp[], send: (ops: readonly StoreOp[]) => Promise<unknown>, unmirrored: readonly StoreOp[] = []): Promise<void> {
-    const all = [...ops, ...unmirrored];
-    const expected = this.own.expect(all);
+  async write(ops: readonly StoreOp[], send: (ops: readonly BatchOp[]) => Promise<unknown>, unmirrored: readonly StoreOp[] = []): Promise<void> {
+    const { expected, sending } = this.own.expect([...ops, ...unmirrored]);
     // Never the mirror's: their echo is only told to the subscribers.
     for (const op of unmirrored) expected.get(keyOf(op))!.applied = true;
     try {
-      await send(all);
+      await send(sending);
     } catch (error) {
       this.own.forget(expected);
       throw error;

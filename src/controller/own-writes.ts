@@ -6,6 +6,7 @@
 // written to the key, a hand edit above all, is taken in as before.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../plan/canonical-json.js';
+import type { BatchOp } from '../store/state-store.js';
 import type { StoreOp } from './reconcile-fleet.js';
 
 /** What a delete is remembered as: no value's digest is empty. */
@@ -34,21 +35,29 @@ export class OwnWrites {
   /** key → the writes there whose echo has not come back, oldest first. */
   private readonly pending = new Map<string, ExpectedWrite[]>();
 
-  /** Before the write is sent (its echo may come back before the write's own answer); by key. */
-  expect(ops: readonly StoreOp[]): Map<string, ExpectedWrite> {
+  /**
+   * Before the write is sent (its echo may come back before the write's own answer): the writes
+   * expected, by key, and the ops to send, each put with the text its digest was taken of.
+   */
+  expect(ops: readonly StoreOp[]): { readonly expected: Map<string, ExpectedWrite>; readonly sending: BatchOp[] } {
     // The store writes only the last op of a key that a batch names twice (etcd refuses a
     // transaction naming a key twice): the earlier one never comes back.
     const expected = new Map<string, ExpectedWrite>();
-    for (const op of ops) {
-      const value = 'put' in op ? op.value : undefined;
-      expected.set(keyOf(op), { digest: 'put' in op ? digestOf(canonicalJson(value)) : DELETED, value, applied: false, overtaken: false, echoed: false });
-    }
+    const sending = ops.map((op): BatchOp => {
+      if (!('put' in op)) {
+        expected.set(op.delete, { digest: DELETED, value: undefined, applied: false, overtaken: false, echoed: false });
+        return op;
+      }
+      const text = canonicalJson(op.value);
+      expected.set(op.put, { digest: digestOf(text), value: op.value, applied: false, overtaken: false, echoed: false });
+      return { ...op, text };
+    });
     for (const [key, write] of expected) {
       const writes = this.pending.get(key) ?? [];
       writes.push(write);
       this.pending.set(key, writes);
     }
-    return expected;
+    return { expected, sending };
   }
 
   /** After a failed write: nothing of it will come back (or, written after all, it is taken in as anyone's). */

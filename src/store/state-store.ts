@@ -28,7 +28,15 @@ export interface KeyRead<T> {
   readonly revision: string;
 }
 
-export type BatchOp = { readonly put: string; readonly value: unknown; readonly lease?: string } | { readonly delete: string };
+export type BatchOp = PutOp | { readonly delete: string };
+
+export interface PutOp {
+  readonly put: string;
+  readonly value: unknown;
+  readonly lease?: string;
+  /** canonicalJson(value), when the caller made it already (to know the write's echo): not made twice. */
+  readonly text?: string;
+}
 
 /** The batch is written only while `key` holds `value` (compared as canonical JSON). */
 export interface BatchGuard {
@@ -171,15 +179,15 @@ function collapseByKey(ops: readonly BatchOp[]): BatchOp[] {
   return [...last.values()];
 }
 
-function putRequest(key: string, value: unknown, lease?: string): IRequestOp {
-  return { request_put: { key: Buffer.from(key), value: Buffer.from(canonicalJson(value)), ...(lease && { lease }) } };
+function putRequest(key: string, value: unknown, lease?: string, text = canonicalJson(value)): IRequestOp {
+  return { request_put: { key: Buffer.from(key), value: Buffer.from(text), ...(lease && { lease }) } };
 }
 
 function* chunkRequests(ops: readonly BatchOp[]): Generator<IRequestOp[]> {
   let chunk: IRequestOp[] = [];
   let bytes = 0;
   for (const op of ops) {
-    const request = 'put' in op ? putRequest(op.put, op.value, op.lease) : { request_delete_range: { key: Buffer.from(op.delete) } };
+    const request = 'put' in op ? putRequest(op.put, op.value, op.lease, op.text) : { request_delete_range: { key: Buffer.from(op.delete) } };
     const size = (request.request_put?.key?.length ?? 0) + (request.request_put?.value?.length ?? 0) + (request.request_delete_range?.key?.length ?? 0);
     if (chunk.length > 0 && (chunk.length === MAX_OPS_PER_TXN || bytes + size > MAX_BYTES_PER_TXN)) {
       yield chunk;
